@@ -1,0 +1,62 @@
+"""Shared fixtures. Qt runs offscreen; user data goes to a temporary folder, never $HOME."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+SHARED_SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_user_data(tmp_path_factory: pytest.TempPathFactory):
+    data = tmp_path_factory.mktemp("voicestudio-data")
+    old = os.environ.get("VOICESTUDIO_DATA_DIR")
+    os.environ["VOICESTUDIO_DATA_DIR"] = str(data)
+    yield data
+    if old is None:
+        os.environ.pop("VOICESTUDIO_DATA_DIR", None)
+    else:
+        os.environ["VOICESTUDIO_DATA_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def joe():
+    """The bundled base voice on the CPU (one session for the whole run)."""
+    from voicestudio.voice.catalog import load_voice
+
+    return load_voice(None, provider="cpu")
+
+
+@pytest.fixture(scope="session")
+def synth(joe):
+    from voicestudio.voice.synthesizer import Synthesizer
+
+    return Synthesizer(joe)
+
+
+@pytest.fixture(scope="session")
+def preview(synth):
+    from voicestudio.voice.preview import PreviewSession
+
+    return PreviewSession(synth, max_lines=32)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Screenshots and audio kept for a person to look at after the run."""
+    path = Path(__file__).resolve().parent / "artifacts"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_speech() -> Path:
+    if not (SHARED_SPEECH / "ljspeech" / "manifest.tsv").is_file():
+        pytest.skip(f"real speech corpus not found at {SHARED_SPEECH} (../shared is absent)")
+    return SHARED_SPEECH

@@ -1,0 +1,5 @@
+import sys
+
+from voicestudio.cli import main
+
+sys.exit(main())

@@ -1,0 +1,175 @@
+"""The ``voicestudio`` command: the GUI by default, plus ``say``, ``voices`` and ``doctor``.
+
+Every user mistake ends in one line on stderr and a non-zero exit (1 for bad
+input, 2 for bad usage); a failed ``say`` leaves no partial output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from voicestudio import __version__
+from voicestudio.errors import InputTextError, VoiceStudioError
+
+MAX_TEXT_FILE_BYTES = 64 << 20
+
+
+def _add_style_arguments(p: argparse.ArgumentParser) -> None:
+    from voicestudio.styling.controls import CONTROL_SPECS, emotion_presets
+
+    def spec(name: str) -> str:
+        s = CONTROL_SPECS[name]
+        return f"{s.low:g}..{s.high:g}, default {s.default:g}"
+
+    g = p.add_argument_group("styling")
+    g.add_argument("--pitch", type=float, default=0.0, metavar="ST", help=f"pitch shift in semitones ({spec('pitch')})")
+    g.add_argument("--range", dest="pitch_range", type=float, default=1.0, metavar="X",
+                   help=f"pitch range factor ({spec('pitch_range')})")
+    g.add_argument("--speed", type=float, default=1.0, metavar="X", help=f"tempo, pitch kept ({spec('speed')})")
+    g.add_argument("--energy", type=float, default=0.0, metavar="DB", help=f"level change in dB ({spec('energy')})")
+    g.add_argument("--breathiness", type=float, default=0.0, metavar="X", help=f"breathy voice ({spec('breathiness')})")
+    g.add_argument("--variability", type=float, default=1.0, metavar="X",
+                   help=f"randomness of the voice model, 0 = same every time ({spec('variability')})")
+    g.add_argument("--emotion", default="neutral", metavar="NAME", help=f"one of: {', '.join(emotion_presets())}")
+    g.add_argument("--intensity", type=float, default=100.0, metavar="PCT", help=f"emotion strength in % ({spec('intensity')})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voicestudio", description="VoiceStudio: record, clone, style and export voices offline.")
+    parser.add_argument("--version", action="version", version=f"voicestudio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    say = sub.add_parser("say", help="speak text into a WAV file", description="Speak TEXT (or a file, or stdin) into a WAV file.")
+    say.add_argument("text", nargs="?", help="the text; '-' reads standard input")
+    say.add_argument("--text-file", type=Path, metavar="F", help="read the text from a UTF-8 file")
+    say.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav", help="WAV file to write")
+    say.add_argument("--voice", metavar="PATH|NAME", help="voice name (see 'voicestudio voices') or .onnx path")
+    say.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto", help="onnxruntime provider (default auto: measured)")
+    say.add_argument("--threads", type=int, metavar="N", help="CPU threads for the voice model (default: all cores)")
+    say.add_argument("--rate", type=int, metavar="HZ", help="output sample rate (default: the voice's)")
+    say.add_argument("--format", choices=("pcm16", "pcm24", "float"), default="pcm16", help="sample format (default pcm16)")
+    say.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    _add_style_arguments(say)
+
+    sub.add_parser("voices", help="list available voices")
+    sub.add_parser("doctor", help="print versions, providers, audio devices and data locations")
+    gui = sub.add_parser("gui", help="start the desktop app (the default)")
+    gui.add_argument("--voice", metavar="PATH|NAME")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "say":
+            return _say(args)
+        if args.command == "voices":
+            return _voices()
+        if args.command == "doctor":
+            from voicestudio.doctor import report
+
+            print(report())
+            return 0
+        from voicestudio.gui.app import run_gui
+
+        return run_gui(voice=getattr(args, "voice", None))
+    except VoiceStudioError as exc:
+        print(f"voicestudio: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("voicestudio: interrupted", file=sys.stderr)
+        return 130
+
+
+def _read_text(args: argparse.Namespace) -> str:
+    if args.text_file is not None and args.text is not None:
+        raise InputTextError("give the text either as an argument or with --text-file, not both")
+    if args.text_file is not None:
+        path: Path = args.text_file
+        if not path.is_file():
+            raise InputTextError(f"text file not found: {path}")
+        if path.stat().st_size > MAX_TEXT_FILE_BYTES:
+            raise InputTextError(f"text file {path} is larger than {MAX_TEXT_FILE_BYTES >> 20} MB")
+        data = path.read_bytes()
+        source = str(path)
+    elif args.text == "-":
+        data = sys.stdin.buffer.read(MAX_TEXT_FILE_BYTES + 1)
+        if len(data) > MAX_TEXT_FILE_BYTES:
+            raise InputTextError(f"standard input is larger than {MAX_TEXT_FILE_BYTES >> 20} MB")
+        source = "standard input"
+    elif args.text is not None:
+        return args.text
+    else:
+        raise InputTextError("no text given: pass TEXT, '-' for standard input, or --text-file F")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputTextError(f"{source} is not UTF-8 text (byte {exc.start} is invalid)") from exc
+
+
+def _say(args: argparse.Namespace) -> int:
+    from voicestudio.audio.io import AudioFileWriter, check_rate, check_writable
+    from voicestudio.styling.controls import StyleControls
+    from voicestudio.voice.catalog import load_voice
+    from voicestudio.voice.synthesizer import Synthesizer, TextReport
+
+    controls = StyleControls(
+        pitch=args.pitch, pitch_range=args.pitch_range, speed=args.speed, energy=args.energy,
+        breathiness=args.breathiness, variability=args.variability, emotion=args.emotion, intensity=args.intensity,
+    ).validated()
+    text = _read_text(args)
+    if not text.strip():
+        raise InputTextError("nothing to say: the text is empty")
+    check_writable(args.output)
+    if args.rate is not None:
+        check_rate(args.rate)
+    if args.threads is not None and args.threads < 1:
+        raise VoiceStudioError("--threads must be at least 1")
+
+    voice = load_voice(args.voice, provider=args.provider, threads=args.threads)
+    if args.provider == "cuda" and voice.provider.used != "cuda":
+        print(f"voicestudio: note: {voice.provider.reason}", file=sys.stderr)
+    synth = Synthesizer(voice)
+    report = TextReport()
+    chunks = synth.synthesize(text, controls, report)
+    first = next(chunks)  # empty or unspeakable text fails here, before a file is created
+    writer = AudioFileWriter(args.output, synth.sample_rate, args.rate, args.format)
+    try:
+        writer.write(first.samples)
+        for chunk in chunks:
+            writer.write(chunk.samples)
+        path = writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    for message in report.messages():
+        print(f"voicestudio: warning: {message}", file=sys.stderr)
+    if not args.quiet:
+        seconds = writer.frames_written / writer.rate
+        print(f"wrote {path}: {seconds:.2f} s, {writer.rate} Hz {args.format}, "
+              f"{report.sentences} sentence(s), voice {voice.name} on {voice.provider.used}")
+    return 0
+
+
+def _voices() -> int:
+    from voicestudio.errors import VoiceLoadError
+    from voicestudio.paths import user_voices_dir
+    from voicestudio.voice.catalog import list_voices
+    from voicestudio.voice.model import VoiceConfig
+
+    print(f"{'NAME':28} {'SOURCE':8} {'RATE':>6} {'LANG':6} PATH")
+    for info in list_voices():
+        try:
+            cfg = VoiceConfig.from_file(info.config_path)
+            rate, lang = str(cfg.sample_rate), cfg.language or cfg.espeak_voice
+        except VoiceLoadError as exc:
+            rate, lang = "?", f"broken: {exc}"
+        print(f"{info.name:28} {info.source:8} {rate:>6} {lang:6} {info.model_path}")
+    print(f"\nAdd Piper voices (NAME.onnx + NAME.onnx.json) to {user_voices_dir()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Styling: pitch, range, speed, energy, breathiness and emotion applied in one WORLD pass."""

@@ -1,0 +1,217 @@
+"""WORLD analysis and resynthesis (pyworld) with the styling edits in between.
+
+F0 comes from Harvest, not DIO: on the base voice DIO reports about half of the
+voiced frames an octave too high (checked against autocorrelation), and a
+resynthesis would then jump octaves. Harvest is slower, so analysis is split
+across threads (pyworld releases the GIL): Harvest over overlapping halves of the
+signal, CheapTrick and D4C over halves of the frame sequence (both are per-frame).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pyworld as pw
+
+from voicestudio.styling.controls import StyleParams
+
+FRAME_PERIOD_MS = 5.0
+F0_FLOOR_HZ = 55.0
+F0_CEIL_HZ = 600.0
+#: CheapTrick's window is 3 periods of its floor; 65 Hz gives a 1024-point FFT at 22.05 kHz,
+#: half the synthesis cost of Harvest's 55 Hz floor (lower F0s are rare and still handled).
+ENVELOPE_FLOOR_HZ = 65.0
+F0_METHODS = ("harvest", "dio")
+#: Context kept on each side of a split point so Harvest's smoothing sees the same signal.
+_SPLIT_CONTEXT_S = 0.3
+_MIN_SPLIT_S = 2.0
+#: Breathiness 1.0 keeps this share of the periodic (voiced) excitation.
+_BREATHY_PERIODIC_FLOOR = 0.1
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=analysis_workers(), thread_name_prefix="world")
+    return _pool
+
+
+def analysis_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class WorldAnalysis:
+    """F0 contour, spectral envelope and aperiodicity of one utterance."""
+
+    f0: np.ndarray
+    sp: np.ndarray
+    ap: np.ndarray
+    sample_rate: int
+    frame_period_ms: float = FRAME_PERIOD_MS
+
+    @property
+    def voiced(self) -> np.ndarray:
+        return self.f0 > 0
+
+
+def analyze(
+    samples: np.ndarray,
+    sample_rate: int,
+    method: str = "harvest",
+    f0_floor: float = F0_FLOOR_HZ,
+    f0_ceil: float = F0_CEIL_HZ,
+) -> WorldAnalysis:
+    if method not in F0_METHODS:
+        raise ValueError(f"F0 method must be one of {F0_METHODS}")
+    x = np.ascontiguousarray(samples, dtype=np.float64)
+    f0, t = _f0(x, sample_rate, method, f0_floor, f0_ceil)
+    fft_size = pw.get_cheaptrick_fft_size(sample_rate, max(f0_floor, ENVELOPE_FLOOR_HZ))
+    parts = _frame_splits(len(f0), analysis_workers())
+
+    def envelope(a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        f0_part, t_part = np.ascontiguousarray(f0[a:b]), np.ascontiguousarray(t[a:b])
+        sp = pw.cheaptrick(x, f0_part, t_part, sample_rate, f0_floor=max(f0_floor, ENVELOPE_FLOOR_HZ), fft_size=fft_size)
+        ap = pw.d4c(x, f0_part, t_part, sample_rate, fft_size=fft_size)
+        return sp, ap
+
+    results = list(_executor().map(lambda ab: envelope(*ab), parts))
+    sp = np.concatenate([r[0] for r in results])
+    ap = np.concatenate([r[1] for r in results])
+    return WorldAnalysis(f0, sp, ap, sample_rate)
+
+
+def _frame_splits(n: int, parts: int) -> list[tuple[int, int]]:
+    edges = np.linspace(0, n, max(1, min(parts, n)) + 1).astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+def _f0(x: np.ndarray, fs: int, method: str, floor: float, ceil: float) -> tuple[np.ndarray, np.ndarray]:
+    if method == "dio":
+        f0, t = pw.dio(x, fs, f0_floor=floor, f0_ceil=ceil, frame_period=FRAME_PERIOD_MS)
+        return pw.stonemask(x, f0, t, fs), t
+    workers = analysis_workers()
+    if workers < 2 or len(x) < _MIN_SPLIT_S * fs:
+        return pw.harvest(x, fs, f0_floor=floor, f0_ceil=ceil, frame_period=FRAME_PERIOD_MS)
+    # Harvest over overlapping segments in parallel, each keeping only its own frames.
+    hop = fs * FRAME_PERIOD_MS / 1000.0
+    n_frames = int(len(x) / hop) + 1
+    t = np.arange(n_frames) * FRAME_PERIOD_MS / 1000.0
+    context = int(_SPLIT_CONTEXT_S * fs / hop)
+
+    def segment(ab: tuple[int, int]) -> np.ndarray:
+        a, b = ab
+        lo, hi = max(0, a - context), min(n_frames, b + context)
+        start = int(round(lo * hop))
+        stop = min(len(x), int(round(hi * hop)) + 1)
+        f0_seg, _ = pw.harvest(np.ascontiguousarray(x[start:stop]), fs, f0_floor=floor, f0_ceil=ceil,
+                               frame_period=FRAME_PERIOD_MS)
+        f0_seg = np.pad(f0_seg, (0, max(0, hi - lo - len(f0_seg))))
+        return f0_seg[a - lo: b - lo]
+
+    pieces = list(_executor().map(segment, _frame_splits(n_frames, workers)))
+    return np.ascontiguousarray(np.concatenate(pieces)), t
+
+
+def render(analysis: WorldAnalysis, params: StyleParams) -> np.ndarray:
+    """Apply pitch, range, speed, tilt, breathiness and voicing; resynthesize (float32)."""
+    f0 = _shift_f0(analysis.f0, params.pitch_st, params.pitch_range)
+    sp, ap = analysis.sp, analysis.ap
+    if abs(params.speed - 1.0) > 1e-6:
+        f0, sp, ap = _retime(f0, sp, ap, params.speed)
+    if abs(params.tilt_db_per_octave) > 1e-6:
+        sp = sp * _tilt_gain(sp.shape[1], analysis.sample_rate, params.tilt_db_per_octave)
+    if params.breathiness > 0 or params.voicing < 1:
+        periodic = (1.0 - (1.0 - _BREATHY_PERIODIC_FLOOR) * params.breathiness) * params.voicing
+        ap = 1.0 - (1.0 - ap) * periodic
+    return _synthesize(f0, sp, ap, analysis.sample_rate, analysis.frame_period_ms)
+
+
+def _synthesize(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, fs: int, period_ms: float) -> np.ndarray:
+    """WORLD synthesis, in two threads when an unvoiced frame near the middle allows a seam.
+
+    At an unvoiced frame there is no pulse phase to keep, so two halves synthesized
+    independently and cross-faded there are indistinguishable from one pass.
+    """
+    def run(a: int, b: int) -> np.ndarray:
+        return pw.synthesize(np.ascontiguousarray(f0[a:b]), np.ascontiguousarray(sp[a:b]),
+                             np.ascontiguousarray(ap[a:b]), fs, period_ms)
+
+    n = len(f0)
+    seam = _seam(f0) if analysis_workers() > 1 else None
+    if seam is None:
+        return run(0, n).astype(np.float32)
+    hop = fs * period_ms / 1000.0
+    a_end, b_start = min(n, seam + _SEAM_CONTEXT), max(0, seam - _SEAM_CONTEXT)
+    left, right = _executor().map(lambda ab: run(*ab), [(0, a_end), (b_start, n)])
+    offset = int(round(b_start * hop))
+    fade_lo, fade_hi = int(round((seam - _SEAM_FADE) * hop)), int(round((seam + _SEAM_FADE) * hop))
+    total = offset + len(right)
+    out = np.zeros(total, dtype=np.float64)
+    out[:fade_lo] = left[:fade_lo]
+    out[fade_hi:] = right[fade_hi - offset:]
+    ramp = np.linspace(0.0, 1.0, fade_hi - fade_lo, endpoint=False)
+    out[fade_lo:fade_hi] = (1 - ramp) * left[fade_lo:fade_hi] + ramp * right[fade_lo - offset:fade_hi - offset]
+    return out.astype(np.float32)
+
+
+_SEAM_CONTEXT = 16  # frames each half synthesizes beyond the seam
+_SEAM_FADE = 4  # frames cross-faded on each side of the seam
+_MIN_SEAM_FRAMES = 200  # below ~1 s one thread is quicker than two
+
+
+def _seam(f0: np.ndarray) -> int | None:
+    """An unvoiced frame (with unvoiced neighbours) nearest the middle, or None."""
+    n = len(f0)
+    if n < _MIN_SEAM_FRAMES:
+        return None
+    unvoiced = f0 <= 0
+    ok = unvoiced.copy()
+    for k in range(1, _SEAM_FADE + 1):
+        ok[k:] &= unvoiced[:-k]
+        ok[:-k] &= unvoiced[k:]
+    candidates = np.flatnonzero(ok[n // 4: 3 * n // 4]) + n // 4
+    if candidates.size == 0:
+        return None
+    return int(candidates[np.argmin(np.abs(candidates - n // 2))])
+
+
+def _shift_f0(f0: np.ndarray, semitones: float, spread: float) -> np.ndarray:
+    f0 = f0.copy()
+    voiced = f0 > 0
+    if not voiced.any() or (semitones == 0 and spread == 1.0):
+        return f0
+    log_f0 = np.log(f0[voiced])
+    center = log_f0.mean()
+    log_f0 = center + spread * (log_f0 - center) + semitones * np.log(2.0) / 12.0
+    f0[voiced] = np.clip(np.exp(log_f0), 30.0, 1200.0)
+    return f0
+
+
+def _retime(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, speed: float):
+    """Resample the frame sequence: ``speed`` 2 plays twice as fast at the same pitch."""
+    n = len(f0)
+    m = max(1, int(round(n / speed)))
+    pos = np.minimum(np.arange(m) * speed, n - 1)
+    i0 = np.floor(pos).astype(int)
+    i1 = np.minimum(i0 + 1, n - 1)
+    w = (pos - i0)[:, None]
+    sp_new = (1 - w) * sp[i0] + w * sp[i1]
+    ap_new = (1 - w) * ap[i0] + w * ap[i1]
+    w1 = w[:, 0]
+    both = (f0[i0] > 0) & (f0[i1] > 0)
+    nearest = np.where(w1 < 0.5, f0[i0], f0[i1])
+    f0_new = np.where(both, np.exp((1 - w1) * np.log(np.maximum(f0[i0], 1e-3)) + w1 * np.log(np.maximum(f0[i1], 1e-3))), nearest)
+    return f0_new, sp_new, ap_new
+
+
+def _tilt_gain(bins: int, sample_rate: int, db_per_octave: float) -> np.ndarray:
+    """Power gain per FFT bin: ``db_per_octave`` around 1 kHz, flat below 125 Hz."""
+    freqs = np.maximum(np.linspace(0, sample_rate / 2, bins), 125.0)
+    gain_db = db_per_octave * np.log2(freqs / 1000.0)
+    return (10.0 ** (gain_db / 10.0))[None, :]

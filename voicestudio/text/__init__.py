@@ -1,0 +1,1 @@
+"""Text in: cleaning, sentence splitting, phonemes."""

@@ -1,0 +1,109 @@
+"""Make arbitrary user text safe and speakable, and cut it into sentence-sized pieces.
+
+Cleaning never raises on odd input: control characters, emoji and letters the
+voice cannot speak are dropped and reported as warnings, so a pasted web page or
+chat log still produces speech. Splitting is lazy so a 1 MB text streams.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+#: A piece longer than this (no sentence punctuation) is cut at a clause or word boundary:
+#: a VITS pass over a huge phoneme sequence costs memory and delays the first audio.
+MAX_PIECE_CHARS = 300
+
+# espeak voices whose language is written in Latin script; for them other scripts are skipped
+# (espeak would otherwise read "Chinese letter" for every character).
+_LATIN_LANGS = {
+    "en", "de", "fr", "es", "it", "pt", "nl", "pl", "cs", "sk", "sv", "da", "nb", "no", "fi",
+    "hu", "ro", "tr", "ca", "cy", "is", "lb", "lv", "lt", "sl", "sr", "hr", "id", "ms", "sw", "vi",
+    "eu", "ga", "et", "sq", "af",
+}
+
+_SENTENCE = re.compile(
+    r"\S.*?(?:[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)|\n[ \t]*\n|\Z)", re.DOTALL
+)
+_SOFT_BREAK = re.compile(r"[,;:\u2014\u2013]\s")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass
+class CleanText:
+    """Cleaned text and what was dropped from it, in plain words."""
+
+    text: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def is_latin_voice(espeak_voice: str) -> bool:
+    return espeak_voice.split("-")[0].lower() in _LATIN_LANGS
+
+
+def clean_text(text: str, latin_only: bool = True) -> CleanText:
+    """NFKC-normalize, drop unspeakable characters (with warnings), collapse whitespace."""
+    text = unicodedata.normalize("NFKC", text)
+    dropped: Counter[str] = Counter()
+    scripts: Counter[str] = Counter()
+    out: list[str] = []
+    for ch in text:
+        if ch in "\n\t\r ":
+            out.append(" ")
+            continue
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cf", "Zl", "Zp"):
+            dropped["control characters"] += 1
+            out.append(" ")
+        elif cat in ("Cs", "Co", "Cn"):
+            dropped["invalid or unassigned characters"] += 1
+        elif cat == "So" or cat == "Sk":
+            dropped["emoji and symbols"] += 1
+            out.append(" ")
+        elif cat.startswith("L") and latin_only and ord(ch) > 0x24F and not _is_latin(ch):
+            scripts[_script_of(ch)] += 1
+            out.append(" ")
+        elif cat.startswith("M") and latin_only and out and out[-1] == " ":
+            continue  # combining mark left over from a dropped letter
+        else:
+            out.append(ch)
+    warnings = [f"skipped {n} {what}" for what, n in dropped.items()]
+    warnings += [f"skipped {n} {script} characters this voice cannot speak" for script, n in scripts.items()]
+    return CleanText(_SPACES.sub(" ", "".join(out)).strip(), warnings)
+
+
+def _is_latin(ch: str) -> bool:
+    return "LATIN" in unicodedata.name(ch, "")
+
+
+def _script_of(ch: str) -> str:
+    name = unicodedata.name(ch, "UNKNOWN")
+    return name.split(" ")[0].capitalize()
+
+
+def split_sentences(text: str, max_chars: int = MAX_PIECE_CHARS) -> Iterator[str]:
+    """Yield sentence-sized pieces lazily (no copy of the whole text is made)."""
+    for match in _SENTENCE.finditer(text):
+        piece = match.group(0).strip()
+        if piece:
+            yield from _cut_long(piece, max_chars)
+
+
+def _cut_long(piece: str, max_chars: int) -> Iterator[str]:
+    while len(piece) > max_chars:
+        window = piece[:max_chars]
+        cut = -1
+        for m in _SOFT_BREAK.finditer(window):
+            cut = m.end()
+        if cut < max_chars // 3:
+            cut = window.rfind(" ") + 1
+        if cut <= 0:
+            cut = max_chars  # one enormous "word": cut it anyway
+        head, piece = piece[:cut].strip(), piece[cut:].strip()
+        if head:
+            yield head
+    if piece:
+        yield piece

@@ -1,0 +1,1 @@
+"""Speaker models on onnxruntime: loading Piper-compatible voices, providers, synthesis."""

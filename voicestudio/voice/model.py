@@ -1,0 +1,208 @@
+"""A Piper-compatible voice: an ONNX speaker model plus its JSON sidecar.
+
+The contract is Piper's (inputs ``input``, ``input_lengths``, ``scales`` and
+optionally ``sid``; output audio first), so any Piper voice loads here and every
+voice VoiceStudio exports loads in Piper. VoiceStudio's own sidecar fields live
+under ``"voicestudio"`` and are kept in :attr:`VoiceConfig.extra`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from voicestudio.errors import VoiceLoadError
+from voicestudio.text.phonemize import phoneme_ids, phonemize
+from voicestudio.voice.runtime import ProviderChoice, create_session
+
+REQUIRED_INPUTS = ("input", "input_lengths", "scales")
+MAX_MODEL_BYTES = 1 << 30  # no real VITS voice comes near 1 GiB
+MAX_SIDECAR_BYTES = 8 << 20
+WARMUP_TEXT = "This is a short warm-up sentence."
+SUPPORTED_PHONEME_TYPES = ("espeak", "text")
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    """The fields of a Piper ``.onnx.json`` that synthesis needs."""
+
+    sample_rate: int
+    espeak_voice: str
+    phoneme_id_map: Mapping[str, Sequence[int]]
+    phoneme_type: str = "espeak"
+    num_speakers: int = 1
+    noise_scale: float = 0.667
+    length_scale: float = 1.0
+    noise_w: float = 0.8
+    hop_length: int = 256
+    language: str = ""
+    quality: str = ""
+    dataset: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_file(cls, path: Path) -> VoiceConfig:
+        if not path.is_file():
+            raise VoiceLoadError(f"voice config not found: {path} (a Piper voice is NAME.onnx plus NAME.onnx.json)")
+        if path.stat().st_size > MAX_SIDECAR_BYTES:
+            raise VoiceLoadError(f"voice config {path} is implausibly large ({path.stat().st_size} bytes)")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise VoiceLoadError(f"voice config {path} is not valid JSON: {exc}") from exc
+        try:
+            return cls.from_dict(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise VoiceLoadError(f"voice config {path} is not a Piper voice config: {exc}") from exc
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> VoiceConfig:
+        if not isinstance(data, Mapping):
+            raise TypeError("top level must be a JSON object")
+        inference = data.get("inference", {}) or {}
+        id_map = data["phoneme_id_map"]
+        if not isinstance(id_map, Mapping) or not all(
+            isinstance(v, list) and all(isinstance(i, int) for i in v) for v in id_map.values()
+        ):
+            raise TypeError("'phoneme_id_map' must map phonemes to lists of integer ids")
+        for symbol in ("^", "_", "$"):
+            if symbol not in id_map:
+                raise KeyError(f"phoneme_id_map lacks the required symbol {symbol!r}")
+        phoneme_type = str(data.get("phoneme_type", "espeak"))
+        if phoneme_type not in SUPPORTED_PHONEME_TYPES:
+            raise ValueError(f"phoneme type {phoneme_type!r} is not supported (only {', '.join(SUPPORTED_PHONEME_TYPES)})")
+        sample_rate = int(data["audio"]["sample_rate"])
+        if not 8000 <= sample_rate <= 96000:
+            raise ValueError(f"sample rate {sample_rate} is out of range")
+        lang = data.get("language", {}) or {}
+        return cls(
+            sample_rate=sample_rate,
+            espeak_voice=str(data.get("espeak", {}).get("voice", "en-us")),
+            phoneme_id_map=id_map,
+            phoneme_type=phoneme_type,
+            num_speakers=int(data.get("num_speakers", 1)),
+            noise_scale=float(inference.get("noise_scale", 0.667)),
+            length_scale=float(inference.get("length_scale", 1.0)),
+            noise_w=float(inference.get("noise_w", 0.8)),
+            hop_length=int(data.get("hop_length", 256)),
+            language=str(lang.get("code", "")) if isinstance(lang, Mapping) else "",
+            quality=str(data.get("audio", {}).get("quality", "")),
+            dataset=str(data.get("dataset", "")),
+            extra=dict(data.get("voicestudio", {}) or {}),
+        )
+
+
+class VoiceModel:
+    """A loaded voice: config + onnxruntime session on the chosen provider."""
+
+    def __init__(self, name: str, model_path: Path, config: VoiceConfig, session: ort.InferenceSession, provider: ProviderChoice):
+        self.name = name
+        self.model_path = model_path
+        self.config = config
+        self.session = session
+        self.provider = provider
+        self._has_sid = any(i.name == "sid" for i in session.get_inputs())
+
+    @classmethod
+    def load(
+        cls,
+        model_path: str | Path,
+        config_path: str | Path | None = None,
+        provider: str = "auto",
+        threads: int | None = None,
+        name: str | None = None,
+    ) -> VoiceModel:
+        model_path = Path(model_path)
+        config_path = Path(config_path) if config_path else model_path.with_name(model_path.name + ".json")
+        if not model_path.is_file():
+            raise VoiceLoadError(f"voice model not found: {model_path}")
+        size = model_path.stat().st_size
+        if size == 0:
+            raise VoiceLoadError(f"voice model {model_path} is empty")
+        if size > MAX_MODEL_BYTES:
+            raise VoiceLoadError(f"voice model {model_path} is too large ({size / 2**20:.0f} MiB)")
+        config = VoiceConfig.from_file(config_path)
+
+        def warmup(session: ort.InferenceSession) -> None:
+            ids = _ids_for(WARMUP_TEXT, config)
+            sid = 0 if any(i.name == "sid" for i in session.get_inputs()) else None
+            session.run(None, _feeds(session, ids, (0.667, 1.0, 0.8), sid))
+
+        try:
+            session, choice = create_session(str(model_path), provider, threads, warmup)
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
+            raise VoiceLoadError(f"cannot load voice model {model_path}: {_first_line(exc)}") from exc
+        names = [i.name for i in session.get_inputs()]
+        missing = [n for n in REQUIRED_INPUTS if n not in names]
+        if missing:
+            raise VoiceLoadError(
+                f"{model_path} is not a Piper voice: inputs are {names}, expected {list(REQUIRED_INPUTS)} (+ optional 'sid')"
+            )
+        return cls(name or model_path.name.removesuffix(".onnx"), model_path, config, session, choice)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.config.sample_rate
+
+    def text_to_ids(self, text: str) -> list[list[int]]:
+        """One id sequence per sentence espeak finds in ``text`` (unknown phonemes skipped)."""
+        return [config_ids(ph, self.config)[0] for ph in text_phonemes(text, self.config)]
+
+    def infer(
+        self,
+        ids: Sequence[int],
+        noise_scale: float | None = None,
+        length_scale: float | None = None,
+        noise_w: float | None = None,
+        speaker_id: int | None = None,
+    ) -> np.ndarray:
+        """Run the speaker model on one id sequence; raw float32 audio (not normalized)."""
+        c = self.config
+        scales = (
+            c.noise_scale if noise_scale is None else noise_scale,
+            c.length_scale if length_scale is None else length_scale,
+            c.noise_w if noise_w is None else noise_w,
+        )
+        sid = speaker_id if speaker_id is not None else (0 if self._has_sid else None)
+        out = self.session.run(None, _feeds(self.session, ids, scales, sid))[0]
+        return np.asarray(out, dtype=np.float32).reshape(-1)
+
+
+def text_phonemes(text: str, config: VoiceConfig) -> list[list[str]]:
+    """Phonemes per sentence, by the voice's phoneme type."""
+    if config.phoneme_type == "text":
+        import unicodedata
+
+        return [list(unicodedata.normalize("NFD", text))]
+    return phonemize(text, config.espeak_voice)
+
+
+def config_ids(phonemes: list[str], config: VoiceConfig) -> tuple[list[int], set[str]]:
+    """Ids for one sentence in this voice's map, and the phonemes it lacks."""
+    return phoneme_ids(phonemes, config.phoneme_id_map)
+
+
+def _ids_for(text: str, config: VoiceConfig) -> list[int]:
+    return config_ids(text_phonemes(text, config)[0], config)[0]
+
+
+def _feeds(session: ort.InferenceSession, ids: Sequence[int], scales, sid: int | None) -> dict[str, np.ndarray]:
+    feeds = {
+        "input": np.asarray([ids], dtype=np.int64),
+        "input_lengths": np.asarray([len(ids)], dtype=np.int64),
+        "scales": np.asarray(scales, dtype=np.float32),
+    }
+    if sid is not None:
+        feeds["sid"] = np.asarray([sid], dtype=np.int64)
+    return feeds
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__

@@ -1,0 +1,124 @@
+"""Text → styled speech, one sentence at a time.
+
+``synthesize()`` is a generator (as in Piper's ``voice.py``): the first sentence
+is ready after one model pass, long texts stream with bounded memory, and a
+consumer can stop at any point.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from voicestudio.errors import InputTextError
+from voicestudio.styling.controls import StyleControls, resolve
+from voicestudio.styling.render import TARGET_LEVEL_DBFS, set_level, style_audio
+from voicestudio.text.normalize import clean_text, is_latin_voice, split_sentences
+from voicestudio.voice.model import VoiceModel, config_ids, text_phonemes
+
+#: Silence after each sentence, before tempo changes.
+SENTENCE_PAUSE_S = 0.25
+
+
+@dataclass
+class TextReport:
+    """What was skipped while reading a text, summed over the whole text."""
+
+    skipped: Counter = field(default_factory=Counter)
+    sentences: int = 0
+
+    def add(self, warnings: list[str]) -> None:
+        for message in warnings:
+            count, _, what = message.removeprefix("skipped ").partition(" ")
+            self.skipped[what] += int(count)
+
+    def messages(self) -> list[str]:
+        return [f"skipped {n} {what}" for what, n in self.skipped.items()]
+
+
+@dataclass(frozen=True)
+class Sentence:
+    index: int
+    text: str
+    ids: list[int]
+
+
+@dataclass(frozen=True)
+class SpeechChunk:
+    """One sentence of audio (pause included) and the text it came from."""
+
+    index: int
+    text: str
+    samples: np.ndarray
+    sample_rate: int
+
+
+class Synthesizer:
+    """A voice plus the text front end and the styling pass."""
+
+    def __init__(self, voice: VoiceModel, f0_method: str = "harvest") -> None:
+        self.voice = voice
+        self.f0_method = f0_method
+        self._latin = voice.config.phoneme_type == "espeak" and is_latin_voice(voice.config.espeak_voice)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.voice.sample_rate
+
+    def sentences(self, text: str, report: TextReport | None = None) -> Iterator[Sentence]:
+        """Clean, split and phonemize lazily; raise if nothing in ``text`` can be spoken."""
+        if not isinstance(text, str) or not text.strip():
+            raise InputTextError("nothing to say: the text is empty")
+        report = report if report is not None else TextReport()
+        index = 0
+        for piece in split_sentences(text):
+            cleaned = clean_text(piece, latin_only=self._latin)
+            report.add(cleaned.warnings)
+            if not cleaned.text:
+                continue
+            for phonemes in text_phonemes(cleaned.text, self.voice.config):
+                ids, missing = config_ids(phonemes, self.voice.config)
+                if missing:
+                    report.add([f"skipped {len(missing)} phonemes the voice does not know"])
+                if len(ids) <= 4:  # BOS, PAD, EOS only: punctuation without words
+                    continue
+                report.sentences += 1
+                yield Sentence(index, cleaned.text, ids)
+                index += 1
+        if index == 0:
+            detail = "; ".join(report.messages())
+            raise InputTextError("nothing speakable in the text" + (f" ({detail})" if detail else ""))
+
+    def speaker_audio(self, sentence: Sentence, variability: float = 1.0) -> np.ndarray:
+        """The speaker model's output for one sentence, at the standard speech level."""
+        c = self.voice.config
+        raw = self.voice.infer(sentence.ids, noise_scale=c.noise_scale * variability, noise_w=c.noise_w * variability)
+        return set_level(raw, self.sample_rate, TARGET_LEVEL_DBFS)
+
+    def pause(self, speed: float) -> np.ndarray:
+        return np.zeros(int(round(SENTENCE_PAUSE_S / speed * self.sample_rate)), dtype=np.float32)
+
+    def synthesize(
+        self,
+        text: str,
+        controls: StyleControls | None = None,
+        report: TextReport | None = None,
+    ) -> Iterator[SpeechChunk]:
+        """Yield one styled chunk per sentence. Validation errors surface before any audio."""
+        controls = (controls or StyleControls()).validated()
+        params = resolve(controls)
+        sentences = self.sentences(text, report)
+        first = next(sentences)  # raises InputTextError for empty/unspeakable text right away
+        for sentence in _chain(first, sentences):
+            raw = self.speaker_audio(sentence, controls.variability)
+            styled = style_audio(raw, self.sample_rate, params, f0_method=self.f0_method)
+            audio = np.concatenate([styled, self.pause(params.speed)])
+            yield SpeechChunk(sentence.index, sentence.text, audio, self.sample_rate)
+
+
+def _chain(first: Sentence, rest: Iterator[Sentence]) -> Iterator[Sentence]:
+    yield first
+    yield from rest
