@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     _add_style_arguments(say)
 
-    sub.add_parser("voices", help="list available voices")
+    voices = sub.add_parser("voices", help="list available voices, or add one")
+    voices.add_argument("--add", type=Path, metavar="PATH", help="check a Piper voice (.onnx + .onnx.json) and copy it into your voices folder")
     sub.add_parser("doctor", help="print versions, providers, audio devices and data locations")
     gui = sub.add_parser("gui", help="start the desktop app (the default)")
     gui.add_argument("--voice", metavar="PATH|NAME")
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "say":
             return _say(args)
         if args.command == "voices":
-            return _voices()
+            return _voices(args.add)
         if args.command == "doctor":
             from voicestudio.doctor import report
 
@@ -153,11 +154,16 @@ def _say(args: argparse.Namespace) -> int:
     return 0
 
 
-def _voices() -> int:
+def _voices(add: Path | None = None) -> int:
     from voicestudio.errors import VoiceLoadError
     from voicestudio.paths import user_voices_dir
-    from voicestudio.voice.catalog import list_voices
+    from voicestudio.voice.catalog import add_voice, list_voices
     from voicestudio.voice.model import VoiceConfig
+
+    if add is not None:
+        info = add_voice(add)
+        print(f"added voice {info.name} ({info.model_path})")
+        return 0
 
     print(f"{'NAME':28} {'SOURCE':8} {'RATE':>6} {'LANG':6} PATH")
     for info in list_voices():
@@ -167,7 +173,7 @@ def _voices() -> int:
         except VoiceLoadError as exc:
             rate, lang = "?", f"broken: {exc}"
         print(f"{info.name:28} {info.source:8} {rate:>6} {lang:6} {info.model_path}")
-    print(f"\nAdd Piper voices (NAME.onnx + NAME.onnx.json) to {user_voices_dir()}")
+    print(f"\nAdd a Piper voice with 'voicestudio voices --add NAME.onnx', or copy NAME.onnx + NAME.onnx.json into {user_voices_dir()}")
     return 0
 
 

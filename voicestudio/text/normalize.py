@@ -93,8 +93,11 @@ def split_sentences(text: str, max_chars: int = MAX_PIECE_CHARS) -> Iterator[str
 
 
 def _cut_long(piece: str, max_chars: int) -> Iterator[str]:
-    while len(piece) > max_chars:
-        window = piece[:max_chars]
+    """Cut at the last clause break (else word break) inside each window; walks by index so a
+    megabyte without punctuation is not copied once per cut."""
+    start, end = 0, len(piece)
+    while end - start > max_chars:
+        window = piece[start : start + max_chars]
         cut = -1
         for m in _SOFT_BREAK.finditer(window):
             cut = m.end()
@@ -102,8 +105,10 @@ def _cut_long(piece: str, max_chars: int) -> Iterator[str]:
             cut = window.rfind(" ") + 1
         if cut <= 0:
             cut = max_chars  # one enormous "word": cut it anyway
-        head, piece = piece[:cut].strip(), piece[cut:].strip()
+        head = window[:cut].strip()
+        start += cut
         if head:
             yield head
-    if piece:
-        yield piece
+    tail = piece[start:].strip()
+    if tail:
+        yield tail

@@ -83,3 +83,31 @@ def load_voice(spec: str | None = None, provider: str = "auto", threads: int | N
 
     info = resolve_voice(spec)
     return VoiceModel.load(info.model_path, info.config_path, provider=provider, threads=threads, name=info.name)
+
+
+def add_voice(path: str | Path) -> VoiceInfo:
+    """Check a Piper voice (it must load and follow the contract) and copy it into the voices folder.
+
+    Both files are copied under temporary names and renamed, so a failed copy leaves nothing half-made.
+    """
+    import os
+    import shutil
+
+    from voicestudio.voice.model import VoiceModel
+
+    source = _voice_from_path(Path(path).expanduser())
+    VoiceModel.load(source.model_path, source.config_path, provider="cpu", threads=1)  # raises VoiceLoadError
+    folder = user_voices_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = VoiceInfo(source.name, folder / source.model_path.name, folder / source.config_path.name, "user")
+    if source.name.lower() in {v.name.lower() for v in list_voices()}:
+        raise VoiceLoadError(f"a voice named {source.name!r} already exists; rename the files to add another")
+    for src, dst in ((source.config_path, target.config_path), (source.model_path, target.model_path)):
+        tmp = dst.with_name(f".{dst.name}.part")
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dst)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise VoiceLoadError(f"cannot copy {src} into {folder}: {exc.strerror or exc}") from exc
+    return target

@@ -1,0 +1,1 @@
+"""Objective checks of synthesized speech (intelligibility), used by tests and benchmarks."""
