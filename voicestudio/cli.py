@@ -33,7 +33,7 @@ def _add_style_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--variability", type=float, default=1.0, metavar="X",
                    help=f"randomness of the voice model, 0 = same every time ({spec('variability')})")
     g.add_argument("--emotion", default="neutral", metavar="NAME", help=f"one of: {', '.join(emotion_presets())}")
-    g.add_argument("--intensity", type=float, default=100.0, metavar="PCT", help=f"emotion strength in % ({spec('intensity')})")
+    g.add_argument("--intensity", type=float, default=100.0, metavar="PCT", help=f"emotion strength in %% ({spec('intensity')})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,10 +104,15 @@ def _read_text(args: argparse.Namespace) -> str:
         return args.text
     else:
         raise InputTextError("no text given: pass TEXT, '-' for standard input, or --text-file F")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")  # Windows editors save "Unicode" text like this
+        except UnicodeDecodeError as exc:
+            raise InputTextError(f"{source} looks like UTF-16 text but does not decode: {exc.reason}") from exc
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputTextError(f"{source} is not UTF-8 text (byte {exc.start} is invalid)") from exc
+        raise InputTextError(f"{source} is not UTF-8 text (byte {exc.start} is invalid); save it as UTF-8") from exc
 
 
 def _say(args: argparse.Namespace) -> int:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,7 +114,7 @@ class AudioFileWriter:
             raise AudioFileError(f"unknown format {fmt!r}; choose one of {', '.join(WAV_FORMATS)}")
         self.path = check_writable(path)
         self.source_rate = int(source_rate)
-        self.rate = check_rate(rate) if rate else self.source_rate
+        self.rate = check_rate(rate or self.source_rate)  # the output rate, chosen or inherited
         self.frames_written = 0
         self._resampler = (
             soxr.ResampleStream(self.source_rate, self.rate, 1, dtype="float32", quality="HQ")
@@ -121,10 +122,9 @@ class AudioFileWriter:
             else None
         )
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+            tmp = _create_temp_beside(self.path)
         except OSError as exc:
             raise OutputPathError(f"cannot write to {self.path.parent}: {exc.strerror}") from exc
-        os.close(fd)
         self._tmp = Path(tmp)
         try:
             self._file = sf.SoundFile(
@@ -154,6 +154,9 @@ class AudioFileWriter:
             self._file.close()
             with open(self._tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
+            with contextlib.suppress(OSError):  # replacing a file keeps its permissions
+                if self.path.exists():
+                    os.chmod(self._tmp, stat.S_IMODE(self.path.stat().st_mode))
             os.replace(self._tmp, self.path)
         except OSError as exc:
             self.abort()
@@ -174,6 +177,19 @@ class AudioFileWriter:
             self.commit()
         else:
             self.abort()
+
+
+def _create_temp_beside(path: Path) -> str:
+    """A new empty ``.NAME.XXXX.part`` file next to ``path``, created with mode 0666 so the
+    kernel applies the user's umask (``mkstemp`` would make every export 0600)."""
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return str(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def write_audio(path, samples: np.ndarray, source_rate: int, rate: int | None = None, fmt: str = "pcm16") -> Path:

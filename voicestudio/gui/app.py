@@ -37,6 +37,8 @@ class _SpeakWorker(QObject):
             self.finished.emit(audio, f"{audio.duration_s:.1f} s of speech")
         except VoiceStudioError as exc:
             self.finished.emit(None, str(exc))
+        except Exception as exc:  # a bug: report it instead of leaving the button disabled
+            self.finished.emit(None, f"internal error: {exc!r}")
 
 
 class MainWindow(QMainWindow):
@@ -95,7 +97,8 @@ class MainWindow(QMainWindow):
 
             sd.play(audio.samples, audio.sample_rate)
         except Exception as exc:  # no PortAudio or no output device: say so, keep the audio
-            self.status.setText(f"{self.status.text()} — cannot play: {exc}")
+            hint = " (install libportaudio2)" if isinstance(exc, OSError) else ""
+            self.status.setText(f"{self.status.text()} — cannot play: {exc}{hint}")
 
 
 def run_gui(voice: str | None = None) -> int:

@@ -61,13 +61,13 @@ class StyleControls:
             if spec is None:
                 continue
             value = getattr(self, f.name)
+            unit = f" {spec.unit}" if spec.unit and not spec.unit.startswith("×") else ""
+            valid = f"between {spec.low:g} and {spec.high:g}{unit}"
+            name = f"{f.name} (--range)" if f.name == "pitch_range" else f.name
             if not isinstance(value, int | float) or not math.isfinite(value):
-                raise ControlRangeError(f"{f.name} must be a number (got {value!r})")
+                raise ControlRangeError(f"{name} must be a number {valid} (got {value!r})")
             if not spec.low <= value <= spec.high:
-                unit = f" {spec.unit}" if spec.unit and not spec.unit.startswith("×") else ""
-                raise ControlRangeError(
-                    f"{f.name} must be between {spec.low:g} and {spec.high:g}{unit} (got {value:g})"
-                )
+                raise ControlRangeError(f"{name} must be {valid} (got {value:g})")
         presets = emotion_presets()
         if self.emotion not in presets:
             raise ControlRangeError(f"unknown emotion {self.emotion!r}; choose one of: {', '.join(presets)}")

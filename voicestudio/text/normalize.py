@@ -80,8 +80,8 @@ def _is_latin(ch: str) -> bool:
 
 
 def _script_of(ch: str) -> str:
-    name = unicodedata.name(ch, "UNKNOWN")
-    return name.split(" ")[0].capitalize()
+    word = unicodedata.name(ch, "UNKNOWN").split(" ")[0]
+    return word if len(word) <= 3 else word.capitalize()  # "CJK", "Arabic", "Hebrew"
 
 
 def split_sentences(text: str, max_chars: int = MAX_PIECE_CHARS) -> Iterator[str]:

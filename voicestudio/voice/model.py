@@ -58,7 +58,7 @@ class VoiceConfig:
             raise VoiceLoadError(f"voice config {path} is not valid JSON: {exc}") from exc
         try:
             return cls.from_dict(data)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # e.g. "espeak": null
             raise VoiceLoadError(f"voice config {path} is not a Piper voice config: {exc}") from exc
 
     @classmethod

@@ -9,6 +9,7 @@ slider never builds a queue of stale renders.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from voicestudio.styling.controls import StyleControls, resolve
 from voicestudio.styling.render import style_audio
 from voicestudio.styling.world import WorldAnalysis, analyze
 from voicestudio.voice.synthesizer import Synthesizer, TextReport
+
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -144,4 +147,7 @@ class LatestWinsRenderer:
                 if stale:
                     self.dropped += 1
             if not stale:
-                self.on_result(result)
+                try:
+                    self.on_result(result)
+                except Exception:  # a broken consumer must not stop future previews
+                    _LOG.exception("preview result handler failed")

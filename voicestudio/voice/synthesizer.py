@@ -36,7 +36,13 @@ class TextReport:
             self.skipped[what] += int(count)
 
     def messages(self) -> list[str]:
-        return [f"skipped {n} {what}" for what, n in self.skipped.items()]
+        return [f"skipped {n} {_singular(what) if n == 1 else what}" for what, n in self.skipped.items()]
+
+
+def _singular(what: str) -> str:
+    for plural in ("characters", "symbols", "phonemes"):
+        what = what.replace(plural, plural[:-1])
+    return what
 
 
 @dataclass(frozen=True)
