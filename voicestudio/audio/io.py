@@ -64,8 +64,12 @@ def check_rate(rate: int) -> int:
 def read_audio(path: str | os.PathLike[str], rate: int | None = None) -> Audio:
     """Read any format libsndfile knows, mixed to mono, optionally resampled to ``rate``."""
     path = Path(path)
+    if path.is_dir():
+        raise AudioFileError(f"{path} is a folder, not an audio file")
     if not path.is_file():
         raise AudioFileError(f"audio file not found: {path}")
+    if path.stat().st_size == 0:
+        raise AudioFileError(f"audio file {path} is empty (0 bytes)")
     try:
         data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, ValueError) as exc:

@@ -40,7 +40,7 @@ class TextReport:
 
 
 def _singular(what: str) -> str:
-    for plural in ("characters", "symbols", "phonemes"):
+    for plural in ("characters", "symbols", "phonemes", "pieces"):
         what = what.replace(plural, plural[:-1])
     return what
 
@@ -84,6 +84,9 @@ class Synthesizer:
             cleaned = clean_text(piece, latin_only=self._latin)
             report.add(cleaned.warnings)
             if not cleaned.text:
+                continue
+            if not any(ch.isalnum() for ch in cleaned.text):
+                report.add(["skipped 1 pieces of punctuation without words"])  # espeak would name each mark
                 continue
             for phonemes in text_phonemes(cleaned.text, self.voice.config):
                 ids, missing = config_ids(phonemes, self.voice.config)
