@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
 _EPS = 1e-12
 
@@ -32,17 +33,44 @@ def active_rms_dbfs(samples: np.ndarray, sample_rate: int, window_s: float = 0.0
     return 10.0 * np.log10(np.mean(active))
 
 
-def soft_limit(samples: np.ndarray, ceiling: float = 0.98, knee: float = 0.8) -> np.ndarray:
-    """Leave samples below ``knee`` alone; bend the rest smoothly toward ``ceiling``.
+def peak_limit(samples: np.ndarray, sample_rate: int, ceiling: float = 0.97, window_s: float = 0.004) -> np.ndarray:
+    """Look-ahead peak limiter: a smooth gain curve that keeps every sample within ``ceiling``.
 
-    A loud style (+12 dB) then never wraps or hard-clips, and normal speech is untouched.
+    The gain needed at each sample is min-filtered and then averaged over the same
+    window; an average of window minima never exceeds the need at its centre, so
+    the ceiling holds exactly while the gain moves over milliseconds, not per sample.
     """
     samples = np.asarray(samples, dtype=np.float32)
-    over = np.abs(samples) > knee
-    if not over.any():
+    need = np.minimum(1.0, ceiling / np.maximum(np.abs(samples), 1e-9))
+    if need.min() >= 1.0:
         return samples
-    out = samples.copy()
-    span = ceiling - knee
-    x = np.abs(samples[over]) - knee
-    out[over] = np.sign(samples[over]) * (knee + span * np.tanh(x / span))
+    size = 2 * max(1, int(window_s * sample_rate)) + 1
+    gain = uniform_filter1d(minimum_filter1d(need, size, mode="nearest"), size, mode="nearest")
+    return (samples * np.minimum(gain, need)).astype(np.float32)
+
+
+def set_speech_level(samples: np.ndarray, sample_rate: int, level_dbfs: float, ceiling: float = 0.97) -> np.ndarray:
+    """Bring the active-speech RMS to ``level_dbfs`` with peaks limited to ``ceiling``.
+
+    When limiting takes level away (a loud setting), the gain is raised and the limiter
+    run again, so the asked-for level is met: louder speech comes out denser, as it
+    does from a real voice, instead of quieter than requested.
+    """
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.size == 0 or not np.any(samples):
+        return samples
+    gain_db = level_dbfs - active_rms_dbfs(samples, sample_rate)
+    out = samples
+    previous: tuple[float, float] | None = None  # (gain, level) of the last try, for a secant step
+    for _ in range(10):
+        out = peak_limit(samples * np.float32(10.0 ** (gain_db / 20.0)), sample_rate, ceiling)
+        level = active_rms_dbfs(out, sample_rate)
+        shortfall = level_dbfs - level
+        if abs(shortfall) < 0.05:
+            break
+        slope = 1.0
+        if previous is not None and abs(level - previous[1]) > 1e-3:
+            slope = max(0.05, (level - previous[1]) / (gain_db - previous[0]))
+        previous = (gain_db, level)
+        gain_db += min(shortfall / slope, 12.0)
     return out

@@ -64,8 +64,10 @@ def _get_decoder():
 def transcribe(samples: np.ndarray, sample_rate: int) -> str:
     """Recognize one utterance (mono float samples in [-1, 1]) and return the words, lowercase.
 
-    The PocketSphinx decoder keeps per-utterance state and is not thread-safe, so
-    calls are serialized on one shared decoder.
+    The PocketSphinx decoder is not thread-safe, so calls are serialized on one shared
+    decoder. Its feature front end also carries cepstral-mean statistics from one
+    utterance to the next, which can change the words heard for the same audio; it
+    is reset before each call so a transcript depends only on its own samples.
     """
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim != 1:
@@ -74,6 +76,7 @@ def transcribe(samples: np.ndarray, sample_rate: int) -> str:
     pcm = (np.clip(x, -1.0, 1.0) * 32767.0).astype("<i2")
     with _decoder_lock:
         decoder = _get_decoder()
+        decoder.reinit_feat()
         decoder.start_utt()
         decoder.process_raw(pcm.tobytes(), no_search=False, full_utt=True)
         decoder.end_utt()

@@ -10,11 +10,17 @@ signal, CheapTrick and D4C over halves of the frame sequence (both are per-frame
 from __future__ import annotations
 
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import pyworld as pw
+
+with warnings.catch_warnings():
+    # pyworld imports pkg_resources only for its version; setuptools 80 warns about that
+    # on every start, which would land on the CLI's stderr.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    import pyworld as pw
 
 from voicestudio.styling.controls import StyleParams
 
@@ -187,7 +193,7 @@ def _shift_f0(f0: np.ndarray, semitones: float, spread: float) -> np.ndarray:
     if not voiced.any() or (semitones == 0 and spread == 1.0):
         return f0
     log_f0 = np.log(f0[voiced])
-    center = log_f0.mean()
+    center = np.median(log_f0)  # robust to the odd octave slip of the tracker
     log_f0 = center + spread * (log_f0 - center) + semitones * np.log(2.0) / 12.0
     f0[voiced] = np.clip(np.exp(log_f0), 30.0, 1200.0)
     return f0

@@ -130,20 +130,18 @@ class VoiceModel:
         config = VoiceConfig.from_file(config_path)
 
         def warmup(session: ort.InferenceSession) -> None:
+            _check_contract(session, model_path)
             ids = _ids_for(WARMUP_TEXT, config)
             sid = 0 if any(i.name == "sid" for i in session.get_inputs()) else None
             session.run(None, _feeds(session, ids, (0.667, 1.0, 0.8), sid))
 
         try:
             session, choice = create_session(str(model_path), provider, threads, warmup)
+        except VoiceLoadError:
+            raise
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
             raise VoiceLoadError(f"cannot load voice model {model_path}: {_first_line(exc)}") from exc
-        names = [i.name for i in session.get_inputs()]
-        missing = [n for n in REQUIRED_INPUTS if n not in names]
-        if missing:
-            raise VoiceLoadError(
-                f"{model_path} is not a Piper voice: inputs are {names}, expected {list(REQUIRED_INPUTS)} (+ optional 'sid')"
-            )
+        _check_contract(session, model_path)
         return cls(name or model_path.name.removesuffix(".onnx"), model_path, config, session, choice)
 
     @property
@@ -201,6 +199,15 @@ def _feeds(session: ort.InferenceSession, ids: Sequence[int], scales, sid: int |
     if sid is not None:
         feeds["sid"] = np.asarray([sid], dtype=np.int64)
     return feeds
+
+
+def _check_contract(session: ort.InferenceSession, model_path: Path) -> None:
+    names = [i.name for i in session.get_inputs()]
+    missing = [n for n in REQUIRED_INPUTS if n not in names]
+    if missing:
+        raise VoiceLoadError(
+            f"{model_path} is not a Piper voice: inputs are {names}, expected {list(REQUIRED_INPUTS)} (+ optional 'sid')"
+        )
 
 
 def _first_line(exc: Exception) -> str:

@@ -50,6 +50,9 @@ def session_options(threads: int) -> ort.SessionOptions:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only; we report provider problems ourselves
+    # Idle intra-op threads would otherwise spin after each run and steal the cores the
+    # WORLD pass (and, in the app, the GUI) needs right after the model.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 
@@ -77,21 +80,21 @@ def create_session(
     cuda_missing = cuda_unavailable_reason()
 
     if provider == "cpu":
-        return _session(model, "cpu", threads), ProviderChoice("cpu", "cpu", "CPU requested")
+        return _warm(_session(model, "cpu", threads), warmup), ProviderChoice("cpu", "cpu", "CPU requested")
 
     if provider == "cuda":
         if cuda_missing:
-            return _session(model, "cpu", threads), ProviderChoice("cuda", "cpu", f"using CPU: {cuda_missing}")
+            return _warm(_session(model, "cpu", threads), warmup), ProviderChoice("cuda", "cpu", f"using CPU: {cuda_missing}")
         session = _session(model, "cuda", threads)
         if session.get_providers()[0] != _ORT_NAMES["cuda"]:
             return session, ProviderChoice(
                 "cuda", "cpu", "using CPU: the CUDA provider failed to start (no usable GPU or CUDA/cuDNN libraries)"
             )
-        return session, ProviderChoice("cuda", "cuda", "CUDA requested")
+        return _warm(session, warmup), ProviderChoice("cuda", "cuda", "CUDA requested")
 
     # auto
     if cuda_missing:
-        return _session(model, "cpu", threads), ProviderChoice("auto", "cpu", f"CPU is the only provider ({cuda_missing})")
+        return _warm(_session(model, "cpu", threads), warmup), ProviderChoice("auto", "cpu", f"CPU is the only provider ({cuda_missing})")
     sessions = {"cpu": _session(model, "cpu", threads)}
     cuda_session = _session(model, "cuda", threads)
     if cuda_session.get_providers()[0] == _ORT_NAMES["cuda"]:
@@ -104,6 +107,13 @@ def create_session(
     best = min(timings, key=timings.__getitem__)
     summary = ", ".join(f"{name} {ms:.1f} ms" for name, ms in timings.items())
     return sessions[best], ProviderChoice("auto", best, f"fastest on a warm-up sentence ({summary})", timings)
+
+
+def _warm(session: ort.InferenceSession, warmup: Callable[[ort.InferenceSession], None] | None) -> ort.InferenceSession:
+    """One run at load time, so the user's first sentence does not pay for allocation."""
+    if warmup is not None:
+        warmup(session)
+    return session
 
 
 def _time_warmup(session: ort.InferenceSession, warmup: Callable[[ort.InferenceSession], None]) -> float:
