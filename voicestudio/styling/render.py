@@ -30,7 +30,7 @@ def style_audio(
     sample_rate: int,
     params: StyleParams,
     analysis: WorldAnalysis | None = None,
-    f0_method: str = "harvest",
+    f0_method: str = "rapt",
 ) -> np.ndarray:
     """Apply ``params`` to level-normalized model output; analysis is computed if not given."""
     if params.needs_world and np.any(samples):

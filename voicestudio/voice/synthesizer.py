@@ -65,7 +65,7 @@ class SpeechChunk:
 class Synthesizer:
     """A voice plus the text front end and the styling pass."""
 
-    def __init__(self, voice: VoiceModel, f0_method: str = "harvest") -> None:
+    def __init__(self, voice: VoiceModel, f0_method: str = "rapt") -> None:
         self.voice = voice
         self.f0_method = f0_method
         self._latin = voice.config.phoneme_type == "espeak" and is_latin_voice(voice.config.espeak_voice)
