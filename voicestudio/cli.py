@@ -56,6 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
     voices = sub.add_parser("voices", help="list available voices, or add one")
     voices.add_argument("--add", type=Path, metavar="PATH", help="check a Piper voice (.onnx + .onnx.json) and copy it into your voices folder")
     sub.add_parser("doctor", help="print versions, providers, audio devices and data locations")
+    project = sub.add_parser("project", help="create, import into and inspect voice projects")
+    psub = project.add_subparsers(dest="project_command", metavar="ACTION", required=True)
+    new = psub.add_parser("new", help="create a voice project folder")
+    new.add_argument("name")
+    new.add_argument("--dir", type=Path, metavar="D", help="parent folder (default: your VoiceStudio projects folder)")
+    new.add_argument("--speaker", default="", help="the speaker's name")
+    new.add_argument("--script", type=Path, metavar="FILE", help="your own recording script, one prompt per line")
+    info = psub.add_parser("info", help="takes, minutes and check verdicts of a project")
+    info.add_argument("project", metavar="P", help="project folder or name")
+    restore = psub.add_parser("restore", help="put back the last good copy of a damaged project.json")
+    restore.add_argument("project", metavar="P", help="project folder or name")
+
     gui = sub.add_parser("gui", help="start the desktop app (the default)")
     gui.add_argument("--voice", metavar="PATH|NAME")
     return parser
@@ -68,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             return _say(args)
         if args.command == "voices":
             return _voices(args.add)
+        if args.command == "project":
+            return _project(args)
         if args.command == "doctor":
             from voicestudio.doctor import report
 
@@ -156,6 +170,39 @@ def _say(args: argparse.Namespace) -> int:
         seconds = writer.frames_written / writer.rate
         print(f"wrote {path}: {seconds:.2f} s, {writer.rate} Hz {args.format}, "
               f"{report.sentences} sentence(s), voice {voice.name} on {voice.provider.used}")
+    return 0
+
+
+def _project(args: argparse.Namespace) -> int:
+    from voicestudio.project.project import PROJECT_FILE, VoiceProject, resolve_project
+    from voicestudio.project.store import restore_backup
+
+    if args.project_command == "new":
+        prompts, script_name = None, ""
+        if args.script is not None:
+            import datetime as dt
+
+            from voicestudio.text.script import load_script
+
+            script = load_script(args.script, project_name=args.name, date=dt.date.today().isoformat())
+            prompts, script_name = list(script.prompts), script.name
+        project = VoiceProject.create(args.name, args.dir, speaker=args.speaker, prompts=prompts, script_name=script_name)
+        print(f"created project {project.name} at {project.folder} ({len(project.prompts)} prompts)")
+        return 0
+    if args.project_command == "restore":
+        folder = resolve_project(args.project)
+        restore_backup(folder / PROJECT_FILE)
+        print(f"restored {folder / PROJECT_FILE} from its last good copy (the damaged file is kept as {PROJECT_FILE}.damaged)")
+        return 0
+    project = VoiceProject.open(args.project)
+    s = project.summary()
+    verdicts = ", ".join(f"{n} {v}" for v, n in sorted(s.verdicts.items())) or "none"
+    print(f"project:  {s.name} ({project.folder})")
+    print(f"speaker:  {project.speaker or '-'}")
+    print(f"prompts:  {s.prompts} ({s.recorded} recorded, {s.skipped} skipped)")
+    print(f"takes:    {s.takes} ({s.minutes:.1f} minutes in the chosen takes)")
+    print(f"checks:   {verdicts}")
+    print(f"consent:  {'recorded' if s.has_consent_take else 'not recorded yet'}")
     return 0
 
 

@@ -1,0 +1,1 @@
+"""The voice project on disk: takes, prompts, consent and trained models, saved atomically."""
