@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--script", type=Path, metavar="FILE", help="your own recording script, one prompt per line")
     info = psub.add_parser("info", help="takes, minutes and check verdicts of a project")
     info.add_argument("project", metavar="P", help="project folder or name")
+    imp = psub.add_parser("import", help="import recordings with transcripts (LJSpeech metadata.csv, manifest.tsv or .txt files)")
+    imp.add_argument("source", metavar="SRC", type=Path, help="folder of WAV/FLAC files with transcripts")
+    imp.add_argument("--project", required=True, metavar="P", help="project folder or name")
+    imp.add_argument("--no-asr", action="store_true", help="skip the speech-recognition check (the slowest check)")
     restore = psub.add_parser("restore", help="put back the last good copy of a damaged project.json")
     restore.add_argument("project", metavar="P", help="project folder or name")
 
@@ -188,6 +192,22 @@ def _project(args: argparse.Namespace) -> int:
             prompts, script_name = list(script.prompts), script.name
         project = VoiceProject.create(args.name, args.dir, speaker=args.speaker, prompts=prompts, script_name=script_name)
         print(f"created project {project.name} at {project.folder} ({len(project.prompts)} prompts)")
+        return 0
+    if args.project_command == "import":
+        from voicestudio.project.importer import import_folder
+
+        project = VoiceProject.open(args.project)
+
+        def progress(done: int, total: int, name: str) -> None:
+            if sys.stderr.isatty() or done == total or done % 25 == 0:
+                print(f"\rimporting {done}/{total}: {name[:40]:40}", end="", file=sys.stderr, flush=True)
+
+        result = import_folder(project, args.source, asr=not args.no_asr, on_progress=progress)
+        print(file=sys.stderr)
+        print(f"imported {result.imported} takes ({result.seconds / 60:.1f} min) from {args.source} [{result.layout}]"
+              + (f"; {result.already_present} were already in the project" if result.already_present else ""))
+        for name, reason in result.skipped:
+            print(f"voicestudio: warning: skipped {name}: {reason}", file=sys.stderr)
         return 0
     if args.project_command == "restore":
         folder = resolve_project(args.project)
