@@ -8,10 +8,11 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 
 .PHONY: run test bench lint install clean dist
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip 'setuptools<81' wheel
 	$(PIP) install --quiet -e '.[dev]' 'setuptools<81'
+	$(PIP) install --quiet --no-deps 'silero-vad>=6,<7'
 	touch $(STAMP)
 
 install: $(STAMP)
