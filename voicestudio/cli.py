@@ -198,12 +198,17 @@ def _project(args: argparse.Namespace) -> int:
 
         project = VoiceProject.open(args.project)
 
+        tty = sys.stderr.isatty()
+
         def progress(done: int, total: int, name: str) -> None:
-            if sys.stderr.isatty() or done == total or done % 25 == 0:
+            if tty:
                 print(f"\rimporting {done}/{total}: {name[:40]:40}", end="", file=sys.stderr, flush=True)
+            elif done == total or done % 25 == 0:
+                print(f"importing {done}/{total}", file=sys.stderr, flush=True)
 
         result = import_folder(project, args.source, asr=not args.no_asr, on_progress=progress)
-        print(file=sys.stderr)
+        if tty:
+            print(file=sys.stderr)
         print(f"imported {result.imported} takes ({result.seconds / 60:.1f} min) from {args.source} [{result.layout}]"
               + (f"; {result.already_present} were already in the project" if result.already_present else ""))
         for name, reason in result.skipped:
