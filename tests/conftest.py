@@ -60,3 +60,44 @@ def shared_speech() -> Path:
     if not (SHARED_SPEECH / "ljspeech" / "manifest.tsv").is_file():
         pytest.skip(f"real speech corpus not found at {SHARED_SPEECH} (../shared is absent)")
     return SHARED_SPEECH
+
+
+@pytest.fixture(scope="session")
+def virtual_audio(tmp_path_factory: pytest.TempPathFactory):
+    """A virtual microphone "vmic" and speaker "vspeaker" that PortAudio in this process sees.
+
+    Uses them when they are already there (a sourced ../shared/audio-ci env.sh); otherwise
+    starts a private PipeWire for the session (tests/audio_env.py). Skips with the reason
+    when that is impossible, except under VOICESTUDIO_REQUIRE_AUDIO=1 (CI), where it fails:
+    CI must run the device tests, not skip them. Yields the VirtualAudio, or None when the
+    devices came from outside.
+    """
+    import subprocess
+
+    import audio_env
+
+    def unavailable(reason: str):
+        if os.environ.get("VOICESTUDIO_REQUIRE_AUDIO") == "1":
+            pytest.fail(f"VOICESTUDIO_REQUIRE_AUDIO=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+
+    reason = audio_env.portaudio_missing()
+    if reason:
+        unavailable(reason)
+    if audio_env.has_virtual_devices():
+        yield None
+        return
+    reason = audio_env.pipewire_missing()
+    if reason:
+        unavailable(reason)
+    try:
+        audio = audio_env.VirtualAudio.start(tmp_path_factory.mktemp("audio"))
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        unavailable(f"the virtual PipeWire did not start: {exc}")
+    try:
+        with audio_env.client_of(audio):
+            if not audio_env.has_virtual_devices():
+                unavailable(f"PipeWire started but PortAudio sees only {sorted(audio_env.device_names())}")
+            yield audio
+    finally:
+        audio.stop()

@@ -43,7 +43,7 @@ class Lab:
         if controls not in self._f0:
             a = self.audio(controls)
             self._f0[controls], _ = pw.harvest(
-                a.samples.astype(np.float64), a.sample_rate, f0_floor=50.0, f0_ceil=700.0,
+                a.samples.astype(np.float64), a.sample_rate, f0_floor=30.0, f0_ceil=700.0,  # -12 st puts F0 near 45 Hz
                 frame_period=FRAME_MS,
             )
         return self._f0[controls]

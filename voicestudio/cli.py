@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     restore = psub.add_parser("restore", help="put back the last good copy of a damaged project.json")
     restore.add_argument("project", metavar="P", help="project folder or name")
 
+    record = sub.add_parser("record", help="record one prompt of a project from the microphone (headless)")
+    record.add_argument("--project", required=True, metavar="P", help="project folder or name")
+    record.add_argument("--prompt", type=int, metavar="N", help="prompt number (default: the next one not yet recorded)")
+    record.add_argument("--seconds", type=float, metavar="S", help="recording length (default: from the prompt's length)")
+    record.add_argument("--device", metavar="NAME|INDEX", help="input device (default: the system's default input)")
+
     gui = sub.add_parser("gui", help="start the desktop app (the default)")
     gui.add_argument("--voice", metavar="PATH|NAME")
     return parser
@@ -86,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             return _voices(args.add)
         if args.command == "project":
             return _project(args)
+        if args.command == "record":
+            return _record(args)
         if args.command == "doctor":
             from voicestudio.doctor import report
 
@@ -228,6 +236,47 @@ def _project(args: argparse.Namespace) -> int:
     print(f"takes:    {s.takes} ({s.minutes:.1f} minutes in the chosen takes)")
     print(f"checks:   {verdicts}")
     print(f"consent:  {'recorded' if s.has_consent_take else 'not recorded yet'}")
+    return 0
+
+
+MAX_RECORD_SECONDS = 60.0
+
+
+def _record(args: argparse.Namespace) -> int:
+    from voicestudio.audio.checks import check_take
+    from voicestudio.audio.devices import Recorder, RecorderError
+    from voicestudio.project.project import ProjectError, VoiceProject
+
+    project = VoiceProject.open(args.project)
+    index = args.prompt if args.prompt is not None else project.next_pending()
+    if index is None:
+        raise ProjectError("every prompt has a take already; give --prompt N to record a retake")
+    prompt = project.prompt(index)
+    seconds = args.seconds if args.seconds is not None else min(30.0, 2.0 + 0.45 * len(prompt.text.split()))
+    if not 0.5 <= seconds <= MAX_RECORD_SECONDS:
+        raise VoiceStudioError(f"--seconds must be between 0.5 and {MAX_RECORD_SECONDS:g}")
+    device = int(args.device) if args.device is not None and args.device.isdigit() else args.device
+    recorder = Recorder(device, max_seconds=seconds)
+    print(f"prompt {index + 1} of {len(project.prompts)}: {prompt.text}", file=sys.stderr)
+    recorder.start()
+    print(f"recording {seconds:.1f} s from {recorder.device.name} at {recorder.sample_rate} Hz — speak now",
+          file=sys.stderr, flush=True)
+    try:
+        recorder.wait(seconds + 5.0)
+    finally:
+        take = recorder.stop()
+    if take.samples.size == 0:
+        raise RecorderError(f"nothing was recorded{': ' + str(take.error) if take.error else ''}")
+    report = check_take(take.samples, take.sample_rate, prompt.text)
+    saved = project.add_take(index, take.samples, take.sample_rate, report=report.to_dict())
+    project.position = min(index + 1, len(project.prompts))
+    project.save()
+    print(f"saved {saved.file} ({saved.duration_s:.2f} s): {report.verdict}")
+    for check in report.checks:
+        if check.verdict != "pass":
+            print(f"  {check.verdict}: {check.name}: {check.message}")
+    if take.error is not None:  # the device failed mid-take: what was captured is saved above
+        raise take.error
     return 0
 
 
