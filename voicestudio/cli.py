@@ -257,8 +257,8 @@ def _record(args: argparse.Namespace) -> int:
         raise VoiceStudioError(f"--seconds must be between 0.5 and {MAX_RECORD_SECONDS:g}")
     device = int(args.device) if args.device is not None and args.device.isdigit() else args.device
     recorder = Recorder(device, max_seconds=seconds)
+    recorder.start()  # a missing or busy device fails here, before anything is shown
     print(f"prompt {index + 1} of {len(project.prompts)}: {prompt.text}", file=sys.stderr)
-    recorder.start()
     print(f"recording {seconds:.1f} s from {recorder.device.name} at {recorder.sample_rate} Hz — speak now",
           file=sys.stderr, flush=True)
     try:
