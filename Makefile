@@ -25,6 +25,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/live_analysis.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check voicestudio tests benchmarks
