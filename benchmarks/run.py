@@ -2,8 +2,9 @@
 
 Every figure is measured side by side in one run on the machine it runs on and
 reported, never asserted: (a) styled synthesis time against raw Piper on the
-same sentences, (b) preview latency from a control change to audio-ready, and
-(c) time to first audio for a ~500-word text. Prints a table (Markdown, so it
+same sentences, (b) preview latency from a control change to audio-ready,
+(c) time to first audio for a ~500-word text, and (d) the F0 trackers (RAPT, the
+default; Harvest; DIO) compared on the voice's own output. Prints a table (Markdown, so it
 pastes into the README) and writes ``benchmarks/results/latest.json``.
 See ``benchmarks/README.md`` for what each figure means.
 """
@@ -51,11 +52,11 @@ class Settings:
     preview_changes: int = 30
     burst_requests: int = 20
     first_audio_reps: int = 3
-    world_sentences: int = 5
+    tracker_sentences: int = 6
 
 
 FULL = Settings()
-QUICK = Settings(sentences=4, reps=1, preview_changes=8, burst_requests=8, first_audio_reps=1, world_sentences=2)
+QUICK = Settings(sentences=4, reps=1, preview_changes=8, burst_requests=8, first_audio_reps=1, tracker_sentences=2)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -106,6 +107,39 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def _busy_cpu_s() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (``/proc/stat``), or None."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return None
+    ticks = [int(v) for v in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_s() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class OtherLoad:
+    """CPU time other processes used while the benchmark ran: the machine's busy time minus
+    this process's own. On a 2-core machine even half a core taken by something else skews
+    the absolute seconds (and, unevenly, the ratios), so the report states it."""
+
+    def __init__(self) -> None:
+        self.busy0, self.own0, self.t0 = _busy_cpu_s(), _own_cpu_s(), _now()
+
+    def result(self) -> dict[str, Any]:
+        busy = _busy_cpu_s()
+        wall = _now() - self.t0
+        if busy is None or self.busy0 is None:
+            return {"other_cpu_s": None, "wall_s": wall}
+        other = max(0.0, (busy - self.busy0) - (_own_cpu_s() - self.own0))
+        return {"other_cpu_s": other, "wall_s": wall, "other_cores_avg": other / wall if wall else None}
+
+
 def machine_info() -> dict[str, Any]:
     import onnxruntime as ort
 
@@ -128,6 +162,8 @@ def machine_info() -> dict[str, Any]:
         "onnxruntime_providers": ort.get_available_providers(),
         "numpy": np.__version__,
         "pyworld": _version("pyworld"),
+        "pysptk": _version("pysptk"),
+        "scipy": _version("scipy"),
         "piper_tts": _version("piper-tts"),
         "voicestudio": _version("voicestudio"),
         "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
@@ -187,14 +223,20 @@ def build_paths(voice, piper_voice) -> list[SynthPath]:
     from voicestudio.voice.synthesizer import Synthesizer
 
     styled = StyleControls(**STYLED_KW)
-    harvest = Synthesizer(voice)
+    default = Synthesizer(voice)  # f0_method="rapt"
+    harvest = Synthesizer(voice, f0_method="harvest")
     dio = Synthesizer(voice, f0_method="dio")
     return [
         piper_path(piper_voice),
-        voicestudio_path("neutral", "VoiceStudio, neutral controls (no WORLD pass)", harvest, StyleControls()),
-        voicestudio_path("styled_harvest", "VoiceStudio, styled, Harvest F0 (default)", harvest, styled),
-        voicestudio_path("styled_dio", "VoiceStudio, styled, DIO F0 (octave errors)", dio, styled),
+        voicestudio_path("neutral", "VoiceStudio, neutral controls (no WORLD pass)", default, StyleControls()),
+        voicestudio_path("styled_rapt", "VoiceStudio, styled, RAPT F0 (default)", default, styled),
+        voicestudio_path("styled_harvest", "VoiceStudio, styled, Harvest F0", harvest, styled),
+        voicestudio_path("styled_dio", "VoiceStudio, styled, DIO F0", dio, styled),
     ]
+
+
+#: The paths timed for first audio (c): DIO is left out there (see the tracker table).
+FIRST_AUDIO_KEYS = ("piper", "neutral", "styled_rapt", "styled_harvest")
 
 
 # --------------------------------------------------------------------------- (a) synthesis time
@@ -241,18 +283,49 @@ def bench_synthesis(paths: list[SynthPath], sentences: Sequence[str], reps: int)
     }
 
 
-def world_check(voice, sentences: Sequence[str]) -> dict[str, Any]:
-    """Where the styled time goes (model, WORLD analysis, WORLD synthesis), and how often DIO's
-    F0 is far above Harvest's on the same model output (octave errors)."""
-    from voicestudio.styling.controls import StyleControls, resolve
+TRACKERS = ("rapt", "harvest", "dio")
+OCTAVE_UP, OCTAVE_DOWN = 1.5, 0.67  # a tracker's F0 ÷ RAPT's beyond these = octave disagreement
+LSD_NPERSEG = 1024
+LSD_FLOOR = 1e-5
+LSD_RANGE_DB = 40.0  # frames within this of the loudest frame count
+
+
+def lsd_squares(reference: np.ndarray, other: np.ndarray, sample_rate: int) -> tuple[float, int]:
+    """Log-spectral distance parts: the sum of squared differences of 20·log10(|STFT| + 1e-5)
+    and how many values were summed, over all bins of the frames whose energy in ``reference``
+    is within ``LSD_RANGE_DB`` of its loudest frame. Sentences pool into one RMS,
+    sqrt(sum ÷ count), in dB."""
+    from scipy.signal import stft
+
+    n = min(len(reference), len(other))
+    _, _, sx = stft(np.asarray(reference[:n], dtype=np.float64), fs=sample_rate, nperseg=LSD_NPERSEG)
+    _, _, sy = stft(np.asarray(other[:n], dtype=np.float64), fs=sample_rate, nperseg=LSD_NPERSEG)
+    energy_db = 10.0 * np.log10(np.sum(np.abs(sx) ** 2, axis=0) + 1e-20)
+    frames = energy_db >= energy_db.max() - LSD_RANGE_DB
+    diff = 20.0 * np.log10(np.abs(sx[:, frames]) + LSD_FLOOR) - 20.0 * np.log10(np.abs(sy[:, frames]) + LSD_FLOOR)
+    return float(np.sum(diff**2)), int(diff.size)
+
+
+def tracker_check(voice, sentences: Sequence[str]) -> dict[str, Any]:
+    """F0 trackers compared on the base voice's own output (variability 0), and where the styled
+    time goes. Per tracker: full WORLD analysis time (F0 + CheapTrick + D4C) ÷ model time, median
+    F0, octave disagreement with RAPT on frames voiced in both, and the log-spectral distance
+    between the model output and an unchanged WORLD resynthesis from that analysis."""
+    from voicestudio.styling.controls import StyleControls, StyleParams, resolve
     from voicestudio.styling.world import analyze, render
     from voicestudio.voice.synthesizer import Synthesizer
 
     synth = Synthesizer(voice)
-    params = resolve(StyleControls(**STYLED_KW))
-    seconds = {"model": 0.0, "analysis_harvest": 0.0, "analysis_dio": 0.0, "world_synthesis": 0.0}
+    sr = synth.sample_rate
+    styled = resolve(StyleControls(**STYLED_KW))
+    identity = StyleParams()
+    seconds = {"model": 0.0, "world_render_styled": 0.0, **{f"analysis_{m}": 0.0 for m in TRACKERS}}
+    f0s: dict[str, list[np.ndarray]] = {m: [] for m in TRACKERS}
+    voiced = {m: [0, 0] for m in TRACKERS}  # voiced frames, all frames
+    lsd = {m: [0.0, 0] for m in TRACKERS}  # sum of squares, count
+    octave = {m: {"both": 0, "up": 0, "down": 0} for m in TRACKERS if m != "rapt"}
     audio_s = 0.0
-    both = up = 0
+    n_sentences = 0
 
     def timed(key: str, fn: Callable[[], Any]) -> Any:
         _settle()
@@ -261,25 +334,66 @@ def world_check(voice, sentences: Sequence[str]) -> dict[str, Any]:
         seconds[key] += _now() - start
         return value
 
+    # warm-up (thread pool, first-call costs), not counted
+    warm = next(synth.sentences(WARMUP_SENTENCE))
+    warm_raw = synth.speaker_audio(warm, 0.0)
+    for m in TRACKERS:
+        render(analyze(warm_raw, sr, method=m), styled)
+
     for text in sentences:
-        for sentence in synth.sentences(text):
-            raw = timed("model", lambda s=sentence: synth.speaker_audio(s))
-            audio_s += len(raw) / synth.sample_rate
-            harvest = timed("analysis_harvest", lambda r=raw: analyze(r, synth.sample_rate, method="harvest"))
-            dio = timed("analysis_dio", lambda r=raw: analyze(r, synth.sample_rate, method="dio"))
-            timed("world_synthesis", lambda a=harvest: render(a, params))
-            n = min(len(harvest.f0), len(dio.f0))
-            f0_h, f0_d = harvest.f0[:n], dio.f0[:n]
-            voiced = (f0_h > 0) & (f0_d > 0)
-            both += int(voiced.sum())
-            up += int((f0_d[voiced] > 1.5 * f0_h[voiced]).sum())
+        for k, sentence in enumerate(synth.sentences(text)):
+            n_sentences += 1
+            raw = timed("model", lambda s=sentence: synth.speaker_audio(s, 0.0))
+            audio_s += len(raw) / sr
+            analyses = {}
+            for m in _ordered(TRACKERS, n_sentences + k):
+                analyses[m] = timed(f"analysis_{m}", lambda r=raw, m=m: analyze(r, sr, method=m))
+            timed("world_render_styled", lambda a=analyses["rapt"]: render(a, styled))
+            ref = analyses["rapt"].f0
+            for m, a in analyses.items():
+                f0 = a.f0
+                f0s[m].append(f0[f0 > 0])
+                voiced[m][0] += int((f0 > 0).sum())
+                voiced[m][1] += len(f0)
+                sq, count = lsd_squares(raw, render(a, identity), sr)
+                lsd[m][0] += sq
+                lsd[m][1] += count
+                if m in octave:
+                    n = min(len(ref), len(f0))
+                    both = (ref[:n] > 0) & (f0[:n] > 0)
+                    ratio = f0[:n][both] / ref[:n][both]
+                    octave[m]["both"] += int(both.sum())
+                    octave[m]["up"] += int((ratio > OCTAVE_UP).sum())
+                    octave[m]["down"] += int((ratio < OCTAVE_DOWN).sum())
+
+    model = seconds["model"]
+    trackers = []
+    for m in TRACKERS:
+        o = octave.get(m)
+        trackers.append({
+            "method": m,
+            "analysis_s": seconds[f"analysis_{m}"],
+            "analysis_x_model": seconds[f"analysis_{m}"] / model,
+            "median_f0_hz": float(np.median(np.concatenate(f0s[m]))) if any(len(f) for f in f0s[m]) else None,
+            "voiced_share": voiced[m][0] / voiced[m][1] if voiced[m][1] else None,
+            "frames_voiced_in_both": o["both"] if o else None,
+            "frames_over_1_5x_rapt": o["up"] if o else None,
+            "frames_under_0_67x_rapt": o["down"] if o else None,
+            "octave_share_vs_rapt": (o["up"] + o["down"]) / o["both"] if o and o["both"] else None,
+            "resynthesis_lsd_db": float(np.sqrt(lsd[m][0] / lsd[m][1])) if lsd[m][1] else None,
+        })
     return {
-        "sentences": len(sentences),
+        "sentences": n_sentences,
+        "variability": 0.0,
         "model_audio_s": audio_s,
         "seconds": seconds,
-        "frames_voiced_in_both": both,
-        "frames_dio_over_1_5x_harvest": up,
-        "dio_octave_share": up / both if both else None,
+        "breakdown_x_model": {
+            "model": 1.0,
+            "analysis_rapt": seconds["analysis_rapt"] / model,
+            "world_render_styled": seconds["world_render_styled"] / model,
+        },
+        "lsd": {"nperseg": LSD_NPERSEG, "floor": LSD_FLOOR, "frames_within_db": LSD_RANGE_DB},
+        "trackers": trackers,
     }
 
 
@@ -313,17 +427,19 @@ def bench_preview(voice, changes: int, burst_requests: int) -> dict[str, Any]:
     from voicestudio.voice.preview import PreviewSession
     from voicestudio.voice.synthesizer import Synthesizer
 
-    session = PreviewSession(Synthesizer(voice))
+    PreviewSession(Synthesizer(voice)).prepare(WARMUP_SENTENCE)  # warm-up, not counted
+    session = PreviewSession(Synthesizer(voice))  # f0_method="rapt", the default
     start = _now()
     session.prepare(PREVIEW_LINE)
     prepare_s = _now() - start
     line_s = session.render(PREVIEW_LINE, StyleControls()).duration_s
     session.render(PREVIEW_LINE, StyleControls(**STYLED_KW))  # warm-up, not counted
 
-    dio_session = PreviewSession(Synthesizer(voice, f0_method="dio"))
+    harvest_session = PreviewSession(Synthesizer(voice, f0_method="harvest"))
+    harvest_session.prepare(WARMUP_SENTENCE)  # warm-up, not counted
     start = _now()
-    dio_session.prepare(PREVIEW_LINE)
-    prepare_dio_s = _now() - start
+    harvest_session.prepare(PREVIEW_LINE)
+    prepare_harvest_s = _now() - start
 
     controls = slider_changes(changes)
     render_ms, rendered_s = [], []
@@ -341,7 +457,7 @@ def bench_preview(voice, changes: int, burst_requests: int) -> dict[str, Any]:
         "text": PREVIEW_LINE,
         "line_audio_s": line_s,
         "prepare_s": prepare_s,
-        "prepare_dio_s": prepare_dio_s,
+        "prepare_harvest_s": prepare_harvest_s,
         "changes": len(controls),
         "render_ms": render_ms,
         "render_audio_s": rendered_s,
@@ -447,6 +563,7 @@ def render_report(results: dict[str, Any]) -> str:
         f"Machine: {m['cpu_count']} CPUs ({m['cpu_model'] or m['machine']}), {m['platform']}, "
         f"Python {m['python']}, onnxruntime {m['onnxruntime']}, piper-tts {m['piper_tts']}; "
         f"load average {m['loadavg_start'][0]:.2f} at start, {m['loadavg_end'][0]:.2f} at end"
+        + _other_text(m.get("other_load"))
         if m.get("loadavg_start") else f"Machine: {m['cpu_count']} CPUs, {m['platform']}",
         "",
         f"(a) Synthesis of {a['sentences']} sentences ({a['words']} words), median total of "
@@ -465,16 +582,6 @@ def render_report(results: dict[str, Any]) -> str:
                   [False, True, True, True, True, True, False])
     out.append("audio s includes VoiceStudio's 0.25 s pause after each sentence (÷ speed); Piper's synthesize() adds none. "
                "RTF = synthesis time ÷ audio seconds.")
-    w = results.get("world")
-    if w:
-        sec = w["seconds"]
-        out.append(f"Where styled time goes ({w['sentences']} sentences, {w['model_audio_s']:.1f} s of speech, "
-                   f"× the model's time): WORLD analysis with Harvest {sec['analysis_harvest'] / sec['model']:.2f}, "
-                   f"with DIO {sec['analysis_dio'] / sec['model']:.2f}; WORLD synthesis "
-                   f"{sec['world_synthesis'] / sec['model']:.2f}.")
-        if w["dio_octave_share"] is not None:
-            out.append(f"DIO vs Harvest on the same model output: {w['dio_octave_share']:.0%} of frames voiced "
-                       "in both have DIO's F0 > 1.5× Harvest's (octave errors).")
     burst_rows = []
     for name, what in (("at_once", "all at once"), ("drag_16ms", f"{DRAG_INTERVAL_S * 1000:.0f} ms apart")):
         s = b["latest_wins"][name]
@@ -491,8 +598,8 @@ def render_report(results: dict[str, Any]) -> str:
         "",
     ]
     out += _table(["measure", "value", "goal met"], [
-        ["one-time prepare (model + Harvest analysis)", f"{b['prepare_s'] * 1000:.0f} ms", "—"],
-        ["one-time prepare with DIO instead", f"{b['prepare_dio_s'] * 1000:.0f} ms", "—"],
+        ["one-time prepare (model + WORLD analysis, RAPT F0: default)", f"{b['prepare_s'] * 1000:.0f} ms", "—"],
+        ["one-time prepare with Harvest F0 instead", f"{b['prepare_harvest_s'] * 1000:.0f} ms", "—"],
         [f"render after a control change, median of {b['changes']}", f"{b['render_median_ms']:.0f} ms",
          _yes(b["render_median_ms"] <= GOAL_PREVIEW_MS)],
         ["render after a control change, p90", f"{b['render_p90_ms']:.0f} ms", "—"],
@@ -511,8 +618,46 @@ def render_report(results: dict[str, Any]) -> str:
     out += _table(["path", "first chunk ms", "chunk audio s", "goal met"], rows, [False, True, True, False])
     out.append("Piper phonemizes the whole text before its first chunk; VoiceStudio splits and phonemizes lazily. "
                "Either way the first chunk costs one model pass over the first sentence (+ WORLD when styled).")
+    t = results.get("trackers")
+    if t:
+        out += ["", *tracker_report(t)]
     out += ["", f"Benchmark wall time {results['wall_s']:.0f} s."]
     return "\n".join(out)
+
+
+def tracker_report(t: dict[str, Any]) -> list[str]:
+    names = {"rapt": "RAPT (default)", "harvest": "Harvest", "dio": "DIO"}
+    out = [
+        f"(d) F0 trackers on the base voice's own output ({t['sentences']} sentences, "
+        f"{t['model_audio_s']:.1f} s, variability 0). Lower resynthesis distance = the F0 contour "
+        "reproduces the voice better; octave = frames voiced in both with F0 > 1.5× or < 0.67× RAPT's.",
+        "",
+    ]
+    rows = []
+    for r in t["trackers"]:
+        share = r["octave_share_vs_rapt"]
+        octave = "— (reference)" if r["method"] == "rapt" else (
+            "—" if share is None else
+            f"{share:.0%} ({r['frames_over_1_5x_rapt']} up, {r['frames_under_0_67x_rapt']} down)")
+        rows.append([names.get(r["method"], r["method"]), f"{r['analysis_x_model']:.2f}",
+                     "—" if r["median_f0_hz"] is None else f"{r['median_f0_hz']:.0f}",
+                     "—" if r["voiced_share"] is None else f"{r['voiced_share']:.0%}", octave,
+                     "—" if r["resynthesis_lsd_db"] is None else f"{r['resynthesis_lsd_db']:.2f}"])
+    out += _table(["F0 tracker", "analysis ÷ model", "median F0 Hz", "voiced", "octave vs RAPT",
+                   "resynthesis LSD dB"], rows, [False, True, True, True, True, True])
+    bd = t["breakdown_x_model"]
+    out.append(f"Styled path per sentence, × the model's time: model 1.00, WORLD analysis (RAPT) "
+               f"{bd['analysis_rapt']:.2f}, WORLD render (styled) {bd['world_render_styled']:.2f} "
+               f"(model {t['seconds']['model']:.2f} s in all). Analysis = F0 + CheapTrick + D4C on every "
+               "3rd frame; LSD: STFT 1024, frames within 40 dB of the loudest, all bins.")
+    return out
+
+
+def _other_text(other: dict[str, Any] | None) -> str:
+    if not other or other.get("other_cores_avg") is None:
+        return ""
+    return (f"; other processes used {other['other_cpu_s']:.1f} CPU-s during the run "
+            f"({other['other_cores_avg']:.2f} cores on average)")
 
 
 def _controls_text(kw: dict[str, float]) -> str:
@@ -529,6 +674,7 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> dict[str, Any
     from voicestudio.voice.catalog import load_voice
 
     started = _now()
+    other_load = OtherLoad()
     results: dict[str, Any] = {"machine": machine_info(), "settings": settings.__dict__.copy()}
     log("loading voices …")
     t0 = _now()
@@ -544,13 +690,15 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> dict[str, Any
     results["synthesis"] = bench_synthesis(paths, SENTENCES[: settings.sentences], settings.reps)
     log(f"(b) preview: {settings.preview_changes} control changes, 2 bursts of {settings.burst_requests} …")
     results["preview"] = bench_preview(voice, settings.preview_changes, settings.burst_requests)
-    log(f"(c) first audio: {len(PASSAGE.split())} words × {len(paths)} paths × {settings.first_audio_reps} reps …")
-    results["first_audio"] = bench_first_audio(paths, PASSAGE, settings.first_audio_reps)
-    log("WORLD breakdown and DIO octave check …")
-    results["world"] = world_check(voice, SENTENCES[: settings.world_sentences])
+    first_paths = [p for p in paths if p.key in FIRST_AUDIO_KEYS]
+    log(f"(c) first audio: {len(PASSAGE.split())} words × {len(first_paths)} paths × {settings.first_audio_reps} reps …")
+    results["first_audio"] = bench_first_audio(first_paths, PASSAGE, settings.first_audio_reps)
+    log(f"(d) F0 trackers and styled-time breakdown: {settings.tracker_sentences} sentences …")
+    results["trackers"] = tracker_check(voice, SENTENCES[: settings.tracker_sentences])
 
     if hasattr(os, "getloadavg"):
         results["machine"]["loadavg_end"] = list(os.getloadavg())
+    results["machine"]["other_load"] = other_load.result()
     results["wall_s"] = _now() - started
     results["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     results["table"] = render_report(results)

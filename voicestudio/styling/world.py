@@ -1,10 +1,11 @@
 """WORLD analysis and resynthesis (pyworld) with the styling edits in between.
 
 F0 comes from RAPT (pysptk) refined by WORLD's StoneMask. Measured on the base
-voice (the F0-tracker table of `make bench`): DIO puts a third or more of the voiced frames an
-octave too high, and Harvest, 40x slower than RAPT, still doubles about a quarter
-of them; a WORLD resynthesis from RAPT's contour is the closest to the model's
-own output (lowest log-spectral distance). Harvest and DIO stay selectable.
+voice (the F0-tracker table of `make bench`): DIO puts most voiced frames an octave
+too high, and Harvest, several times slower than RAPT, still doubles about a third
+of them (Praat's tracker agrees with RAPT); a WORLD resynthesis from RAPT's contour
+is the closest to the model's own output (lowest log-spectral distance). Harvest
+and DIO stay selectable.
 The per-frame steps run in threads (pyworld releases the GIL): CheapTrick and D4C
 over halves of the frame sequence, synthesis in two halves joined at an unvoiced
 frame, and Harvest over overlapping halves of the signal.
