@@ -81,3 +81,26 @@ def test_speak_with_unspeakable_text_shows_the_error(qtbot, window):
     qtbot.mouseClick(window.speak, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(window.speak.isEnabled, timeout=SPEAK_TIMEOUT_MS)
     assert "empty" in window.status.text()
+
+
+def test_closing_while_speaking_waits_for_the_worker(qtbot):
+    """Closing mid-synthesis must not destroy a running QThread (Qt would abort the process)."""
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    win.text.setPlainText("A fairly long sentence that takes a moment to synthesize and style.")
+    qtbot.mouseClick(win.speak, Qt.MouseButton.LeftButton)
+    assert win._thread is not None
+    win.close()
+    assert not win._thread.isRunning()
+
+
+def test_no_display_is_a_clear_error(monkeypatch):
+    from voicestudio.gui import app
+
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(app.QApplication, "instance", staticmethod(lambda: None))
+    monkeypatch.setattr(app.sys, "platform", "linux")
+    assert "no display" in app.display_problem()

@@ -17,6 +17,7 @@ def no_checks(samples, sample_rate, prompt):
 
 @pytest.fixture
 def empty_project(tmp_path) -> VoiceProject:
+    (tmp_path / "projects").mkdir()
     return VoiceProject.create("Imp", tmp_path / "projects", prompts=[])
 
 
@@ -75,6 +76,29 @@ def test_reimport_adds_nothing_and_matches_existing_prompts(tmp_path, synth):
     assert (first.imported, second.imported, second.already_present) == (1, 0, 1)
     project = VoiceProject.open(project.folder)
     assert len(project.prompts) == 2 and project.prompts[0].status == "recorded"  # attached to the script prompt
+
+
+def test_one_bad_file_never_stops_an_import(tmp_path, synth, empty_project):
+    src = tmp_path / "odd"
+    src.mkdir()
+    speech_wav(synth, src / "a.wav", "Good morning to you.")
+    (src / "a.txt").write_text("Good morning to you.")
+    sf.write(str(src / "b.wav"), np.zeros(6000, np.float32), 6000)  # a rate VoiceStudio does not take
+    (src / "b.txt").write_text("Too slow a rate.")
+    (src / "c.wav").write_bytes(b"")
+    (src / "c.txt").write_text("Empty file.")
+    report = import_folder(empty_project, src, checker=no_checks)
+    assert report.imported == 1 and {name for name, _ in report.skipped} == {"b.wav", "c.wav"}
+    project = VoiceProject.open(empty_project.folder)
+    assert project.summary().takes == 1 and len(list(project.takes_dir.iterdir())) == 1
+
+
+def test_metadata_that_is_not_utf8_is_a_clear_error(tmp_path):
+    src = tmp_path / "latin"
+    src.mkdir()
+    (src / "metadata.csv").write_bytes("X-1|Caf\xe9|Caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ImportSourceError, match="not UTF-8"):
+        find_pairs(src)
 
 
 def test_folder_without_transcripts_is_refused(tmp_path, empty_project):

@@ -107,8 +107,8 @@ def test_damaged_json_gives_exact_error_and_backup_restores(proj):
     path.write_text(good[: len(good) // 2])
     with pytest.raises(ProjectFileError, match=r"is damaged: .* at line \d+, column \d+\. A good copy .* project restore"):
         VoiceProject.open(proj.folder)
-    restore_backup(path)
-    assert (proj.folder / "project.json.damaged").read_text() == good[: len(good) // 2]
+    kept = restore_backup(path)
+    assert kept.parent == proj.folder and kept.read_text() == good[: len(good) // 2]
     restored = VoiceProject.open(proj.folder)
     assert restored.prompts[0].status == "recorded"  # the latest good state, not an older one
 
@@ -134,6 +134,9 @@ def test_restore_needs_a_good_backup(proj):
                                                   "recorded": ""}]), "inside the project"),
         (lambda d: d["prompts"][0].update(selected=5), "selected is out of range"),
         (lambda d: d.pop("schema"), "no schema version"),
+        (lambda d: d.update(consent_index="0"), "'consent_index' must be a whole number"),
+        (lambda d: d["prompts"][0].update(takes=[{"file": "takes/a.wav", "sample_rate": 1, "duration_s": 1,
+                                                  "recorded": "", "report": "ok"}]), "report must be an object"),
     ],
 )
 def test_structurally_damaged_files_are_named(proj, mutate, message):
@@ -143,6 +146,20 @@ def test_structurally_damaged_files_are_named(proj, mutate, message):
     path.write_text(json.dumps(data))
     with pytest.raises(ProjectFileError, match=message):
         VoiceProject.open(proj.folder)
+
+
+def test_out_of_range_position_is_clamped(proj):
+    path = proj.folder / "project.json"
+    data = json.loads(path.read_text())
+    data["position"] = 10**6
+    path.write_text(json.dumps(data))
+    assert VoiceProject.open(proj.folder).next_pending() == 0
+
+
+def test_missing_parent_folder_is_not_created(tmp_path):
+    with pytest.raises(ProjectError, match="does not exist"):
+        VoiceProject.create("X", tmp_path / "typo" / "deep", prompts=PROMPTS)
+    assert not (tmp_path / "typo").exists()
 
 
 def test_newer_schema_is_refused_and_left_untouched(proj):

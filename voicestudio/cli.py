@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     record = sub.add_parser("record", help="record one prompt of a project from the microphone (headless)")
     record.add_argument("--project", required=True, metavar="P", help="project folder or name")
-    record.add_argument("--prompt", type=int, metavar="N", help="prompt number (default: the next one not yet recorded)")
+    record.add_argument("--prompt", type=int, metavar="N", help="prompt number, from 1 (default: the next one not yet recorded)")
     record.add_argument("--seconds", type=float, metavar="S", help="recording length (default: from the prompt's length)")
     record.add_argument("--device", metavar="NAME|INDEX", help="input device (default: the system's default input)")
 
@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
 def _read_text(args: argparse.Namespace) -> str:
     if args.text_file is not None and args.text is not None:
         raise InputTextError("give the text either as an argument or with --text-file, not both")
+    if args.text_file is not None and str(args.text_file) == "-":
+        args = argparse.Namespace(**{**vars(args), "text": "-", "text_file": None})
     if args.text_file is not None:
         path: Path = args.text_file
         if not path.is_file():
@@ -196,7 +198,7 @@ def _project(args: argparse.Namespace) -> int:
 
             from voicestudio.text.script import load_script
 
-            script = load_script(args.script, project_name=args.name, date=dt.date.today().isoformat())
+            script = load_script(args.script, project_name=args.name, date=dt.date.today())
             prompts, script_name = list(script.prompts), script.name
         project = VoiceProject.create(args.name, args.dir, speaker=args.speaker, prompts=prompts, script_name=script_name)
         print(f"created project {project.name} at {project.folder} ({len(project.prompts)} prompts)")
@@ -224,8 +226,9 @@ def _project(args: argparse.Namespace) -> int:
         return 0
     if args.project_command == "restore":
         folder = resolve_project(args.project)
-        restore_backup(folder / PROJECT_FILE)
-        print(f"restored {folder / PROJECT_FILE} from its last good copy (the damaged file is kept as {PROJECT_FILE}.damaged)")
+        kept = restore_backup(folder / PROJECT_FILE)
+        note = f" (the damaged file is kept as {kept.name})" if kept else ""
+        print(f"restored {folder / PROJECT_FILE} from its last good copy{note}")
         return 0
     project = VoiceProject.open(args.project)
     s = project.summary()
@@ -239,22 +242,25 @@ def _project(args: argparse.Namespace) -> int:
     return 0
 
 
-MAX_RECORD_SECONDS = 60.0
-
-
 def _record(args: argparse.Namespace) -> int:
-    from voicestudio.audio.checks import check_take
+    from voicestudio.audio.checks import CheckConfig, check_take
     from voicestudio.audio.devices import Recorder, RecorderError
     from voicestudio.project.project import ProjectError, VoiceProject
 
     project = VoiceProject.open(args.project)
-    index = args.prompt if args.prompt is not None else project.next_pending()
+    if args.prompt is not None:
+        index = args.prompt - 1  # people count prompts from 1, as they are shown
+        if not 0 <= index < len(project.prompts):
+            raise ProjectError(f"--prompt must be between 1 and {len(project.prompts)} (got {args.prompt})")
+    else:
+        index = project.next_pending()
     if index is None:
         raise ProjectError("every prompt has a take already; give --prompt N to record a retake")
     prompt = project.prompt(index)
-    seconds = args.seconds if args.seconds is not None else min(30.0, 2.0 + 0.45 * len(prompt.text.split()))
-    if not 0.5 <= seconds <= MAX_RECORD_SECONDS:
-        raise VoiceStudioError(f"--seconds must be between 0.5 and {MAX_RECORD_SECONDS:g}")
+    longest = CheckConfig().max_take_s  # a longer take would only fail its checks
+    seconds = args.seconds if args.seconds is not None else min(longest, 2.0 + 0.45 * len(prompt.text.split()))
+    if not 0.5 <= seconds <= longest:
+        raise VoiceStudioError(f"--seconds must be between 0.5 and {longest:g}")
     device = int(args.device) if args.device is not None and args.device.isdigit() else args.device
     recorder = Recorder(device, max_seconds=seconds)
     recorder.start()  # a missing or busy device fails here, before anything is shown
@@ -267,9 +273,12 @@ def _record(args: argparse.Namespace) -> int:
         take = recorder.stop()
     if take.samples.size == 0:
         raise RecorderError(f"nothing was recorded{': ' + str(take.error) if take.error else ''}")
-    report = check_take(take.samples, take.sample_rate, prompt.text)
-    saved = project.add_take(index, take.samples, take.sample_rate, report=report.to_dict())
+    # Save first: the checks take seconds, and an interruption there must not lose the take.
+    saved = project.add_take(index, take.samples, take.sample_rate, save=False)
     project.position = min(index + 1, len(project.prompts))
+    project.save()
+    report = check_take(take.samples, take.sample_rate, prompt.text)
+    saved.report = report.to_dict()
     project.save()
     print(f"saved {saved.file} ({saved.duration_s:.2f} s): {report.verdict}")
     for check in report.checks:

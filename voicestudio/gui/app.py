@@ -3,6 +3,7 @@ speaks a line with the chosen voice and plays it, so ``make run`` shows a workin
 
 from __future__ import annotations
 
+import os
 import sys
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal
@@ -74,6 +75,8 @@ class MainWindow(QMainWindow):
         self.last_audio = None
 
     def on_speak(self) -> None:
+        if self._thread is not None and self._thread.isRunning():
+            return  # one synthesis at a time (the button is disabled meanwhile)
         self.speak.setEnabled(False)
         self.status.setText("Synthesizing…")
         self._thread = QThread(self)
@@ -83,6 +86,13 @@ class MainWindow(QMainWindow):
         self._worker.finished.connect(self._on_done)
         self._worker.finished.connect(self._thread.quit)
         self._thread.start()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Let a running synthesis finish before the window (and its thread) go away."""
+        if self._thread is not None and self._thread.isRunning():
+            self._thread.quit()
+            self._thread.wait(30_000)
+        super().closeEvent(event)
 
     def _on_done(self, audio, message: str) -> None:
         self.speak.setEnabled(True)
@@ -101,7 +111,21 @@ class MainWindow(QMainWindow):
             self.status.setText(f"{self.status.text()} — cannot play: {exc}{hint}")
 
 
+def display_problem() -> str | None:
+    """Why no window can open here (None when it can): Qt would otherwise abort the process."""
+    if QApplication.instance() is not None or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return ("no display to open the VoiceStudio window on (DISPLAY and WAYLAND_DISPLAY are unset); "
+                "use 'voicestudio say' and the other commands (see 'voicestudio --help'), "
+                "or set QT_QPA_PLATFORM=offscreen to run the window without a screen")
+    return None
+
+
 def run_gui(voice: str | None = None) -> int:
+    problem = display_problem()
+    if problem:
+        raise VoiceStudioError(problem)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("VoiceStudio")
     window = MainWindow(voice)

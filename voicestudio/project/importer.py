@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from voicestudio.audio.io import read_audio
-from voicestudio.errors import AudioFileError, VoiceStudioError
+from voicestudio.audio.io import check_rate, read_audio
+from voicestudio.errors import VoiceStudioError
 from voicestudio.project.project import VoiceProject
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
@@ -49,10 +49,14 @@ def find_pairs(source: Path) -> tuple[str, list[tuple[Path, str]]]:
     source = Path(source).expanduser()
     if not source.is_dir():
         raise ImportSourceError(f"{source} is not a folder")
-    if (source / "metadata.csv").is_file():
-        return "LJSpeech metadata.csv", list(_ljspeech(source))
-    if (source / "manifest.tsv").is_file():
-        return "manifest.tsv", list(_manifest(source))
+    for name, layout, reader in (("metadata.csv", "LJSpeech metadata.csv", _ljspeech), ("manifest.tsv", "manifest.tsv", _manifest)):
+        if (source / name).is_file():
+            try:
+                return layout, list(reader(source))
+            except UnicodeDecodeError as exc:
+                raise ImportSourceError(f"{source / name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+            except csv.Error as exc:
+                raise ImportSourceError(f"{source / name} cannot be read: {exc}") from exc
     pairs = [(audio, _read_text(audio.with_suffix(".txt")))
              for audio in sorted(p for p in source.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
              if audio.with_suffix(".txt").is_file()]
@@ -78,38 +82,41 @@ def import_folder(
     done_sources = {t.source for p in project.prompts for t in p.takes}
     prompt_index = {_key(p.text): i for i, p in enumerate(project.prompts) if not p.takes}
     pending_saves = 0
-    for number, (audio_path, transcript) in enumerate(pairs, start=1):
-        label = audio_path.name
-        if on_progress is not None:
-            on_progress(number, len(pairs), label)
-        tag = f"import:{audio_path.resolve()}"
-        if tag in done_sources:
-            report.already_present += 1
-            continue
-        if not transcript.strip():
-            report.skipped.append((label, "empty transcript"))
-            continue
-        if not audio_path.is_file():
-            report.skipped.append((label, "audio file missing"))
-            continue
-        try:
-            audio = read_audio(audio_path)
-        except AudioFileError as exc:
-            report.skipped.append((label, str(exc)))
-            continue
-        index = prompt_index.pop(_key(transcript), None)
-        if index is None:
-            index = project.add_prompt(transcript)
-        check = checker(audio.samples, audio.sample_rate, project.prompts[index].text)
-        project.add_take(index, audio.samples, audio.sample_rate, report=check, source=tag,
-                         subtype=_subtype_for(audio_path), save=False)
-        report.imported += 1
-        report.seconds += audio.duration_s
-        pending_saves += 1
-        if pending_saves >= SAVE_EVERY:
-            project.save()
-            pending_saves = 0
-    project.save()
+    try:
+        for number, (audio_path, transcript) in enumerate(pairs, start=1):
+            label = audio_path.name
+            if on_progress is not None:
+                on_progress(number, len(pairs), label)
+            tag = f"import:{audio_path.resolve()}"
+            if tag in done_sources:
+                report.already_present += 1
+                continue
+            if not transcript.strip():
+                report.skipped.append((label, "empty transcript"))
+                continue
+            if not audio_path.is_file():
+                report.skipped.append((label, "audio file missing"))
+                continue
+            try:
+                audio = read_audio(audio_path)
+                check_rate(audio.sample_rate)
+                check = checker(audio.samples, audio.sample_rate, transcript)
+            except VoiceStudioError as exc:  # one odd file never stops the import
+                report.skipped.append((label, str(exc)))
+                continue
+            index = prompt_index.pop(_key(transcript), None)
+            if index is None:
+                index = project.add_prompt(transcript)
+            project.add_take(index, audio.samples, audio.sample_rate, report=check, source=tag,
+                             subtype=_subtype_for(audio_path), save=False)
+            report.imported += 1
+            report.seconds += audio.duration_s
+            pending_saves += 1
+            if pending_saves >= SAVE_EVERY:
+                project.save()
+                pending_saves = 0
+    finally:  # also on Ctrl-C or a full disk: the takes written so far are recorded
+        project.save()
     return report
 
 
@@ -148,6 +155,8 @@ def _ljspeech(source: Path) -> Iterator[tuple[Path, str]]:
             if not row or not row[0].strip():
                 continue
             name = row[0].strip()
+            if "/" in name or "\\" in name or name.startswith("."):
+                continue  # an id may not point outside the folder
             text = (row[2] if len(row) > 2 and row[2].strip() else row[1] if len(row) > 1 else "").strip()
             yield _find_audio(source, name), text
 

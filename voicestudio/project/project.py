@@ -103,9 +103,10 @@ class VoiceProject:
         self.record_rate: int = int(data.get("record_rate", DEFAULT_RECORD_RATE))
         self.train_rate: int = int(data.get("train_rate", DEFAULT_TRAIN_RATE))
         self.script_name: str = data.get("script_name", "")
-        self.consent_index: int | None = data.get("consent_index")
-        self.position: int = int(data.get("position", 0))
         self.prompts: list[Prompt] = [_prompt_from(p, i) for i, p in enumerate(data.get("prompts", []))]
+        consent = data.get("consent_index")
+        self.consent_index: int | None = consent if isinstance(consent, int) and 0 <= consent < len(self.prompts) else None
+        self.position: int = min(max(0, int(data.get("position", 0))), len(self.prompts))
 
     # ----------------------------------------------------------------- create / open
     @classmethod
@@ -121,7 +122,12 @@ class VoiceProject:
         """Make ``parent/name`` (parent defaults to the user's projects folder)."""
         if not _NAME_OK.match(name) or name.strip() in ("", ".", "..") or name != name.strip():
             raise ProjectError(f"invalid project name {name!r}: use 1-100 characters without slashes")
-        parent = Path(parent).expanduser() if parent else default_projects_dir()
+        if parent:
+            parent = Path(parent).expanduser()
+            if not parent.is_dir():
+                raise ProjectError(f"folder {parent} does not exist (create it first, or leave out --dir)")
+        else:
+            parent = default_projects_dir()
         folder = parent / name
         if folder.exists():
             raise ProjectError(f"{folder} already exists; choose another name or open it")
@@ -310,7 +316,7 @@ def _default_prompts(name: str) -> tuple[list[str], str]:
         from voicestudio.text.script import load_script
     except ImportError:  # the recording script module is optional in stripped-down builds
         return [], ""
-    script = load_script(None, project_name=name, date=dt.date.today().isoformat())
+    script = load_script(None, project_name=name, date=dt.date.today())
     return list(script.prompts), script.name
 
 
@@ -323,6 +329,13 @@ def _validated(data: dict[str, Any], path: Path) -> dict[str, Any]:
     """Check types and that every take file stays inside the project (no ../ escapes)."""
     for key in ("name", "created", "modified"):
         if not isinstance(data.get(key), str):
+            raise TypeError(f"'{key}' must be a string")
+    for key in ("consent_index", "position", "record_rate", "train_rate"):
+        value = data.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError(f"'{key}' must be a whole number")
+    for key in ("speaker", "script_name"):
+        if not isinstance(data.get(key, ""), str):
             raise TypeError(f"'{key}' must be a string")
     prompts = data.get("prompts", [])
     if not isinstance(prompts, list):
@@ -347,6 +360,12 @@ def _validated(data: dict[str, Any], path: Path) -> dict[str, Any]:
                 raise ValueError(f"{where}.file must be a path inside the project (got {file!r})")
             if not isinstance(take.get("sample_rate"), int) or not isinstance(take.get("duration_s"), int | float):
                 raise TypeError(f"{where} needs an integer sample_rate and a numeric duration_s")
+            if not isinstance(take.get("recorded", ""), str) or not isinstance(take.get("source", ""), str):
+                raise TypeError(f"{where}.recorded and .source must be strings")
+            if take.get("report") is not None and not isinstance(take.get("report"), dict):
+                raise TypeError(f"{where}.report must be an object")
+            if not isinstance(take.get("accepted_by_user", False), bool):
+                raise TypeError(f"{where}.accepted_by_user must be true or false")
         selected = prompt.get("selected")
         if selected is not None and not (isinstance(selected, int) and 0 <= selected < len(takes)):
             raise ValueError(f"prompts[{i}].selected is out of range")

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,13 +80,15 @@ def load_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def restore_backup(path: Path) -> Path:
-    """Put ``path.bak`` back in place; the damaged file is kept as ``path.damaged`` for inspection."""
+def restore_backup(path: Path) -> Path | None:
+    """Put ``path.bak`` back in place. Returns where the damaged file was kept (None if there was none)."""
     backup = backup_path(path)
     if not backup.is_file():
         raise ProjectFileError(f"no backup copy {backup} to restore")
     load_json(backup)  # refuse to restore a damaged backup
+    kept = None
     if path.exists():
-        shutil.copyfile(path, path.with_name(path.name + ".damaged"))
+        kept = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        shutil.copyfile(path, kept)
     atomic_write_bytes(path, backup.read_bytes())
-    return path
+    return kept

@@ -14,6 +14,7 @@ frame, and Harvest over overlapping halves of the signal.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -47,13 +48,15 @@ APERIODICITY_STEP = 3
 _BREATHY_PERIODIC_FLOOR = 0.1
 
 _pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
 def _executor() -> ThreadPoolExecutor:
     global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=analysis_workers(), thread_name_prefix="world")
-    return _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=analysis_workers(), thread_name_prefix="world")
+        return _pool
 
 
 def analysis_workers() -> int:

@@ -26,8 +26,14 @@ _LATIN_LANGS = {
 }
 
 _SENTENCE = re.compile(
-    r"\S.*?(?:[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)|\n[ \t]*\n|\Z)", re.DOTALL
+    r"\S.*?(?:[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)|\r?\n[ \t\r]*\n|\Z)", re.DOTALL
 )
+#: A piece ending in one of these (or in an initial such as "J.") continues the sentence.
+_ABBREVIATIONS = frozenset(
+    ["mr", "mrs", "ms", "dr", "st", "prof", "sr", "jr", "vs", "etc", "e.g", "i.e", "mt", "fig", "approx", "dept", "inc", "ltd", "u.s", "u.k", "a.m", "p.m"]
+)
+#: Symbols espeak reads sensibly ("degrees", "copyright"); other symbols and emoji are dropped.
+_SPOKEN_SYMBOLS = frozenset("°©®™")
 _SOFT_BREAK = re.compile(r"[,;:\u2014\u2013]\s")
 _SPACES = re.compile(r"\s+")
 
@@ -55,12 +61,14 @@ def clean_text(text: str, latin_only: bool = True) -> CleanText:
             out.append(" ")
             continue
         cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cf", "Zl", "Zp"):
+        if cat == "Cf":
+            continue  # soft hyphens, zero-width joiners, direction marks: invisible, so silent
+        if cat in ("Cc", "Zl", "Zp"):
             dropped["control characters"] += 1
             out.append(" ")
         elif cat in ("Cs", "Co", "Cn"):
             dropped["invalid or unassigned characters"] += 1
-        elif cat == "So" or cat == "Sk":
+        elif (cat == "So" or cat == "Sk") and ch not in _SPOKEN_SYMBOLS:
             dropped["emoji and symbols"] += 1
             out.append(" ")
         elif cat.startswith("L") and latin_only and ord(ch) > 0x24F and not _is_latin(ch):
@@ -85,11 +93,33 @@ def _script_of(ch: str) -> str:
 
 
 def split_sentences(text: str, max_chars: int = MAX_PIECE_CHARS) -> Iterator[str]:
-    """Yield sentence-sized pieces lazily (no copy of the whole text is made)."""
+    """Yield sentence-sized pieces lazily (no copy of the whole text is made).
+
+    "Mr. Smith", "J. Doe" and "e.g. this" stay one sentence: a piece that ends in an
+    abbreviation or an initial, or is followed by a lowercase word, joins the next.
+    """
+    held = ""
     for match in _SENTENCE.finditer(text):
         piece = match.group(0).strip()
-        if piece:
-            yield from _cut_long(piece, max_chars)
+        if not piece:
+            continue
+        if held and not piece[0].islower() and not _continues(held):
+            yield from _cut_long(held, max_chars)
+            held = ""
+        held = f"{held} {piece}" if held else piece
+        if len(held) > max_chars:
+            yield from _cut_long(held, max_chars)
+            held = ""
+    if held:
+        yield from _cut_long(held, max_chars)
+
+
+def _continues(piece: str) -> bool:
+    """Does ``piece`` end in an abbreviation or an initial rather than a sentence end?"""
+    if not piece.endswith("."):
+        return False
+    last = piece.rsplit(None, 1)[-1].rstrip(".").lower()
+    return last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha())
 
 
 def _cut_long(piece: str, max_chars: int) -> Iterator[str]:

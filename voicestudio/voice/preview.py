@@ -115,6 +115,8 @@ class LatestWinsRenderer:
 
     def request(self, text: str, controls: StyleControls) -> int:
         with self._cond:
+            if self._closed:
+                raise RuntimeError("the preview renderer is closed")
             self._latest_id += 1
             if self._pending is not None:
                 self.replaced += 1
@@ -143,7 +145,7 @@ class LatestWinsRenderer:
                 result = RenderResult(request_id, text, controls, None, exc)
             with self._cond:
                 self.rendered += 1
-                stale = request_id != self._latest_id
+                stale = request_id != self._latest_id or self._closed
                 if stale:
                     self.dropped += 1
             if not stale:

@@ -88,15 +88,18 @@ class Synthesizer:
             if not any(ch.isalnum() for ch in cleaned.text):
                 report.add(["skipped 1 pieces of punctuation without words"])  # espeak would name each mark
                 continue
-            for phonemes in text_phonemes(cleaned.text, self.voice.config):
-                ids, missing = config_ids(phonemes, self.voice.config)
-                if missing:
-                    report.add([f"skipped {len(missing)} phonemes the voice does not know"])
-                if len(ids) <= 4:  # BOS, PAD, EOS only: punctuation without words
-                    continue
-                report.sentences += 1
-                yield Sentence(index, cleaned.text, ids)
-                index += 1
+            # espeak ends a sentence after "Mr." too; the splitter above decided what a sentence
+            # is, so espeak's pieces of it are spoken as one utterance.
+            groups = text_phonemes(cleaned.text, self.voice.config)
+            phonemes = [p for i, group in enumerate(groups) for p in ([" "] if i else []) + group]
+            ids, missing = config_ids(phonemes, self.voice.config)
+            if missing:
+                report.add([f"skipped {len(missing)} phonemes the voice does not know"])
+            if len(ids) <= 4:  # BOS, PAD, EOS only: punctuation without words
+                continue
+            report.sentences += 1
+            yield Sentence(index, cleaned.text, ids)
+            index += 1
         if index == 0:
             detail = "; ".join(report.messages())
             raise InputTextError("nothing speakable in the text" + (f" ({detail})" if detail else ""))
