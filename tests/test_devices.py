@@ -368,3 +368,22 @@ def test_audio_server_dying_keeps_the_partial_take_and_reports_errors(audio, tmp
     # The session's own devices still work.
     take, _ = _record_while_injecting(Recorder("vmic", max_seconds=2), sine(440.0, RATE, 0.3), RATE, lead_s=0.1)
     assert rms_dbfs(take.samples) > -30.0
+
+
+def test_a_failure_in_the_drain_thread_keeps_the_take_and_reports_it(audio, monkeypatch):
+    recorder = Recorder("vmic", rate=RATE)
+    real_drain = recorder._drain
+    calls = {"n": 0}
+
+    def flaky_drain():
+        calls["n"] += 1
+        if calls["n"] == 20:  # after ~0.2 s of audio has been collected
+            raise ValueError("simulated bug")
+        real_drain()
+
+    monkeypatch.setattr(recorder, "_drain", flaky_drain)
+    recorder.start()
+    assert recorder.wait(5.0), "the take should end by itself after the failure"
+    take = recorder.stop()
+    assert take.stop_reason == StopReason.ERROR and isinstance(take.error, RecorderError)
+    assert "simulated bug" in str(take.error) and take.samples.size > 0

@@ -469,20 +469,24 @@ class Recorder:
     def _drain_loop(self) -> None:
         stream = self._stream
         last_offered, last_progress = 0, time.monotonic()
-        while not self._stream_done.wait(DRAIN_INTERVAL_S):
+        try:
+            while not self._stream_done.wait(DRAIN_INTERVAL_S):
+                self._drain()
+                offered = self._ring.frames_offered
+                now = time.monotonic()
+                if offered != last_offered:
+                    last_offered, last_progress = offered, now
+                elif now - last_progress > STALL_TIMEOUT_S:
+                    self._error = RecorderError(
+                        f"Recording stopped: {self._device_name()} delivered no sound for "
+                        f"{STALL_TIMEOUT_S:.0f} s. {self._kept()}"
+                    )
+                    _shutdown_stream(stream, abort=True)  # stop() closes it again: harmless
+                    break
             self._drain()
-            offered = self._ring.frames_offered
-            now = time.monotonic()
-            if offered != last_offered:
-                last_offered, last_progress = offered, now
-            elif now - last_progress > STALL_TIMEOUT_S:
-                self._error = RecorderError(
-                    f"Recording stopped: {self._device_name()} delivered no sound for "
-                    f"{STALL_TIMEOUT_S:.0f} s. {self._kept()}"
-                )
-                _shutdown_stream(stream, abort=True)  # stop() closes it again: harmless
-                break
-        self._drain()
+        except Exception as exc:  # a bug here must neither lose the take nor leave stop() waiting
+            self._error = RecorderError(f"Recording stopped: internal error while reading audio ({exc!r}). {self._kept()}")
+            _shutdown_stream(stream, abort=True)
         if self._cancelled:
             reason = StopReason.CANCELLED
         elif self._error is not None:
