@@ -302,6 +302,8 @@ def test_symbols_espeak_can_read_are_kept():
         ("We met J. R. Doe today. Fine.", ["We met J. R. Doe today.", "Fine."]),
         ("Bring fruit, e.g. apples. Thanks.", ["Bring fruit, e.g. apples.", "Thanks."]),
         ("I said no. Then I left.", ["I said no.", "Then I left."]),
+        ("We met at 5 p.m. It was late.", ["We met at 5 p.m.", "It was late."]),
+        ("We met at 5 p.m. today. Fine.", ["We met at 5 p.m. today.", "Fine."]),
         ("One.\r\n\r\nTwo", ["One.", "Two"]),
         ("First para\r\n\r\nSecond para", ["First para", "Second para"]),
     ],

@@ -28,9 +28,10 @@ _LATIN_LANGS = {
 _SENTENCE = re.compile(
     r"\S.*?(?:[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)|\r?\n[ \t\r]*\n|\Z)", re.DOTALL
 )
-#: A piece ending in one of these (or in an initial such as "J.") continues the sentence.
+#: A piece ending in one of these (or in an initial such as "J.") continues the sentence. Words that
+#: also end sentences ("etc.", "p.m.", "Inc.") are left out: a lowercase word after them joins anyway.
 _ABBREVIATIONS = frozenset(
-    ["mr", "mrs", "ms", "dr", "st", "prof", "sr", "jr", "vs", "etc", "e.g", "i.e", "mt", "fig", "approx", "dept", "inc", "ltd", "u.s", "u.k", "a.m", "p.m"]
+    ["mr", "mrs", "ms", "dr", "st", "prof", "sr", "jr", "vs", "e.g", "i.e", "mt", "fig", "dept"]
 )
 #: Symbols espeak reads sensibly ("degrees", "copyright"); other symbols and emoji are dropped.
 _SPOKEN_SYMBOLS = frozenset("°©®™")
