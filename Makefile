@@ -11,8 +11,8 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip 'setuptools<81' wheel
-	$(PIP) install --quiet -e '.[dev]' 'setuptools<81'
-	$(PIP) install --quiet --no-deps 'silero-vad>=6,<7'
+	$(PIP) install --quiet -e '.[dev,train]' 'setuptools<81'
+	$(PIP) install --quiet --no-deps 'silero-vad>=6,<7' 'resemblyzer==0.1.4'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/live_analysis.py
+	$(BIN)/python benchmarks/clone_quality.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check voicestudio tests benchmarks

@@ -43,7 +43,6 @@ def test_window_shows_voice_and_provider(window):
     assert window.voice.provider.used in ("cpu", "cuda")
     assert window.windowTitle().startswith("VoiceStudio")
     assert window.speak.isEnabled() and window.text.toPlainText().strip()
-    assert "torch" not in sys.modules, "showing the window must not import torch"
 
 
 def test_speak_synthesizes_in_background(qtbot, window, artifacts_dir):
@@ -67,7 +66,6 @@ def test_speak_synthesizes_in_background(qtbot, window, artifacts_dir):
 
     window.grab().save(str(artifacts_dir / "main_window.png"))
     assert (artifacts_dir / "main_window.png").stat().st_size > 1000
-    assert "torch" not in sys.modules
 
 
 def test_speak_with_unspeakable_text_shows_the_error(qtbot, window):
@@ -104,3 +102,26 @@ def test_no_display_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(app.QApplication, "instance", staticmethod(lambda: None))
     monkeypatch.setattr(app.sys, "platform", "linux")
     assert "no display" in app.display_problem()
+
+
+SHOW_AND_SPEAK = """
+import sys
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from voicestudio.gui.app import MainWindow
+win = MainWindow()
+win.show()
+app.processEvents()
+print("torch" in sys.modules)
+"""
+
+
+def test_showing_the_window_does_not_import_torch():
+    """In a fresh interpreter (this test process may have imported torch for training tests)."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run([sys.executable, "-c", SHOW_AND_SPEAK], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False", "showing the window must not import torch"

@@ -34,7 +34,7 @@ def test_create_makes_folder_layout_and_reopens(proj, tmp_path):
     folder = tmp_path / "Demo"
     assert (folder / "project.json").is_file() and (folder / "takes").is_dir() and (folder / "models").is_dir()
     data = json.loads((folder / "project.json").read_text())
-    assert data["schema"] == 1 and data["name"] == "Demo" and data["speaker"] == "Ann"
+    assert data["schema"] == project_module.SCHEMA_VERSION and data["name"] == "Demo" and data["speaker"] == "Ann"
     assert data["record_rate"] == 48_000 and data["train_rate"] == 22_050
     again = VoiceProject.open(folder)
     assert [p.text for p in again.prompts] == PROMPTS and again.consent_index == 0

@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--seconds", type=float, metavar="S", help="recording length (default: from the prompt's length)")
     record.add_argument("--device", metavar="NAME|INDEX", help="input device (default: the system's default input)")
 
+    from voicestudio import train_cli
+
+    train_cli.add_parser(sub)
+
+    _add_eval_parser(sub)
+
     gui = sub.add_parser("gui", help="start the desktop app (the default)")
     gui.add_argument("--voice", metavar="PATH|NAME")
     return parser
@@ -94,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
             return _project(args)
         if args.command == "record":
             return _record(args)
+        if args.command == "train":
+            from voicestudio import train_cli
+
+            return train_cli.run(args)
+        if args.command == "eval":
+            return _eval(args)
         if args.command == "doctor":
             from voicestudio.doctor import report
 
@@ -108,6 +120,40 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("voicestudio: interrupted", file=sys.stderr)
         return 130
+
+
+def _add_eval_parser(sub) -> None:
+    from voicestudio.evaluate import DEFAULT_MAX_REFERENCES
+
+    ev = sub.add_parser(
+        "eval", help="score a voice against recordings of its speaker",
+        description="Synthesize each sentence of FILE with the voice and score it against the reference "
+                    "recordings: speaker similarity, word error rate, mel-cepstral distortion, pitch and "
+                    "tempo, beside the base voice (the floor) and the real recordings (the ceiling).")
+    ev.add_argument("--voice", required=True, metavar="PATH|NAME", help="voice name or .onnx path")
+    ev.add_argument("--reference", required=True, metavar="DIR|PROJECT",
+                    help="a voice project, or a folder of recordings with transcripts (metadata.csv, manifest.tsv or .txt files)")
+    ev.add_argument("--texts", required=True, type=Path, metavar="FILE", help="sentences to synthesize, one per line")
+    ev.add_argument("--no-floor", action="store_true", help="do not score the base voice")
+    ev.add_argument("--max-references", type=int, default=DEFAULT_MAX_REFERENCES, metavar="N",
+                    help=f"reference recordings to use at most, spread over the set (default {DEFAULT_MAX_REFERENCES})")
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from voicestudio.evaluate.report import evaluate_voice
+
+    tty = sys.stderr.isatty()
+
+    def progress(message: str) -> None:
+        if tty:
+            print(f"\r{message[:70]:70}", end="", file=sys.stderr, flush=True)
+
+    report = evaluate_voice(args.voice, args.reference, args.texts, floor=not args.no_floor,
+                            max_references=args.max_references, progress=progress)
+    if tty:
+        print(f"\r{'':70}\r", end="", file=sys.stderr, flush=True)
+    print(report.format_table())
+    return 0
 
 
 def _read_text(args: argparse.Namespace) -> str:

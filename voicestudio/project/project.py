@@ -23,7 +23,7 @@ from voicestudio.errors import VoiceStudioError
 from voicestudio.paths import user_data_dir
 from voicestudio.project.store import ProjectFileError, backup_path, load_json, save_json
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PROJECT_FILE = "project.json"
 TAKES_DIR = "takes"
 MODELS_DIR = "models"
@@ -33,6 +33,14 @@ _NAME_OK = re.compile(r"^[^/\\\x00-\x1f]{1,100}$")
 
 #: Upgrades from older schemas: MIGRATIONS[n] turns a schema-n dict into schema n+1.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def _add_voices(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 keeps the voices trained from the project."""
+    return {**data, "voices": []}
+
+
+MIGRATIONS[1] = _add_voices
 
 
 class ProjectError(VoiceStudioError):
@@ -80,6 +88,18 @@ class Prompt:
 
 
 @dataclass(frozen=True)
+class TrainedVoice:
+    """A voice trained from this project; ``path`` is its ``.onnx``, relative to the project."""
+
+    name: str
+    path: str
+    created: str
+    similarity: float | None = None
+    steps: int = 0
+    train_minutes: float = 0.0
+
+
+@dataclass(frozen=True)
 class ProjectSummary:
     name: str
     prompts: int
@@ -107,6 +127,7 @@ class VoiceProject:
         consent = data.get("consent_index")
         self.consent_index: int | None = consent if isinstance(consent, int) and 0 <= consent < len(self.prompts) else None
         self.position: int = min(max(0, int(data.get("position", 0))), len(self.prompts))
+        self.voices: list[TrainedVoice] = [TrainedVoice(**v) for v in data.get("voices", [])]
 
     # ----------------------------------------------------------------- create / open
     @classmethod
@@ -199,6 +220,7 @@ class VoiceProject:
             "consent_index": self.consent_index,
             "position": self.position,
             "prompts": [asdict(p) for p in self.prompts],
+            "voices": [asdict(v) for v in self.voices],
         }
 
     def save(self) -> None:
@@ -271,6 +293,18 @@ class VoiceProject:
         begin = self.position if start is None else start
         order = list(range(begin, len(self.prompts))) + list(range(0, begin))
         return next((i for i in order if self.prompts[i].status == "pending"), None)
+
+    def add_voice(self, voice: TrainedVoice) -> None:
+        self.voices.append(voice)
+        self.save()
+
+    def best_voice(self) -> TrainedVoice | None:
+        """The trained voice with the highest similarity score that still exists on disk
+        (the newest wins a tie, and any scored voice beats an unscored one)."""
+        present = [(i, v) for i, v in enumerate(self.voices) if (self.folder / v.path).is_file()]
+        if not present:
+            return None
+        return max(present, key=lambda iv: (iv[1].similarity is not None, iv[1].similarity or 0.0, iv[0]))[1]
 
     def summary(self) -> ProjectSummary:
         takes = [t for p in self.prompts for t in p.takes]
@@ -369,4 +403,21 @@ def _validated(data: dict[str, Any], path: Path) -> dict[str, Any]:
         selected = prompt.get("selected")
         if selected is not None and not (isinstance(selected, int) and 0 <= selected < len(takes)):
             raise ValueError(f"prompts[{i}].selected is out of range")
+    voices = data.get("voices", [])
+    if not isinstance(voices, list):
+        raise TypeError("'voices' must be a list")
+    for i, voice in enumerate(voices):
+        where = f"voices[{i}]"
+        if not isinstance(voice, dict) or set(voice) - set(TrainedVoice.__dataclass_fields__):
+            raise ValueError(f"{where} must be an object with the fields of a trained voice")
+        file = voice.get("path")
+        if not isinstance(file, str) or PurePosixPath(file).is_absolute() or ".." in PurePosixPath(file).parts:
+            raise ValueError(f"{where}.path must be a path inside the project (got {file!r})")
+        if not isinstance(voice.get("name"), str) or not isinstance(voice.get("created"), str):
+            raise TypeError(f"{where} needs a name and a created date")
+        similarity = voice.get("similarity")
+        if similarity is not None and (isinstance(similarity, bool) or not isinstance(similarity, int | float)):
+            raise TypeError(f"{where}.similarity must be a number or null")
+        if not isinstance(voice.get("steps", 0), int) or not isinstance(voice.get("train_minutes", 0.0), int | float):
+            raise TypeError(f"{where}.steps and .train_minutes must be numbers")
     return data

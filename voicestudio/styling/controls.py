@@ -115,8 +115,12 @@ class StyleParams:
         )
 
 
-def resolve(controls: StyleControls) -> StyleParams:
+def resolve(controls: StyleControls, calibration=None) -> StyleParams:
     """Combine the user's controls with the chosen emotion at its intensity.
+
+    ``calibration`` (a :class:`~voicestudio.styling.calibration.ProsodyCalibration`)
+    moves a cloned voice to its speaker's pitch and range first, so the controls act
+    relative to the speaker's own voice.
 
     Additive fields (pitch, energy, tilt, breathiness) scale linearly with intensity,
     multiplicative ones (range, speed) geometrically, so 50 % is half-way on the
@@ -124,9 +128,11 @@ def resolve(controls: StyleControls) -> StyleParams:
     """
     preset = emotion_presets()[controls.emotion]
     k = controls.intensity / 100.0
+    base_shift = calibration.pitch_shift_st if calibration is not None else 0.0
+    base_range = calibration.range_scale if calibration is not None else 1.0
     return StyleParams(
-        pitch_st=controls.pitch + k * preset.pitch,
-        pitch_range=controls.pitch_range * preset.pitch_range**k,
+        pitch_st=base_shift + controls.pitch + k * preset.pitch,
+        pitch_range=base_range * controls.pitch_range * preset.pitch_range**k,
         speed=controls.speed * preset.speed**k,
         energy_db=controls.energy + k * preset.energy,
         tilt_db_per_octave=k * preset.tilt,

@@ -47,6 +47,9 @@ def resolve_voice(spec: str | None) -> VoiceInfo:
     if not spec:
         return bundled_voice()
     path = Path(spec).expanduser()
+    project_voice = _project_voice(path)
+    if project_voice is not None:
+        return project_voice
     if path.suffix in (".onnx", ".json") or path.exists() or "/" in spec:
         return _voice_from_path(path)
     wanted = _ALIASES.get(spec.lower(), spec)
@@ -60,6 +63,20 @@ def resolve_voice(spec: str | None) -> VoiceInfo:
     names = ", ".join(v.name for v in voices)
     hint = "ambiguous" if matches else "unknown"
     raise VoiceLoadError(f"{hint} voice {spec!r}; available: {names} (or give a path to a .onnx file)")
+
+
+def _project_voice(path: Path) -> VoiceInfo | None:
+    """A voice project folder stands for its best trained voice."""
+    from voicestudio.project.project import PROJECT_FILE, VoiceProject
+
+    if not (path / PROJECT_FILE).is_file():
+        return None
+    project = VoiceProject.open(path)
+    best = project.best_voice()
+    if best is None:
+        raise VoiceLoadError(f"project {project.name!r} has no trained voice yet: run `voicestudio train --project {path}`")
+    info = _voice_from_path(project.folder / best.path)
+    return VoiceInfo(best.name, info.model_path, info.config_path, "project")
 
 
 def _voice_from_path(path: Path) -> VoiceInfo:

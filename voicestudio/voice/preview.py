@@ -77,7 +77,7 @@ class PreviewSession:
         """Styled audio of the whole line; only the cheap part runs when ``text`` is cached."""
         controls = controls.validated()
         line = self.prepare(text, controls.variability)
-        params = resolve(controls)
+        params = resolve(controls, self.synthesizer.calibration)
         sr = self.synthesizer.sample_rate
         pause = self.synthesizer.pause(params.speed)
         parts: list[np.ndarray] = []

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from voicestudio.errors import InputTextError
+from voicestudio.styling.calibration import ProsodyCalibration
 from voicestudio.styling.controls import StyleControls, resolve
 from voicestudio.styling.render import TARGET_LEVEL_DBFS, set_level, style_audio
 from voicestudio.text.normalize import clean_text, is_latin_voice, split_sentences
@@ -68,6 +69,7 @@ class Synthesizer:
     def __init__(self, voice: VoiceModel, f0_method: str = "rapt") -> None:
         self.voice = voice
         self.f0_method = f0_method
+        self.calibration = ProsodyCalibration.from_sidecar(voice.config.extra)
         self._latin = voice.config.phoneme_type == "espeak" and is_latin_voice(voice.config.espeak_voice)
 
     @property
@@ -121,7 +123,7 @@ class Synthesizer:
     ) -> Iterator[SpeechChunk]:
         """Yield one styled chunk per sentence. Validation errors surface before any audio."""
         controls = (controls or StyleControls()).validated()
-        params = resolve(controls)
+        params = resolve(controls, self.calibration)
         sentences = self.sentences(text, report)
         first = next(sentences)  # raises InputTextError for empty/unspeakable text right away
         for sentence in _chain(first, sentences):

@@ -1,0 +1,167 @@
+"""A project's takes → training utterances, with every problem found before training starts.
+
+Each take is read, checked (takes never checked are checked now, without the slow
+reading check), trimmed to its speech, resampled to the model's rate and brought to
+the level joe's own output has (the posterior encoder was distilled on that level).
+Takes that cannot help are left out with a reason; if too little remains, training
+is refused with a message that says what to fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from voicestudio.audio.cleanup import InvalidAudioError
+from voicestudio.audio.io import read_audio, resample
+from voicestudio.audio.levels import set_speech_level
+from voicestudio.errors import AudioFileError, VoiceStudioError
+from voicestudio.project.project import VoiceProject
+
+MODEL_RATE = 22050
+
+
+class TrainingDataError(VoiceStudioError):
+    """The project's takes cannot train a voice; the message lists what to fix."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Limits on what a take must be to train on. Why these numbers:
+
+    - 16 kHz: below it the upper half of the model's band would be empty.
+    - 4-30 phonemes per second of speech: read English runs 10-15; far outside that
+      the transcript does not belong to the recording (wrong prompt, cut-off take).
+    - 20 s / 4 takes minimum: fewer gives a clone that barely moves from the base voice.
+    """
+
+    min_sample_rate: int = 16_000
+    min_takes: int = 4
+    min_seconds: float = 20.0
+    max_take_s: float = 20.0
+    min_phonemes_per_s: float = 4.0
+    max_phonemes_per_s: float = 30.0
+    validation_takes: int = 2  # held out for the similarity reference, never trained on
+
+
+@dataclass
+class Utterance:
+    name: str
+    text: str
+    ids: list[int]
+    audio: np.ndarray  # float32 mono at MODEL_RATE, speech only, at the reference level
+
+
+@dataclass
+class TrainingData:
+    train: list[Utterance]
+    held_out: list[Utterance]
+    excluded: list[tuple[str, str]] = field(default_factory=list)  # (take, reason)
+
+    @property
+    def seconds(self) -> float:
+        return sum(len(u.audio) for u in self.train) / MODEL_RATE
+
+    def fingerprint(self) -> str:
+        """Hash of exactly what is trained on (texts and audio), stored with the voice."""
+        digest = hashlib.sha256()
+        for u in sorted(self.train + self.held_out, key=lambda u: u.name):
+            digest.update(u.name.encode())
+            digest.update(u.text.encode())
+            digest.update(np.ascontiguousarray(u.audio).tobytes())
+        return digest.hexdigest()
+
+    def warnings(self) -> list[str]:
+        return [f"left out {name}: {reason}" for name, reason in self.excluded]
+
+
+def collect(
+    project: VoiceProject,
+    phoneme_ids: Callable[[list[str]], list[list[int]]],
+    level_dbfs: float,
+    config: DataConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> TrainingData:
+    """The project's chosen takes as utterances, or :class:`TrainingDataError`."""
+    from voicestudio.audio.checks import TakeReport, check_take
+
+    config = config or DataConfig()
+    chosen = [
+        (i, p, p.chosen_take)
+        for i, p in enumerate(project.prompts)
+        if p.chosen_take is not None and i != project.consent_index
+    ]
+    if not chosen:
+        raise TrainingDataError(
+            f"project {project.name!r} has no recorded takes besides the consent statement: record or import takes first"
+        )
+    kept: list[Utterance] = []
+    excluded: list[tuple[str, str]] = []
+    texts = [p.text for _i, p, _t in chosen]
+    all_ids = phoneme_ids(texts)
+    for n, ((_index, prompt, take), ids) in enumerate(zip(chosen, all_ids, strict=True)):
+        if progress:
+            progress(n + 1, len(chosen))
+        name = take.file
+        try:
+            clip = read_audio(project.take_path(take))
+        except (AudioFileError, OSError) as exc:
+            excluded.append((name, f"cannot be read ({exc})"))
+            continue
+        samples, rate = clip.samples, clip.sample_rate
+        if rate < config.min_sample_rate:
+            excluded.append((name, f"recorded at {rate} Hz; at least {config.min_sample_rate} Hz is needed"))
+            continue
+        try:
+            checked = TakeReport.from_dict(take.report) if take.report is not None else check_take(samples, rate)
+        except (ValueError, InvalidAudioError) as exc:
+            excluded.append((name, str(exc)))
+            continue
+        verdict = checked.verdict
+        problems = "; ".join(c.message for c in checked.problems if c.verdict == "fail")
+        span = (checked.speech_start_s, checked.speech_end_s)
+        if verdict == "fail" and not take.accepted_by_user:
+            excluded.append((name, f"failed its checks ({problems or 'see the take report'})"))
+            continue
+        if span[0] is not None and span[1] is not None and span[1] > span[0]:
+            samples = samples[int(span[0] * rate) : int(np.ceil(span[1] * rate))]
+        seconds = len(samples) / rate
+        if seconds > config.max_take_s:
+            excluded.append((name, f"{seconds:.1f} s is longer than {config.max_take_s:g} s; split it into sentences"))
+            continue
+        rate_pps = (len(ids) - 2) / 2 / max(seconds, 1e-3)  # ids interleave pads: ~2 per phoneme
+        if not config.min_phonemes_per_s <= rate_pps <= config.max_phonemes_per_s:
+            excluded.append(
+                (
+                    name,
+                    f"its transcript does not fit the recording ({rate_pps:.1f} phonemes per second; "
+                    f"read speech has {config.min_phonemes_per_s:g}-{config.max_phonemes_per_s:g}): "
+                    f"check that it reads {prompt.text[:60]!r}",
+                )
+            )
+            continue
+        audio = resample(samples, rate, MODEL_RATE) if rate != MODEL_RATE else samples
+        audio = set_speech_level(audio.astype(np.float32), MODEL_RATE, level_dbfs)
+        kept.append(Utterance(name, prompt.text, list(ids), audio))
+
+    seconds = sum(len(u.audio) for u in kept) / MODEL_RATE
+    held = min(config.validation_takes, max(0, len(kept) - config.min_takes))
+    if len(kept) < config.min_takes or seconds < config.min_seconds:
+        detail = "".join(f"\n  - {n}: {r}" for n, r in excluded[:10])
+        more = f"\n  … and {len(excluded) - 10} more" if len(excluded) > 10 else ""
+        raise TrainingDataError(
+            f"too little usable audio to train: {len(kept)} takes, {seconds:.0f} s "
+            f"(at least {config.min_takes} takes and {config.min_seconds:g} s are needed)"
+            + (f"; {len(excluded)} takes were left out:{detail}{more}" if excluded else "")
+        )
+    # Hold out takes spread over the length order, so the reference covers short and long ones.
+    order = sorted(range(len(kept)), key=lambda i: len(kept[i].audio))
+    held_idx = {order[int(k)] for k in np.linspace(0, len(order) - 1, held + 2)[1:-1].round()} if held else set()
+    return TrainingData(
+        train=[u for i, u in enumerate(kept) if i not in held_idx],
+        held_out=[u for i, u in enumerate(kept) if i in held_idx],
+        excluded=excluded,
+    )

@@ -1,0 +1,496 @@
+"""Fine-tune the base VITS voice on a project's takes.
+
+Recipe (ARCHITECTURE.md, "The speaker model"): the text encoder and duration predictor
+stay frozen (joe's pronunciation and rhythm), the posterior encoder, flow and decoder
+learn the new voice from 45 × mel L1 on a decoder segment + KL to the prior, with the
+text-to-frame alignment found by monotonic alignment search. No discriminator: in the
+feasibility run it tripled the step time and gained nothing within 15 minutes.
+
+The :class:`Trainer` knows nothing of Qt: it reports through a callback of events and
+stops when its cancel flag is set, so the CLI prints a progress bar and the GUI's
+QThread worker forwards the same events as signals.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from piper.train.vits import commons
+from piper.train.vits.losses import kl_loss
+
+from voicestudio.audio.io import write_audio
+from voicestudio.errors import VoiceStudioError
+from voicestudio.project.project import VoiceProject
+from voicestudio.training.alignment import maximum_path
+from voicestudio.training.base import (
+    BasePrepConfig,
+    TrainingCancelled,
+    ensure_base,
+    joe_phoneme_ids,
+    load_base,
+)
+from voicestudio.training.checkpoints import (
+    CheckpointError,
+    load_state,
+    remove_stale_temporaries,
+    save_state,
+)
+from voicestudio.training.dataset import MODEL_RATE, DataConfig, TrainingData, Utterance, collect
+from voicestudio.training.features import HOP, linear_spectrogram, mel_spectrogram, spec_to_mel
+
+PREVIEW_TEXT = "The quick brown fox jumps over the lazy dog, and my own voice reads it aloud."
+VALIDATION_TEXTS = (
+    PREVIEW_TEXT,
+    "Please call Stella and ask her to bring these things with her from the store.",
+    "We will meet again on Thursday afternoon, when the weather should be better.",
+)
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One fine-tuning run. ``minutes`` is the training time budget (the one-time base
+    preparation is not counted); ``steps``, when set, replaces it."""
+
+    minutes: float = 5.0
+    steps: int | None = None
+    device: str = "auto"  # auto | cpu | cuda
+    threads: int | None = None  # torch CPU threads; default leaves a core for the GUI on 4+ cores
+    batch_size: int = 3
+    learning_rate: float = 2e-4
+    betas: tuple[float, float] = (0.8, 0.99)
+    c_mel: float = 45.0
+    c_kl: float = 1.0
+    grad_clip: float = 100.0
+    segment_frames: int = 32
+    checkpoint_every_s: float = 60.0
+    checkpoint_every_steps: int | None = None  # for tests and fast GPUs
+    evaluate_every_s: float = 60.0  # preview + similarity score
+    evaluate_every_steps: int | None = None
+    seed: int = 1234
+    data: DataConfig = field(default_factory=DataConfig)
+    base: BasePrepConfig = field(default_factory=BasePrepConfig)
+
+
+# ----------------------------------------------------------------------------- events
+@dataclass(frozen=True)
+class Event:
+    pass
+
+
+@dataclass(frozen=True)
+class Stage(Event):
+    """A phase of the run with its own progress: "base", "data", "train", "export"."""
+
+    stage: str
+    fraction: float
+    message: str
+
+
+@dataclass(frozen=True)
+class Progress(Event):
+    step: int
+    fraction: float
+    elapsed_s: float
+    eta_s: float | None
+
+
+@dataclass(frozen=True)
+class Loss(Event):
+    step: int
+    total: float
+    mel_l1: float
+    kl: float
+
+
+@dataclass(frozen=True)
+class PreviewReady(Event):
+    step: int
+    path: Path
+    similarity: float | None
+
+
+@dataclass(frozen=True)
+class CheckpointSaved(Event):
+    step: int
+    path: Path
+    best: bool
+
+
+@dataclass(frozen=True)
+class Finished(Event):
+    best_step: int
+    similarity: float | None
+    cancelled: bool
+    steps: int
+
+
+@dataclass(frozen=True)
+class Failed(Event):
+    message: str
+
+
+@dataclass
+class TrainResult:
+    best_path: Path
+    best_step: int
+    similarity: float | None
+    steps: int
+    cancelled: bool
+    data: TrainingData
+
+
+class TrainingError(VoiceStudioError):
+    """Training cannot start or continue; the message says why."""
+
+
+def pick_device(choice: str) -> torch.device:
+    if choice not in ("auto", "cpu", "cuda"):
+        raise TrainingError(f"unknown device {choice!r}: choose auto, cpu or cuda")
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("CUDA was asked for, but torch finds no usable NVIDIA GPU here; use --device cpu")
+    if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def default_threads() -> int:
+    cores = os.cpu_count() or 1
+    return cores - 1 if cores >= 4 else cores
+
+
+def training_dir(project: VoiceProject) -> Path:
+    return project.models_dir / "training"
+
+
+# ----------------------------------------------------------------------------- trainer
+class Trainer:
+    """Fine-tunes one project. ``run()`` blocks; call :meth:`cancel` from any thread."""
+
+    def __init__(
+        self, project: VoiceProject, config: TrainConfig | None = None, on_event: Callable[[Event], None] | None = None
+    ) -> None:
+        self.project = project
+        self.config = config or TrainConfig()
+        self._emit = on_event or (lambda event: None)
+        self._cancel = threading.Event()
+        self.folder = training_dir(project)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def state_path(self) -> Path:
+        return self.folder / "state.pt"
+
+    @property
+    def best_path(self) -> Path:
+        return self.folder / "best.pt"
+
+    # ------------------------------------------------------------------ run
+    def run(self, resume: bool = False) -> TrainResult:
+        try:
+            return self._run(resume)
+        except TrainingCancelled:
+            raise
+        except VoiceStudioError as exc:
+            self._emit(Failed(str(exc)))
+            raise
+        except torch.cuda.OutOfMemoryError as exc:
+            message = "the GPU ran out of memory; train on the CPU (--device cpu) or close other GPU programs"
+            self._emit(Failed(message))
+            raise TrainingError(message) from exc
+        except MemoryError as exc:
+            message = "the computer ran out of memory while training; close other programs and resume"
+            self._emit(Failed(message))
+            raise TrainingError(message) from exc
+
+    def _run(self, resume: bool) -> TrainResult:
+        cfg = self.config
+        device = pick_device(cfg.device)
+        threads_before = torch.get_num_threads()
+        torch.set_num_threads(cfg.threads or default_threads())
+        try:
+            # 1. base model (once per machine)
+            ensure_base(cfg.base, lambda s, f, m: self._emit(Stage("base", f, m)), self._cancel.is_set)
+            model, base_meta = load_base()
+            # 2. data, fully validated before the first step
+            self._emit(Stage("data", 0.0, "checking takes"))
+            data = collect(
+                self.project,
+                joe_phoneme_ids,
+                float(base_meta["reference_level_dbfs"]),
+                cfg.data,
+                lambda n, total: self._emit(Stage("data", n / total, f"checked take {n} of {total}")),
+            )
+            for warning in data.warnings():
+                self._emit(Stage("data", 1.0, warning))
+            self._emit(Stage("data", 1.0, f"{len(data.train)} takes, {data.seconds / 60:.1f} min of speech"))
+            fingerprint = data.fingerprint()
+            # 3. state: fresh or resumed
+            self.folder.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(self.folder)
+            step, elapsed, best_score, best_step = 0, 0.0, -math.inf, 0
+            model.to(device)
+            optimizer = self._optimizer(model)
+            rng = random.Random(cfg.seed)
+            torch.manual_seed(cfg.seed)
+            if resume:
+                if not self.state_path.is_file():
+                    raise TrainingError(f"nothing to resume in {self.folder}: start a new training instead")
+                state = load_state(self.state_path)
+                if state.get("data_fingerprint") != fingerprint:
+                    raise TrainingError(
+                        "the project's takes changed since this training started; start a new training "
+                        "(the old result stays until the new one is better)"
+                    )
+                model.load_state_dict(state["model"])
+                optimizer.load_state_dict(state["optimizer"])
+                step, elapsed = int(state["step"]), float(state["elapsed_s"])
+                best_score, best_step = float(state["best_score"]), int(state["best_step"])
+                rng.seed(cfg.seed + step)
+                torch.manual_seed(cfg.seed + step)
+                self._emit(Stage("train", self._fraction(step, elapsed), f"resumed at step {step}"))
+            reference = self._reference_embedding(data)
+            train_specs = self._prepare(data.train, device)
+            batches = _length_buckets(train_specs, cfg.batch_size)
+
+            # 4. the loop
+            last_checkpoint = last_eval = time.monotonic()
+            steps_at_checkpoint = steps_at_eval = step
+            loop_started, elapsed_before = time.monotonic(), elapsed
+            model.train()
+            model.enc_p.eval()
+            model.dp.eval()
+            cancelled = False
+            while True:
+                elapsed = elapsed_before + (time.monotonic() - loop_started)
+                if self._fraction(step, elapsed) >= 1.0:
+                    break
+                if self.cancelled:
+                    cancelled = True
+                    break
+                batch = [train_specs[i] for i in rng.choice(batches)]
+                total, mel_l1, kl = self._step(model, optimizer, batch, device)
+                step += 1
+                self._emit(Loss(step, total, mel_l1, kl))
+                fraction = self._fraction(step, elapsed_before + time.monotonic() - loop_started)
+                spent = elapsed_before + time.monotonic() - loop_started
+                eta = spent * (1 - fraction) / fraction if fraction > 0 else None
+                self._emit(Progress(step, min(1.0, fraction), spent, eta))
+                now = time.monotonic()
+                due_eval = (
+                    step - steps_at_eval >= cfg.evaluate_every_steps
+                    if cfg.evaluate_every_steps
+                    else now - last_eval >= cfg.evaluate_every_s
+                )
+                if due_eval or step == 1:
+                    score = self._evaluate(model, step, reference, device)
+                    last_eval, steps_at_eval = time.monotonic(), step
+                    if score > best_score:
+                        best_score, best_step = score, step
+                        self._save_best(model, step, score, fingerprint)
+                due_checkpoint = (
+                    step - steps_at_checkpoint >= cfg.checkpoint_every_steps
+                    if cfg.checkpoint_every_steps
+                    else now - last_checkpoint >= cfg.checkpoint_every_s
+                )
+                if due_checkpoint:
+                    spent = elapsed_before + time.monotonic() - loop_started
+                    self._save_state(model, optimizer, step, spent, best_score, best_step, fingerprint)
+                    last_checkpoint, steps_at_checkpoint = time.monotonic(), step
+            # 5. last evaluation and state, so nothing done is lost
+            if step > steps_at_eval and not cancelled:
+                score = self._evaluate(model, step, reference, device)
+                if score > best_score:
+                    best_score, best_step = score, step
+                    self._save_best(model, step, score, fingerprint)
+            if not self.best_path.is_file():  # cancelled before the first evaluation
+                self._save_best(model, step, best_score, fingerprint)
+            elapsed = elapsed_before + time.monotonic() - loop_started
+            self._save_state(model, optimizer, step, elapsed, best_score, best_step, fingerprint)
+            similarity = best_score if math.isfinite(best_score) else None
+            self._emit(Finished(best_step, similarity, cancelled, step))
+            return TrainResult(self.best_path, best_step, similarity, step, cancelled, data)
+        finally:
+            torch.set_num_threads(threads_before)
+
+    # ------------------------------------------------------------------ pieces
+    def _fraction(self, step: int, elapsed_s: float) -> float:
+        if self.config.steps is not None:
+            return step / max(1, self.config.steps)
+        return elapsed_s / max(1e-9, self.config.minutes * 60.0)
+
+    def _optimizer(self, model) -> torch.optim.Optimizer:
+        for module in (model.enc_p, model.dp):
+            for p in module.parameters():
+                p.requires_grad_(False)
+        params = [p for name, p in model.named_parameters() if p.requires_grad]
+        return torch.optim.AdamW(params, lr=self.config.learning_rate, betas=self.config.betas, eps=1e-9)
+
+    def _prepare(self, utterances: list[Utterance], device: torch.device) -> list[dict]:
+        out = []
+        for u in utterances:
+            audio = torch.from_numpy(u.audio[: len(u.audio) // HOP * HOP].copy())
+            spec = linear_spectrogram(audio[None])[0]
+            out.append({"ids": torch.tensor(u.ids, dtype=torch.long), "spec": spec, "mel": spec_to_mel(spec)})
+        return out
+
+    def _step(self, model, optimizer, batch: list[dict], device: torch.device) -> tuple[float, float, float]:
+        cfg = self.config
+        x, x_lengths = _pad([b["ids"] for b in batch], device)
+        spec, spec_lengths = _pad([b["spec"] for b in batch], device)
+        mel, _ = _pad([b["mel"] for b in batch], device)
+        with torch.no_grad():
+            x_enc, m_p, logs_p, x_mask = model.enc_p(x, x_lengths)
+        z, m_q, logs_q, y_mask = model.enc_q(spec, spec_lengths)
+        z_p = model.flow(z, y_mask)
+        with torch.no_grad():
+            s_p_sq_r = torch.exp(-2 * logs_p)
+            neg_cent = (
+                torch.sum(-0.5 * math.log(2 * math.pi) - logs_p, [1], keepdim=True)
+                + torch.matmul(-0.5 * (z_p**2).transpose(1, 2), s_p_sq_r)
+                + torch.matmul(z_p.transpose(1, 2), m_p * s_p_sq_r)
+                + torch.sum(-0.5 * (m_p**2) * s_p_sq_r, [1], keepdim=True)
+            )
+            attn_mask = torch.unsqueeze(x_mask, 2) * torch.unsqueeze(y_mask, -1)
+            attn = maximum_path(neg_cent, attn_mask.squeeze(1)).unsqueeze(1)
+        m_p = torch.matmul(attn.squeeze(1), m_p.transpose(1, 2)).transpose(1, 2)
+        logs_p = torch.matmul(attn.squeeze(1), logs_p.transpose(1, 2)).transpose(1, 2)
+        segment = min(cfg.segment_frames, int(spec_lengths.min()))
+        z_slice, ids_slice = commons.rand_slice_segments(z, spec_lengths, segment)
+        audio = model.dec(z_slice)
+        y_mel = commons.slice_segments(mel, ids_slice, segment)
+        y_hat_mel = mel_spectrogram(audio[:, 0])
+        frames = min(y_mel.shape[-1], y_hat_mel.shape[-1])
+        mel_l1 = torch.nn.functional.l1_loss(y_mel[..., :frames], y_hat_mel[..., :frames])
+        kl = kl_loss(z_p, logs_q, m_p, logs_p, y_mask)
+        loss = cfg.c_mel * mel_l1 + cfg.c_kl * kl
+        if not torch.isfinite(loss):
+            raise TrainingError("training diverged (the loss is not a number); resume from the last checkpoint")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], cfg.grad_clip)
+        optimizer.step()
+        return float(loss.item()), float(mel_l1.item()), float(kl.item())
+
+    def _reference_embedding(self, data: TrainingData) -> np.ndarray | None:
+        from voicestudio.evaluate.secs import default_encoder
+
+        clips = data.held_out or data.train[:5]
+        try:
+            encoder = default_encoder()
+        except VoiceStudioError as exc:
+            self._emit(Stage("train", 0.0, f"similarity score unavailable: {exc}"))
+            return None
+        return encoder.embed_speaker([(u.audio, MODEL_RATE) for u in clips])
+
+    def _evaluate(self, model, step: int, reference: np.ndarray | None, device: torch.device) -> float:
+        """Synthesize the validation sentences; save the first as this step's preview.
+        The score is their mean similarity to the speaker (or, without an encoder, -step
+        so the latest counts as best)."""
+        from voicestudio.evaluate.secs import default_encoder
+
+        model.eval()
+        clips = [synthesize(model, ids, device) for ids in joe_phoneme_ids(list(VALIDATION_TEXTS))]
+        model.train()
+        model.enc_p.eval()
+        model.dp.eval()
+        previews = self.folder / "previews"
+        previews.mkdir(parents=True, exist_ok=True)
+        preview_path = previews / f"step-{step:06d}.wav"
+        write_audio(preview_path, clips[0], MODEL_RATE)
+        score = None
+        if reference is not None:
+            encoder = default_encoder()
+            score = float(np.mean([float(np.dot(encoder.embed(c, MODEL_RATE), reference)) for c in clips]))
+        self._emit(PreviewReady(step, preview_path, score))
+        return score if score is not None else float(step)
+
+    def _save_best(self, model, step: int, score: float, fingerprint: str) -> None:
+        save_state(
+            self.best_path,
+            {
+                "format": CHECKPOINT_FORMAT,
+                "model": model.state_dict(),
+                "step": step,
+                "score": score,
+                "data_fingerprint": fingerprint,
+                "config": json.dumps(_config_dict(self.config)),
+            },
+        )
+        self._emit(CheckpointSaved(step, self.best_path, True))
+
+    def _save_state(self, model, optimizer, step, elapsed, best_score, best_step, fingerprint) -> None:
+        save_state(
+            self.state_path,
+            {
+                "format": CHECKPOINT_FORMAT,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "step": step,
+                "elapsed_s": elapsed,
+                "best_score": best_score,
+                "best_step": best_step,
+                "data_fingerprint": fingerprint,
+            },
+        )
+        self._emit(CheckpointSaved(step, self.state_path, False))
+
+
+def synthesize(model, ids: list[int], device: torch.device, noise_scale: float = 0.667, seed: int = 0) -> np.ndarray:
+    """One utterance from the torch model, reproducibly (fixed noise seed)."""
+    generator_state = torch.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        with torch.no_grad():
+            x = torch.tensor([ids], dtype=torch.long, device=device)
+            audio = model.infer(x, torch.tensor([len(ids)], device=device), noise_scale=noise_scale, noise_scale_w=0.8)[0]
+    finally:
+        torch.set_rng_state(generator_state)
+    return audio[0, 0].float().cpu().numpy()
+
+
+def load_trained(path: Path):
+    """A fine-tuned model from ``best.pt`` (or ``state.pt``)."""
+    from voicestudio.training.base import build_model
+
+    state = load_state(path)
+    if state.get("format") != CHECKPOINT_FORMAT or "model" not in state:
+        raise CheckpointError(f"{path} is not a VoiceStudio training checkpoint")
+    model = build_model()
+    model.load_state_dict(state["model"])
+    return model.eval(), state
+
+
+def _pad(tensors: list[torch.Tensor], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    lengths = torch.tensor([t.shape[-1] for t in tensors], dtype=torch.long)
+    out = torch.zeros((len(tensors), *tensors[0].shape[:-1], int(lengths.max())), dtype=tensors[0].dtype)
+    for i, t in enumerate(tensors):
+        out[i, ..., : t.shape[-1]] = t
+    return out.to(device), lengths.to(device)
+
+
+def _length_buckets(items: list[dict], size: int) -> list[list[int]]:
+    """Batches of similar length (little padding): consecutive runs of the length order."""
+    order = sorted(range(len(items)), key=lambda i: items[i]["spec"].shape[-1])
+    size = max(1, min(size, len(order)))
+    return [order[i : i + size] for i in range(0, len(order) - size + 1)]
+
+
+def _config_dict(config: TrainConfig) -> dict:
+    return asdict(config)
