@@ -62,11 +62,11 @@ def main() -> int:
     print()
     print(f"clone quality on held-out sentences ({HELD_OUT} per speaker), {args.threads} CPU threads")
     print(f"{'speaker':9} {'voice':16} {'SECS':>6} {'WER':>6} {'MCD dB':>7} {'F0 med':>7} {'vs spk':>7} "
-          f"{'range st':>8} {'steps':>6}")
+          f"{'range st':>8} {'best step':>9}")
     for r in rows:
         print(f"{r['speaker']:9} {r['voice']:16} {_f(r['secs'], 3):>6} {_f(r['wer'], 2):>6} {_f(r['mcd'], 2):>7} "
               f"{_f(r['f0'], 1):>7} {_f(r['f0_vs_speaker'], 2, sign=True):>7} {_f(r['range'], 1):>8} "
-              f"{r.get('steps', ''):>6}")
+              f"{r.get('steps', ''):>9}")
     print(GOALS)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
@@ -74,7 +74,7 @@ def main() -> int:
 
 
 def bench_speaker(speaker: str, budgets: list[float], work: Path, threads: int) -> list[dict]:
-    import math
+    import torch
 
     from voicestudio.audio.io import read_audio
     from voicestudio.evaluate.report import ReferenceClip, ReferenceSet, evaluate_voice
@@ -119,8 +119,6 @@ def bench_speaker(speaker: str, budgets: list[float], work: Path, threads: int) 
     texts = [t for _p, t in held]
     rows = []
     for n, minutes in enumerate(budgets):
-        import torch
-
         state = torch.load(snapshots[minutes], map_location="cpu", weights_only=True)
         snap = TrainResult(snapshots[minutes], int(state["step"]), float(state["score"]), int(state["step"]), False,
                            result.data)
@@ -139,7 +137,6 @@ def bench_speaker(speaker: str, budgets: list[float], work: Path, threads: int) 
         c = published.calibration
         _log(f"{speaker} {minutes:g} min: calibration pitch {c.pitch_shift_st:+.2f} st, range x{c.range_scale:.2f}, "
              f"length {c.length_scale:.2f}")
-    del math
     return rows
 
 

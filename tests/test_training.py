@@ -44,11 +44,9 @@ def tiny_project(tmp_path, synth):
 def test_joe_weights_in_torch_match_the_onnx(joe):
     """Every weight of the ONNX voice lands in the right torch parameter: same audio at noise 0."""
     model = load_joe()
-    ids = joe.phoneme_ids("The weights of the bundled voice, back in torch.") if hasattr(joe, "phoneme_ids") else None
-    if ids is None:
-        from voicestudio.training.base import joe_phoneme_ids
+    from voicestudio.training.base import joe_phoneme_ids
 
-        ids = joe_phoneme_ids(["The weights of the bundled voice, back in torch."])[0]
+    ids = joe_phoneme_ids(["The weights of the bundled voice, back in torch."])[0]
     with torch.no_grad():
         expected = model.infer(torch.tensor([ids]), torch.tensor([len(ids)]), noise_scale=0.0, noise_scale_w=0.0)[0]
     got = joe.infer(ids, noise_scale=0.0, noise_w=0.0, length_scale=1.0)

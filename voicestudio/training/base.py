@@ -11,10 +11,12 @@ project.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,7 +34,7 @@ from voicestudio.text.script import default_script_path, is_consent, read_prompt
 from voicestudio.training.checkpoints import load_state, save_state
 from voicestudio.training.features import linear_spectrogram, mel_spectrogram
 from voicestudio.voice.catalog import bundled_voice
-from voicestudio.voice.model import VoiceConfig
+from voicestudio.voice.model import VoiceConfig, config_ids, text_phonemes
 
 #: Bumped whenever the preparation recipe changes, so stale caches are rebuilt.
 BASE_FORMAT = 1
@@ -203,8 +205,6 @@ def load_joe() -> SynthesizerTrn:
 
 def joe_phoneme_ids(texts: list[str]) -> list[list[int]]:
     """Phoneme ids for ``texts`` exactly as the runtime makes them for joe."""
-    from voicestudio.voice.synthesizer import config_ids, text_phonemes
-
     config = VoiceConfig.from_file(joe_paths()[1])
     out = []
     for text in texts:
@@ -340,17 +340,9 @@ class TrainingCancelled(VoiceStudioError):
     """The user cancelled; whatever was safely saved is kept."""
 
 
-class _quiet_weight_norm:
+@contextlib.contextmanager
+def _quiet_weight_norm():
     """Piper's modules use the deprecated weight_norm API; its FutureWarning is noise here."""
-
-    def __enter__(self):
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
-
-
+        yield

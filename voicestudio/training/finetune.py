@@ -273,13 +273,15 @@ class Trainer:
             last_checkpoint = last_eval = time.monotonic()
             steps_at_checkpoint = steps_at_eval = step
             loop_started, elapsed_before = time.monotonic(), elapsed
-            model.train()
-            model.enc_p.eval()
-            model.dp.eval()
+            validation_ids = joe_phoneme_ids(list(VALIDATION_TEXTS))
+            _train_mode(model)
             cancelled = False
+
+            def spent() -> float:
+                return elapsed_before + time.monotonic() - loop_started
+
             while True:
-                elapsed = elapsed_before + (time.monotonic() - loop_started)
-                if self._fraction(step, elapsed) >= 1.0:
+                if self._fraction(step, spent()) >= 1.0:
                     break
                 if self.cancelled:
                     cancelled = True
@@ -288,10 +290,10 @@ class Trainer:
                 total, mel_l1, kl = self._step(model, optimizer, batch, device)
                 step += 1
                 self._emit(Loss(step, total, mel_l1, kl))
-                fraction = self._fraction(step, elapsed_before + time.monotonic() - loop_started)
-                spent = elapsed_before + time.monotonic() - loop_started
-                eta = spent * (1 - fraction) / fraction if fraction > 0 else None
-                self._emit(Progress(step, min(1.0, fraction), spent, eta))
+                elapsed = spent()
+                fraction = self._fraction(step, elapsed)
+                eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+                self._emit(Progress(step, min(1.0, fraction), elapsed, eta))
                 now = time.monotonic()
                 due_eval = (
                     step - steps_at_eval >= cfg.evaluate_every_steps
@@ -299,7 +301,7 @@ class Trainer:
                     else now - last_eval >= cfg.evaluate_every_s
                 )
                 if due_eval or step == 1:
-                    score = self._evaluate(model, step, reference, device)
+                    score = self._evaluate(model, step, validation_ids, reference, device)
                     last_eval, steps_at_eval = time.monotonic(), step
                     if score > best_score:
                         best_score, best_step = score, step
@@ -310,19 +312,17 @@ class Trainer:
                     else now - last_checkpoint >= cfg.checkpoint_every_s
                 )
                 if due_checkpoint:
-                    spent = elapsed_before + time.monotonic() - loop_started
-                    self._save_state(model, optimizer, step, spent, best_score, best_step, fingerprint)
+                    self._save_state(model, optimizer, step, spent(), best_score, best_step, fingerprint)
                     last_checkpoint, steps_at_checkpoint = time.monotonic(), step
             # 5. last evaluation and state, so nothing done is lost
             if step > steps_at_eval and not cancelled:
-                score = self._evaluate(model, step, reference, device)
+                score = self._evaluate(model, step, validation_ids, reference, device)
                 if score > best_score:
                     best_score, best_step = score, step
                     self._save_best(model, step, score, fingerprint)
             if not self.best_path.is_file():  # cancelled before the first evaluation
                 self._save_best(model, step, best_score, fingerprint)
-            elapsed = elapsed_before + time.monotonic() - loop_started
-            self._save_state(model, optimizer, step, elapsed, best_score, best_step, fingerprint)
+            self._save_state(model, optimizer, step, spent(), best_score, best_step, fingerprint)
             similarity = best_score if math.isfinite(best_score) else None
             self._emit(Finished(best_step, similarity, cancelled, step))
             return TrainResult(self.best_path, best_step, similarity, step, cancelled, data)
@@ -399,17 +399,17 @@ class Trainer:
             return None
         return encoder.embed_speaker([(u.audio, MODEL_RATE) for u in clips])
 
-    def _evaluate(self, model, step: int, reference: np.ndarray | None, device: torch.device) -> float:
+    def _evaluate(
+        self, model, step: int, validation_ids: list[list[int]], reference: np.ndarray | None, device: torch.device
+    ) -> float:
         """Synthesize the validation sentences; save the first as this step's preview.
-        The score is their mean similarity to the speaker (or, without an encoder, -step
-        so the latest counts as best)."""
+        The score is their mean similarity to the speaker (or, without an encoder, the
+        step number, so the latest counts as best)."""
         from voicestudio.evaluate.secs import default_encoder
 
         model.eval()
-        clips = [synthesize(model, ids, device) for ids in joe_phoneme_ids(list(VALIDATION_TEXTS))]
-        model.train()
-        model.enc_p.eval()
-        model.dp.eval()
+        clips = [synthesize(model, ids, device) for ids in validation_ids]
+        _train_mode(model)
         previews = self.folder / "previews"
         previews.mkdir(parents=True, exist_ok=True)
         preview_path = previews / f"step-{step:06d}.wav"
@@ -430,7 +430,7 @@ class Trainer:
                 "step": step,
                 "score": score,
                 "data_fingerprint": fingerprint,
-                "config": json.dumps(_config_dict(self.config)),
+                "config": json.dumps(asdict(self.config)),
             },
         )
         self._emit(CheckpointSaved(step, self.best_path, True))
@@ -492,5 +492,9 @@ def _length_buckets(items: list[dict], size: int) -> list[list[int]]:
     return [order[i : i + size] for i in range(0, len(order) - size + 1)]
 
 
-def _config_dict(config: TrainConfig) -> dict:
-    return asdict(config)
+def _train_mode(model) -> None:
+    """Training mode for what learns; the frozen text encoder and duration predictor stay in
+    eval mode (their dropout would otherwise change the alignment targets every step)."""
+    model.train()
+    model.enc_p.eval()
+    model.dp.eval()
