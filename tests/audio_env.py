@@ -164,9 +164,23 @@ class VirtualAudio:
         return env
 
     @classmethod
-    def start(cls, base: Path, timeout: float = 15.0) -> VirtualAudio:
-        """Start dbus, PipeWire and WirePlumber under ``base``; ready when "vmic" is the default source."""
-        audio = cls(Path(base))
+    def start(cls, base: Path, timeout: float = 15.0, attempts: int = 3) -> VirtualAudio:
+        """Start dbus, PipeWire and WirePlumber under ``base``; ready when "vmic" is the default source.
+
+        A start that fails is stopped and tried again in a fresh folder: on a machine that has
+        started and stopped many instances a daemon occasionally dies while starting."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return cls._start_once(Path(base) / f"try{attempt}" if attempt > 1 else Path(base), timeout)
+            except RuntimeError:
+                if attempt == attempts:
+                    raise
+                time.sleep(0.5)
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _start_once(cls, base: Path, timeout: float) -> VirtualAudio:
+        audio = cls(base)
         conf_dir = audio.base / "home" / ".config" / "pipewire" / "pipewire.conf.d"
         conf_dir.mkdir(parents=True, exist_ok=True)
         audio.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -178,6 +192,9 @@ class VirtualAudio:
             audio._spawn("dbus", ["dbus-daemon", "--session", f"--address=unix:path={bus}", "--nofork", "--nopidfile"], env)
             audio._wait(lambda: bus.exists(), timeout, "the D-Bus socket")
             audio._spawn("pipewire", ["pipewire"], env)
+            # WirePlumber exits ("Failed to connect to PipeWire") if it starts before the socket exists.
+            socket = audio.runtime_dir / "pipewire-0"
+            audio._wait(lambda: socket.exists(), timeout, "PipeWire socket")
             audio._spawn("wireplumber", ["wireplumber"], env)
             audio._wait(lambda: audio._default_source(env) == "vmic", timeout, '"vmic" as default source')
         except Exception:

@@ -39,6 +39,10 @@ def _add_style_arguments(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicestudio", description="VoiceStudio: record, clone, style and export voices offline.")
     parser.add_argument("--version", action="version", version=f"voicestudio {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="build the window and every panel, synthesize one line, check torch stayed out, exit "
+                             "(0 = passed); works without a screen")
+    parser.add_argument("--screenshots", type=Path, metavar="DIR", help="with --self-test: save a PNG of each panel")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     say = sub.add_parser("say", help="speak text into a WAV file", description="Speak TEXT (or a file, or stdin) into a WAV file.")
@@ -85,13 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval_parser(sub)
 
     gui = sub.add_parser("gui", help="start the desktop app (the default)")
-    gui.add_argument("--voice", metavar="PATH|NAME")
+    gui.add_argument("--voice", metavar="PATH|NAME", help="voice for the Synthesize panel")
+    gui.add_argument("--project", metavar="P", help="voice project folder or name to open")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.screenshots and not args.self_test:
+        parser.error("--screenshots needs --self-test")
     try:
+        if args.self_test:
+            from voicestudio.gui.selftest import run_self_test
+
+            return run_self_test(args.screenshots)
         if args.command == "say":
             return _say(args)
         if args.command == "voices":
@@ -113,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from voicestudio.gui.app import run_gui
 
-        return run_gui(voice=getattr(args, "voice", None))
+        return run_gui(voice=getattr(args, "voice", None), project=getattr(args, "project", None))
     except VoiceStudioError as exc:
         print(f"voicestudio: error: {exc}", file=sys.stderr)
         return 1
@@ -289,8 +301,8 @@ def _project(args: argparse.Namespace) -> int:
 
 
 def _record(args: argparse.Namespace) -> int:
-    from voicestudio.audio.checks import CheckConfig, check_take
     from voicestudio.audio.devices import Recorder, RecorderError
+    from voicestudio.project import recording
     from voicestudio.project.project import ProjectError, VoiceProject
 
     project = VoiceProject.open(args.project)
@@ -303,10 +315,9 @@ def _record(args: argparse.Namespace) -> int:
     if index is None:
         raise ProjectError("every prompt has a take already; give --prompt N to record a retake")
     prompt = project.prompt(index)
-    longest = CheckConfig().max_take_s  # a longer take would only fail its checks
-    seconds = args.seconds if args.seconds is not None else min(longest, 2.0 + 0.45 * len(prompt.text.split()))
-    if not 0.5 <= seconds <= longest:
-        raise VoiceStudioError(f"--seconds must be between 0.5 and {longest:g}")
+    seconds = args.seconds if args.seconds is not None else recording.suggested_take_s(prompt.text)
+    if not recording.MIN_TAKE_S <= seconds <= recording.longest_take_s():
+        raise VoiceStudioError(f"--seconds must be between {recording.MIN_TAKE_S:g} and {recording.longest_take_s():g}")
     device = int(args.device) if args.device is not None and args.device.isdigit() else args.device
     recorder = Recorder(device, max_seconds=seconds)
     recorder.start()  # a missing or busy device fails here, before anything is shown
@@ -320,12 +331,9 @@ def _record(args: argparse.Namespace) -> int:
     if take.samples.size == 0:
         raise RecorderError(f"nothing was recorded{': ' + str(take.error) if take.error else ''}")
     # Save first: the checks take seconds, and an interruption there must not lose the take.
-    saved = project.add_take(index, take.samples, take.sample_rate, save=False)
-    project.position = min(index + 1, len(project.prompts))
-    project.save()
-    report = check_take(take.samples, take.sample_rate, prompt.text)
-    saved.report = report.to_dict()
-    project.save()
+    saved = recording.save_recorded_take(project, index, take.samples, take.sample_rate)
+    report = recording.check_recorded_take(take.samples, take.sample_rate, prompt.text)
+    recording.store_report(project, saved, report)
     print(f"saved {saved.file} ({saved.duration_s:.2f} s): {report.verdict}")
     for check in report.checks:
         if check.verdict != "pass":

@@ -34,3 +34,15 @@ def user_data_dir() -> Path:
 def user_voices_dir() -> Path:
     """Folder where a user drops extra Piper voices (``.onnx`` + ``.onnx.json``)."""
     return user_data_dir() / "voices"
+
+
+def bundled_model(name: str) -> Path | None:
+    """A model file shipped inside a packaged app's resources (``models/NAME``), or None.
+
+    Installs from source find their models in the Python packages that ship them; the
+    PyInstaller bundle, which leaves those packages (and torch) out, carries copies here."""
+    try:
+        path = resources_dir() / "models" / name
+    except FileNotFoundError:
+        return None
+    return path if path.is_file() else None

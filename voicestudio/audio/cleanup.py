@@ -21,6 +21,7 @@ import numpy as np
 
 from voicestudio.audio.io import check_rate, resample, to_mono
 from voicestudio.errors import AudioFileError, VoiceStudioError
+from voicestudio.paths import bundled_model
 
 #: The model is run at 16 kHz on 512-sample windows (32 ms), each preceded by the
 #: last 64 samples of the previous window, as silero-vad's own OnnxWrapper does.
@@ -79,7 +80,12 @@ def prepare_samples(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def model_path() -> Path:
-    """Where silero-vad's ONNX model lies, found without importing the package (it imports torch)."""
+    """Where silero-vad's ONNX model lies, found without importing the package (it imports torch).
+
+    A packaged app carries the model in its resources (``models/silero_vad.onnx``)."""
+    bundled = bundled_model("silero_vad.onnx")
+    if bundled is not None:
+        return bundled
     try:
         spec = importlib.util.find_spec("silero_vad")
     except (ImportError, ValueError):

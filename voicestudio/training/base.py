@@ -29,15 +29,13 @@ from piper.train.vits.models import SynthesizerTrn
 
 from voicestudio.audio.levels import active_rms_dbfs
 from voicestudio.errors import VoiceStudioError
-from voicestudio.paths import user_data_dir
 from voicestudio.text.script import default_script_path, is_consent, read_prompts
+from voicestudio.training import locations
 from voicestudio.training.checkpoints import load_state, save_state
 from voicestudio.training.features import linear_spectrogram, mel_spectrogram
+from voicestudio.training.locations import BASE_FORMAT
 from voicestudio.voice.catalog import bundled_voice
 from voicestudio.voice.model import VoiceConfig, config_ids, text_phonemes
-
-#: Bumped whenever the preparation recipe changes, so stale caches are rebuilt.
-BASE_FORMAT = 1
 
 #: Piper's "medium" VITS settings, which joe was trained with.
 MEDIUM_HPARAMS = dict(
@@ -158,7 +156,7 @@ def load_onnx_weights(model: SynthesizerTrn, onnx_path: Path) -> list[str]:
 
 
 def base_model_path() -> Path:
-    return user_data_dir() / "models" / f"base-joe-v{BASE_FORMAT}.pt"
+    return locations.base_model_path()
 
 
 def base_fingerprint() -> str:

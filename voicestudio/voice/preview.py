@@ -124,6 +124,11 @@ class LatestWinsRenderer:
             self._cond.notify()
             return self._latest_id
 
+    @property
+    def alive(self) -> bool:
+        """Whether the render thread still runs (a closed renderer may finish its render)."""
+        return self._thread.is_alive()
+
     def close(self, timeout: float | None = 5.0) -> None:
         with self._cond:
             self._closed = True

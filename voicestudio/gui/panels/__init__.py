@@ -1,0 +1,1 @@
+"""The studio panels: Record, Train, Synthesize & Customize, Export."""

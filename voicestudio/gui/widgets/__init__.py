@@ -1,0 +1,1 @@
+"""Reusable widgets: drawing only, fed by engine objects."""
