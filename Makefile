@@ -26,10 +26,18 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/live_analysis.py
+	$(BIN)/python benchmarks/gui.py
 	$(BIN)/python benchmarks/clone_quality.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check voicestudio tests benchmarks
+
+# Inference-only desktop bundle (no torch) in dist/VoiceStudio, checked by its self-test.
+dist: $(STAMP)
+	$(PIP) install --quiet 'pyinstaller>=6.10,<7'
+	$(BIN)/python packaging/stage_models.py build/models
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/voicestudio.spec
+	QT_QPA_PLATFORM=offscreen dist/VoiceStudio/voicestudio --self-test --screenshots build/selftest
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache tests/artifacts
