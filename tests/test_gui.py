@@ -84,6 +84,9 @@ def test_new_project_opens_it_and_remembers_it(make_window, tmp_path):
     assert win.project_label.text() == "Project: Anna voice"
     assert win.windowTitle().startswith("Anna voice — VoiceStudio")
     assert win.banner.isVisible() and win.banner.level == "ok"
+    win.show_panel(win.train)
+    assert not win.banner.isVisible()  # a success note goes when the user moves on
+    win.show_panel(win.record)
     assert str((tmp_path / "Anna voice").resolve()) in win.ctx.recent_projects()
     assert [a.text() for a in win.recent_menu.actions()] == win.ctx.recent_projects()
 

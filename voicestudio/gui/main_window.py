@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
             self.sidebar.addItem(panel.title)
             self.stack.addWidget(panel)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.sidebar.currentRowChanged.connect(self._clear_done_banner)
 
         right = QWidget()
         column = QVBoxLayout(right)
@@ -127,6 +128,11 @@ class MainWindow(QMainWindow):
     def show_panel(self, panel: QWidget) -> None:
         self.sidebar.setCurrentRow(self.panels.index(panel))
 
+    def _clear_done_banner(self) -> None:
+        """A success note belongs to the moment it was shown; errors stay until dealt with."""
+        if self.banner.level in ("ok", "info"):
+            self.banner.clear_message()
+
     @property
     def current_panel(self) -> QWidget:
         return self.panels[self.stack.currentIndex()]
@@ -146,10 +152,10 @@ class MainWindow(QMainWindow):
         except VoiceStudioError as exc:
             self.banner.error(f"Cannot create the project: {exc}")
             return None
-        self.banner.show_message(f"Created project “{project.name}” in {project.folder}. Start with the consent "
-                                 "statement on the Record panel.", "ok")
         self.ctx.set_project(project)
         self.show_panel(self.record)
+        self.banner.show_message(f"Created project “{project.name}” in {project.folder}. Start with the consent "
+                                 "statement on the Record panel.", "ok")
         return project
 
     def open_project(self, path: str | None = None):
