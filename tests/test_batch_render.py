@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+from unwritable import unwritable_folder
 
 from voicestudio.errors import InputTextError, OutputPathError, VoiceStudioError
 from voicestudio.styling.controls import StyleControls
@@ -20,20 +21,6 @@ from voicestudio.voice.batch import (
 )
 
 LINES = ["First words of the script.", "A second, short line!", "And the third one ends it."]
-
-
-def unwritable_folder(tmp_path: Path) -> Path:
-    """A folder this process cannot write into: a read-only one, or (as root, who may write
-    anywhere on a normal disk) one inside /sys, which even root cannot add files to."""
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    folder.chmod(0o555)
-    try:
-        (folder / "probe").touch()
-    except OSError:
-        return folder
-    (folder / "probe").unlink()
-    return Path("/sys/kernel")
 
 
 def leftovers(folder: Path) -> list[str]:

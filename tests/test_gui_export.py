@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from unwritable import unwritable_folder
 
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
@@ -28,22 +29,6 @@ SCRIPT = ["The first clip of the script.", "A second one!", "# a comment is skip
 #: The panel's area in a 1200 x 800 window, and in the main window at its minimum size.
 DEFAULT_PANEL_SIZE = (944, 716)
 SMALL_PANEL_SIZE = (843, 509)
-
-
-def unwritable_folder(tmp_path: Path) -> Path:
-    """A folder this process cannot write into: a read-only one, or (as root, who may write
-    anywhere on a normal disk) /sys/kernel, which even root cannot add files to."""
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    folder.chmod(0o555)
-    try:
-        (folder / "probe").touch()
-    except OSError:
-        return folder
-    (folder / "probe").unlink()
-    return Path("/sys/kernel")
-
-
 
 
 @pytest.fixture

@@ -77,3 +77,16 @@ def apply_theme(app: QApplication) -> None:
     palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, c["muted"])
     app.setPalette(palette)
     app.setStyleSheet(STYLE_SHEET)
+
+
+def fill_with_graphics(widget):
+    """Make ``widget`` one themed pyqtgraph canvas edge to edge (the plots' shared frame)."""
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QVBoxLayout
+
+    graphics = pg.GraphicsLayoutWidget()
+    graphics.setBackground(COLORS["base"])
+    layout = QVBoxLayout(widget)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(graphics)
+    return graphics

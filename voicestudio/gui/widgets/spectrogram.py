@@ -22,9 +22,9 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
-from voicestudio.gui.theme import COLORS
+from voicestudio.gui.theme import COLORS, fill_with_graphics
 
 #: Seconds of history shown, and the top of the frequency axis: a voice's formants and
 #: fricatives sit below 8 kHz, and a wider range would squeeze them into a strip.
@@ -86,11 +86,7 @@ class SpectrogramView(QWidget):
         self._slide_s = 0.0
 
         self.setMinimumHeight(120)
-        self._graphics = pg.GraphicsLayoutWidget()
-        self._graphics.setBackground(COLORS["base"])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self._graphics)
+        self._graphics = fill_with_graphics(self)
         self.plot = self._graphics.addPlot()
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
-from voicestudio.gui.theme import COLORS
+from voicestudio.gui.theme import COLORS, fill_with_graphics
 
 # Columns of the min/max envelope: more than any screen is wide, few enough to draw at once.
 MAX_COLUMNS = 3000
@@ -48,11 +48,7 @@ class WaveformView(QWidget):
         super().__init__(parent)
         self.duration_s = 0.0
         self.setMinimumHeight(120)
-        self._graphics = pg.GraphicsLayoutWidget()
-        self._graphics.setBackground(COLORS["base"])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self._graphics)
+        self._graphics = fill_with_graphics(self)
 
         self.wave_plot = self._graphics.addPlot(row=0, col=0)
         self._style_plot(self.wave_plot)
