@@ -222,6 +222,53 @@ def test_trainer_runs_in_a_thread_and_reports_progress(tiny_base, tiny_project):
     assert all(e.path.is_file() for e in previews)
 
 
+def _changed(before: dict, after: dict, prefix: str) -> bool:
+    return any(not torch.equal(before[k], after[k]) for k in before if k.startswith(prefix))
+
+
+def test_the_recipe_chooses_which_parts_learn_and_resume_refuses_another(tiny_base, tiny_project):
+    """Default: posterior encoder and decoder learn, flow/text encoder/duration predictor stay
+    joe's. ``train_duration`` and the waveform losses add the duration predictor; resuming
+    that run with the default recipe is refused with a reason, not a crash."""
+    from voicestudio.training.base import load_base
+    from voicestudio.training.dataset import DataConfig
+    from voicestudio.training.finetune import TrainConfig, Trainer, TrainingError, load_trained
+
+    base = {k: v.clone() for k, v in load_base()[0].state_dict().items()}
+    data = DataConfig(min_seconds=10)
+    steps = dict(steps=2, evaluate_every_steps=2, checkpoint_every_steps=2, data=data)
+    result = Trainer(tiny_project, TrainConfig(**steps)).run()
+    learned = load_trained(result.best_path)[0].state_dict()
+    assert _changed(base, learned, "enc_q.") and _changed(base, learned, "dec.")
+    assert not any(_changed(base, learned, part) for part in ("flow.", "enc_p.", "dp."))
+
+    rhythm = TrainConfig(**steps, train_duration=True, c_sync=1.0, c_stft=1.0)
+    result = Trainer(tiny_project, rhythm).run()
+    learned = load_trained(result.best_path)[0].state_dict()
+    assert _changed(base, learned, "dp.") and not _changed(base, learned, "flow.")
+    with pytest.raises(TrainingError, match="different settings"):
+        Trainer(tiny_project, TrainConfig(**steps)).run(resume=True)
+
+
+def test_frame_sync_loss_hears_a_frame_rate_buzz_that_speech_lacks(joe):
+    """The trained flow's failure mode: output that repeats every 256 samples (86 Hz)."""
+    from voicestudio.training.base import joe_phoneme_ids
+    from voicestudio.training.features import HOP, frame_sync_loss, stft_loss
+
+    ids = joe_phoneme_ids(["Speech has no phase tied to the decoder's frame grid."])[0]
+    speech = joe.infer(ids, noise_scale=0.667, noise_w=0.8, length_scale=1.0)
+    speech = torch.from_numpy(speech[: len(speech) // HOP * HOP].astype(np.float32))[None]
+    rng = np.random.default_rng(0)
+    pattern = torch.from_numpy(rng.standard_normal(HOP).astype(np.float32))
+    buzz = pattern.repeat(speech.shape[-1] // HOP)[None]
+    buzz *= speech.pow(2).mean().sqrt() / buzz.pow(2).mean().sqrt()
+    assert frame_sync_loss(speech, speech) < 3.0
+    assert frame_sync_loss(buzz, speech) > 30.0
+    assert frame_sync_loss(0.5 * speech + 0.5 * buzz, speech) > 5.0
+    assert float(stft_loss(speech, speech)) == pytest.approx(0.0, abs=1e-6)
+    assert float(stft_loss(0.5 * speech + 0.5 * buzz, speech)) > 0.1
+
+
 # ----------------------------------------------------------------------------- bad data
 def _collect(project, **limits):
     from voicestudio.training.base import joe_phoneme_ids

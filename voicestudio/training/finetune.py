@@ -1,10 +1,18 @@
 """Fine-tune the base VITS voice on a project's takes.
 
 Recipe (ARCHITECTURE.md, "The speaker model"): the text encoder and duration predictor
-stay frozen (joe's pronunciation and rhythm), the posterior encoder, flow and decoder
-learn the new voice from 45 × mel L1 on a decoder segment + KL to the prior, with the
+stay frozen (joe's pronunciation and rhythm), the posterior encoder and decoder learn
+the new voice from 45 × mel L1 on a decoder segment + KL to the prior, with the
 text-to-frame alignment found by monotonic alignment search. No discriminator: in the
 feasibility run it tripled the step time and gained nothing within 15 minutes.
+
+The flow stays frozen too. Trained, it learns to map the prior to latents that barely
+change from frame to frame; the decoder then repeats itself every 256 samples and the
+clone buzzes at the 86 Hz frame rate (RAPT reads that buzz as the pitch: 83-90 Hz
+p10-p90 for pmatthes, whose real range is 5.6 semitones). With the flow frozen, 150
+steps on pmatthes gave SECS 0.849 (0.834 trained), a natural 78-106 Hz range and a
+third of the buzz. ``c_sync`` (a loss on the frame-synchronous average) and ``c_stft``
+(multi-resolution STFT) remove more of the buzz but cost similarity; they stay off.
 
 The :class:`Trainer` knows nothing of Qt: it reports through a callback of events and
 stops when its cancel flag is set, so the CLI prints a progress bar and the GUI's
@@ -46,7 +54,14 @@ from voicestudio.training.checkpoints import (
     save_state,
 )
 from voicestudio.training.dataset import MODEL_RATE, DataConfig, TrainingData, Utterance, collect
-from voicestudio.training.features import HOP, linear_spectrogram, mel_spectrogram, spec_to_mel
+from voicestudio.training.features import (
+    HOP,
+    frame_sync_loss,
+    linear_spectrogram,
+    mel_spectrogram,
+    spec_to_mel,
+    stft_loss,
+)
 
 PREVIEW_TEXT = "The quick brown fox jumps over the lazy dog, and my own voice reads it aloud."
 VALIDATION_TEXTS = (
@@ -73,6 +88,10 @@ class TrainConfig:
     c_kl: float = 1.0
     grad_clip: float = 100.0
     segment_frames: int = 32
+    train_flow: bool = False  # see the module docstring: a trained flow makes the clone buzz
+    train_duration: bool = False  # learn the speaker's rhythm (the duration predictor's own loss)
+    c_stft: float = 0.0  # multi-resolution STFT loss (features.stft_loss)
+    c_sync: float = 0.0  # frame-rate buzz penalty (features.frame_sync_loss)
     checkpoint_every_s: float = 60.0
     checkpoint_every_steps: int | None = None  # for tests and fast GPUs
     evaluate_every_s: float = 60.0  # preview + similarity score
@@ -259,7 +278,13 @@ class Trainer:
                         "(the old result stays until the new one is better)"
                     )
                 model.load_state_dict(state["model"])
-                optimizer.load_state_dict(state["optimizer"])
+                try:
+                    optimizer.load_state_dict(state["optimizer"])
+                except ValueError as exc:  # another set of parts was learning (an older recipe)
+                    raise TrainingError(
+                        "this training was started with different settings (other parts of the model were "
+                        "learning); start a new training (the old result stays until the new one is better)"
+                    ) from exc
                 step, elapsed = int(state["step"]), float(state["elapsed_s"])
                 best_score, best_step = float(state["best_score"]), int(state["best_step"])
                 rng.seed(cfg.seed + step)
@@ -336,7 +361,9 @@ class Trainer:
         return elapsed_s / max(1e-9, self.config.minutes * 60.0)
 
     def _optimizer(self, model) -> torch.optim.Optimizer:
-        for module in (model.enc_p, model.dp):
+        frozen = [model.enc_p] + ([] if self.config.train_duration else [model.dp])
+        frozen += [] if self.config.train_flow else [model.flow]
+        for module in frozen:
             for p in module.parameters():
                 p.requires_grad_(False)
         params = [p for name, p in model.named_parameters() if p.requires_grad]
@@ -347,7 +374,8 @@ class Trainer:
         for u in utterances:
             audio = torch.from_numpy(u.audio[: len(u.audio) // HOP * HOP].copy())
             spec = linear_spectrogram(audio[None])[0]
-            out.append({"ids": torch.tensor(u.ids, dtype=torch.long), "spec": spec, "mel": spec_to_mel(spec)})
+            out.append({"ids": torch.tensor(u.ids, dtype=torch.long), "spec": spec, "mel": spec_to_mel(spec),
+                        "audio": audio})
         return out
 
     def _step(self, model, optimizer, batch: list[dict], device: torch.device) -> tuple[float, float, float]:
@@ -355,6 +383,8 @@ class Trainer:
         x, x_lengths = _pad([b["ids"] for b in batch], device)
         spec, spec_lengths = _pad([b["spec"] for b in batch], device)
         mel, _ = _pad([b["mel"] for b in batch], device)
+        waveform_losses = bool(cfg.c_stft or cfg.c_sync)
+        batch_audio = _pad([b["audio"] for b in batch], device)[0][:, None] if waveform_losses else None
         with torch.no_grad():
             x_enc, m_p, logs_p, x_mask = model.enc_p(x, x_lengths)
         z, m_q, logs_q, y_mask = model.enc_q(spec, spec_lengths)
@@ -380,6 +410,14 @@ class Trainer:
         mel_l1 = torch.nn.functional.l1_loss(y_mel[..., :frames], y_hat_mel[..., :frames])
         kl = kl_loss(z_p, logs_q, m_p, logs_p, y_mask)
         loss = cfg.c_mel * mel_l1 + cfg.c_kl * kl
+        if cfg.train_duration:
+            loss = loss + self._duration_loss(model, x_enc, x_mask, attn)
+        if waveform_losses:
+            y_audio = commons.slice_segments(batch_audio, ids_slice * HOP, segment * HOP)
+            if cfg.c_stft:
+                loss = loss + cfg.c_stft * stft_loss(audio[:, 0], y_audio[:, 0])
+            if cfg.c_sync:
+                loss = loss + cfg.c_sync * frame_sync_loss(audio[:, 0], y_audio[:, 0], HOP)
         if not torch.isfinite(loss):
             raise TrainingError("training diverged (the loss is not a number); resume from the last checkpoint")
         optimizer.zero_grad(set_to_none=True)
@@ -387,6 +425,15 @@ class Trainer:
         torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], cfg.grad_clip)
         optimizer.step()
         return float(loss.item()), float(mel_l1.item()), float(kl.item())
+
+    @staticmethod
+    def _duration_loss(model, x_enc: torch.Tensor, x_mask: torch.Tensor, attn: torch.Tensor) -> torch.Tensor:
+        """The duration predictor's loss on the alignment's durations, as VITS trains it."""
+        w = attn.sum(2)
+        if model.use_sdp:
+            return model.dp(x_enc, x_mask, w).sum() / x_mask.sum()
+        logw = model.dp(x_enc, x_mask)
+        return torch.sum((logw - torch.log(w + 1e-6) * x_mask) ** 2) / x_mask.sum()
 
     def _reference_embedding(self, data: TrainingData) -> np.ndarray | None:
         from voicestudio.evaluate.secs import default_encoder
