@@ -101,3 +101,17 @@ def virtual_audio(tmp_path_factory: pytest.TempPathFactory):
             yield audio
     finally:
         audio.stop()
+
+
+@pytest.fixture
+def ctx(tmp_path: Path):
+    """The GUI's shared state with its QSettings in ``tmp_path``, synthesizing on the CPU."""
+    pytest.importorskip("PySide6")
+    from PySide6.QtCore import QSettings
+
+    from voicestudio.gui.context import StudioContext
+
+    context = StudioContext(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    context.provider = "cpu"
+    yield context
+    context.close()

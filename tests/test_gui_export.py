@@ -14,10 +14,8 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from gui_layout import clipped  # noqa: E402
-from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication, QGroupBox, QLabel, QVBoxLayout  # noqa: E402
 
-from voicestudio.gui.context import StudioContext  # noqa: E402
 from voicestudio.gui.panels.export import NOTHING_YET, ExportPanel  # noqa: E402
 from voicestudio.gui.panels.synthesize import SynthesizePanel  # noqa: E402
 from voicestudio.styling.controls import StyleControls  # noqa: E402
@@ -29,14 +27,6 @@ SCRIPT = ["The first clip of the script.", "A second one!", "# a comment is skip
 #: The panel's area in a 1200 x 800 window, and in the main window at its minimum size.
 DEFAULT_PANEL_SIZE = (944, 716)
 SMALL_PANEL_SIZE = (843, 509)
-
-
-@pytest.fixture
-def ctx(tmp_path: Path):
-    context = StudioContext(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    context.provider = "cpu"
-    yield context
-    context.close()
 
 
 @pytest.fixture
@@ -206,10 +196,12 @@ def test_add_section_and_screenshots(qtbot, panels, tmp_path: Path, artifacts_di
     assert written is not None
     export.script_edit.setText(str(tmp_path / "script.txt"))
     export.folder_edit.setText(str(tmp_path / "clips"))
-    dubbing = QGroupBox("Dubbing")
-    QVBoxLayout(dubbing).addWidget(QLabel("A later section (an SRT-timed track) goes here."))
-    export.add_section(dubbing)
-    assert export.sections.indexOf(dubbing) == export.sections.count() - 2  # below the others, above the stretch
+    assert export.sections.indexOf(export.dubbing) == export.sections.count() - 2  # last, above the stretch
+    extra = QGroupBox("Later")
+    QVBoxLayout(extra).addWidget(QLabel("A later section goes below the others."))
+    export.add_section(extra)
+    assert export.sections.indexOf(extra) == export.sections.count() - 2
+    extra.hide()
 
     for name, size in (("panel_export.png", DEFAULT_PANEL_SIZE), ("panel_export_small.png", SMALL_PANEL_SIZE)):
         export.resize(*size)

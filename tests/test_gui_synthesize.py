@@ -17,13 +17,12 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from gui_layout import clipped  # noqa: E402
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from training_data import SENTENCES, TARGET_PITCH_ST, TARGET_RANGE  # noqa: E402
 
 from voicestudio.audio.io import Audio, read_audio  # noqa: E402
 from voicestudio.evaluate import prosody, secs  # noqa: E402
-from voicestudio.gui.context import StudioContext  # noqa: E402
 from voicestudio.gui.panels.synthesize import NO_PROJECT_HINT, NO_TAKES_HINT, SynthesizePanel  # noqa: E402
 from voicestudio.project.project import TrainedVoice, VoiceProject, now_iso  # noqa: E402
 from voicestudio.styling.controls import StyleControls  # noqa: E402
@@ -46,14 +45,6 @@ def median_f0(audio: Audio) -> float:
     voiced = f0[f0 > 0]
     assert voiced.size > 50, "too few voiced frames to compare"
     return float(np.median(voiced))
-
-
-@pytest.fixture
-def ctx(tmp_path: Path):
-    context = StudioContext(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    context.provider = "cpu"
-    yield context
-    context.close()
 
 
 @pytest.fixture

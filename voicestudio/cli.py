@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voicestudio import __version__
 from voicestudio.errors import InputTextError, VoiceStudioError
+
+if TYPE_CHECKING:
+    from voicestudio.dubbing.timefit import FitLimits
 
 MAX_TEXT_FILE_BYTES = 64 << 20
 
@@ -57,8 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     _add_style_arguments(say)
 
-    voices = sub.add_parser("voices", help="list available voices, or add one")
-    voices.add_argument("--add", type=Path, metavar="PATH", help="check a Piper voice (.onnx + .onnx.json) and copy it into your voices folder")
+    voices = sub.add_parser("voices", help="list available voices, add one, or export/import a voice bundle")
+    action = voices.add_mutually_exclusive_group()
+    action.add_argument("--add", type=Path, metavar="PATH", help="check a Piper voice (.onnx + .onnx.json) and copy it into your voices folder")
+    action.add_argument("--export", metavar="VOICE", help="write VOICE (a name, .onnx path or project) into one .vsvoice file (-o)")
+    action.add_argument("--import", dest="import_bundle", type=Path, metavar="FILE",
+                        help="check a .vsvoice bundle and install its voice into your voices folder")
+    voices.add_argument("-o", "--output", type=Path, metavar="FILE", help="the bundle to write (with --export)")
+    voices.add_argument("--name", help="the voice's name in the bundle or after import (default: its own)")
+    voices.add_argument("--no-preview", action="store_true", help="leave the spoken preview out of the bundle")
     sub.add_parser("doctor", help="print versions, providers, audio devices and data locations")
     project = sub.add_parser("project", help="create, import into and inspect voice projects")
     psub = project.add_subparsers(dest="project_command", metavar="ACTION", required=True)
@@ -87,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_cli.add_parser(sub)
 
     _add_eval_parser(sub)
+    _add_dub_parser(sub)
 
     gui = sub.add_parser("gui", help="start the desktop app (the default)")
     gui.add_argument("--voice", metavar="PATH|NAME", help="voice for the Synthesize panel")
@@ -107,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "say":
             return _say(args)
         if args.command == "voices":
-            return _voices(args.add)
+            return _voices(args)
         if args.command == "project":
             return _project(args)
         if args.command == "record":
@@ -118,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
             return train_cli.run(args)
         if args.command == "eval":
             return _eval(args)
+        if args.command == "dub":
+            return _dub(args)
         if args.command == "doctor":
             from voicestudio.doctor import report
 
@@ -132,6 +146,80 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("voicestudio: interrupted", file=sys.stderr)
         return 130
+
+
+def _fit_limits(text: str) -> FitLimits:
+    """argparse type for ``--fit SLOWEST:FASTEST`` (a bad value is a usage error, exit 2)."""
+    from voicestudio.dubbing.timefit import FitLimits
+
+    try:
+        return FitLimits.parse(text)
+    except VoiceStudioError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--fit ")) from None
+
+
+def _add_dub_parser(sub) -> None:
+    from voicestudio.dubbing.loudness import BROADCAST_LUFS, WEB_LUFS
+    from voicestudio.dubbing.render import BIT_FORMATS
+
+    dub = sub.add_parser(
+        "dub", help="speak a script or subtitles into a timed, loudness-normalized track with stems",
+        description="Speak every line of SCRIPT (.txt: one line per clip; .csv/.tsv: id,text and optional "
+                    "voice,emotion,intensity,pitch,speed,start,end columns; .srt or .vtt subtitles) and write "
+                    "OUTDIR/track.wav, OUTDIR/stems/ and OUTDIR/report.csv. Subtitle lines start at their cue "
+                    "and are sped up (pitch kept) to fit it, within --fit.")
+    dub.add_argument("script", type=Path, metavar="SCRIPT", help="the script or subtitle file")
+    dub.add_argument("-o", "--output-dir", type=Path, required=True, metavar="OUTDIR", help="folder for the dub")
+    dub.add_argument("--voice", metavar="PATH|NAME", help="voice name or .onnx path (lines may name their own)")
+    dub.add_argument("--lufs", type=float, default=BROADCAST_LUFS, metavar="LUFS",
+                     help=f"integrated loudness target (default {BROADCAST_LUFS:g}, EBU R128; {WEB_LUFS:g} for the web)")
+    dub.add_argument("--rate", type=int, default=48_000, metavar="HZ", help="sample rate (default 48000)")
+    dub.add_argument("--bits", type=int, default=24, choices=sorted(BIT_FORMATS), help="bit depth (default 24; 32 = float)")
+    dub.add_argument("--fit", type=_fit_limits, default=None, metavar="SLOWEST:FASTEST",
+                     help="how far a line's tempo may change to fit its cue (default 0.8:1.25)")
+    dub.add_argument("--overwrite", action="store_true", help="replace a dub already in OUTDIR")
+    dub.add_argument("--cache", type=Path, metavar="DIR", help="keep rendered lines here; a rerun only renders changed lines")
+    dub.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto", help="onnxruntime provider (default auto)")
+    dub.add_argument("--threads", type=int, metavar="N", help="CPU threads for the voice model (default: all cores)")
+    dub.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
+    _add_style_arguments(dub)
+
+
+def _dub(args: argparse.Namespace) -> int:
+    from voicestudio.dubbing import DubSettings, FitLimits, dub, load_dub_script
+    from voicestudio.styling.controls import StyleControls
+
+    controls = StyleControls(
+        pitch=args.pitch, pitch_range=args.pitch_range, speed=args.speed, energy=args.energy,
+        breathiness=args.breathiness, variability=args.variability, emotion=args.emotion, intensity=args.intensity,
+    ).validated()
+    if args.threads is not None and args.threads < 1:
+        raise VoiceStudioError("--threads must be at least 1")
+    settings = DubSettings(voice=args.voice, controls=controls, fit=args.fit or FitLimits(), rate=args.rate,
+                           bits=args.bits, target_lufs=args.lufs, provider=args.provider,
+                           threads=args.threads).validated()
+    script = load_dub_script(args.script)  # a malformed file fails here, naming its line
+    tty = sys.stderr.isatty()
+
+    def progress(fraction: float, message: str) -> None:
+        if args.quiet:
+            return
+        text = f"[{fraction * 100:3.0f}%] {message}"
+        if tty:
+            print(f"\r{text[:78]:78}", end="", file=sys.stderr, flush=True)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    result = dub(script, args.output_dir, settings, progress=progress, overwrite=args.overwrite, cache_dir=args.cache)
+    if tty and not args.quiet:
+        print(f"\r{'':78}\r", end="", file=sys.stderr, flush=True)
+    for message in result.warnings:
+        print(f"voicestudio: warning: {message}", file=sys.stderr)
+    if not args.quiet:
+        print(f"wrote {result.folder}: {result.track.name} ({result.duration_s:.2f} s, {settings.rate} Hz, "
+              f"{settings.bits}-bit, {result.integrated_lufs:.1f} LUFS, true peak {result.true_peak_dbtp:.1f} dBTP), "
+              f"{len(result.stems)} stems, {result.report.name}")
+    return 0
 
 
 def _add_eval_parser(sub) -> None:
@@ -343,15 +431,33 @@ def _record(args: argparse.Namespace) -> int:
     return 0
 
 
-def _voices(add: Path | None = None) -> int:
+def _voices(args: argparse.Namespace) -> int:
     from voicestudio.errors import VoiceLoadError
     from voicestudio.paths import user_voices_dir
     from voicestudio.voice.catalog import add_voice, list_voices
     from voicestudio.voice.model import VoiceConfig
 
-    if add is not None:
-        info = add_voice(add)
+    if (args.output or args.no_preview) and args.export is None:
+        raise VoiceStudioError("-o/--output and --no-preview go with --export")
+    if args.name and args.export is None and args.import_bundle is None:
+        raise VoiceStudioError("--name goes with --export or --import")
+    if args.add is not None:
+        info = add_voice(args.add)
         print(f"added voice {info.name} ({info.model_path})")
+        return 0
+    if args.export is not None:
+        from voicestudio.voice.bundle import BUNDLE_SUFFIX, PREVIEW_TEXT, export_bundle
+
+        if args.output is None:
+            raise VoiceStudioError(f"--export needs -o FILE{BUNDLE_SUFFIX}")
+        bundle = export_bundle(args.export, args.output, None if args.no_preview else PREVIEW_TEXT, args.name)
+        print(f"wrote {bundle.path} (voice {bundle.name}, {bundle.path.stat().st_size / 1e6:.1f} MB)")
+        return 0
+    if args.import_bundle is not None:
+        from voicestudio.voice.bundle import import_bundle
+
+        info = import_bundle(args.import_bundle, args.name)
+        print(f"imported voice {info.name} ({info.model_path})")
         return 0
 
     print(f"{'NAME':28} {'SOURCE':8} {'RATE':>6} {'LANG':6} PATH")
@@ -362,7 +468,7 @@ def _voices(add: Path | None = None) -> int:
         except VoiceLoadError as exc:
             rate, lang = "?", f"broken: {exc}"
         print(f"{info.name:28} {info.source:8} {rate:>6} {lang:6} {info.model_path}")
-    print(f"\nAdd a Piper voice with 'voicestudio voices --add NAME.onnx', or copy NAME.onnx + NAME.onnx.json into {user_voices_dir()}")
+    print(f"\nAdd a Piper voice with 'voicestudio voices --add NAME.onnx' (or a bundle with --import FILE.vsvoice), or copy NAME.onnx + NAME.onnx.json into {user_voices_dir()}")
     return 0
 
 

@@ -4,7 +4,7 @@ The line is the last render of the Synthesize & Customize panel, written by
 ``audio.io.write_audio`` (the CLI's writer: atomic, resampled with soxr). A script is
 rendered by ``voice.batch.render_script`` in a worker thread with the voice and style
 chosen in that panel; cancelling it leaves nothing behind. Sections live in one column
-(``add_section``), so later features (dubbing) add theirs below.
+(``add_section``); the Dubbing view (:mod:`.dubbing`) is the last of them.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from voicestudio.audio.io import write_audio
 from voicestudio.errors import VoiceStudioError
+from voicestudio.gui.panels.dubbing import DubbingSection
 from voicestudio.gui.widgets.inline_message import InlineMessage
 from voicestudio.gui.workers import Cancelled, run_task
 from voicestudio.voice.batch import RenderCancelled, clip_name, render_script, script_lines
@@ -62,6 +63,8 @@ class ExportPanel(QWidget):
         self._task = None
         self._tasks: set = set()
         self._build()
+        self.dubbing = DubbingSection(ctx, synthesize_panel)
+        self.add_section(self.dubbing)
         synthesize_panel.rendered.connect(lambda _audio: self._update_current())
         ctx.project_changed.connect(lambda _project: self._update_current())
         self._update_current()
@@ -366,7 +369,8 @@ class ExportPanel(QWidget):
         self.cancel_button.setEnabled(False)
 
     def shutdown(self) -> None:
-        """Cancel a script render and wait for it; safe to call twice."""
+        """Cancel a script render or dub and wait for it; safe to call twice."""
+        self.dubbing.shutdown()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

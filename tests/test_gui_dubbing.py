@@ -1,0 +1,178 @@
+"""The Dubbing view of the Export panel, offscreen, with the bundled voice: import subtitles,
+render, re-render a line, export a track a person would get; bad files and cancel."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from gui_layout import clipped  # noqa: E402
+
+from voicestudio.dubbing import PENDING, RENDERED, TOO_LONG  # noqa: E402
+from voicestudio.gui.panels.dubbing import COLUMNS, cue_text  # noqa: E402
+from voicestudio.gui.panels.export import ExportPanel  # noqa: E402
+from voicestudio.gui.panels.synthesize import SynthesizePanel  # noqa: E402
+
+DUB_MS = 300_000
+SRT = """1
+00:00:00,500 --> 00:00:03,000
+Welcome to the dubbing view.
+
+2
+00:00:03,500 --> 00:00:06,000
+Every line starts on its cue.
+
+3
+00:00:06,500 --> 00:00:07,000
+This line is far too long to fit into half a second of time.
+
+4
+00:00:08,000 --> 00:00:10,250
+And the track ends with the last cue.
+"""
+
+
+@pytest.fixture
+def view(qtbot, ctx):
+    synth = SynthesizePanel(ctx)
+    export = ExportPanel(ctx, synth)
+    for widget in (synth, export):
+        qtbot.addWidget(widget)
+    export.resize(944, 716)
+    export.show()
+    qtbot.waitExposed(export)
+    yield export.dubbing
+    export.shutdown()
+    synth.shutdown()
+
+
+def srt_file(folder: Path, text: str = SRT, name: str = "dub.srt") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def cell(view, row: int, column: str) -> str:
+    return view.table.item(row, COLUMNS.index(column)).text()
+
+
+def wait_for(qtbot, view, signal_name: str, start) -> list:
+    with qtbot.waitSignal(getattr(view, signal_name), timeout=DUB_MS) as blocker:
+        assert start()
+    qtbot.waitUntil(lambda: not view.busy, timeout=DUB_MS)
+    return blocker.args
+
+
+def test_import_render_rerender_and_export_a_timed_dub(qtbot, view, ctx, tmp_path: Path, artifacts_dir: Path):
+    import pyloudnorm
+
+    assert not view.render_button.isEnabled() and not view.export_button.isEnabled()  # nothing imported yet
+    assert view.import_script(str(srt_file(tmp_path)))
+    assert view.table.rowCount() == 4 and view.message.level == "ok"
+    assert "4 timed cue(s) ending at 0:10.250" in view.message.text()
+    assert [cell(view, 0, c) for c in ("#", "Cue", "Slot s", "Status")] == ["1", "0:00.500", "2.50", "pending"]
+    assert cell(view, 2, "Text").startswith("This line is far too long")
+
+    view.set_output(-16.0, 44_100, 16)
+    (results,) = wait_for(qtbot, view, "rendered", view.render_all)
+    assert [r.status for r in results] == [RENDERED, RENDERED, TOO_LONG, RENDERED]
+    assert cell(view, 2, "Status") == "too long" and "still too long" in view.message.text()
+    for row, result in enumerate(results):
+        assert cell(view, row, "Rendered s") == f"{result.rendered_s:.2f}"
+        assert float(cell(view, row, "Tempo").rstrip("×")) == pytest.approx(result.tempo, abs=0.005)
+    # Sped up about as far as allowed (each render samples its own durations, so the achieved
+    # tempo, natural ÷ rendered, lands within a few per cent of the limit), and not cut:
+    assert 1.15 <= results[2].tempo <= 1.25 * 1.05
+    assert results[2].rendered_s > 0.5
+
+    view.table.selectRow(1)
+    assert view.play_button.isEnabled() and view.rerender_button.isEnabled()
+    before = view.session.results[1]
+    (again,) = wait_for(qtbot, view, "line_rendered", view.rerender_line)
+    assert again.line.index == 2 and again is view.session.results[1] and again is not before
+    assert all(view.session.results[i] is results[i] for i in (0, 2, 3))  # the others are untouched
+    played = lambda: ctx.is_playing or "Cannot play" in view.message.text()  # noqa: E731 (no speaker here)
+    qtbot.waitUntil(played, timeout=10_000)
+    ctx.stop_playback()
+
+    out = tmp_path / "dub"
+    (done,) = wait_for(qtbot, view, "exported", lambda: view.export(str(out)))
+    assert view.message.level == "warning" and str(out) in view.message.text()  # line 3 is reported
+    track, rate = sf.read(str(out / "track.wav"))
+    info = sf.info(str(out / "track.wav"))
+    assert (info.samplerate, info.subtype) == (44_100, "PCM_16")
+    assert len(track) / rate == pytest.approx(10.25, abs=0.01)
+    assert pyloudnorm.Meter(rate).integrated_loudness(track) == pytest.approx(-16.0, abs=0.5)
+    assert len(done.stems) == 4 and all(p.is_file() for p in done.stems)
+    with open(out / "report.csv", newline="", encoding="utf-8") as f:
+        report = list(csv.DictReader(f))
+    assert [row["status"] for row in report] == [RENDERED, RENDERED, TOO_LONG, RENDERED]
+    first = int(round(0.5 * rate))
+    assert np.abs(track[:first - int(0.001 * rate)]).max() < 1e-3  # silence before the first cue
+
+    from PySide6.QtWidgets import QApplication
+
+    from voicestudio.gui.theme import apply_theme
+
+    apply_theme(QApplication.instance())
+    view.table.selectRow(2)
+    for size, name in (((944, 716), "panel_export_dubbing.png"), ((843, 509), "panel_export_dubbing_small.png")):
+        export = view.window()
+        assert isinstance(export, ExportPanel)
+        export.resize(*size)
+        export.scroll.ensureWidgetVisible(view.message)
+        qtbot.wait(50)
+        assert clipped(view) == [], name
+        export.grab().save(str(artifacts_dir / name))
+
+
+def test_a_malformed_file_names_its_line_and_keeps_the_script_shown(qtbot, view, tmp_path: Path):
+    assert view.import_script(str(srt_file(tmp_path)))
+    broken = SRT.replace("00:00:06,500 --> 00:00:07,000", "00:00:06,500 -> soon")
+    assert not view.import_script(str(srt_file(tmp_path, broken, "broken.srt")))
+    message = view.message.text()
+    assert view.message.level == "error" and message.startswith("Not imported:") and "line 9:" in message
+    assert view.table.rowCount() == 4 and view.script is not None and view.script_edit.text().endswith("dub.srt")
+    assert not view.import_script(str(tmp_path / "missing.srt"))
+    assert "missing.srt" in view.message.text()
+
+
+def test_overlaps_are_warned_and_existing_outputs_are_not_replaced_silently(qtbot, view, tmp_path: Path):
+    overlapping = SRT.replace("00:00:03,500 --> 00:00:06,000", "00:00:02,000 --> 00:00:06,000")
+    assert view.import_script(str(srt_file(tmp_path, overlapping)))
+    assert view.message.level == "warning" and "overlap" in view.message.text()
+    out = tmp_path / "dub"
+    out.mkdir()
+    (out / "track.wav").write_bytes(b"the user's earlier track")
+    (message,) = wait_for(qtbot, view, "failed", lambda: view.export(str(out), overwrite=False))
+    assert "already holds track.wav" in message and view.message.level == "error"
+    assert (out / "track.wav").read_bytes() == b"the user's earlier track"
+    assert view.render_button.isEnabled() and view.progress.value() == 0
+
+
+def test_cancel_keeps_rendered_lines_and_writes_nothing(qtbot, view, tmp_path: Path):
+    script = tmp_path / "lines.txt"
+    script.write_text("\n".join(f"Sentence number {n} of a script that takes a while." for n in range(1, 31)),
+                      encoding="utf-8")
+    assert view.import_script(str(script))
+    assert view.message.level == "ok" and "30 line(s), untimed" in view.message.text()
+    assert cell(view, 0, "Cue") == "–" and cell(view, 0, "Slot s") == "–"
+    out = tmp_path / "dub"
+    view.progress.valueChanged.connect(lambda value: view.cancel() if value > 60 else None)
+    wait_for(qtbot, view, "cancelled", lambda: view.export(str(out)))
+    assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    statuses = [r.status for r in view.session.results]
+    assert statuses[0] == RENDERED and PENDING in statuses  # stopped part-way, the first lines kept
+    assert "Cancelled" in view.message.text() and view.export_button.isEnabled()
+
+
+def test_cue_text():
+    assert (cue_text(None), cue_text(0.5), cue_text(83.25), cue_text(3600.0)) == ("–", "0:00.500", "1:23.250",
+                                                                                   "60:00.000")

@@ -1,0 +1,417 @@
+"""Dubbing scripts: plain text, CSV/TSV, SRT or WebVTT in, typed :class:`DubLine` out.
+
+Subtitles are parsed by the ``srt`` and ``webvtt-py`` libraries; this module only adds
+what they leave out and a dubbing tool needs: the source line number of every cue (so
+an error or warning points at the place to fix), and checks of the timing itself.
+Decisions, made once here:
+
+* a negative time, or a cue that ends at or before its start: an error naming its line;
+* an empty cue: skipped, with a warning;
+* overlapping cues: a warning; the later line still starts at its own cue.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from voicestudio.errors import ControlRangeError, VoiceStudioError
+
+#: Bigger is not a script (a video, a pasted log): refuse before reading it all.
+MAX_SCRIPT_BYTES = 8 << 20
+#: Most lines one dub takes; a feature film has about 1,500 subtitles.
+MAX_DUB_LINES = 10_000
+#: Longest line of text for one clip; longer is a pasted paragraph or not text at all.
+MAX_LINE_CHARS = 2_000
+
+FORMATS = ("text", "csv", "tsv", "srt", "vtt")
+_SUFFIX_FORMATS = {".txt": "text", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".srt": "srt", ".vtt": "vtt"}
+#: CSV/TSV columns and what each one sets; ``text`` is the only one a file must have.
+CSV_COLUMNS = ("id", "text", "voice", "emotion", "intensity", "pitch", "speed", "start", "end")
+_NUMBER_COLUMNS = ("intensity", "pitch", "speed")
+
+# A cue timing line: "[-]HH:MM:SS,mmm --> HH:MM:SS,mmm [settings]" (hours optional in WebVTT).
+_TIMESTAMP = r"(-?)\s*(?:(\d+):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})"
+_TIMING_LINE = re.compile(rf"^\s*{_TIMESTAMP}\s*-->\s*{_TIMESTAMP}(?:\s.*)?$")
+
+
+class DubScriptError(VoiceStudioError):
+    """A dubbing script cannot be read; the message names the line and what is wrong."""
+
+
+@dataclass(frozen=True)
+class DubLine:
+    """One clip to speak. ``None`` in a per-line field means "use the dub's setting"."""
+
+    index: int  # 1-based position in the dub (stems and the report count from it)
+    line_no: int  # where it starts in the source file, for messages
+    text: str
+    start_s: float | None = None
+    end_s: float | None = None
+    clip_id: str = ""
+    voice: str | None = None
+    emotion: str | None = None
+    intensity: float | None = None
+    pitch: float | None = None
+    speed: float | None = None
+
+    @property
+    def timed(self) -> bool:
+        return self.start_s is not None and self.end_s is not None
+
+    @property
+    def slot_s(self) -> float | None:
+        """Length of the cue: the time the spoken line should fit in."""
+        return self.end_s - self.start_s if self.timed else None
+
+    def style_overrides(self) -> dict[str, float | str]:
+        """The styling fields this line sets, as ``StyleControls`` keyword arguments."""
+        values = {"emotion": self.emotion, "intensity": self.intensity, "pitch": self.pitch, "speed": self.speed}
+        return {k: v for k, v in values.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class DubScript:
+    """The lines of a script in file order, and what was skipped or looks wrong (by line)."""
+
+    source: str
+    format: str
+    lines: list[DubLine]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def timed(self) -> bool:
+        return bool(self.lines) and self.lines[0].timed
+
+    @property
+    def end_s(self) -> float | None:
+        """The last cue's end: the length the stitched track must have."""
+        return max(line.end_s for line in self.lines) if self.timed else None
+
+
+def load_dub_script(path: str | Path, fmt: str | None = None) -> DubScript:
+    """Read a script file; ``fmt`` (one of :data:`FORMATS`) overrides the guess from the name."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise DubScriptError(f"{path} is a folder; give a script file (.txt, .csv, .tsv, .srt or .vtt)")
+    if not path.is_file():
+        raise DubScriptError(f"script not found: {path}")
+    size = path.stat().st_size
+    if size > MAX_SCRIPT_BYTES:
+        raise DubScriptError(f"{path} is {size / 2**20:.1f} MB; a dubbing script is at most {MAX_SCRIPT_BYTES >> 20} MB "
+                             "(is this the right file?)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DubScriptError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if fmt is None:
+        fmt = _SUFFIX_FORMATS.get(path.suffix.lower())
+    return parse_dub_script(_decode(data, str(path)), fmt, source=str(path))
+
+
+def parse_dub_script(text: str, fmt: str | None = None, source: str = "script") -> DubScript:
+    """Parse script text already in memory (``fmt`` None: sniffed from the content)."""
+    if fmt is None:
+        fmt = _sniff(text)
+    if fmt not in FORMATS:
+        raise DubScriptError(f"unknown script format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if "\x00" in text:
+        raise DubScriptError(f"{source} is a binary file, not a script")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    warnings: list[str] = []
+    if fmt == "text":
+        lines = _parse_text(text, source)
+    elif fmt in ("csv", "tsv"):
+        lines = _parse_table(text, "\t" if fmt == "tsv" else ",", source, warnings)
+    else:
+        lines = _parse_subtitles(text, fmt, source, warnings)
+    if not lines:
+        raise DubScriptError(f"{source} has no lines to speak" + (f" ({warnings[-1]})" if warnings else ""))
+    if len(lines) > MAX_DUB_LINES:
+        raise DubScriptError(f"{source} has {len(lines)} lines; at most {MAX_DUB_LINES} dub at once, split it")
+    if lines[0].timed:
+        warnings.extend(_overlaps(lines))
+    return DubScript(source, fmt, lines, warnings)
+
+
+def _decode(data: bytes, source: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")  # what Windows editors call "Unicode"
+        except UnicodeDecodeError as exc:
+            raise DubScriptError(f"{source} looks like UTF-16 text but does not decode: {exc.reason}") from exc
+    if b"\x00" in data[:65536]:
+        raise DubScriptError(f"{source} is a binary file, not a script")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DubScriptError(f"{source}, line {line}: not UTF-8 text (byte {exc.start} is invalid); "
+                             "save the file as UTF-8") from exc
+
+
+def _sniff(text: str) -> str:
+    head = text.lstrip("\ufeff \t\r\n")
+    if head.startswith("WEBVTT"):
+        return "vtt"
+    first = head.splitlines()[:2]
+    if len(first) == 2 and first[0].strip().isdigit() and "-->" in first[1]:
+        return "srt"
+    return "text"
+
+
+def check_line_text(text: str, line_no: int, source: str) -> str:
+    """``text`` when one line of a dub may hold it (the script readers and line edits)."""
+    if len(text) > MAX_LINE_CHARS:
+        raise DubScriptError(f"{source}, line {line_no}: {len(text)} characters in one line, at most {MAX_LINE_CHARS}; "
+                             "split it into several lines")
+    return text
+
+
+def _parse_text(text: str, source: str) -> list[DubLine]:
+    """One clip per line; blank lines and ``#`` comments are skipped."""
+    lines: list[DubLine] = []
+    for line_no, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            lines.append(DubLine(len(lines) + 1, line_no, check_line_text(line, line_no, source)))
+    return lines
+
+
+def _parse_table(text: str, delimiter: str, source: str, warnings: list[str]) -> list[DubLine]:
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise DubScriptError(f"{source}, line 1: {exc}") from exc
+    if header is None:
+        raise DubScriptError(f"{source} is empty")
+    names = [h.strip().lower() for h in header]
+    if "text" not in names:
+        raise DubScriptError(f"{source}, line 1: the header row needs a 'text' column (got {', '.join(header) or 'nothing'}); "
+                             f"known columns: {', '.join(CSV_COLUMNS)}")
+    unknown = [h for h in names if h and h not in CSV_COLUMNS]
+    if unknown:
+        warnings.append(f"line 1: ignored unknown column(s) {', '.join(unknown)}")
+    lines: list[DubLine] = []
+    last = reader.line_num
+    try:
+        for row in reader:
+            line_no, last = last + 1, reader.line_num  # where the record starts (quoted text may span lines)
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) > len(names):
+                raise DubScriptError(f"{source}, line {line_no}: {len(row)} fields but the header has {len(names)} "
+                                     "(a text with the separator in it must be in double quotes)")
+            cells = {name: cell.strip() for name, cell in zip(names, row, strict=False) if name in CSV_COLUMNS}
+            line = _table_line(cells, len(lines) + 1, line_no, source, warnings)
+            if line is not None:
+                lines.append(line)
+    except csv.Error as exc:  # reported where the bad record starts (an open quote runs on to the end)
+        hint = "; a double quote opened here is never closed" if "end of data" in str(exc) else ""
+        raise DubScriptError(f"{source}, line {last + 1}: {exc}{hint}") from exc
+    timed = [line.timed for line in lines]
+    if any(timed) and not all(timed):
+        first = lines[timed.index(False)]
+        raise DubScriptError(f"{source}, line {first.line_no}: no start/end time, but other lines have them; "
+                             "give every line a time or none")
+    return lines
+
+
+def _table_line(cells: dict[str, str], index: int, line_no: int, source: str, warnings: list[str]) -> DubLine | None:
+    where = f"{source}, line {line_no}"
+    text = " ".join(cells.get("text", "").split())  # a quoted text may span lines: spoken as one
+    if not text:
+        warnings.append(f"line {line_no}: empty text, skipped")
+        return None
+    numbers: dict[str, float | None] = {}
+    for name in (*_NUMBER_COLUMNS, "start", "end"):
+        value = cells.get(name, "")
+        if not value:
+            numbers[name] = None
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            raise DubScriptError(f"{where}: {name} must be a number (got {value!r})") from None
+        if not math.isfinite(number):
+            raise DubScriptError(f"{where}: {name} must be a finite number (got {value!r})")
+        numbers[name] = number
+    line = DubLine(
+        index, line_no, check_line_text(text, line_no, source), numbers["start"], numbers["end"],
+        clip_id=cells.get("id", ""), voice=cells.get("voice") or None, emotion=cells.get("emotion") or None,
+        intensity=numbers["intensity"], pitch=numbers["pitch"], speed=numbers["speed"],
+    )
+    if (line.start_s is None) != (line.end_s is None):
+        raise DubScriptError(f"{where}: give both start and end (seconds), or neither")
+    if line.timed:
+        _check_times(line.start_s, line.end_s, where)
+    _check_style(line, where)
+    return line
+
+
+def _check_style(line: DubLine, where: str) -> None:
+    overrides = line.style_overrides()
+    if not overrides:
+        return
+    from voicestudio.styling.controls import StyleControls
+
+    try:
+        StyleControls().with_changes(**overrides)
+    except ControlRangeError as exc:
+        raise DubScriptError(f"{where}: {exc}") from exc
+
+
+def _check_times(start: float, end: float, where: str) -> None:
+    if start < 0 or end < 0:
+        raise DubScriptError(f"{where}: negative time ({start:.3f} s → {end:.3f} s); times start at 0")
+    if end <= start:
+        raise DubScriptError(f"{where}: the cue ends at {end:.3f} s, {'at' if end == start else 'before'} its start "
+                             f"({start:.3f} s); swap or fix the times")
+
+
+def _timing_lines(text: str, source: str) -> list[int]:
+    """Line numbers of the cue timing lines, in order; a line with ``-->`` that is not a
+    valid timing line is an error here, where its line number is known (the libraries
+    either drop such a cue silently or report it without a line)."""
+    found: list[int] = []
+    for line_no, line in enumerate(text.split("\n"), start=1):
+        if "-->" not in line:
+            continue
+        match = _TIMING_LINE.match(line)
+        if match is None:
+            raise DubScriptError(f"{source}, line {line_no}: not a valid cue time {line.strip()[:60]!r} "
+                                 "(expected HH:MM:SS,mmm --> HH:MM:SS,mmm)")
+        if match.group(1) or match.group(6):
+            raise DubScriptError(f"{source}, line {line_no}: negative time in {line.strip()[:60]!r}; times start at 0")
+        found.append(line_no)
+    return found
+
+
+def _parse_subtitles(text: str, fmt: str, source: str, warnings: list[str]) -> list[DubLine]:
+    timing_lines = _timing_lines(text, source)
+    if fmt == "srt":
+        cues = _read_srt(text, source)
+    else:
+        cues = _read_vtt(text, source)
+        warnings.extend(_vtt_blocks_without_time(text))
+    if not cues:
+        raise DubScriptError(f"{source} has no {fmt.upper()} cues (lines like 00:00:01,000 --> 00:00:02,500)")
+    if len(cues) != len(timing_lines):  # should not happen: every cue has exactly one timing line
+        raise DubScriptError(f"{source}: found {len(timing_lines)} timing lines but {len(cues)} cues; "
+                             "check the file's blank lines")
+    lines: list[DubLine] = []
+    for (start, end, content), line_no in zip(cues, timing_lines, strict=True):
+        where = f"{source}, line {line_no}"
+        _check_times(start, end, where)
+        spoken = _spoken_text(content)
+        if "\n\n" in content.strip("\n"):  # srt takes text up to the next block it recognises
+            warnings.append(f"line {line_no}: the cue's text has a blank line in it; if a subtitle number or "
+                            "time is missing there, its text is spoken with this cue")
+        if not spoken:
+            warnings.append(f"line {line_no}: empty cue, skipped")
+            continue
+        lines.append(DubLine(len(lines) + 1, line_no, check_line_text(spoken, line_no, source), start, end))
+    return lines
+
+
+def _read_srt(text: str, source: str) -> list[tuple[float, float, str]]:
+    import srt
+
+    try:
+        return [(round(s.start.total_seconds(), 6), round(s.end.total_seconds(), 6), s.content) for s in srt.parse(text)]
+    except srt.SRTParseError as exc:
+        # The unmatched block starts where a block was expected (actual_start is where matching resumed).
+        skipped = len(exc.unmatched_content) - len(exc.unmatched_content.lstrip())
+        line_no = text.count("\n", 0, exc.expected_start + skipped) + 1
+        bad = exc.unmatched_content.strip().split("\n")[0][:60]
+        raise DubScriptError(f"{source}, line {line_no}: not a subtitle block: {bad!r} "
+                             "(expected a number, a time line and the text, then a blank line)") from exc
+    except (srt.TimestampParseError, ValueError) as exc:
+        raise DubScriptError(f"{source}: {exc}") from exc
+
+
+def _read_vtt(text: str, source: str) -> list[tuple[float, float, str]]:
+    import webvtt
+    from webvtt.errors import MalformedCaptionError, MalformedFileError
+
+    try:
+        captions = webvtt.from_string(text, strict=True).captions
+    except MalformedFileError as exc:
+        raise DubScriptError(f"{source}, line 1: not a WebVTT file (it must start with 'WEBVTT'): {exc}") from exc
+    except MalformedCaptionError as exc:
+        raise DubScriptError(f"{source}: {_with_line(str(exc), text)}") from exc
+    return [(_vtt_seconds(c.start), _vtt_seconds(c.end), c.text) for c in captions]
+
+
+def _vtt_blocks_without_time(text: str) -> list[str]:
+    """Warnings for text blocks that are not a cue (no ``-->`` line), which WebVTT readers
+    drop without a word: a cue whose time line was lost would otherwise go unspoken."""
+    warnings: list[str] = []
+    block: list[tuple[int, str]] = []
+    for line_no, line in enumerate([*text.split("\n"), ""], start=1):
+        if line.strip():
+            block.append((line_no, line.strip()))
+            continue
+        if block:
+            first_no, first = block[0]
+            ignorable = first_no == 1 or first.startswith(_VTT_NON_CUE_BLOCKS)  # the WEBVTT header
+            if not ignorable and not any("-->" in content for _, content in block):
+                warnings.append(f"line {first_no}: text without a cue time, not spoken: {first[:60]!r}")
+        block = []
+    return warnings
+
+
+_VTT_NON_CUE_BLOCKS = ("WEBVTT", "NOTE", "STYLE", "REGION")
+
+
+def _vtt_seconds(stamp: str) -> float:
+    """``[HH:]MM:SS.mmm`` → seconds with the milliseconds (``start_in_seconds`` drops them)."""
+    parts = stamp.split(":")
+    seconds = float(parts[-1])
+    minutes = int(parts[-2]) if len(parts) >= 2 else 0
+    hours = int(parts[-3]) if len(parts) >= 3 else 0
+    return round(hours * 3600 + minutes * 60 + seconds, 6)
+
+
+def _with_line(message: str, text: str) -> str:
+    """Prefix a webvtt message with the line number of the block it quotes, when found."""
+    match = re.search(r"\['([^']*)'", message)
+    if match:
+        for line_no, line in enumerate(text.split("\n"), start=1):
+            if line.strip() and line.strip() == match.group(1).strip():
+                return f"line {line_no}: {message}"
+    return message
+
+
+#: Markup, not text: ``<i>``, ``</i>``, ``<v Bob>``, ``<c.red>``, WebVTT's ``<00:01.500>`` and
+#: ASS-style ``{\\an8}``. A ``<`` followed by a space ("x < y") is text and stays.
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<[\d:.]+>|\{\\[^}]*\}")
+
+
+def _spoken_text(content: str) -> str:
+    """Cue text as it is spoken: markup (``<i>``, ``<v Name>``, ``{\\an8}``) removed, lines joined."""
+    text = html.unescape(_TAG.sub("", content))
+    return " ".join(part.strip() for part in text.split("\n") if part.strip())
+
+
+def _overlaps(lines: list[DubLine]) -> list[str]:
+    """Warnings for cues out of time order and for cues that overlap an earlier-starting one."""
+    warnings: list[str] = []
+    order = sorted(lines, key=lambda line: (line.start_s, line.index))
+    if order != lines:
+        first = next(b for a, b in zip(lines, lines[1:], strict=False) if b.start_s < a.start_s)
+        warnings.append(f"line {first.line_no}: cues are not in time order; every line is placed at its own time")
+    latest: DubLine | None = None
+    for line in order:
+        if latest is not None and line.start_s < latest.end_s:
+            warnings.append(f"line {line.line_no}: cue starts at {line.start_s:.3f} s, before the cue at line "
+                            f"{latest.line_no} ends ({latest.end_s:.3f} s); both are placed at their own times and overlap")
+        if latest is None or line.end_s > latest.end_s:
+            latest = line
+    return warnings
