@@ -37,6 +37,9 @@ def main() -> int:
     parser.add_argument("--base-minutes", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--train-duration", action="store_true",
+                        help="also learn the speaker's rhythm (TrainConfig.train_duration), to compare")
+    parser.add_argument("--train-flow", action="store_true", help="train the flow too (the old recipe), to compare")
     args = parser.parse_args()
     if not (SPEECH / "pmatthes" / "manifest.tsv").is_file():
         print(f"no speech corpus at {SPEECH}: nothing to measure")
@@ -58,7 +61,8 @@ def main() -> int:
 
     rows = []
     for speaker in args.speakers.split(","):
-        rows += bench_speaker(speaker, budgets, work, args.threads)
+        rows += bench_speaker(speaker, budgets, work, args.threads,
+                              {"train_duration": args.train_duration, "train_flow": args.train_flow})
     print()
     print(f"clone quality on held-out sentences ({HELD_OUT} per speaker), {args.threads} CPU threads")
     print(f"{'speaker':9} {'voice':16} {'SECS':>6} {'WER':>6} {'MCD dB':>7} {'F0 med':>7} {'vs spk':>7} "
@@ -73,7 +77,7 @@ def main() -> int:
     return 0
 
 
-def bench_speaker(speaker: str, budgets: list[float], work: Path, threads: int) -> list[dict]:
+def bench_speaker(speaker: str, budgets: list[float], work: Path, threads: int, recipe: dict) -> list[dict]:
     import torch
 
     from voicestudio.audio.io import read_audio
@@ -109,7 +113,7 @@ def bench_speaker(speaker: str, budgets: list[float], work: Path, threads: int) 
         elif isinstance(event, Stage) and event.stage == "data" and event.fraction >= 1.0:
             _log(f"{speaker}: {event.message}")
 
-    config = TrainConfig(minutes=budgets[-1], threads=threads)
+    config = TrainConfig(minutes=budgets[-1], threads=threads, **recipe)
     started = time.monotonic()
     result = Trainer(project, config, on_event).run()
     _log(f"{speaker}: trained {result.steps} steps in {time.monotonic() - started:.0f} s")
