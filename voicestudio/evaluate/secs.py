@@ -44,7 +44,7 @@ from voicestudio.audio.cleanup import InvalidAudioError, prepare_samples, speech
 from voicestudio.audio.io import Audio, resample
 from voicestudio.audio.levels import set_speech_level
 from voicestudio.audio.mel import mel_filterbank, power_spectrogram
-from voicestudio.errors import VoiceStudioError
+from voicestudio.errors import AudioFileError, VoiceStudioError
 from voicestudio.paths import bundled_model, user_data_dir
 
 #: Bump the version in the file name whenever the exported graph changes.
@@ -410,9 +410,16 @@ def project_reference_takes(project, limit: int = MAX_REFERENCE_TAKES) -> list[P
     """Up to ``limit`` takes of a :class:`~voicestudio.project.project.VoiceProject` to compare
     a voice with: each prompt's chosen take, unless its checks failed, evenly spread over
     the script; files that went missing are left out."""
-    paths = [project.take_path(p.chosen_take) for p in project.prompts
-             if p.chosen_take is not None and p.chosen_take.verdict != "fail"]
-    paths = [p for p in paths if p.is_file()]
+    paths = []
+    for prompt in project.prompts:
+        if prompt.chosen_take is None or prompt.chosen_take.verdict == "fail":
+            continue
+        try:
+            path = project.take_path(prompt.chosen_take)
+        except AudioFileError:  # a link out of the project
+            continue
+        if path.is_file():
+            paths.append(path)
     if limit <= 0 or len(paths) <= limit:
         return paths
     return [paths[int(i)] for i in np.linspace(0, len(paths) - 1, limit).round()]

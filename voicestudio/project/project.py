@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from voicestudio.audio.io import AudioFileWriter
-from voicestudio.errors import VoiceStudioError
+from voicestudio.errors import AudioFileError, VoiceStudioError
 from voicestudio.paths import user_data_dir
 from voicestudio.project.store import ProjectFileError, backup_path, load_json, save_json
 
@@ -236,7 +236,18 @@ class VoiceProject:
         return self.folder / MODELS_DIR
 
     def take_path(self, take: Take) -> Path:
-        return self.folder / take.file
+        """The take's file. A symbolic link that leads out of the project folder is refused
+        (AudioFileError): a project someone shared must not make VoiceStudio read, train
+        on or play files from elsewhere on the disk."""
+        path = self.folder / take.file
+        try:
+            inside = path.resolve().is_relative_to(self.folder.resolve())
+        except (OSError, RuntimeError) as exc:  # a link loop
+            raise AudioFileError(f"take {take.file} cannot be resolved: {exc}") from exc
+        if not inside:
+            raise AudioFileError(f"take {take.file} is a link to {path.resolve()}, outside the project folder; "
+                                 "it is not used")
+        return path
 
     def prompt(self, index: int) -> Prompt:
         if not 0 <= index < len(self.prompts):
