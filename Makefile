@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/live_analysis.py
 	$(BIN)/python benchmarks/gui.py
 	$(BIN)/python benchmarks/dubbing.py
+	$(BIN)/python benchmarks/watermark.py
 	$(BIN)/python benchmarks/clone_quality.py
 
 lint: $(STAMP)

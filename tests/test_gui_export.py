@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QGroupBox, QLabel, QVBoxLayout  # no
 
 from voicestudio.gui.panels.export import NOTHING_YET, ExportPanel  # noqa: E402
 from voicestudio.gui.panels.synthesize import SynthesizePanel  # noqa: E402
+from voicestudio.safety.watermark import detect  # noqa: E402
 from voicestudio.styling.controls import StyleControls  # noqa: E402
 
 RENDER_MS = 60_000
@@ -89,10 +90,14 @@ def test_current_line_as_wav(qtbot, panels, tmp_path: Path, rate, fmt, subtype):
     assert export.line_message.level == "ok" and str(written) in export.line_message.text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["line.wav", "settings.ini"]  # no temporary left
     data, _ = sf.read(str(written), dtype="float32")
-    if rate is None:  # 32-bit float at the voice's rate: the render itself, bit for bit
-        np.testing.assert_array_equal(data, np.clip(audio.samples, -1, 1))
+    if rate is None:  # 32-bit float at the voice's rate: the render plus its watermark, 32 dB below
+        mark = data - np.clip(audio.samples, -1, 1)
+        assert 10 * np.log10(np.mean(mark.astype(np.float64) ** 2) / np.mean(audio.samples.astype(np.float64) ** 2)) < -30
+        assert detect(data, audio.sample_rate).present and not detect(audio.samples, audio.sample_rate).present
     else:  # resampled and quantized: the same loudness
         assert np.sqrt(np.mean(data**2)) == pytest.approx(np.sqrt(np.mean(audio.samples**2)), rel=0.05)
+    with sf.SoundFile(str(written)) as f:
+        assert "Synthetic speech" in f.comment
 
 
 def test_format_choice_is_remembered(qtbot, ctx):

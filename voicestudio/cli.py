@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_eval_parser(sub)
     _add_dub_parser(sub)
+    mark = sub.add_parser("watermark", help="check a WAV file for VoiceStudio's synthetic-speech watermark")
+    msub = mark.add_subparsers(dest="watermark_command", metavar="ACTION", required=True)
+    det = msub.add_parser("detect", help="exit 0 when the watermark is found, 1 when not, 2 on error",
+                          description="Print whether FILE carries VoiceStudio's watermark and how confidently "
+                                      "(a z-score; 8 or more counts as marked). Exit 0: found, 1: not found, 2: error.")
+    det.add_argument("file", type=Path, metavar="FILE")
 
     gui = sub.add_parser("gui", help="start the desktop app (the default)")
     gui.add_argument("--voice", metavar="PATH|NAME", help="voice for the Synthesize panel")
@@ -132,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             return _eval(args)
         if args.command == "dub":
             return _dub(args)
+        if args.command == "watermark":
+            return _watermark_detect(args.file)
         if args.command == "doctor":
             from voicestudio.doctor import report
 
@@ -222,6 +230,22 @@ def _dub(args: argparse.Namespace) -> int:
     return 0
 
 
+def _watermark_detect(path: Path) -> int:
+    from voicestudio.audio.io import read_audio
+    from voicestudio.safety.watermark import THRESHOLD, detect
+
+    try:
+        audio = read_audio(path)
+        found = detect(audio.samples, audio.sample_rate)
+    except VoiceStudioError as exc:
+        print(f"voicestudio: error: {exc}", file=sys.stderr)
+        return 2
+    verdict = "watermark found" if found.present else "no watermark"
+    print(f"{path}: {verdict} (confidence {found.confidence:.1f}; {THRESHOLD:g} or more = marked; "
+          f"{found.seconds:.1f} s checked)")
+    return 0 if found.present else 1
+
+
 def _add_eval_parser(sub) -> None:
     from voicestudio.evaluate import DEFAULT_MAX_REFERENCES
 
@@ -290,7 +314,8 @@ def _read_text(args: argparse.Namespace) -> str:
 
 
 def _say(args: argparse.Namespace) -> int:
-    from voicestudio.audio.io import AudioFileWriter, check_rate, check_writable
+    from voicestudio.audio.io import check_rate, check_writable
+    from voicestudio.safety.watermark import synthetic_writer
     from voicestudio.styling.controls import StyleControls
     from voicestudio.voice.catalog import load_voice
     from voicestudio.voice.synthesizer import Synthesizer, TextReport
@@ -315,7 +340,7 @@ def _say(args: argparse.Namespace) -> int:
     report = TextReport()
     chunks = synth.synthesize(text, controls, report)
     first = next(chunks)  # empty or unspeakable text fails here, before a file is created
-    writer = AudioFileWriter(args.output, synth.sample_rate, args.rate, args.format)
+    writer = synthetic_writer(args.output, synth.sample_rate, args.rate, args.format)  # watermarked, tagged
     try:
         writer.write(first.samples)
         for chunk in chunks:

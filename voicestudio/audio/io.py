@@ -11,6 +11,7 @@ import contextlib
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,13 +114,18 @@ class AudioFileWriter:
         source_rate: int,
         rate: int | None = None,
         fmt: str = "pcm16",
+        mark: Callable[[np.ndarray], np.ndarray] | None = None,
+        tags: dict[str, str] | None = None,
     ) -> None:
+        """``mark`` transforms each chunk at the source rate before it is written (the
+        watermark of synthetic speech); ``tags`` are RIFF INFO strings (software, comment…)."""
         if fmt not in WAV_FORMATS:
             raise AudioFileError(f"unknown format {fmt!r}; choose one of {', '.join(WAV_FORMATS)}")
         self.path = check_writable(path)
         self.source_rate = int(source_rate)
         self.rate = check_rate(rate or self.source_rate)  # the output rate, chosen or inherited
         self.frames_written = 0
+        self._mark = mark
         self._resampler = (
             soxr.ResampleStream(self.source_rate, self.rate, 1, dtype="float32", quality="HQ")
             if self.rate != self.source_rate
@@ -137,9 +143,13 @@ class AudioFileWriter:
         except Exception as exc:
             self._tmp.unlink(missing_ok=True)
             raise OutputPathError(f"cannot create {self.path}: {exc}") from exc
+        for name, value in (tags or {}).items():  # before any audio: WAV keeps them in a LIST chunk
+            setattr(self._file, name, value)
 
     def write(self, samples: np.ndarray, last: bool = False) -> None:
         samples = np.asarray(samples, dtype=np.float32)
+        if self._mark is not None and samples.size:
+            samples = self._mark(samples)
         if self._resampler is not None:
             samples = self._resampler.resample_chunk(samples, last=last)
         if samples.size:
@@ -196,8 +206,9 @@ def _create_temp_beside(path: Path) -> str:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
-def write_audio(path, samples: np.ndarray, source_rate: int, rate: int | None = None, fmt: str = "pcm16") -> Path:
+def write_audio(path, samples: np.ndarray, source_rate: int, rate: int | None = None, fmt: str = "pcm16",
+                tags: dict[str, str] | None = None) -> Path:
     """Write one buffer atomically (see :class:`AudioFileWriter`)."""
-    with AudioFileWriter(path, source_rate, rate, fmt) as writer:
+    with AudioFileWriter(path, source_rate, rate, fmt, tags=tags) as writer:
         writer.write(samples)
     return Path(path)

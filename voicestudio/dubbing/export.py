@@ -26,6 +26,7 @@ from voicestudio.dubbing.mix import DubMix, mix
 from voicestudio.dubbing.render import SKIPPED, CancelFn, DubSession, DubSettings, ProgressFn
 from voicestudio.dubbing.script import DubScript, load_dub_script
 from voicestudio.errors import OutputPathError
+from voicestudio.safety.watermark import synthetic_tags
 from voicestudio.voice.batch import RenderCancelled, clip_name
 
 if TYPE_CHECKING:
@@ -125,10 +126,11 @@ def write_dub(
             name = stem_name(line.index, placement.start_sample / dub_mix.rate, line.text, digits)
             if progress is not None:
                 progress(number / (total + 1), f"writing stem {name}")
-            write_audio(staging / STEMS_DIR / name, placement.samples, dub_mix.rate, fmt=settings.wav_format)
+            write_audio(staging / STEMS_DIR / name, placement.samples, dub_mix.rate, fmt=settings.wav_format,
+                        tags=synthetic_tags())  # the lines carry the watermark since rendering
             stem_names[line.index] = name
         _check(cancelled)
-        write_audio(staging / TRACK_NAME, dub_mix.track, dub_mix.rate, fmt=settings.wav_format)
+        write_audio(staging / TRACK_NAME, dub_mix.track, dub_mix.rate, fmt=settings.wav_format, tags=synthetic_tags())
         starts = {p.result.line.index: p.start_sample for p in dub_mix.placements}
         _write_report(staging / REPORT_NAME, session, starts, stem_names, dub_mix.rate)
         _check(cancelled)

@@ -23,6 +23,7 @@ from voicestudio.dubbing.loudness import BROADCAST_LUFS, TRUE_PEAK_CEILING_DBTP
 from voicestudio.dubbing.script import DubLine, DubScript, DubScriptError, check_line_text
 from voicestudio.dubbing.timefit import FitLimits, fit_to_slot
 from voicestudio.errors import AudioFileError, InputTextError, VoiceStudioError
+from voicestudio.safety.watermark import embed
 from voicestudio.styling.controls import StyleControls, resolve
 from voicestudio.styling.render import TARGET_LEVEL_DBFS, set_level, style_audio
 from voicestudio.voice.batch import RenderCancelled
@@ -205,7 +206,9 @@ class DubSession:
         except InputTextError as exc:
             new.status, new.warnings = SKIPPED, [f"nothing speakable, skipped: {exc}"]
         else:
-            new.samples, new.natural_s, new.rendered_s = fit.samples, fit.natural_s, fit.rendered_s
+            # Watermarked here, once per line, so the track and the stems (the line times the
+            # track's gain) carry the same mark and still add up exactly.
+            new.samples, new.natural_s, new.rendered_s = embed(fit.samples, synth.sample_rate), fit.natural_s, fit.rendered_s
             new.tempo, new.fit_method = fit.tempo, fit.method
             new.status = RENDERED if fit.fits else TOO_LONG
             report = TextReport()  # what the text front end left out (cached audio does not say)

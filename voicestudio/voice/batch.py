@@ -17,8 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from voicestudio.audio.io import WAV_FORMATS, AudioFileWriter, check_rate
+from voicestudio.audio.io import WAV_FORMATS, check_rate
 from voicestudio.errors import InputTextError, OutputPathError, VoiceStudioError
+from voicestudio.safety.watermark import synthetic_writer
 from voicestudio.styling.controls import StyleControls
 from voicestudio.text.script import MAX_PROMPTS, ScriptError, read_prompts
 from voicestudio.voice.synthesizer import Synthesizer, TextReport
@@ -136,7 +137,7 @@ def render_script(
 def _render_line(synth: Synthesizer, text: str, controls: StyleControls, path: Path, rate: int | None, fmt: str) -> float:
     chunks = synth.synthesize(text, controls, TextReport())
     first = next(chunks)  # unspeakable text raises here, before a file is made
-    writer = AudioFileWriter(path, synth.sample_rate, rate, fmt)
+    writer = synthetic_writer(path, synth.sample_rate, rate, fmt)  # watermarked, tagged
     try:
         writer.write(first.samples)
         for chunk in chunks:

@@ -112,12 +112,14 @@ def _preview_wav(voice, text: str) -> bytes:
     import numpy as np
     import soundfile as sf
 
+    from voicestudio.safety.watermark import embed
     from voicestudio.voice.synthesizer import Synthesizer
 
     synth = Synthesizer(voice)
     samples = np.concatenate([chunk.samples for chunk in synth.synthesize(text)])
     buffer = io.BytesIO()
-    sf.write(buffer, np.clip(samples, -1.0, 1.0), synth.sample_rate, subtype="PCM_16", format="WAV")
+    sf.write(buffer, embed(np.clip(samples, -1.0, 1.0), synth.sample_rate), synth.sample_rate, subtype="PCM_16",
+             format="WAV")
     return buffer.getvalue()
 
 

@@ -1,7 +1,8 @@
 """Export: save the current line as a WAV file, or render a whole script to a folder.
 
 The line is the last render of the Synthesize & Customize panel, written by
-``audio.io.write_audio`` (the CLI's writer: atomic, resampled with soxr). A script is
+``safety.watermark.write_synthetic`` (the CLI's writer: atomic, resampled with soxr,
+watermarked and tagged as synthetic). A script is
 rendered by ``voice.batch.render_script`` in a worker thread with the voice and style
 chosen in that panel; cancelling it leaves nothing behind. Sections live in one column
 (``add_section``); the Dubbing view (:mod:`.dubbing`) is the last of them.
@@ -28,11 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from voicestudio.audio.io import write_audio
 from voicestudio.errors import VoiceStudioError
 from voicestudio.gui.panels.dubbing import DubbingSection
 from voicestudio.gui.widgets.inline_message import InlineMessage
 from voicestudio.gui.workers import Cancelled, run_task
+from voicestudio.safety.watermark import write_synthetic
 from voicestudio.voice.batch import RenderCancelled, clip_name, render_script, script_lines
 from voicestudio.voice.synthesizer import Synthesizer
 
@@ -249,7 +250,7 @@ class ExportPanel(QWidget):
         rate = self.rate_combo.currentData()
         fmt = self.depth_combo.currentData()
         try:
-            written = write_audio(target, audio.samples, audio.sample_rate, rate, fmt)
+            written = write_synthetic(target, audio.samples, audio.sample_rate, rate, fmt)
         except VoiceStudioError as exc:
             self.line_message.error(f"Not saved: {exc}")
             return None

@@ -1,0 +1,1 @@
+"""Safety: the watermark that marks synthetic speech (and, later, the consent gate)."""
