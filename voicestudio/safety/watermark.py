@@ -13,6 +13,7 @@ wherever the clip starts. The key is a byte string; without it the pattern is no
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,14 +50,18 @@ class Detection:
     seconds: float
 
 
+@functools.lru_cache(maxsize=8)
 def pattern(key: bytes = DEFAULT_KEY) -> np.ndarray:
-    """The keyed, band-limited pattern: one block at 16 kHz, unit variance."""
+    """The keyed, band-limited pattern: one block at 16 kHz, unit variance (made once per
+    key: a stream marks every chunk with it; read-only, as it is shared)."""
     seed = int.from_bytes(hashlib.sha256(key).digest()[:8], "little")
     noise = np.random.default_rng(seed).standard_normal(BLOCK)
     spectrum = np.fft.rfft(noise)
     spectrum[~_band()] = 0.0
     block = np.fft.irfft(spectrum, BLOCK)
-    return block / block.std()
+    block /= block.std()
+    block.flags.writeable = False
+    return block
 
 
 def embed(samples: np.ndarray, rate: int, key: bytes = DEFAULT_KEY, level_db: float = MARK_LEVEL_DB,
@@ -84,7 +89,6 @@ class Watermarker:
 
     def __init__(self, rate: int, key: bytes = DEFAULT_KEY) -> None:
         self.rate, self.key, self._done = int(rate), key, 0
-        self._pattern = pattern(key)
 
     def __call__(self, chunk: np.ndarray) -> np.ndarray:
         # The position comes from the samples done so far, not a running sum of rounded
