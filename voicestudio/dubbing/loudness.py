@@ -13,9 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyloudnorm
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
-from scipy.signal import resample_poly
 
 from voicestudio.errors import VoiceStudioError
 
@@ -54,6 +52,9 @@ def integrated_loudness(samples: np.ndarray, rate: int) -> float:
     short = int(np.ceil(MIN_MEASURE_S * rate)) - len(x)
     if short > 0:  # silence below the gate adds nothing to the measure
         x = np.concatenate([x, np.zeros(short)])
+    import pyloudnorm  # here, not at the top: with scipy.signal it takes about a second to
+    # import, and the app imports this module while it builds its window
+
     return float(pyloudnorm.Meter(rate).integrated_loudness(x))
 
 
@@ -69,6 +70,8 @@ def peak_envelope(samples: np.ndarray) -> np.ndarray:
     Oversampled in blocks (with overlap for the filter), so a long track does not need
     four times its memory at once.
     """
+    from scipy.signal import resample_poly
+
     x = np.asarray(samples, dtype=np.float64)
     out = np.empty(len(x), dtype=np.float64)
     for a in range(0, len(x), _BLOCK):
