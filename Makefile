@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/gui.py
 	$(BIN)/python benchmarks/dubbing.py
 	$(BIN)/python benchmarks/watermark.py
+	$(BIN)/python benchmarks/consent.py
 	$(BIN)/python benchmarks/clone_quality.py
 
 lint: $(STAMP)

@@ -1,6 +1,7 @@
 """Clone quality after a quick and a studio-length fine-tune, beside the floor and ceiling.
 
-For each speaker in ../shared/data/speech: hold out 10 sentences, put the rest into a
+For each speaker in ../shared/data/speech: hold out 10 sentences, make the first
+recording the consent take (the gate compares it with the takes), put the rest into a
 fresh voice project, fine-tune the base voice for the longest budget while keeping the
 best checkpoint as it stood at each shorter budget, publish each (export + prosody
 calibration), and score the held-out texts: speaker similarity (SECS) against the
@@ -90,13 +91,15 @@ def bench_speaker(speaker: str, budgets: list[float], work: Path, threads: int, 
     with open(source / "manifest.tsv", encoding="utf-8") as f:
         entries = [(source / r["file"], r["transcript"]) for r in csv.DictReader(f, delimiter="\t")]
     held = entries[-HELD_OUT:]
-    train = entries[:-HELD_OUT]
-    project = VoiceProject.create(speaker, parent=work, prompts=[t for _p, t in train], consent_index=None)
-    for i, (path, _text) in enumerate(train):
+    # The consent gate needs a take of the speaker on the statement prompt: the corpus has no
+    # statement, so its first recording stands in for one and is not trained on.
+    consent, train = entries[0], entries[1:-HELD_OUT]
+    project = VoiceProject.create(speaker, parent=work, prompts=["I consent."] + [t for _p, t in train])
+    for i, (path, _text) in enumerate([consent] + train):
         audio = read_audio(path)
         project.add_take(i, audio.samples, audio.sample_rate, source=f"import:{path}", save=False)
     project.save()
-    _log(f"{speaker}: {len(train)} training takes, {HELD_OUT} held out")
+    _log(f"{speaker}: {len(train)} training takes, {HELD_OUT} held out, {consent[0].name} as the consent take")
 
     snapshots: dict[float, Path] = {}
     best = project.models_dir / "training" / "best.pt"

@@ -34,7 +34,7 @@ from voicestudio.dubbing import (
 )
 from voicestudio.dubbing.export import stem_name
 from voicestudio.dubbing.loudness import integrated_loudness, normalize, true_peak_dbtp
-from voicestudio.dubbing.render import RENDERED, SKIPPED, TOO_LONG
+from voicestudio.dubbing.render import RENDERED, SKIPPED, TOO_LONG, speak
 from voicestudio.errors import OutputPathError, VoiceStudioError
 from voicestudio.styling.controls import StyleControls
 from voicestudio.voice.batch import RenderCancelled
@@ -177,6 +177,23 @@ def test_a_line_that_cannot_fit_is_reported_and_not_cut(tmp_path, synth):
     assert row["status"] == TOO_LONG and "runs" in row["warnings"] and float(row["fit_ratio"]) > 1.5
     stem, _ = sf.read(str(result.stems[0]))
     assert len(stem) / RATE == pytest.approx(first.rendered_s, abs=0.001)  # the whole line, past its cue
+
+
+def test_at_the_default_variability_a_fit_lands_where_it_was_aimed(synth):
+    """Durations are not sampled when dubbing, so the natural and the fitted renders of a line
+    agree: a line that needs 1.15× fits its slot, one that needs more stops at the limit
+    (with sampled durations the fit overshot the limit or fell short by up to 30 %)."""
+    lively = StyleControls()  # variability 1, the default
+    text = "Right away, straight to the station, and do not stop for anything."
+    lengths = [len(speak(synth, text, lively)) / synth.sample_rate for _ in range(3)]
+    assert max(lengths) - min(lengths) <= 0.03, lengths
+    natural = float(np.median(lengths))
+    cues = [(0.0, natural / 1.15, text), (natural + 1.0, natural + 1.0 + natural / 1.6, text)]
+    session = DubSession(parse_dub_script(srt_text(cues), "srt"), DubSettings(controls=lively), synth)
+    session.render_all()
+    fitted, limited = session.results
+    assert fitted.status == RENDERED and 1.08 <= fitted.tempo <= 1.25 and fitted.rendered_s <= natural / 1.15 + 0.02
+    assert limited.status == TOO_LONG and limited.tempo == pytest.approx(1.25, abs=0.03)
 
 
 def test_fit_limits_are_configurable_and_fill_slows_short_lines(synth):
@@ -492,9 +509,11 @@ def test_cli_dub_end_to_end(tmp_path):
     script.write_text("WEBVTT\n\n00:00.400 --> 00:01.900\nHello there.\n\n00:02.250 --> 00:03.800\nSee you soon.\n\n"
                       "00:03.500 --> 00:04.600\nBye.\n", encoding="utf-8")
     done = run_cli("dub", script, "-o", tmp_path / "out", "--lufs", "-16", "--rate", "44100", "--bits", "16",
-                   "--fit", "0.9:1.3", "--voice", "joe", "--variability", "0", cwd=tmp_path)
+                   "--fit", "0.9:1.3", "--fill", "--voice", "joe", "--variability", "0", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "wrote" in done.stdout and "3 stems" in done.stdout
+    short = read_report(tmp_path / "out" / "report.csv")[0]  # "Hello there." in 1.5 s: slowed to fill it
+    assert float(short["tempo"]) == pytest.approx(0.9, abs=0.03), short
     assert "line 3 of 3" in done.stderr and "warning: line 9:" in done.stderr and "overlap" in done.stderr
     track, rate = sf.read(str(tmp_path / "out" / "track.wav"), dtype="float64")
     assert rate == 44_100 and abs(len(track) / rate - 4.6) <= 0.010

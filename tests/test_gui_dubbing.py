@@ -138,7 +138,8 @@ def test_a_malformed_file_names_its_line_and_keeps_the_script_shown(qtbot, view,
     broken = SRT.replace("00:00:06,500 --> 00:00:07,000", "00:00:06,500 -> soon")
     assert not view.import_script(str(srt_file(tmp_path, broken, "broken.srt")))
     message = view.message.text()
-    assert view.message.level == "error" and message.startswith("Not imported:") and "line 9:" in message
+    assert view.message.level == "error" and message.startswith("Not imported:") and "line 10:" in message
+    assert "not a valid cue time '00:00:06,500 -> soon'" in message  # the time line, not the number above it
     assert view.table.rowCount() == 4 and view.script is not None and view.script_edit.text().endswith("dub.srt")
     assert not view.import_script(str(tmp_path / "missing.srt"))
     assert "missing.srt" in view.message.text()

@@ -5,6 +5,8 @@ screenshot of every panel along the way (tests/artifacts/flow_*.png) for review.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -41,15 +43,19 @@ def recordings(tmp_path, synth):
     pitched up, recorded at 44.1 kHz (the import resamples and checks every take)."""
     folder = tmp_path / "recordings"
     folder.mkdir()
-    controls = StyleControls(pitch=TARGET_PITCH_ST, pitch_range=TARGET_RANGE, variability=0.5)
     for n, text in enumerate(SENTENCES, 1):
-        audio = np.concatenate([c.samples for c in synth.synthesize(text, controls)])
-        sf.write(folder / f"take{n:02}.wav", resample(audio, synth.sample_rate, 44_100), 44_100, subtype="PCM_16")
-        (folder / f"take{n:02}.txt").write_text(text + "\n", encoding="utf-8")
+        _record_file(synth, text, folder / f"take{n:02}")
     return folder
 
 
-def test_new_project_to_exported_wav(qtbot, tmp_path, recordings, artifacts_dir):
+def _record_file(synth, text: str, stem: Path) -> None:
+    controls = StyleControls(pitch=TARGET_PITCH_ST, pitch_range=TARGET_RANGE, variability=0.5)
+    audio = np.concatenate([c.samples for c in synth.synthesize(text, controls)])
+    sf.write(stem.with_suffix(".wav"), resample(audio, synth.sample_rate, 44_100), 44_100, subtype="PCM_16")
+    stem.with_suffix(".txt").write_text(text + "\n", encoding="utf-8")
+
+
+def test_new_project_to_exported_wav(qtbot, tmp_path, recordings, synth, artifacts_dir):
     ensure_base(TINY_BASE)
     win = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(win)
@@ -57,7 +63,7 @@ def test_new_project_to_exported_wav(qtbot, tmp_path, recordings, artifacts_dir)
     win.show()
     qtbot.waitExposed(win)
     try:
-        _flow(qtbot, win, tmp_path, recordings, artifacts_dir)
+        _flow(qtbot, win, tmp_path, recordings, synth, artifacts_dir)
     finally:
         win._force_close = True
         win.close()  # stops every panel's threads
@@ -70,20 +76,22 @@ def _shot(win, panel, artifacts_dir, name: str) -> None:
     assert path.stat().st_size > 10_000
 
 
-def _flow(qtbot, win, tmp_path, recordings, artifacts_dir) -> None:
+def _flow(qtbot, win, tmp_path, recordings, synth, artifacts_dir) -> None:
     # 1. a new project opens on the Record panel
     project = win.new_project("Flow voice", parent=str(tmp_path), speaker="Test speaker")
     assert project is not None and win.current_panel is win.record
 
-    # 2. import recordings with transcripts; every take is checked in the background
+    # 2. import recordings with transcripts, the speaker's reading of this project's consent
+    # statement among them (it lands on the statement prompt); every take is checked
+    _record_file(synth, project.prompts[0].text, recordings / "consent")
     task = win.record.import_recordings(str(recordings))
     assert task is not None and win.record.importing
     qtbot.waitUntil(lambda: not win.record.importing, timeout=IMPORT_TIMEOUT_MS)
     report = win.record.last_import
-    assert report is not None and report.imported == len(SENTENCES), win.record.message.text()
+    assert report is not None and report.imported == len(SENTENCES) + 1, win.record.message.text()
     assert win.record.message.level == "ok", win.record.message.text()
     taken = [p for p in project.prompts if p.chosen_take is not None]
-    assert len(taken) == len(SENTENCES)
+    assert len(taken) == len(SENTENCES) + 1 and project.prompts[0].chosen_take is not None
     _shot(win, win.record, artifacts_dir, "record")
 
     # 3. a few fine-tune steps in the Train panel's worker thread; the voice is published

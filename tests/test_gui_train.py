@@ -18,7 +18,7 @@ torch = pytest.importorskip("torch", reason="training needs the [train] extra (t
 
 from PySide6.QtCore import QEventLoop, QPoint, QSettings, Qt, QTimer  # noqa: E402
 from test_training import TINY_BASE  # noqa: E402  (the CI-sized base the training tests prepare)
-from training_data import SENTENCES, make_project  # noqa: E402
+from training_data import SENTENCES, consent_from_another_speaker, make_project  # noqa: E402
 
 from voicestudio.gui.context import StudioContext  # noqa: E402
 from voicestudio.gui.panels.train import PROGRESS_STEPS, QUICK_MINUTES, STUDIO_MINUTES, TrainPanel  # noqa: E402
@@ -109,6 +109,7 @@ def test_panel_builds_explains_and_offers_only_working_devices(qtbot, ctx, panel
     project = VoiceProject.create("empty", parent=tmp_path, prompts=["I consent.", "One line."])
     ctx.set_project(project)
     assert panel.start_button.isEnabled() and "0 takes to train on" in panel.project_label.text()
+    assert "No consent statement recorded yet" in panel.project_label.text()
     assert not panel.message.isVisible()  # a new project clears the old message
     assert panel.resume() is False and "no training to resume" in panel.message.text()
 
@@ -147,6 +148,7 @@ def test_a_finished_run_plots_previews_and_publishes_the_voice(qtbot, ctx, panel
     assert panel.start_button.isEnabled() and not panel.resume_button.isEnabled()  # nothing to resume yet
     assert panel.base_badge.text() == "ready"
     assert "8 takes to train on" in panel.project_label.text()
+    assert "Consent statement recorded" in panel.project_label.text()
 
     progress: list[tuple[int, float, object]] = []
     with qtbot.waitSignal(ctx.voices_changed, timeout=RUN_TIMEOUT_MS):
@@ -323,7 +325,8 @@ def test_shutdown_mid_run_stops_the_thread_and_keeps_the_checkpoint(qtbot, ctx, 
 
 
 # ----------------------------------------------------------------------------- bad input
-def test_failed_training_shows_the_reason_inline_and_returns_to_idle(qtbot, ctx, panel, tiny_base, tmp_path, synth):
+def test_failed_training_shows_the_reason_inline_and_returns_to_idle(qtbot, ctx, panel, tiny_base, tmp_path, synth,
+                                                                     artifacts_dir):
     # a project with no takes at all, through the panel's own choices and button
     empty = VoiceProject.create("empty", parent=tmp_path, prompts=["I consent.", "One line.", "Another line."])
     ctx.set_project(empty)
@@ -343,6 +346,15 @@ def test_failed_training_shows_the_reason_inline_and_returns_to_idle(qtbot, ctx,
     _run(qtbot, panel, lambda: panel.start(config=tiny_config()), "failed")
     assert panel.message.level == "error" and "too little usable audio to train: 2 takes" in panel.message.text()
     assert small.voices == [] and not locations.can_resume(small)
+
+    # a consent statement read by someone else: refused with the reason, nothing trained
+    other = make_project(tmp_path, synth, name="other")
+    consent_from_another_speaker(other)
+    ctx.set_project(other)
+    _run(qtbot, panel, lambda: panel.start(config=tiny_config()), "failed")
+    assert panel.message.level == "error" and "do not sound like the same person" in panel.message.text()
+    assert "consent statement" in _log(panel) and other.voices == [] and not locations.can_resume(other)
+    panel.grab().save(str(artifacts_dir / "panel_train_consent_refused.png"))
     assert panel.loss_plot.point_count("total") == 0 and not panel.resume_button.isEnabled()
 
     if not torch.cuda.is_available():  # asking for a GPU that is not there is refused, not crashed

@@ -3,6 +3,7 @@ steps on a synthetic speaker, kill -9 and resume, export, cancel, bad data."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="training needs the [train] extra (torch==2.13.0); make test installs it")
 
-from training_data import SENTENCES, TARGET_PITCH_ST, make_project  # noqa: E402
+from training_data import SENTENCES, TARGET_PITCH_ST, consent_from_another_speaker, make_project  # noqa: E402
 
 from voicestudio.training.alignment import maximum_path  # noqa: E402
 from voicestudio.training.base import BasePrepConfig, ensure_base, is_prepared, load_base, load_joe  # noqa: E402
@@ -148,6 +149,10 @@ def test_train_is_killed_resumes_exports_and_speaks(tiny_base, tiny_project, tmp
     assert sidecar["voicestudio"]["provenance"]["export_max_abs_diff"] <= 1e-3
     assert len(sidecar["voicestudio"]["provenance"]["training_data_sha256"]) == 64
     assert sidecar["voicestudio"]["prosody"]["speaker"]["f0_median_hz"] > 0
+    statement = project.folder / project.prompts[project.consent_index].chosen_take.file
+    record = sidecar["voicestudio"]["consent"]
+    assert record["verified"] is True and record["take"] == statement.relative_to(project.folder).as_posix()
+    assert record["sha256"] == hashlib.sha256(statement.read_bytes()).hexdigest()
 
     # the ONNX matches the best checkpoint in torch, independently of the exporter's own check
     from voicestudio.training.base import joe_phoneme_ids
@@ -195,6 +200,20 @@ def test_cancel_keeps_the_best_so_far(tiny_base, tiny_project):
     assert finished and finished[-1].cancelled
     assert result.best_path.is_file() and trainer.state_path.is_file()
     assert result.similarity is not None and 0 < result.similarity <= 1
+
+
+def test_publishing_is_refused_when_the_consent_take_became_someone_elses(tiny_base, tiny_project):
+    from voicestudio.safety.consent import ConsentError
+    from voicestudio.training.dataset import DataConfig
+    from voicestudio.training.finetune import TrainConfig, Trainer
+    from voicestudio.training.publish import publish
+
+    config = TrainConfig(steps=2, evaluate_every_steps=2, data=DataConfig(min_seconds=10))
+    result = Trainer(tiny_project, config).run()
+    consent_from_another_speaker(tiny_project)
+    with pytest.raises(ConsentError, match="do not sound like the same person"):
+        publish(tiny_project, result, config)
+    assert tiny_project.voices == [] and not (tiny_project.models_dir / "voices").exists()
 
 
 def test_trainer_runs_in_a_thread_and_reports_progress(tiny_base, tiny_project):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import stat
 import zipfile
 from pathlib import Path
@@ -99,15 +100,30 @@ def test_export_then_import_gives_the_same_voice(joe_bundle, data_dir, tmp_path,
     assert voices_folder_state(data_dir) == ["joe-copy.onnx", "joe-copy.onnx.json"]  # nothing temporary left
 
     assert main(["voices", "--import", str(joe_bundle)]) == 1  # the name is taken now
-    assert "already exists" in capsys.readouterr().err
+    assert "already exists (in " in capsys.readouterr().err
+    assert main(["voices", "--import", str(joe_bundle), "--name", "en_US-joe-medium"]) == 1
+    assert "already exists (the voice that comes with VoiceStudio)" in capsys.readouterr().err
     assert main(["voices", "--import", str(joe_bundle), "--name", "joe-two"]) == 0
     assert [v.name for v in list_voices()] == ["en_US-joe-medium", "joe-copy", "joe-two"]
 
     out = tmp_path / "again"
     assert main(["voices", "--export", "joe-two", "-o", str(out), "--no-preview"]) == 0
-    assert set(read_manifest(out.with_suffix(".vsvoice"))["files"]) == {MODEL, SIDECAR}
+    written = out.with_suffix(".vsvoice")
+    assert set(read_manifest(written)["files"]) == {MODEL, SIDECAR}
+    assert stat.S_IMODE(written.stat().st_mode) == 0o666 & ~_umask()  # the user's usual permissions
+    before = written.read_bytes()
+    assert main(["voices", "--export", "joe-copy", "-o", str(out), "--no-preview"]) == 1  # never replaced silently
+    assert "already exists" in capsys.readouterr().err and written.read_bytes() == before
+    assert main(["voices", "--export", "joe-copy", "-o", str(out), "--no-preview", "--overwrite"]) == 0
+    assert read_manifest(written)["name"] == "joe-copy"
     assert main(["voices", "--export", "joe-two"]) == 1
     assert "needs -o" in capsys.readouterr().err
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_export_errors_leave_no_file(tmp_path, data_dir):
@@ -188,6 +204,7 @@ def test_a_hostile_or_broken_bundle_is_refused_and_installs_nothing(case, build,
     with pytest.raises(BundleError) as caught:
         import_bundle(bundle)
     assert message in str(caught.value), str(caught.value)
+    assert str(caught.value).count(bundle.name) <= 1, str(caught.value)  # the file is named once
     assert voices_folder_state(data_dir) == ["keep.txt"]
     assert not (tmp_path / "evil.onnx").exists() and not (tmp_path.parent / "evil.onnx").exists()
 
@@ -197,7 +214,8 @@ def test_an_onnx_with_the_wrong_inputs_is_refused(tmp_path, data_dir):
     assert main(["voices", "--import", str(bundle)]) == 1
     with pytest.raises(BundleError, match="does not load") as caught:
         import_bundle(bundle)
-    assert "input" in str(caught.value)
+    assert "input" in str(caught.value) and ".part" not in str(caught.value)  # no staging folder in it
+    assert str(caught.value).count("wrong.vsvoice") == 1
     assert voices_folder_state(data_dir) == []
 
 

@@ -91,6 +91,9 @@ def test_watermark_detect_exit_codes(speech, tmp_path, capsys):
     assert main(["watermark", "detect", str(tmp_path / "broken.wav")]) == 2
     assert "cannot read audio file" in capsys.readouterr().err
     assert main(["watermark", "detect", str(tmp_path / "absent.wav")]) == 2
+    sf.write(str(tmp_path / "blip.wav"), samples[: rate // 10], rate, subtype="PCM_16")
+    assert main(["watermark", "detect", str(tmp_path / "blip.wav")]) == 2
+    assert "blip.wav" in capsys.readouterr().err  # which file was too short
 
 
 # ----------------------------------------------------------------------------- every export path

@@ -10,6 +10,10 @@ from pathlib import Path
 
 from voicestudio.project.project import VoiceProject
 from voicestudio.styling.controls import StyleControls
+from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
+
+#: Another speaker for consent tests: the CMU Arctic clip pysptk (a dependency) ships.
+OTHER_SPEAKER_WAV = Path(__import__("pysptk").__file__).parent / "example_audio_data" / "arctic_a0007.wav"
 
 TARGET_PITCH_ST = 5.0
 TARGET_RANGE = 1.4
@@ -30,7 +34,8 @@ def make_project(folder: Path, synth, sentences: list[str] | None = None, name: 
     """A project whose takes are the target "speaker" reading ``sentences`` (at 24 kHz,
     so resampling is exercised). The consent prompt gets a take too; it is not trained on."""
     sentences = sentences or SENTENCES
-    project = VoiceProject.create(name, parent=folder, prompts=["I consent to this voice being made."] + sentences)
+    statement = fill_consent(CONSENT_TEMPLATE, name, "2026-11-29")
+    project = VoiceProject.create(name, parent=folder, prompts=[statement] + sentences)
     controls = StyleControls(pitch=TARGET_PITCH_ST, pitch_range=TARGET_RANGE, variability=0.5)
     import numpy as np
 
@@ -42,3 +47,11 @@ def make_project(folder: Path, synth, sentences: list[str] | None = None, name: 
         project.add_take(index, audio, 24000, source="import:synthetic", save=False)
     project.save()
     return project
+
+
+def consent_from_another_speaker(project: VoiceProject) -> None:
+    """Someone else reads the statement: a newer take on the consent prompt."""
+    from voicestudio.audio.io import read_audio
+
+    audio = read_audio(OTHER_SPEAKER_WAV)
+    project.add_take(project.consent_index, audio.samples, audio.sample_rate)

@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     voices.add_argument("-o", "--output", type=Path, metavar="FILE", help="the bundle to write (with --export)")
     voices.add_argument("--name", help="the voice's name in the bundle or after import (default: its own)")
     voices.add_argument("--no-preview", action="store_true", help="leave the spoken preview out of the bundle")
+    voices.add_argument("--overwrite", action="store_true", help="replace the bundle file if it exists (with --export)")
     sub.add_parser("doctor", help="print versions, providers, audio devices and data locations")
     project = sub.add_parser("project", help="create, import into and inspect voice projects")
     psub = project.add_subparsers(dest="project_command", metavar="ACTION", required=True)
@@ -84,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("source", metavar="SRC", type=Path, help="folder of WAV/FLAC files with transcripts")
     imp.add_argument("--project", required=True, metavar="P", help="project folder or name")
     imp.add_argument("--no-asr", action="store_true", help="skip the speech-recognition check (the slowest check)")
+    consent = psub.add_parser("consent", help="show the consent statement, add its recording from a file, and "
+                              "check that it is the same speaker as the takes (training and export need this)")
+    consent.add_argument("project", metavar="P", help="project folder or name")
+    consent.add_argument("--file", type=Path, metavar="AUDIO", help="a recording of the speaker reading the statement "
+                         "(stored as the consent take)")
     restore = psub.add_parser("restore", help="put back the last good copy of a damaged project.json")
     restore.add_argument("project", metavar="P", help="project folder or name")
 
@@ -184,7 +190,9 @@ def _add_dub_parser(sub) -> None:
     dub.add_argument("--rate", type=int, default=48_000, metavar="HZ", help="sample rate (default 48000)")
     dub.add_argument("--bits", type=int, default=24, choices=sorted(BIT_FORMATS), help="bit depth (default 24; 32 = float)")
     dub.add_argument("--fit", type=_fit_limits, default=None, metavar="SLOWEST:FASTEST",
-                     help="how far a line's tempo may change to fit its cue (default 0.8:1.25)")
+                     help="how far a line's tempo may change to fit its cue (default 0.8:1.25); lines are only "
+                          "slowed down (to SLOWEST) with --fill")
+    dub.add_argument("--fill", action="store_true", help="also slow short lines down so they fill their cue")
     dub.add_argument("--overwrite", action="store_true", help="replace a dub already in OUTDIR")
     dub.add_argument("--cache", type=Path, metavar="DIR", help="keep rendered lines here; a rerun only renders changed lines")
     dub.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto", help="onnxruntime provider (default auto)")
@@ -194,6 +202,8 @@ def _add_dub_parser(sub) -> None:
 
 
 def _dub(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from voicestudio.dubbing import DubSettings, FitLimits, dub, load_dub_script
     from voicestudio.styling.controls import StyleControls
 
@@ -203,9 +213,9 @@ def _dub(args: argparse.Namespace) -> int:
     ).validated()
     if args.threads is not None and args.threads < 1:
         raise VoiceStudioError("--threads must be at least 1")
-    settings = DubSettings(voice=args.voice, controls=controls, fit=args.fit or FitLimits(), rate=args.rate,
-                           bits=args.bits, target_lufs=args.lufs, provider=args.provider,
-                           threads=args.threads).validated()
+    fit = replace(args.fit or FitLimits(), fill=args.fill)
+    settings = DubSettings(voice=args.voice, controls=controls, fit=fit, rate=args.rate, bits=args.bits,
+                           target_lufs=args.lufs, provider=args.provider, threads=args.threads).validated()
     script = load_dub_script(args.script)  # a malformed file fails here, naming its line
     tty = sys.stderr.isatty()
 
@@ -236,9 +246,13 @@ def _watermark_detect(path: Path) -> int:
 
     try:
         audio = read_audio(path)
+    except VoiceStudioError as exc:  # read errors name the file already
+        print(f"voicestudio: error: {exc}", file=sys.stderr)
+        return 2
+    try:
         found = detect(audio.samples, audio.sample_rate)
     except VoiceStudioError as exc:
-        print(f"voicestudio: error: {exc}", file=sys.stderr)
+        print(f"voicestudio: error: {path}: {exc}", file=sys.stderr)
         return 2
     verdict = "watermark found" if found.present else "no watermark"
     print(f"{path}: {verdict} (confidence {found.confidence:.1f}; {THRESHOLD:g} or more = marked; "
@@ -395,6 +409,8 @@ def _project(args: argparse.Namespace) -> int:
         for name, reason in result.skipped:
             print(f"voicestudio: warning: skipped {name}: {reason}", file=sys.stderr)
         return 0
+    if args.project_command == "consent":
+        return _project_consent(args)
     if args.project_command == "restore":
         folder = resolve_project(args.project)
         kept = restore_backup(folder / PROJECT_FILE)
@@ -409,7 +425,33 @@ def _project(args: argparse.Namespace) -> int:
     print(f"prompts:  {s.prompts} ({s.recorded} recorded, {s.skipped} skipped)")
     print(f"takes:    {s.takes} ({s.minutes:.1f} minutes in the chosen takes)")
     print(f"checks:   {verdicts}")
-    print(f"consent:  {'recorded' if s.has_consent_take else 'not recorded yet'}")
+    print(f"consent:  {'recorded' if s.has_consent_take else 'not recorded yet'} "
+          f"(check it with: voicestudio project consent {project.folder})")
+    return 0
+
+
+def _project_consent(args: argparse.Namespace) -> int:
+    """Print the statement and the verdict; exit 0 only when the consent is verified."""
+    from voicestudio.project.project import VoiceProject
+    from voicestudio.safety import consent
+
+    project = VoiceProject.open(args.project)
+    if args.file is not None:
+        take = consent.add_consent_recording(project, args.file)
+        print(f"stored {args.file} as the consent take {take.file}")
+    index = consent.consent_prompt(project)
+    if index is not None:
+        print(f"statement: {project.prompts[index].text}")
+    try:
+        check = consent.check_consent(project)
+    except consent.ConsentError as exc:
+        print(f"voicestudio: {exc}", file=sys.stderr)
+        return 1
+    print(check.describe())
+    if not check.verified:
+        print("voicestudio: training and export are refused until the consent statement is recorded by the "
+              "speaker of the takes", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -462,8 +504,8 @@ def _voices(args: argparse.Namespace) -> int:
     from voicestudio.voice.catalog import add_voice, list_voices
     from voicestudio.voice.model import VoiceConfig
 
-    if (args.output or args.no_preview) and args.export is None:
-        raise VoiceStudioError("-o/--output and --no-preview go with --export")
+    if (args.output or args.no_preview or args.overwrite) and args.export is None:
+        raise VoiceStudioError("-o/--output, --no-preview and --overwrite go with --export")
     if args.name and args.export is None and args.import_bundle is None:
         raise VoiceStudioError("--name goes with --export or --import")
     if args.add is not None:
@@ -475,7 +517,8 @@ def _voices(args: argparse.Namespace) -> int:
 
         if args.output is None:
             raise VoiceStudioError(f"--export needs -o FILE{BUNDLE_SUFFIX}")
-        bundle = export_bundle(args.export, args.output, None if args.no_preview else PREVIEW_TEXT, args.name)
+        bundle = export_bundle(args.export, args.output, None if args.no_preview else PREVIEW_TEXT, args.name,
+                               overwrite=args.overwrite)
         print(f"wrote {bundle.path} (voice {bundle.name}, {bundle.path.stat().st_size / 1e6:.1f} MB)")
         return 0
     if args.import_bundle is not None:

@@ -109,10 +109,10 @@ def train_project(spec: str, config, resume: bool, bar: ProgressBar) -> int:
     def on_event(event) -> None:
         if isinstance(event, Stage):
             if event.stage != state["stage"]:
-                bar.stage({"base": "preparing the base model (once per machine)", "data": "checking takes",
-                           "train": "training"}.get(event.stage, event.stage))
+                bar.stage({"consent": "checking consent", "base": "preparing the base model (once per machine)",
+                           "data": "checking takes", "train": "training"}.get(event.stage, event.stage))
                 state["stage"] = event.stage
-            if event.message.startswith(("left out", "resumed", "similarity score unavailable")) or (
+            if event.message.startswith(("left out", "resumed", "similarity score unavailable", "consent take")) or (
                 event.stage == "data" and event.fraction >= 1.0 and "min of speech" in event.message
             ):
                 bar.note(event.message)

@@ -38,7 +38,7 @@ UNTIMED_GAP_S = 0.5
 TRIM_FLOOR_DB = -50.0
 TRIM_KEEP_S = 0.010
 #: Bumped when rendering changes in a way that makes cached audio stale.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 if TYPE_CHECKING:
     from voicestudio.dubbing.mix import DubMix
@@ -298,8 +298,11 @@ def speak(synth: Synthesizer, text: str, controls: StyleControls, length_factor:
     for sentence in synth.sentences(text, TextReport()):
         if parts:
             parts.append(synth.pause(params.speed * tempo))
+        # Durations come from the predictor's mean (noise_w 0): with sampled durations every
+        # render of a line has another length, and a tempo fitted on one render misses on the
+        # next. Variability still changes the voice's timbre and intonation (noise_scale).
         raw = synth.voice.infer(sentence.ids, noise_scale=config.noise_scale * controls.variability,
-                                length_scale=config.length_scale * length_factor, noise_w=config.noise_w * controls.variability)
+                                length_scale=config.length_scale * length_factor, noise_w=0.0)
         raw = set_level(raw, synth.sample_rate, TARGET_LEVEL_DBFS)
         parts.append(style_audio(raw, synth.sample_rate, params, f0_method=synth.f0_method))
     return trim_silence(np.concatenate(parts).astype(np.float32), synth.sample_rate)

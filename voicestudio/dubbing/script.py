@@ -38,6 +38,11 @@ _NUMBER_COLUMNS = ("intensity", "pitch", "speed")
 # A cue timing line: "[-]HH:MM:SS,mmm --> HH:MM:SS,mmm [settings]" (hours optional in WebVTT).
 _TIMESTAMP = r"(-?)\s*(?:(\d+):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})"
 _TIMING_LINE = re.compile(rf"^\s*{_TIMESTAMP}\s*-->\s*{_TIMESTAMP}(?:\s.*)?$")
+#: A time line with a wrong arrow ("->", "=>", "- ->"): a cue the libraries would drop unseen.
+_ALMOST_TIMING_LINE = re.compile(r"^\s*(?:\d+:)?\d{1,2}:\d{1,2}[,.]\d{1,3}\s*[-=–—>\s]+\s*(?:\d+:)?\d{1,2}:\d")
+#: How each format writes a time line, for error messages.
+_TIME_FORMAT = {"srt": "HH:MM:SS,mmm --> HH:MM:SS,mmm", "vtt": "[HH:]MM:SS.mmm --> [HH:]MM:SS.mmm"}
+_TIME_EXAMPLE = {"srt": "00:00:01,000 --> 00:00:02,500", "vtt": "00:01.000 --> 00:02.500"}
 
 
 class DubScriptError(VoiceStudioError):
@@ -275,18 +280,24 @@ def _check_times(start: float, end: float, where: str) -> None:
                              f"({start:.3f} s); swap or fix the times")
 
 
-def _timing_lines(text: str, source: str) -> list[int]:
+def _timing_lines(text: str, source: str, fmt: str) -> list[int]:
     """Line numbers of the cue timing lines, in order; a line with ``-->`` that is not a
     valid timing line is an error here, where its line number is known (the libraries
     either drop such a cue silently or report it without a line)."""
     found: list[int] = []
+    expected = f"(expected {_TIME_FORMAT[fmt]})"
     for line_no, line in enumerate(text.split("\n"), start=1):
         if "-->" not in line:
+            if _ALMOST_TIMING_LINE.match(line):
+                raise DubScriptError(f"{source}, line {line_no}: not a valid cue time {line.strip()[:60]!r}: the "
+                                     f"arrow between the times is '-->' {expected}")
             continue
         match = _TIMING_LINE.match(line)
         if match is None:
-            raise DubScriptError(f"{source}, line {line_no}: not a valid cue time {line.strip()[:60]!r} "
-                                 "(expected HH:MM:SS,mmm --> HH:MM:SS,mmm)")
+            raise DubScriptError(f"{source}, line {line_no}: not a valid cue time {line.strip()[:60]!r} {expected}")
+        if fmt == "vtt" and "," in line.split("-->")[0] + line.split("-->")[1][:13]:
+            raise DubScriptError(f"{source}, line {line_no}: WebVTT times have a dot before the milliseconds, not "
+                                 f"a comma: {line.strip()[:60]!r} {expected}")
         if match.group(1) or match.group(6):
             raise DubScriptError(f"{source}, line {line_no}: negative time in {line.strip()[:60]!r}; times start at 0")
         found.append(line_no)
@@ -294,14 +305,14 @@ def _timing_lines(text: str, source: str) -> list[int]:
 
 
 def _parse_subtitles(text: str, fmt: str, source: str, warnings: list[str]) -> list[DubLine]:
-    timing_lines = _timing_lines(text, source)
+    timing_lines = _timing_lines(text, source, fmt)
     if fmt == "srt":
         cues = _read_srt(text, source)
     else:
         cues = _read_vtt(text, source)
         warnings.extend(_vtt_blocks_without_time(text))
     if not cues:
-        raise DubScriptError(f"{source} has no {fmt.upper()} cues (lines like 00:00:01,000 --> 00:00:02,500)")
+        raise DubScriptError(f"{source} has no {fmt.upper()} cues (time lines like {_TIME_EXAMPLE[fmt]})")
     if len(cues) != len(timing_lines):  # should not happen: every cue has exactly one timing line
         raise DubScriptError(f"{source}: found {len(timing_lines)} timing lines but {len(cues)} cues; "
                              "check the file's blank lines")
@@ -329,7 +340,11 @@ def _read_srt(text: str, source: str) -> list[tuple[float, float, str]]:
         # The unmatched block starts where a block was expected (actual_start is where matching resumed).
         skipped = len(exc.unmatched_content) - len(exc.unmatched_content.lstrip())
         line_no = text.count("\n", 0, exc.expected_start + skipped) + 1
-        bad = exc.unmatched_content.strip().split("\n")[0][:60]
+        block = exc.unmatched_content.strip().split("\n")
+        if len(block) >= 2 and block[0].strip().isdigit():  # the number is fine: its time line is not
+            raise DubScriptError(f"{source}, line {line_no + 1}: not a valid cue time {block[1].strip()[:60]!r} "
+                                 f"(expected {_TIME_FORMAT['srt']})") from exc
+        bad = block[0][:60]
         raise DubScriptError(f"{source}, line {line_no}: not a subtitle block: {bad!r} "
                              "(expected a number, a time line and the text, then a blank line)") from exc
     except (srt.TimestampParseError, ValueError) as exc:

@@ -1,1 +1,1 @@
-"""Safety: the watermark that marks synthetic speech (and, later, the consent gate)."""
+"""Safety: the watermark that marks synthetic speech and the consent gate before cloning."""

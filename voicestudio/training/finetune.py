@@ -38,7 +38,9 @@ from piper.train.vits.losses import kl_loss
 
 from voicestudio.audio.io import write_audio
 from voicestudio.errors import VoiceStudioError
+from voicestudio.evaluate.secs import default_encoder
 from voicestudio.project.project import VoiceProject
+from voicestudio.safety.consent import require_consent
 from voicestudio.training.alignment import maximum_path
 from voicestudio.training.base import (
     BasePrepConfig,
@@ -244,6 +246,10 @@ class Trainer:
         threads_before = torch.get_num_threads()
         torch.set_num_threads(cfg.threads or default_threads())
         try:
+            # 0. consent: the speaker's own statement, checked before anything slow
+            self._emit(Stage("consent", 0.0, "checking the speaker's consent statement"))
+            consent = require_consent(self.project, default_encoder())
+            self._emit(Stage("consent", 1.0, consent.describe()))
             # 1. base model (once per machine)
             ensure_base(cfg.base, lambda s, f, m: self._emit(Stage("base", f, m)), self._cancel.is_set)
             model, base_meta = load_base()
@@ -436,8 +442,6 @@ class Trainer:
         return torch.sum((logw - torch.log(w + 1e-6) * x_mask) ** 2) / x_mask.sum()
 
     def _reference_embedding(self, data: TrainingData) -> np.ndarray | None:
-        from voicestudio.evaluate.secs import default_encoder
-
         clips = data.held_out or data.train[:5]
         try:
             encoder = default_encoder()

@@ -1,6 +1,7 @@
 """Trained checkpoint → a calibrated Piper voice registered in its project.
 
-Export, then measure: the speaker's prosody from the training takes, the new voice's
+Check the speaker's consent again (the takes may have changed since training started; the
+sidecar records the consent take's hash), export, then measure: the speaker's prosody from the training takes, the new voice's
 from its own output on the same texts (on onnxruntime, exactly as users will hear
 it), and store the calibration in the sidecar before the voice is registered.
 """
@@ -16,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from voicestudio.evaluate.prosody import prosody_stats
 from voicestudio.project.project import TrainedVoice, VoiceProject, now_iso
 from voicestudio.project.store import atomic_write_bytes
+from voicestudio.safety import consent as consent_gate
 from voicestudio.styling.calibration import SIDECAR_KEY, ProsodyCalibration, calibrate
 from voicestudio.training.dataset import MODEL_RATE, TrainingData
 from voicestudio.training.export import export_voice
@@ -63,6 +65,10 @@ def publish(
     progress: Callable[[str], None] | None = None,
 ) -> PublishedVoice:
     progress = progress or (lambda message: None)
+    progress("checking the speaker's consent statement")
+    from voicestudio.evaluate.secs import default_encoder
+
+    consent = consent_gate.require_consent(project, default_encoder())
     model, state = load_trained(result.best_path)
     created = now_iso()
     name = voice_name(project, created)
@@ -85,6 +91,7 @@ def publish(
             "similarity": result.similarity,
         },
         "styling_defaults": {"emotion": "neutral", "pitch": 0.0, "speed": 1.0},
+        consent_gate.SIDECAR_KEY: consent.to_dict(),
     }
     onnx_path = export_voice(model, folder, name, fields)
     progress("measuring the speaker's pitch and pace")

@@ -16,6 +16,7 @@ import io
 import json
 import os
 import re
+import secrets
 import shutil
 import stat
 import tempfile
@@ -27,6 +28,7 @@ from typing import Any
 
 from voicestudio.errors import VoiceLoadError
 from voicestudio.paths import user_voices_dir
+from voicestudio.safety.consent import require_exportable
 
 BUNDLE_SUFFIX = ".vsvoice"
 BUNDLE_FORMAT = "voicestudio-voice-bundle"
@@ -63,10 +65,11 @@ def valid_voice_name(name: str) -> str:
 
 # ----------------------------------------------------------------------------- export
 def export_bundle(spec: str | None, out_path: str | Path, preview_text: str | None = PREVIEW_TEXT,
-                  name: str | None = None) -> BundleInfo:
+                  name: str | None = None, overwrite: bool = False) -> BundleInfo:
     """Write the voice ``spec`` (see :func:`voicestudio.voice.catalog.resolve_voice`) into
     ``out_path`` (``.vsvoice`` is added when it has no suffix), with a spoken preview unless
-    ``preview_text`` is None. Written to a temporary name and renamed: never half a file."""
+    ``preview_text`` is None. Written to a temporary name and renamed: never half a file.
+    An existing file is only replaced with ``overwrite``."""
     from voicestudio.voice.catalog import resolve_voice
     from voicestudio.voice.model import VoiceModel
 
@@ -79,18 +82,26 @@ def export_bundle(spec: str | None, out_path: str | Path, preview_text: str | No
         raise BundleError(f"{out} is a folder; give a file name for the bundle")
     if not out.parent.is_dir():
         raise BundleError(f"cannot write {out}: folder {out.parent} does not exist")
+    if out.exists() and not overwrite:
+        raise BundleError(f"{out} already exists; choose another file name or replace it (--overwrite)")
+    sidecar = info.config_path.read_bytes()
+    try:
+        config = json.loads(sidecar)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"voice {info.name!r} cannot be exported: its configuration {info.config_path} is "
+                          f"not valid JSON ({exc})") from exc
+    require_exportable(config if isinstance(config, dict) else {}, info.name)
     voice = VoiceModel.load(info.model_path, info.config_path, provider="cpu", threads=1, name=name)
-    contents: dict[str, bytes | Path] = {MODEL: info.model_path, SIDECAR: info.config_path.read_bytes()}
+    contents: dict[str, bytes | Path] = {MODEL: info.model_path, SIDECAR: sidecar}
     if preview_text:
         contents[PREVIEW] = _preview_wav(voice, preview_text)
     files = {entry: _describe(data) for entry, data in contents.items()}
     manifest = {"format": BUNDLE_FORMAT, "schema": BUNDLE_SCHEMA, "name": name,
                 "created": datetime.now(UTC).isoformat(timespec="seconds"), "files": files}
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    # a plain new file (not mkstemp's owner-only one), so the bundle gets the user's usual permissions
+    tmp = out.parent / f".{out.name}.{secrets.token_hex(6)}.part"
     try:
-        with zipfile.ZipFile(tmp, "w") as zf:
+        with zipfile.ZipFile(tmp, "x") as zf:
             zf.writestr(MANIFEST, json.dumps(manifest, indent=2), zipfile.ZIP_DEFLATED)
             for entry, data in contents.items():
                 method = zipfile.ZIP_DEFLATED if entry == SIDECAR else zipfile.ZIP_STORED  # ONNX/WAV barely shrink
@@ -157,10 +168,12 @@ def import_bundle(path: str | Path, name: str | None = None, folder: Path | None
     with _open_zip(path) as zf:
         manifest = _check_entries(zf, path)
         name = valid_voice_name(name or manifest["name"])
-        existing = {v.name.lower() for v in list_voices()} | {p.name.removesuffix(".onnx").lower()
-                                                                for p in folder.glob("*.onnx")}
+        existing = {p.name.removesuffix(".onnx").lower(): f"in {folder}" for p in folder.glob("*.onnx")}
+        existing.update({v.name.lower(): "the voice that comes with VoiceStudio" if v.source == "bundled"
+                         else f"in {v.model_path.parent}" for v in list_voices()})
         if name.lower() in existing:
-            raise BundleError(f"a voice named {name!r} already exists; import it under another name (--name)")
+            raise BundleError(f"a voice named {name!r} already exists ({existing[name.lower()]}); import this one "
+                              "under another name (--name NEW-NAME)")
         try:
             folder.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".part", dir=folder))
@@ -178,8 +191,11 @@ def import_bundle(path: str | Path, name: str | None = None, folder: Path | None
             except OSError:
                 sidecar.unlink(missing_ok=True)
                 raise
-        except VoiceLoadError as exc:
-            raise BundleError(f"{path.name}: the voice inside does not load: {exc}") from exc
+        except BundleError:
+            raise
+        except VoiceLoadError as exc:  # said with the bundle's entry names, not the staging folder's
+            detail = str(exc).replace(f"{staging}{os.sep}", "")
+            raise BundleError(f"{path.name}: the voice inside does not load: {detail}") from exc
         except OSError as exc:
             raise BundleError(f"cannot install the voice into {folder}: {exc.strerror or exc}") from exc
         finally:

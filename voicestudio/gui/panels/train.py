@@ -43,6 +43,7 @@ from voicestudio.gui.train_worker import (
 )
 from voicestudio.gui.widgets.inline_message import InlineMessage
 from voicestudio.gui.widgets.loss_plot import LossPlot, SimilarityPlot
+from voicestudio.safety.consent import consent_prompt
 from voicestudio.training import locations
 
 #: Time budgets offered (minutes). Quick is the CLI's default; Studio is where the
@@ -390,8 +391,14 @@ class TrainPanel(QWidget):
         takes = sum(1 for i, p in enumerate(project.prompts) if p.chosen_take is not None and i != consent)
         voices = len(project.voices)
         trained = f"; {voices} trained voice{'s' if voices != 1 else ''}" if voices else ""
+        statement = consent_prompt(project)
+        if statement is not None and project.prompts[statement].takes:
+            gate = "Consent statement recorded; it is compared with the takes when training starts."
+        else:
+            gate = ("No consent statement recorded yet: training needs the speaker to read it first "
+                    "(the first prompt in Record).")
         return (f"Project “{project.name}”: {takes} take{'s' if takes != 1 else ''} to train on "
-                f"({summary.minutes:.1f} min recorded){trained}.")
+                f"({summary.minutes:.1f} min recorded){trained}. {gate}")
 
     # ------------------------------------------------------------------ state
     @property
@@ -528,7 +535,10 @@ class TrainPanel(QWidget):
             self._base_running = False
             self.base_progress.hide()
             self._show_base_state()
-        if stage == "data":
+        if stage == "consent":
+            self.stage_label.setText("Checking the speaker's consent statement…")
+            self._log(message)
+        elif stage == "data":
             self.stage_label.setText(f"Checking takes: {message}")
             if not message.startswith("checked take"):
                 self._log(message)

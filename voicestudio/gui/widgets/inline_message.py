@@ -32,7 +32,9 @@ class InlineMessage(QLabel):
         self.style().polish(self)
 
     def error(self, text: str) -> None:
-        self.show_message(text, "error")
+        """Show an error; library messages start in lower case (the CLI puts "error:" before
+        them), so the first letter is raised here."""
+        self.show_message(text[:1].upper() + text[1:], "error")
 
     def clear_message(self) -> None:
         self.show_message("", "info")

@@ -1,0 +1,199 @@
+"""The consent gate: the consent take must be the voice of the training takes before a
+voice is trained or exported. The "speaker" is joe pitched up (tests/training_data.py);
+another speaker is the CMU Arctic clip pysptk ships, so these run in CI; the real
+corpus adds pmatthes/ljspeech swaps when ../shared is there."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from training_data import OTHER_SPEAKER_WAV, consent_from_another_speaker, make_project  # noqa: E402
+
+from voicestudio.audio.io import read_audio, write_audio  # noqa: E402
+from voicestudio.project.project import VoiceProject  # noqa: E402
+from voicestudio.safety import consent  # noqa: E402
+from voicestudio.safety.consent import ConsentError  # noqa: E402
+
+CLI = [sys.executable, "-m", "voicestudio"]
+SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"
+
+
+@pytest.fixture()
+def project(tmp_path, synth):
+    return make_project(tmp_path, synth)
+
+
+def test_the_speakers_own_consent_is_verified_and_hashed(project):
+    check = consent.require_consent(project)
+    assert check.verified and check.similarity >= consent.THRESHOLD
+    assert check.reference_takes == len(project.prompts) - 1  # every take but the statement
+    path = project.folder / check.take
+    assert check.take == project.prompts[0].chosen_take.file
+    assert check.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    record = check.to_dict()
+    assert record["verified"] is True and record["sha256"] == check.sha256 and json.dumps(record)
+
+
+def test_consent_from_another_speaker_is_refused_with_the_reason(project):
+    consent_from_another_speaker(project)
+    check = consent.check_consent(project)
+    assert not check.verified and check.similarity < consent.THRESHOLD
+    with pytest.raises(ConsentError, match="do not sound like the same person") as error:
+        consent.require_consent(project)
+    assert f"similarity {check.similarity:.2f}" in str(error.value) and "record the consent statement" in str(error.value)
+    done = subprocess.run(CLI + ["project", "consent", str(project.folder)], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 1 and "NOT the same speaker" in done.stdout
+    assert "training and export are refused" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_no_consent_take_or_no_takes_is_refused(tmp_path, synth):
+    unrecorded = VoiceProject.create("Unrecorded", tmp_path, prompts=["I consent to this voice.", "One line."])
+    audio = np.concatenate([c.samples for c in synth.synthesize("One line.")])
+    unrecorded.add_take(1, audio, synth.sample_rate)
+    with pytest.raises(ConsentError, match="has none yet: record the consent statement"):
+        consent.check_consent(unrecorded)
+    alone = VoiceProject.create("Alone", tmp_path, prompts=["I consent to this voice.", "One line."])
+    alone.add_take(0, audio, synth.sample_rate)
+    with pytest.raises(ConsentError, match="no recorded takes besides the consent statement"):
+        consent.check_consent(alone)
+
+
+def test_a_consent_take_too_short_or_reading_something_else_is_refused(project, synth):
+    clip = np.concatenate([c.samples for c in synth.synthesize("Yes.")])
+    project.add_take(0, clip, synth.sample_rate)
+    with pytest.raises(ConsentError, match=r"s of speech, too little to recognise a voice"):
+        consent.check_consent(project)
+    statement = np.concatenate([c.samples for c in synth.synthesize("The birch canoe slid on the smooth planks again.")])
+    misread = {"verdict": "warn", "asr_text": "the birch canoe slid", "checks": [
+        {"name": "asr", "verdict": "warn", "message": "The reading does not match.", "value": 0.9}]}
+    project.add_take(0, statement, synth.sample_rate, report=misread)
+    with pytest.raises(ConsentError, match="does not read the consent statement .*the birch canoe slid"):
+        consent.check_consent(project)
+
+
+def test_a_project_without_a_statement_gets_one_from_a_file(tmp_path, synth, project):
+    """An imported corpus has no statement prompt: `project consent P --file` adds it."""
+    imported = VoiceProject.create("Imported", tmp_path, prompts=[p.text for p in project.prompts[1:]],
+                                   consent_index=None)
+    for i, prompt in enumerate(project.prompts[1:]):
+        take = read_audio(project.folder / prompt.chosen_take.file)
+        imported.add_take(i, take.samples, take.sample_rate, save=False)
+    imported.save()
+    with pytest.raises(ConsentError, match="no consent statement among its prompts.*project consent P --file"):
+        consent.check_consent(imported)
+    statement = tmp_path / "statement.wav"
+    shutil.copy(project.folder / project.prompts[0].chosen_take.file, statement)
+
+    done = subprocess.run(CLI + ["project", "consent", str(imported.folder), "--file", str(statement)],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "statement: I, the speaker, consent to VoiceStudio" in done.stdout and ": verified" in done.stdout
+    again = VoiceProject.open(imported.folder)
+    assert again.consent_index == len(again.prompts) - 1 and again.prompts[-1].chosen_take is not None
+    assert again.prompts[-1].chosen_take.report is not None  # the take checks ran on it
+    assert consent.require_consent(again).verified
+
+    other = tmp_path / "other.wav"
+    shutil.copy(OTHER_SPEAKER_WAV, other)
+    done = subprocess.run(CLI + ["project", "consent", str(imported.folder), "--file", str(other)],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 1 and "does not read the consent statement" in done.stderr  # it reads another text
+    assert "Traceback" not in done.stderr
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00")
+    done = subprocess.run(CLI + ["project", "consent", str(imported.folder), "--file", str(broken)],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode != 0 and "broken.wav" in done.stderr and "Traceback" not in done.stderr
+    assert len(VoiceProject.open(imported.folder).prompts[-1].takes) == 2  # the broken file added nothing
+
+
+def test_training_is_refused_before_anything_is_prepared(project):
+    from voicestudio.training.finetune import Failed, Stage, TrainConfig, Trainer
+
+    consent_from_another_speaker(project)
+    events = []
+    with pytest.raises(ConsentError, match="do not sound like the same person"):
+        Trainer(project, TrainConfig(steps=2), events.append).run()
+    assert any(isinstance(e, Failed) and "same person" in e.message for e in events)
+    assert not any(isinstance(e, Stage) and e.stage in ("base", "data") for e in events)
+    assert not (project.models_dir / "training").exists() and project.voices == []
+
+    done = subprocess.run(CLI + ["train", "--project", str(project.folder), "--steps", "1"],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 1 and "do not sound like the same person" in done.stderr, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _clone_voice(folder: Path, record: dict | None) -> Path:
+    """A voice folder that says it was trained by VoiceStudio (joe's weights, a clone's sidecar)."""
+    from voicestudio.voice.catalog import bundled_voice
+
+    joe = bundled_voice()
+    folder.mkdir(parents=True)
+    shutil.copy(joe.model_path, folder / "clone.onnx")
+    sidecar = json.loads(joe.config_path.read_text())
+    sidecar["voicestudio"] = {"provenance": {"project": "p", "training_data_sha256": "0" * 64}}
+    if record is not None:
+        sidecar["voicestudio"][consent.SIDECAR_KEY] = record
+    (folder / "clone.onnx.json").write_text(json.dumps(sidecar))
+    return folder / "clone.onnx"
+
+
+def test_a_clone_without_a_verified_consent_record_cannot_be_exported(tmp_path):
+    from voicestudio.voice.bundle import export_bundle
+
+    for name, record in [("none", None), ("unverified", {"sha256": "a" * 64, "verified": False})]:
+        onnx = _clone_voice(tmp_path / name, record)
+        with pytest.raises(ConsentError, match="without a verified consent take"):
+            export_bundle(str(onnx), tmp_path / f"{name}.vsvoice", preview_text=None)
+        assert not list(tmp_path.glob(f"*{name}.vsvoice*"))
+    onnx = _clone_voice(tmp_path / "ok", {"sha256": "a" * 64, "verified": True})
+    info = export_bundle(str(onnx), tmp_path / "ok.vsvoice", preview_text=None)
+    assert info.path.is_file()
+    done = subprocess.run(CLI + ["voices", "--export", str(tmp_path / "none" / "clone.onnx"), "-o",
+                                 str(tmp_path / "cli.vsvoice")], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "without a verified consent take" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "cli.vsvoice").exists()
+
+
+@pytest.mark.skipif(not (SPEECH / "pmatthes" / "manifest.tsv").is_file(),
+                    reason=f"needs the real speech corpus at {SPEECH}")
+def test_real_speakers_consent_is_verified_and_a_swap_is_refused(tmp_path):
+    rows = {s: [line.split("\t")[0] for line in (SPEECH / s / "manifest.tsv").read_text().splitlines()[1:]]
+            for s in ("pmatthes", "ljspeech")}
+    results = {}
+    for owner, reader in [("pmatthes", "pmatthes"), ("pmatthes", "ljspeech"), ("ljspeech", "ljspeech"),
+                          ("ljspeech", "pmatthes")]:
+        files = rows[owner][1:13]
+        p = VoiceProject.create(f"{owner}-{reader}", tmp_path, prompts=["I consent."] + [f"line {i}" for i in files])
+        statement = read_audio(SPEECH / reader / rows[reader][0])
+        p.add_take(0, statement.samples, statement.sample_rate, save=False)
+        for i, f in enumerate(files, start=1):
+            take = read_audio(SPEECH / owner / f)
+            p.add_take(i, take.samples, take.sample_rate, save=False)
+        p.save()
+        results[(owner, reader)] = consent.check_consent(p).verified
+    assert results == {("pmatthes", "pmatthes"): True, ("pmatthes", "ljspeech"): False,
+                       ("ljspeech", "ljspeech"): True, ("ljspeech", "pmatthes"): False}
+
+
+def test_a_statement_at_an_odd_sample_rate_still_checks(tmp_path, synth):
+    """A statement saved at an odd rate still checks (the encoder resamples to 16 kHz)."""
+    project = make_project(tmp_path, synth, name="odd")
+    take = read_audio(project.folder / project.prompts[0].chosen_take.file)
+    from voicestudio.audio.io import resample
+
+    odd = tmp_path / "odd.wav"
+    write_audio(odd, resample(take.samples, take.sample_rate, 11025), 11025)
+    consent.add_consent_recording(project, odd, asr=False)
+    assert project.prompts[0].chosen_take.sample_rate == 11025
+    assert consent.require_consent(project).verified
