@@ -9,9 +9,11 @@ and ljspeech (../shared/data/speech, real), the bundled base voice (joe, reading
 ``texts.SENTENCES`` and the consent statement) and pysptk's CMU Arctic example clip
 (a fourth voice, one 4 s clip, used only as an impostor). With three to four voices
 the different-speaker side is thin: the EER says these voices are told apart, not
-what happens for two similar-sounding strangers. Same-speaker clips are also scored
-after a worse microphone (16 kHz, 20 dB SNR noise, -6 dB), since a consent take is
-sometimes recorded apart from the takes. Prints tables and writes
+what happens for two similar-sounding strangers. Per take (every training take is
+screened against the statement, ``TAKE_THRESHOLD``): clip against clip, same and
+different speakers. Same-speaker clips are also scored after a worse microphone (16 kHz,
+20 dB SNR noise, -6 dB), since a consent take is sometimes recorded apart from the
+takes. Prints tables and writes
 ``benchmarks/results/consent.json``; nothing is asserted.
 
     python benchmarks/consent.py
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         ensure_encoder_model,
         mean_embedding,
     )
-    from voicestudio.safety.consent import REFERENCE_TAKES, THRESHOLD
+    from voicestudio.safety.consent import REFERENCE_TAKES, TAKE_THRESHOLD, THRESHOLD
     from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
     from voicestudio.voice.catalog import load_voice
     from voicestudio.voice.synthesizer import Synthesizer
@@ -115,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     refs = {s: reference(s) for s in clips}
     impostor = {(a, b): np.array([cosine(e, refs[b]) for e in emb[a]]) for a in emb for b in clips if a != b}
 
+    # Per take (the screening of every training take): statement clip against one take.
+    pair_same = np.concatenate([(emb[s] @ emb[s].T)[np.triu_indices(len(emb[s]), 1)] for s in clips])
+    pair_other = np.concatenate([(emb[a] @ emb[b].T).ravel() for a in emb for b in clips if a != b])
+    wrongly_left_out = float((pair_same < TAKE_THRESHOLD).mean())
+    wrongly_kept = float((pair_other >= TAKE_THRESHOLD).mean())
+
     all_genuine = np.concatenate(list(genuine.values()))
     all_impostor = np.concatenate(list(impostor.values()))
     eer, eer_threshold, low, high = equal_error_rate(all_genuine, all_impostor)
@@ -144,12 +152,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Chosen threshold {THRESHOLD:.2f}: false rejects {100 * frr:.2f} % "
           f"({100 * float((worse < THRESHOLD).mean()):.2f} % with the worse microphone), false accepts "
           f"{100 * far:.2f} %. {time.perf_counter() - started:.0f} s in all.")
+    print(f"Per take, threshold {TAKE_THRESHOLD:.2f}: {100 * wrongly_left_out:.2f} % of {len(pair_same)} same-speaker "
+          f"clip pairs would leave a take out (lowest {pair_same.min():.3f}); {100 * wrongly_kept:.2f} % of "
+          f"{len(pair_other)} different-speaker pairs would keep another speaker's take (highest {pair_other.max():.3f}).")
     out = HERE / "results" / "consent.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({
         "threshold": THRESHOLD, "reference_takes": REFERENCE_TAKES, "eer": eer, "eer_threshold": eer_threshold,
         "eer_range": [low, high], "eer_worse_microphone": eer_worse, "false_reject_rate": frr,
-        "false_accept_rate": far,
+        "false_accept_rate": far, "take_threshold": TAKE_THRESHOLD, "take_wrongly_left_out": wrongly_left_out,
+        "take_wrongly_kept": wrongly_kept,
         "genuine": {s: {"trials": len(g), "min": float(g.min()), "median": float(np.median(g)),
                         "worse_microphone_min": float(genuine_worse[s].min())} for s, g in genuine.items()},
         "impostor": {f"{a} -> {b}": {"trials": len(v), "median": float(np.median(v)), "max": float(v.max())}

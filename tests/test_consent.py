@@ -18,10 +18,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from training_data import OTHER_SPEAKER_WAV, consent_from_another_speaker, make_project  # noqa: E402
 
-from voicestudio.audio.io import read_audio, write_audio  # noqa: E402
+from voicestudio.audio.io import read_audio, resample, write_audio  # noqa: E402
 from voicestudio.project.project import VoiceProject  # noqa: E402
 from voicestudio.safety import consent  # noqa: E402
 from voicestudio.safety.consent import ConsentError  # noqa: E402
+from voicestudio.training.dataset import MODEL_RATE, TrainingData, Utterance  # noqa: E402
 
 CLI = [sys.executable, "-m", "voicestudio"]
 SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"
@@ -67,10 +68,24 @@ def test_no_consent_take_or_no_takes_is_refused(tmp_path, synth):
         consent.check_consent(alone)
 
 
-def test_a_consent_take_too_short_or_reading_something_else_is_refused(project, synth):
+def test_a_consent_take_too_short_reading_something_else_or_copied_is_refused(project, synth):
     clip = np.concatenate([c.samples for c in synth.synthesize("Yes.")])
-    project.add_take(0, clip, synth.sample_rate)
+    read_well = {"verdict": "pass", "asr_text": project.prompts[0].text, "checks": []}  # as if heard right
+    project.add_take(0, clip, synth.sample_rate, report=read_well)
     with pytest.raises(ConsentError, match=r"s of speech, too little to recognise a voice"):
+        consent.check_consent(project)
+    project.add_take(0, clip, synth.sample_rate)  # no reading check on record: the recognizer runs now
+    with pytest.raises(ConsentError, match="does not read the consent statement"):
+        consent.check_consent(project)
+    copied = read_audio(project.folder / project.prompts[3].chosen_take.file)
+    project.add_take(0, copied.samples, copied.sample_rate, report=read_well, subtype="float")
+    Path(project.folder / project.prompts[0].chosen_take.file).write_bytes(
+        (project.folder / project.prompts[3].chosen_take.file).read_bytes())
+    with pytest.raises(ConsentError, match="is the same recording as the training take takes/p0003_t01.wav"):
+        consent.check_consent(project)
+    failed = {"verdict": "fail", "checks": [{"name": "clipping", "verdict": "fail", "message": "Hard clipping."}]}
+    project.add_take(0, clip, synth.sample_rate, report=failed)
+    with pytest.raises(ConsentError, match=r"failed its checks \(Hard clipping.\)"):
         consent.check_consent(project)
     statement = np.concatenate([c.samples for c in synth.synthesize("The birch canoe slid on the smooth planks again.")])
     misread = {"verdict": "warn", "asr_text": "the birch canoe slid", "checks": [
@@ -88,7 +103,8 @@ def test_a_project_without_a_statement_gets_one_from_a_file(tmp_path, synth, pro
         take = read_audio(project.folder / prompt.chosen_take.file)
         imported.add_take(i, take.samples, take.sample_rate, save=False)
     imported.save()
-    with pytest.raises(ConsentError, match="no consent statement among its prompts.*project consent P --file"):
+    with pytest.raises(ConsentError, match="no consent statement among its prompts.*reading “I, the speaker, consent to VoiceStudio .*Imported on .*"
+                       "voicestudio project consent \".*Imported\" --file STATEMENT.wav"):
         consent.check_consent(imported)
     statement = tmp_path / "statement.wav"
     shutil.copy(project.folder / project.prompts[0].chosen_take.file, statement)
@@ -107,13 +123,44 @@ def test_a_project_without_a_statement_gets_one_from_a_file(tmp_path, synth, pro
     done = subprocess.run(CLI + ["project", "consent", str(imported.folder), "--file", str(other)],
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 1 and "does not read the consent statement" in done.stderr  # it reads another text
+    assert "nothing was stored" in done.stderr
     assert "Traceback" not in done.stderr
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF\x00\x00")
     done = subprocess.run(CLI + ["project", "consent", str(imported.folder), "--file", str(broken)],
                           capture_output=True, text=True, timeout=180)
     assert done.returncode != 0 and "broken.wav" in done.stderr and "Traceback" not in done.stderr
-    assert len(VoiceProject.open(imported.folder).prompts[-1].takes) == 2  # the broken file added nothing
+    assert len(VoiceProject.open(imported.folder).prompts[-1].takes) == 1  # refused files are not stored
+
+
+def _utterances(project: VoiceProject, foreign_names: list[str]) -> TrainingData:
+    """The project's takes as training data, plus the other speaker's clip under each name."""
+
+    own = []
+    for prompt in project.prompts[1:]:
+        take = read_audio(project.folder / prompt.chosen_take.file)
+        own.append(Utterance(prompt.chosen_take.file, prompt.text, [1, 2], resample(take.samples, take.sample_rate,
+                                                                                    MODEL_RATE)))
+    other = read_audio(OTHER_SPEAKER_WAV)
+    foreign = [Utterance(name, "text", [1, 2], resample(other.samples, other.sample_rate, MODEL_RATE))
+               for name in foreign_names]
+    return TrainingData(train=own[:-1] + foreign, held_out=own[-1:])
+
+
+def test_takes_of_someone_else_are_left_out_and_a_project_of_mostly_others_is_refused(project):
+    """The quick check compares the statement with a sample of takes; every take that will be
+    trained on is compared with it too, so another speaker's takes cannot ride along."""
+    data = _utterances(project, ["takes/intruder1.wav", "takes/intruder2.wav"])
+    screened, check = consent.screen_training_data(project, data)
+    assert check.verified and check.left_out == ("takes/intruder1.wav", "takes/intruder2.wav")
+    assert [u.name for u in screened.train + screened.held_out] == [p.chosen_take.file for p in project.prompts[1:]]
+    reasons = dict(screened.excluded)
+    assert "does not sound like the person who recorded the consent statement" in reasons["takes/intruder1.wav"]
+    assert check.to_dict()["left_out"] == ["takes/intruder1.wav", "takes/intruder2.wav"]
+
+    crowd = _utterances(project, [f"takes/other{i}.wav" for i in range(12)])
+    with pytest.raises(ConsentError, match=r"12 of 20 takes \(\d+ % of the speech\) do not sound like the person"):
+        consent.screen_training_data(project, crowd)
 
 
 def test_training_is_refused_before_anything_is_prepared(project):
@@ -175,8 +222,9 @@ def test_real_speakers_consent_is_verified_and_a_swap_is_refused(tmp_path):
                           ("ljspeech", "pmatthes")]:
         files = rows[owner][1:13]
         p = VoiceProject.create(f"{owner}-{reader}", tmp_path, prompts=["I consent."] + [f"line {i}" for i in files])
-        statement = read_audio(SPEECH / reader / rows[reader][0])
-        p.add_take(0, statement.samples, statement.sample_rate, save=False)
+        statement = read_audio(SPEECH / reader / rows[reader][0])  # a corpus clip stands in for the statement:
+        p.add_take(0, statement.samples, statement.sample_rate, save=False,  # its reading is taken as right
+                   report={"verdict": "pass", "checks": [], "asr_text": "I consent."})
         for i, f in enumerate(files, start=1):
             take = read_audio(SPEECH / owner / f)
             p.add_take(i, take.samples, take.sample_rate, save=False)
@@ -190,8 +238,6 @@ def test_a_statement_at_an_odd_sample_rate_still_checks(tmp_path, synth):
     """A statement saved at an odd rate still checks (the encoder resamples to 16 kHz)."""
     project = make_project(tmp_path, synth, name="odd")
     take = read_audio(project.folder / project.prompts[0].chosen_take.file)
-    from voicestudio.audio.io import resample
-
     odd = tmp_path / "odd.wav"
     write_audio(odd, resample(take.samples, take.sample_rate, 11025), 11025)
     consent.add_consent_recording(project, odd, asr=False)

@@ -160,6 +160,8 @@ def test_only_empty_cues_is_an_error(tmp_path):
      "00:00:06,000\nok\n", 6, "not a valid cue time '00:00:03,000 -> later' (expected HH:MM:SS,mmm"),
     ("comma.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nhi\n\n00:03,000 --> 00:04,000\nbad\n", 6,
      "dot before the milliseconds"),
+    ("minutes.srt", "1\n00:61:04,000 --> 00:62:06,000\nlate\n", 2, "minutes and seconds go up to 59"),
+    ("seconds.vtt", "WEBVTT\n\n00:01.000 --> 00:75.000\nhi\n", 3, "minutes and seconds go up to 59"),
     ("onearrow.vtt", "WEBVTT\n\n1\n00:01.000 -> 00:02.000\nhi\n", 4, "the arrow between the times is '-->'"),
     ("arrow.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nhi\n\n00:03.000 --> 00:0q.000\nbad\n", 6,
      "(expected [HH:]MM:SS.mmm"),

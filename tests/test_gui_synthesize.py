@@ -185,7 +185,7 @@ def test_empty_and_unspeakable_text_show_inline_errors(qtbot, panel):
 
 def test_unknown_or_broken_voice_shows_inline_error(qtbot, panel, tmp_path: Path):
     assert not panel.select_voice("no-such-voice")
-    assert panel.message.level == "error" and "unknown voice 'no-such-voice'" in panel.message.text()
+    assert panel.message.level == "error" and "Unknown voice 'no-such-voice'" in panel.message.text()
     assert panel.current_voice_spec() == DEFAULT_VOICE
 
     broken = tmp_path / "broken.onnx"

@@ -344,7 +344,7 @@ def test_failed_training_shows_the_reason_inline_and_returns_to_idle(qtbot, ctx,
     ctx.set_project(small)
     assert not panel.message.isVisible()
     _run(qtbot, panel, lambda: panel.start(config=tiny_config()), "failed")
-    assert panel.message.level == "error" and "too little usable audio to train: 2 takes" in panel.message.text()
+    assert panel.message.level == "error" and "Too little usable audio to train: 2 takes" in panel.message.text()
     assert small.voices == [] and not locations.can_resume(small)
 
     # a consent statement read by someone else: refused with the reason, nothing trained

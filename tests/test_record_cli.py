@@ -10,7 +10,7 @@ from voicestudio.audio.io import resample
 from voicestudio.cli import main
 from voicestudio.project.project import VoiceProject
 
-PROMPTS = ["I agree to be recorded today.", "The garden is full of yellow flowers this spring."]
+PROMPTS = ["I consent to being recorded today.", "The garden is full of yellow flowers this spring."]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from voicestudio.audio.checks import CheckConfig, CheckResult, TakeReport
 from voicestudio.project import recording
 from voicestudio.project.project import ProjectError, VoiceProject
 
-PROMPTS = ["I agree to be recorded for this project.", "The garden is full of yellow flowers this spring.",
+PROMPTS = ["I consent to being recorded for this project.", "The garden is full of yellow flowers this spring.",
            "Please close the window."]
 
 
@@ -70,8 +70,14 @@ def test_consent_comes_first_then_the_next_prompt_without_a_take(project):
     assert recording.prompt_label(project, 1) == "Prompt 2 of 3"
 
 
-def test_a_project_without_a_consent_index_finds_the_statement_by_its_words(tmp_path):
+def test_the_consent_prompt_is_the_marked_one_and_must_be_a_statement(tmp_path):
+    """One rule for the studio, the trainer and the consent gate: the prompt ``consent_index``
+    names, when it is a consent statement; words alone never make a prompt the statement."""
     plain = VoiceProject.create("Plain", tmp_path, prompts=["Hello there."], consent_index=None)
     assert not recording.is_consent_prompt(plain, 0)
-    stated = VoiceProject.create("Stated", tmp_path, prompts=["I consent to this.", "Hi."], consent_index=None)
-    assert recording.is_consent_prompt(stated, 0) and not recording.is_consent_prompt(stated, 1)
+    unmarked = VoiceProject.create("Unmarked", tmp_path, prompts=["I consent to this.", "Hi."], consent_index=None)
+    assert not recording.is_consent_prompt(unmarked, 0)
+    marked = VoiceProject.create("Marked", tmp_path, prompts=["I consent to this.", "Hi."])
+    assert recording.is_consent_prompt(marked, 0) and not recording.is_consent_prompt(marked, 1)
+    wrong = VoiceProject.create("Wrong", tmp_path, prompts=["Hi.", "I consent to this."])  # index 0 is not one
+    assert not recording.is_consent_prompt(wrong, 0) and not recording.is_consent_prompt(wrong, 1)

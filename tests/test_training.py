@@ -211,7 +211,7 @@ def test_publishing_is_refused_when_the_consent_take_became_someone_elses(tiny_b
     config = TrainConfig(steps=2, evaluate_every_steps=2, data=DataConfig(min_seconds=10))
     result = Trainer(tiny_project, config).run()
     consent_from_another_speaker(tiny_project)
-    with pytest.raises(ConsentError, match="do not sound like the same person"):
+    with pytest.raises(ConsentError, match="8 of 8 takes .* do not sound like the person who recorded the consent"):
         publish(tiny_project, result, config)
     assert tiny_project.voices == [] and not (tiny_project.models_dir / "voices").exists()
 
@@ -376,18 +376,22 @@ def test_prosody_calibration_moves_output_to_the_speakers_statistics(synth, tiny
     from voicestudio.audio.io import read_audio
     from voicestudio.evaluate.prosody import prosody_stats
     from voicestudio.styling.calibration import ProsodyCalibration, calibrate
+    from voicestudio.styling.controls import StyleControls
     from voicestudio.voice.synthesizer import Synthesizer
 
+    # joe's own renders without sampling noise, so the renders measured before and after the
+    # calibration differ by the calibration alone (with noise, 1 run in 6 missed by 0.05 st)
+    steady = StyleControls(variability=0.0)
     takes = [(read_audio(tiny_project.take_path(p.chosen_take)), p.text) for p in tiny_project.prompts[1:]]
     speaker = prosody_stats([(a.samples, a.sample_rate, t) for a, t in takes])
-    raw = [(np.concatenate([c.samples for c in synth.synthesize(t)]), synth.sample_rate, t) for _a, t in takes]
+    raw = [(np.concatenate([c.samples for c in synth.synthesize(t, steady)]), synth.sample_rate, t) for _a, t in takes]
     voice = prosody_stats(raw)
     assert 12 * math.log2(speaker.f0_median_hz / voice.f0_median_hz) == pytest.approx(TARGET_PITCH_ST, abs=1.0)
     calibration = calibrate(speaker, voice)
     calibrated = Synthesizer(synth.voice)
     calibrated.calibration = calibration
-    out = prosody_stats([(np.concatenate([c.samples for c in calibrated.synthesize(t)]), synth.sample_rate, t)
-                         for _a, t in takes])
+    out = prosody_stats([(np.concatenate([c.samples for c in calibrated.synthesize(t, steady)]), synth.sample_rate,
+                          t) for _a, t in takes])
     assert abs(12 * math.log2(out.f0_median_hz / speaker.f0_median_hz)) < 0.5
     assert out.f0_range_st == pytest.approx(speaker.f0_range_st, rel=0.2)
     assert abs(12 * math.log2(voice.f0_median_hz / speaker.f0_median_hz)) > 4  # it really moved

@@ -436,14 +436,15 @@ def _project_consent(args: argparse.Namespace) -> int:
     from voicestudio.safety import consent
 
     project = VoiceProject.open(args.project)
-    if args.file is not None:
-        take = consent.add_consent_recording(project, args.file)
-        print(f"stored {args.file} as the consent take {take.file}")
     index = consent.consent_prompt(project)
-    if index is not None:
-        print(f"statement: {project.prompts[index].text}")
+    statement = project.prompts[index].text if index is not None else consent.statement_for(project)
+    print(f"statement: {statement}")
     try:
-        check = consent.check_consent(project)
+        if args.file is not None:
+            check = consent.add_consent_recording(project, args.file)
+            print(f"stored {args.file} as the consent take {check.take}")
+        else:
+            check = consent.check_consent(project)
     except consent.ConsentError as exc:
         print(f"voicestudio: {exc}", file=sys.stderr)
         return 1

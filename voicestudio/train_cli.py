@@ -136,7 +136,7 @@ def train_project(spec: str, config, resume: bool, bar: ProgressBar) -> int:
             what = "cancelled" if event.cancelled else "finished"
             bar.done(f"training {what} after {event.steps} steps; best at step {event.best_step}")
         elif isinstance(event, Failed):
-            bar.done(f"training failed: {event.message}")
+            bar.done("training stopped; the reason follows")  # main() prints the error itself
 
     trainer = Trainer(project, config, on_event)
     try:

@@ -298,6 +298,9 @@ def _timing_lines(text: str, source: str, fmt: str) -> list[int]:
         if fmt == "vtt" and "," in line.split("-->")[0] + line.split("-->")[1][:13]:
             raise DubScriptError(f"{source}, line {line_no}: WebVTT times have a dot before the milliseconds, not "
                                  f"a comma: {line.strip()[:60]!r} {expected}")
+        if any(int(match.group(g)) > 59 for g in (3, 4, 8, 9)):
+            raise DubScriptError(f"{source}, line {line_no}: minutes and seconds go up to 59 in "
+                                 f"{line.strip()[:60]!r} {expected}")
         if match.group(1) or match.group(6):
             raise DubScriptError(f"{source}, line {line_no}: negative time in {line.strip()[:60]!r}; times start at 0")
         found.append(line_no)

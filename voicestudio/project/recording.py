@@ -90,12 +90,11 @@ def prompt_label(project: VoiceProject, index: int) -> str:
 
 
 def is_consent_prompt(project: VoiceProject, index: int) -> bool:
-    """Whether prompt ``index`` is the project's consent statement."""
-    if project.consent_index is not None:
-        return index == project.consent_index
-    from voicestudio.text.script import is_consent
+    """Whether prompt ``index`` is the project's consent statement (the one the consent gate
+    checks: ``consent_index``, when that prompt is a consent statement)."""
+    from voicestudio.safety.consent import consent_prompt
 
-    return index == 0 and bool(project.prompts) and is_consent(project.prompts[0].text)
+    return index == consent_prompt(project)
 
 
 def resume_index(project: VoiceProject) -> int:
@@ -103,7 +102,9 @@ def resume_index(project: VoiceProject) -> int:
     then the next prompt without one, else the saved position (the last prompt when done)."""
     if not project.prompts:
         return 0
-    consent = project.consent_index
+    from voicestudio.safety.consent import consent_prompt
+
+    consent = consent_prompt(project)
     if consent is not None and not project.prompts[consent].takes:
         return consent
     pending = project.next_pending()

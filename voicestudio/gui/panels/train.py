@@ -395,8 +395,8 @@ class TrainPanel(QWidget):
         if statement is not None and project.prompts[statement].takes:
             gate = "Consent statement recorded; it is compared with the takes when training starts."
         else:
-            gate = ("No consent statement recorded yet: training needs the speaker to read it first "
-                    "(the first prompt in Record).")
+            where = f"prompt {statement + 1} in Record" if statement is not None else "voicestudio project consent"
+            gate = f"No consent statement recorded yet: training needs the speaker to read it first ({where})."
         return (f"Project “{project.name}”: {takes} take{'s' if takes != 1 else ''} to train on "
                 f"({summary.minutes:.1f} min recorded){trained}. {gate}")
 
