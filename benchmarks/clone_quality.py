@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime
 import os
 import shutil
 import sys
@@ -84,6 +85,7 @@ def bench_speaker(speaker: str, budgets: list[float], work: Path, threads: int, 
     from voicestudio.audio.io import read_audio
     from voicestudio.evaluate.report import ReferenceClip, ReferenceSet, evaluate_voice
     from voicestudio.project.project import VoiceProject
+    from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
     from voicestudio.training.finetune import Progress, Stage, TrainConfig, Trainer, TrainResult
     from voicestudio.training.publish import publish
 
@@ -95,10 +97,11 @@ def bench_speaker(speaker: str, budgets: list[float], work: Path, threads: int, 
     # statement, so its first recording stands in for one (its reading taken as right, since it
     # reads another text) and is not trained on.
     consent, train = entries[0], entries[1:-HELD_OUT]
-    project = VoiceProject.create(speaker, parent=work, prompts=["I consent."] + [t for _p, t in train])
+    statement = fill_consent(CONSENT_TEMPLATE, speaker, datetime.date.today())
+    project = VoiceProject.create(speaker, parent=work, prompts=[statement] + [t for _p, t in train])
     for i, (path, _text) in enumerate([consent] + train):
         audio = read_audio(path)
-        stand_in = {"verdict": "pass", "checks": [], "asr_text": "I consent."} if i == 0 else None
+        stand_in = {"verdict": "pass", "checks": [], "asr_text": statement} if i == 0 else None
         project.add_take(i, audio.samples, audio.sample_rate, report=stand_in, source=f"import:{path}", save=False)
     project.save()
     _log(f"{speaker}: {len(train)} training takes, {HELD_OUT} held out, {consent[0].name} as the consent take")

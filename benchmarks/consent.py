@@ -2,7 +2,7 @@
 and the threshold ``voicestudio.safety.consent.THRESHOLD`` is set from.
 
 Each trial is what the gate does: one clip (the "consent take") against the mean
-embedding of up to ``REFERENCE_TAKES`` takes spread over a speaker's recordings.
+embedding of a speaker's takes.
 Same speaker: every clip against the rest of its own speaker's clips (leave one out).
 Different speaker: every clip against each other speaker's takes. Speakers: pmatthes
 and ljspeech (../shared/data/speech, real), the bundled base voice (joe, reading
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         ensure_encoder_model,
         mean_embedding,
     )
-    from voicestudio.safety.consent import REFERENCE_TAKES, TAKE_THRESHOLD, THRESHOLD
+    from voicestudio.safety.consent import TAKE_THRESHOLD, THRESHOLD
     from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
     from voicestudio.voice.catalog import load_voice
     from voicestudio.voice.synthesizer import Synthesizer
@@ -101,13 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     emb = {s: encoder.embed_many(c) for s, c in {**clips, **extra}.items()}
     degraded = {s: encoder.embed_many([worse_microphone(*c) for c in cs]) for s, cs in clips.items()}
 
-    def spread(indices: list[int]) -> list[int]:
-        if len(indices) <= REFERENCE_TAKES:
-            return indices
-        return [indices[int(k)] for k in np.linspace(0, len(indices) - 1, REFERENCE_TAKES).round()]
-
     def reference(speaker: str, leave_out: int | None = None) -> np.ndarray:
-        return mean_embedding(emb[speaker][spread([i for i in range(len(emb[speaker])) if i != leave_out])])
+        return mean_embedding(emb[speaker][[i for i in range(len(emb[speaker])) if i != leave_out]])
 
     genuine = {s: np.array([cosine(emb[s][i], reference(s, i)) for i in range(len(emb[s]))]) for s in clips}
     genuine_worse = {s: np.array([cosine(degraded[s][i], reference(s, i)) for i in range(len(emb[s]))])
@@ -129,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     worse = np.concatenate(list(genuine_worse.values()))
     eer_worse, *_ = equal_error_rate(worse, all_impostor)
 
-    print(f"Consent gate: one clip against the mean of up to {REFERENCE_TAKES} of a speaker's takes\n")
+    print("Consent gate: one clip against the mean of a speaker's takes\n")
     print(f"| same speaker | trials | min | 5th pct | median | below threshold | worse mic: min | worse mic: below "
           f"| worse mic, clips ≥ {LONG_CLIP_S:g} s: below |")
     print("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
@@ -158,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     out = HERE / "results" / "consent.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({
-        "threshold": THRESHOLD, "reference_takes": REFERENCE_TAKES, "eer": eer, "eer_threshold": eer_threshold,
+        "threshold": THRESHOLD, "eer": eer, "eer_threshold": eer_threshold,
         "eer_range": [low, high], "eer_worse_microphone": eer_worse, "false_reject_rate": frr,
         "false_accept_rate": far, "take_threshold": TAKE_THRESHOLD, "take_wrongly_left_out": wrongly_left_out,
         "take_wrongly_kept": wrongly_kept,

@@ -5,6 +5,7 @@ corpus adds pmatthes/ljspeech swaps when ../shared is there."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import shutil
@@ -16,12 +17,19 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from training_data import OTHER_SPEAKER_WAV, consent_from_another_speaker, make_project  # noqa: E402
+from training_data import (  # noqa: E402
+    OTHER_SPEAKER_WAV,
+    SPEAKER_RATE,
+    consent_from_another_speaker,
+    make_project,
+    speaker_reads,
+)
 
 from voicestudio.audio.io import read_audio, resample, write_audio  # noqa: E402
 from voicestudio.project.project import VoiceProject  # noqa: E402
 from voicestudio.safety import consent  # noqa: E402
 from voicestudio.safety.consent import ConsentError  # noqa: E402
+from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent  # noqa: E402
 from voicestudio.training.dataset import MODEL_RATE, TrainingData, Utterance  # noqa: E402
 
 CLI = [sys.executable, "-m", "voicestudio"]
@@ -52,20 +60,26 @@ def test_consent_from_another_speaker_is_refused_with_the_reason(project):
         consent.require_consent(project)
     assert f"similarity {check.similarity:.2f}" in str(error.value) and "record the consent statement" in str(error.value)
     done = subprocess.run(CLI + ["project", "consent", str(project.folder)], capture_output=True, text=True, timeout=180)
-    assert done.returncode == 1 and "NOT the same speaker" in done.stdout
-    assert "training and export are refused" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 1 and "NOT verified" in done.stdout
+    assert "training and export are refused: the consent statement" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_no_consent_take_or_no_takes_is_refused(tmp_path, synth):
-    unrecorded = VoiceProject.create("Unrecorded", tmp_path, prompts=["I consent to this voice.", "One line."])
+    statement = fill_consent(CONSENT_TEMPLATE, "Unrecorded", datetime.date(2026, 11, 29))
+    unrecorded = VoiceProject.create("Unrecorded", tmp_path, prompts=[statement, "One line."])
     audio = np.concatenate([c.samples for c in synth.synthesize("One line.")])
     unrecorded.add_take(1, audio, synth.sample_rate)
     with pytest.raises(ConsentError, match="has none yet: record the consent statement"):
         consent.check_consent(unrecorded)
-    alone = VoiceProject.create("Alone", tmp_path, prompts=["I consent to this voice.", "One line."])
+    alone = VoiceProject.create("Alone", tmp_path, prompts=[statement, "One line."])
     alone.add_take(0, audio, synth.sample_rate)
-    with pytest.raises(ConsentError, match="no recorded takes besides the consent statement"):
+    with pytest.raises(ConsentError, match="no recorded takes to train on"):
         consent.check_consent(alone)
+    own_words = VoiceProject.create("Own words", tmp_path, prompts=["I consent to this voice.", "One line."])
+    own_words.add_take(0, audio, synth.sample_rate)
+    own_words.add_take(1, audio, synth.sample_rate)
+    with pytest.raises(ConsentError, match="no consent statement among its prompts"):  # the wording is fixed
+        consent.check_consent(own_words)
 
 
 def test_a_consent_take_too_short_reading_something_else_or_copied_is_refused(project, synth):
@@ -81,7 +95,7 @@ def test_a_consent_take_too_short_reading_something_else_or_copied_is_refused(pr
     project.add_take(0, copied.samples, copied.sample_rate, report=read_well, subtype="float")
     Path(project.folder / project.prompts[0].chosen_take.file).write_bytes(
         (project.folder / project.prompts[3].chosen_take.file).read_bytes())
-    with pytest.raises(ConsentError, match="is the same recording as the training take takes/p0003_t01.wav"):
+    with pytest.raises(ConsentError, match="is the same recording as the take takes/p0003_t01.wav"):
         consent.check_consent(project)
     failed = {"verdict": "fail", "checks": [{"name": "clipping", "verdict": "fail", "message": "Hard clipping."}]}
     project.add_take(0, clip, synth.sample_rate, report=failed)
@@ -107,7 +121,7 @@ def test_a_project_without_a_statement_gets_one_from_a_file(tmp_path, synth, pro
                        "voicestudio project consent \".*Imported\" --file STATEMENT.wav"):
         consent.check_consent(imported)
     statement = tmp_path / "statement.wav"
-    shutil.copy(project.folder / project.prompts[0].chosen_take.file, statement)
+    write_audio(statement, speaker_reads(synth, consent.statement_for(imported)), SPEAKER_RATE)
 
     done = subprocess.run(CLI + ["project", "consent", str(imported.folder), "--file", str(statement)],
                           capture_output=True, text=True, timeout=180)
@@ -148,19 +162,33 @@ def _utterances(project: VoiceProject, foreign_names: list[str]) -> TrainingData
 
 
 def test_takes_of_someone_else_are_left_out_and_a_project_of_mostly_others_is_refused(project):
-    """The quick check compares the statement with a sample of takes; every take that will be
-    trained on is compared with it too, so another speaker's takes cannot ride along."""
+    """Every take that will be trained on is compared with the statement, so another
+    speaker's takes cannot ride along with a real statement."""
     data = _utterances(project, ["takes/intruder1.wav", "takes/intruder2.wav"])
-    screened, check = consent.screen_training_data(project, data)
-    assert check.verified and check.left_out == ("takes/intruder1.wav", "takes/intruder2.wav")
-    assert [u.name for u in screened.train + screened.held_out] == [p.chosen_take.file for p in project.prompts[1:]]
-    reasons = dict(screened.excluded)
+    screen = consent.ConsentScreen(project)
+    reasons = dict(screen(data.train + data.held_out))
+    assert sorted(reasons) == ["takes/intruder1.wav", "takes/intruder2.wav"]
     assert "does not sound like the person who recorded the consent statement" in reasons["takes/intruder1.wav"]
+    check = screen.check
+    assert check.verified and check.left_out == ("takes/intruder1.wav", "takes/intruder2.wav")
     assert check.to_dict()["left_out"] == ["takes/intruder1.wav", "takes/intruder2.wav"]
+    assert 0 < check.foreign_share < 0.5
 
     crowd = _utterances(project, [f"takes/other{i}.wav" for i in range(12)])
     with pytest.raises(ConsentError, match=r"12 of 20 takes \(\d+ % of the speech\) do not sound like the person"):
-        consent.screen_training_data(project, crowd)
+        screen(crowd.train + crowd.held_out)
+
+
+def test_collect_applies_its_minimums_after_the_screen(project):
+    """Takes the screen removes no longer count toward the data minimums or the held-out set."""
+    from voicestudio.training.base import joe_phoneme_ids
+    from voicestudio.training.dataset import DataConfig, TrainingDataError, collect
+
+    config = DataConfig(min_takes=6, min_seconds=1.0)
+    assert len(collect(project, joe_phoneme_ids, -24.0, config).train) >= 4
+    drop = lambda kept: [(u.name, "not the speaker") for u in kept[:4]]  # noqa: E731
+    with pytest.raises(TrainingDataError, match="too little usable audio.*4 takes were left out"):
+        collect(project, joe_phoneme_ids, -24.0, config, screen=drop)
 
 
 def test_training_is_refused_before_anything_is_prepared(project):
@@ -221,10 +249,11 @@ def test_real_speakers_consent_is_verified_and_a_swap_is_refused(tmp_path):
     for owner, reader in [("pmatthes", "pmatthes"), ("pmatthes", "ljspeech"), ("ljspeech", "ljspeech"),
                           ("ljspeech", "pmatthes")]:
         files = rows[owner][1:13]
-        p = VoiceProject.create(f"{owner}-{reader}", tmp_path, prompts=["I consent."] + [f"line {i}" for i in files])
-        statement = read_audio(SPEECH / reader / rows[reader][0])  # a corpus clip stands in for the statement:
-        p.add_take(0, statement.samples, statement.sample_rate, save=False,  # its reading is taken as right
-                   report={"verdict": "pass", "checks": [], "asr_text": "I consent."})
+        statement = fill_consent(CONSENT_TEMPLATE, f"{owner}-{reader}", datetime.date(2026, 11, 29))
+        p = VoiceProject.create(f"{owner}-{reader}", tmp_path, prompts=[statement] + [f"line {i}" for i in files])
+        clip = read_audio(SPEECH / reader / rows[reader][0])  # a corpus clip stands in for the statement:
+        p.add_take(0, clip.samples, clip.sample_rate, save=False,  # its reading is taken as right
+                   report={"verdict": "pass", "checks": [], "asr_text": statement})
         for i, f in enumerate(files, start=1):
             take = read_audio(SPEECH / owner / f)
             p.add_take(i, take.samples, take.sample_rate, save=False)

@@ -19,9 +19,10 @@ from voicestudio.audio.io import resample  # noqa: E402
 from voicestudio.gui.context import StudioContext  # noqa: E402
 from voicestudio.gui.panels.record import RecordPanel  # noqa: E402
 from voicestudio.project.project import VoiceProject  # noqa: E402
+from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent  # noqa: E402
 
 RATE = 48_000
-CONSENT = "I, Ann, consent to VoiceStudio creating a synthetic voice from my recordings."
+CONSENT = fill_consent(CONSENT_TEMPLATE, "Ann's voice", "May 1, 2026")
 PROMPTS = [CONSENT, "The garden is full of yellow flowers this spring.", "Please close the window before you leave."]
 CHECK_TIMEOUT_MS = 90_000
 START_TIMEOUT_MS = 10_000

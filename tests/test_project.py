@@ -16,8 +16,9 @@ import soundfile as sf
 from voicestudio.project import project as project_module
 from voicestudio.project.project import ProjectError, VoiceProject
 from voicestudio.project.store import ProjectFileError, restore_backup
+from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
 
-PROMPTS = ["I agree to this recording.", "The cat sat on the mat.", "Rain falls softly tonight."]
+PROMPTS = [fill_consent(CONSENT_TEMPLATE, "Proj", "May 1, 2026"), "The cat sat on the mat.", "Rain falls softly tonight."]
 
 
 def tone(seconds: float = 1.0, rate: int = 48_000) -> np.ndarray:

@@ -9,8 +9,9 @@ from audio_env import Injector
 from voicestudio.audio.io import resample
 from voicestudio.cli import main
 from voicestudio.project.project import VoiceProject
+from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
 
-PROMPTS = ["I consent to being recorded today.", "The garden is full of yellow flowers this spring."]
+PROMPTS = [fill_consent(CONSENT_TEMPLATE, "Session", "May 1, 2026"), "The garden is full of yellow flowers this spring."]
 
 
 @pytest.fixture

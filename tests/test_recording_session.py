@@ -8,8 +8,9 @@ import pytest
 from voicestudio.audio.checks import CheckConfig, CheckResult, TakeReport
 from voicestudio.project import recording
 from voicestudio.project.project import ProjectError, VoiceProject
+from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
 
-PROMPTS = ["I consent to being recorded for this project.", "The garden is full of yellow flowers this spring.",
+PROMPTS = [fill_consent(CONSENT_TEMPLATE, "Session", "May 1, 2026"), "The garden is full of yellow flowers this spring.",
            "Please close the window."]
 
 
@@ -75,9 +76,12 @@ def test_the_consent_prompt_is_the_marked_one_and_must_be_a_statement(tmp_path):
     names, when it is a consent statement; words alone never make a prompt the statement."""
     plain = VoiceProject.create("Plain", tmp_path, prompts=["Hello there."], consent_index=None)
     assert not recording.is_consent_prompt(plain, 0)
-    unmarked = VoiceProject.create("Unmarked", tmp_path, prompts=["I consent to this.", "Hi."], consent_index=None)
+    statement = PROMPTS[0]
+    unmarked = VoiceProject.create("Unmarked", tmp_path, prompts=[statement, "Hi."], consent_index=None)
     assert not recording.is_consent_prompt(unmarked, 0)
-    marked = VoiceProject.create("Marked", tmp_path, prompts=["I consent to this.", "Hi."])
+    marked = VoiceProject.create("Marked", tmp_path, prompts=[statement, "Hi."])
     assert recording.is_consent_prompt(marked, 0) and not recording.is_consent_prompt(marked, 1)
-    wrong = VoiceProject.create("Wrong", tmp_path, prompts=["Hi.", "I consent to this."])  # index 0 is not one
+    own = VoiceProject.create("Own", tmp_path, prompts=["I consent to this.", "Hi."])  # not the fixed wording
+    assert not recording.is_consent_prompt(own, 0)
+    wrong = VoiceProject.create("Wrong", tmp_path, prompts=["Hi.", statement])  # index 0 is not it
     assert not recording.is_consent_prompt(wrong, 0) and not recording.is_consent_prompt(wrong, 1)

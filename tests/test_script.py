@@ -22,6 +22,8 @@ from voicestudio.text.script import (
     candidates_path,
     coverage,
     default_script_path,
+    fill_consent,
+    is_consent_statement,
     load_script,
     main,
     phone_runs,
@@ -209,16 +211,18 @@ def test_user_script_with_bom_and_crlf(tmp_path):
     assert script.prompts[1:] == ["Hello there, how are you?", "Fine, thanks."]
 
 
-def test_user_consent_statement_is_kept_and_filled(tmp_path):
+def test_a_users_own_consent_wording_is_replaced_by_the_fixed_statement(tmp_path):
     path = _write(
         tmp_path,
         "# consent first\nI consent to a voice for {project}, recorded {date}.\nA line with {braces}.\n",
     )
     script = load_script(path, "Garden Voice", "today")
-    assert script.prompts == [
-        "I consent to a voice for Garden Voice, recorded today.",
-        "A line with {braces}.",
-    ]
+    assert script.prompts == [fill_consent(CONSENT_TEMPLATE, "Garden Voice", "today"), "A line with {braces}."]
+    assert is_consent_statement(script.prompts[0])
+    assert not is_consent_statement("I consent to a voice for Garden Voice, recorded today.")
+    assert not is_consent_statement("Printing, in the only sense with which we are concerned. I consent.")
+    assert is_consent_statement("I, the speaker, consent to VoiceStudio  creating a synthetic voice from my "
+                                "recordings for the project X on May 1, 2026.")  # spacing does not matter
 
 
 def test_user_script_that_is_not_utf8_is_refused(tmp_path):

@@ -6,6 +6,7 @@ calibration has a known target to move toward.
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 from voicestudio.project.project import VoiceProject
@@ -34,19 +35,26 @@ def make_project(folder: Path, synth, sentences: list[str] | None = None, name: 
     """A project whose takes are the target "speaker" reading ``sentences`` (at 24 kHz,
     so resampling is exercised). The consent prompt gets a take too; it is not trained on."""
     sentences = sentences or SENTENCES
-    statement = fill_consent(CONSENT_TEMPLATE, name, "2026-11-29")
+    statement = fill_consent(CONSENT_TEMPLATE, name, datetime.date(2026, 11, 29))
     project = VoiceProject.create(name, parent=folder, prompts=[statement] + sentences)
-    controls = StyleControls(pitch=TARGET_PITCH_ST, pitch_range=TARGET_RANGE, variability=0.5)
+    for index, text in enumerate([project.prompts[0].text] + sentences):
+        project.add_take(index, speaker_reads(synth, text), SPEAKER_RATE, source="import:synthetic", save=False)
+    project.save()
+    return project
+
+
+SPEAKER_RATE = 24_000
+
+
+def speaker_reads(synth, text: str):
+    """The target "speaker" reading ``text``, at :data:`SPEAKER_RATE`."""
     import numpy as np
 
     from voicestudio.audio.io import resample
 
-    for index, text in enumerate([project.prompts[0].text] + sentences):
-        audio = np.concatenate([c.samples for c in synth.synthesize(text, controls)])
-        audio = resample(audio, synth.sample_rate, 24000)
-        project.add_take(index, audio, 24000, source="import:synthetic", save=False)
-    project.save()
-    return project
+    controls = StyleControls(pitch=TARGET_PITCH_ST, pitch_range=TARGET_RANGE, variability=0.5)
+    audio = np.concatenate([c.samples for c in synth.synthesize(text, controls)])
+    return resample(audio, synth.sample_rate, SPEAKER_RATE)
 
 
 def consent_from_another_speaker(project: VoiceProject) -> None:

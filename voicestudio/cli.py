@@ -449,9 +449,10 @@ def _project_consent(args: argparse.Namespace) -> int:
         print(f"voicestudio: {exc}", file=sys.stderr)
         return 1
     print(check.describe())
-    if not check.verified:
-        print("voicestudio: training and export are refused until the consent statement is recorded by the "
-              "speaker of the takes", file=sys.stderr)
+    try:
+        consent.refuse_unless_verified(project, check)
+    except consent.ConsentError as exc:
+        print(f"voicestudio: training and export are refused: {exc}", file=sys.stderr)
         return 1
     return 0
 

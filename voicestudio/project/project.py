@@ -320,9 +320,10 @@ class VoiceProject:
     def summary(self) -> ProjectSummary:
         takes = [t for p in self.prompts for t in p.takes]
         chosen = [p.chosen_take for p in self.prompts if p.chosen_take is not None]
-        consent = self.consent_index is not None and 0 <= self.consent_index < len(self.prompts) and bool(
-            self.prompts[self.consent_index].takes
-        )
+        from voicestudio.safety.consent import consent_prompt
+
+        statement = consent_prompt(self)  # the consent gate's rule for which prompt it is
+        consent = statement is not None and bool(self.prompts[statement].takes)
         return ProjectSummary(
             name=self.name,
             prompts=len(self.prompts),

@@ -195,8 +195,21 @@ def spoken_date(date: datetime.date | str) -> str:
 
 
 def is_consent(prompt: str) -> bool:
-    """Whether a prompt is a consent statement (it says "consent")."""
+    """Whether a prompt talks about consent (it says "consent"): such lines are kept out of
+    the texts the base model is distilled from."""
     return bool(_CONSENT_WORD.search(prompt))
+
+
+def is_consent_statement(prompt: str) -> bool:
+    """Whether a prompt is VoiceStudio's consent statement, :data:`CONSENT_TEMPLATE` filled in
+    for some project and date. The wording is fixed: with wording of one's own, a recording
+    of any sentence (plus "I consent") could pass for the statement."""
+    return bool(_STATEMENT.match(_WS.sub(" ", prompt).strip()))
+
+
+_STATEMENT = re.compile(
+    re.escape(CONSENT_TEMPLATE).replace(re.escape("{project}"), ".+").replace(re.escape("{date}"), ".+") + "$"
+)
 
 
 def fill_consent(template: str, project_name: str, date: datetime.date | str) -> str:
@@ -211,10 +224,10 @@ def load_script(
 ) -> RecordingScript:
     """The prompts to record for a project; ``path=None`` is the bundled English script.
 
-    The first prompt is the consent statement with the project name and date (today
-    when ``date`` is None) filled in. A user's file that does not start with a line
-    saying "consent" gets :data:`CONSENT_TEMPLATE` inserted before its first line; one
-    that does keeps its own wording (placeholders filled in).
+    The first prompt is the consent statement, :data:`CONSENT_TEMPLATE` with the project
+    name and date (today when ``date`` is None) filled in. A user's file gets it inserted
+    before its first line; a first line of the user's own saying "consent" is replaced by
+    it (the wording is fixed, see :func:`is_consent_statement`).
     """
     project = _WS.sub(" ", project_name).strip()
     if not project:
@@ -224,7 +237,9 @@ def load_script(
         raise ScriptError("The consent statement needs a date.")
     source = default_script_path() if path is None else Path(path)
     prompts = read_prompts(source)
-    if not is_consent(prompts[0]):
+    if is_consent(prompts[0]):
+        prompts[0] = CONSENT_TEMPLATE
+    else:
         prompts.insert(0, CONSENT_TEMPLATE)
         if len(prompts) > MAX_PROMPTS + 1:
             raise ScriptError(f"{source}: more than {MAX_PROMPTS} prompts.")

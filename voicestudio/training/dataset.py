@@ -84,8 +84,11 @@ def collect(
     level_dbfs: float,
     config: DataConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
+    screen: Callable[[list[Utterance]], list[tuple[str, str]]] | None = None,
 ) -> TrainingData:
-    """The project's chosen takes as utterances, or :class:`TrainingDataError`."""
+    """The project's chosen takes as utterances, or :class:`TrainingDataError`. ``screen``
+    (the consent gate's) names utterances to leave out, with reasons, before the minimums
+    and the held-out split apply."""
     from voicestudio.audio.checks import TakeReport, check_take
 
     config = config or DataConfig()
@@ -147,6 +150,10 @@ def collect(
         audio = set_speech_level(audio.astype(np.float32), MODEL_RATE, level_dbfs)
         kept.append(Utterance(name, prompt.text, list(ids), audio))
 
+    if screen is not None and kept:
+        gone = dict(screen(kept))
+        excluded.extend(gone.items())
+        kept = [u for u in kept if u.name not in gone]
     seconds = sum(len(u.audio) for u in kept) / MODEL_RATE
     held = min(config.validation_takes, max(0, len(kept) - config.min_takes))
     if len(kept) < config.min_takes or seconds < config.min_seconds:

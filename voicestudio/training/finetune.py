@@ -40,7 +40,7 @@ from voicestudio.audio.io import write_audio
 from voicestudio.errors import VoiceStudioError
 from voicestudio.evaluate.secs import default_encoder
 from voicestudio.project.project import VoiceProject
-from voicestudio.safety.consent import require_consent, screen_training_data
+from voicestudio.safety.consent import ConsentScreen, require_consent
 from voicestudio.training.alignment import maximum_path
 from voicestudio.training.base import (
     BasePrepConfig,
@@ -255,16 +255,17 @@ class Trainer:
             model, base_meta = load_base()
             # 2. data, fully validated before the first step
             self._emit(Stage("data", 0.0, "checking takes"))
+            screen = ConsentScreen(self.project, default_encoder())  # every take against the statement
             data = collect(
                 self.project,
                 joe_phoneme_ids,
                 float(base_meta["reference_level_dbfs"]),
                 cfg.data,
                 lambda n, total: self._emit(Stage("data", n / total, f"checked take {n} of {total}")),
+                screen,
             )
-            self._emit(Stage("consent", 0.5, "comparing every take with the consent statement"))
-            data, consent = screen_training_data(self.project, data, default_encoder())
-            self._emit(Stage("consent", 1.0, consent.describe()))
+            if screen.check is not None:
+                self._emit(Stage("data", 1.0, screen.check.describe()))
             for warning in data.warnings():
                 self._emit(Stage("data", 1.0, warning))
             self._emit(Stage("data", 1.0, f"{len(data.train)} takes, {data.seconds / 60:.1f} min of speech"))

@@ -68,7 +68,7 @@ def publish(
     progress("checking the speaker's consent statement")
     from voicestudio.evaluate.secs import default_encoder
 
-    _data, consent = consent_gate.screen_training_data(project, result.data, default_encoder())
+    consent = consent_gate.verify_trained_data(project, result.data, default_encoder())
     model, state = load_trained(result.best_path)
     created = now_iso()
     name = voice_name(project, created)
