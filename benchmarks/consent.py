@@ -22,7 +22,6 @@ takes. Prints tables and writes
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -32,9 +31,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-SPEECH = HERE.parents[1] / "shared" / "data" / "speech"
 LONG_CLIP_S = 5.0
 
+from corpus import SPEECH, recordings  # noqa: E402
 from texts import SENTENCES  # noqa: E402
 
 
@@ -74,13 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     encoder = default_encoder()
     clips: dict[str, list[tuple[np.ndarray, int]]] = {}
     for speaker in ("pmatthes", "ljspeech"):
-        manifest = SPEECH / speaker / "manifest.tsv"
-        if not manifest.is_file():
+        rows = recordings(speaker)
+        if not rows:
             print(f"no speech corpus at {SPEECH}: {speaker} is left out (the figures are then weaker still)")
             continue
-        with open(manifest, encoding="utf-8") as f:
-            rows = list(csv.DictReader(f, delimiter="\t"))
-        clips[speaker] = [(a.samples, a.sample_rate) for a in (read_audio(SPEECH / speaker / r["file"]) for r in rows)]
+        clips[speaker] = [(a.samples, a.sample_rate) for a in (read_audio(path) for path, _text in rows)]
     synth = Synthesizer(load_voice(None, provider="cpu"))
     statement = fill_consent(CONSENT_TEMPLATE, "Benchmark", "2026-11-29")
     clips["base voice"] = [(np.concatenate([c.samples for c in synth.synthesize(t)]), synth.sample_rate)

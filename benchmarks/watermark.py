@@ -14,7 +14,6 @@ writes ``benchmarks/results/watermark.json``; nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -24,8 +23,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-SPEECH = HERE.parents[1] / "shared" / "data" / "speech"
 
+from corpus import SPEECH, recordings  # noqa: E402
 from texts import SENTENCES  # noqa: E402
 
 
@@ -42,14 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     sources: list[tuple[str, np.ndarray, int]] = []  # (kind, samples, rate): whole recordings
     for speaker in ("pmatthes", "ljspeech"):
-        manifest = SPEECH / speaker / "manifest.tsv"
-        if not manifest.is_file():
+        rows = recordings(speaker)
+        if not rows:
             print(f"no speech corpus at {SPEECH}: real-speech rows are left out")
-            continue
-        with open(manifest, encoding="utf-8") as f:
-            for row in csv.DictReader(f, delimiter="\t"):
-                audio = read_audio(SPEECH / speaker / row["file"])
-                sources.append(("real speech", audio.samples, audio.sample_rate))
+        for path, _text in rows:
+            audio = read_audio(path)
+            sources.append(("real speech", audio.samples, audio.sample_rate))
     synth = Synthesizer(load_voice(None, provider="cpu"))
     base = np.concatenate([c.samples for text in SENTENCES for c in synth.synthesize(text)]).astype(np.float32)
     sources.append(("base voice", base, synth.sample_rate))

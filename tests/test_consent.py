@@ -156,6 +156,8 @@ def _utterances(project: VoiceProject, foreign_names: list[str]) -> TrainingData
         own.append(Utterance(prompt.chosen_take.file, prompt.text, [1, 2], resample(take.samples, take.sample_rate,
                                                                                     MODEL_RATE)))
     other = read_audio(OTHER_SPEAKER_WAV)
+    for name in foreign_names:  # the screen compares take files, as training reads them
+        shutil.copy(OTHER_SPEAKER_WAV, project.folder / name)
     foreign = [Utterance(name, "text", [1, 2], resample(other.samples, other.sample_rate, MODEL_RATE))
                for name in foreign_names]
     return TrainingData(train=own[:-1] + foreign, held_out=own[-1:])

@@ -234,11 +234,18 @@ class ConsentScreen:
                        "to be someone else)") for name in check.left_out]
 
     def _compare(self, utterances: Sequence[Utterance]) -> tuple[ConsentCheck, dict[str, float]]:
+        """Each utterance is compared by its take file (``name``), embedded once per process:
+        the check before training has usually embedded them all already, so the screen and
+        publish cost one clip each rather than another pass over every take."""
         from voicestudio.training.dataset import MODEL_RATE
 
         if not utterances:
             raise ConsentError(f"project {self.project.name!r} has no takes to train on")
-        embeddings = self.encoder.embed_many([(u.audio, MODEL_RATE) for u in utterances])
+        kept, embeddings = _embed_take_files(self.encoder, [self.project.folder / u.name for u in utterances])
+        if len(kept) != len(utterances):
+            missing = [utterances[i].name for i in range(len(utterances)) if i not in set(kept)]
+            raise ConsentError(f"takes went missing or became unreadable since they were checked: "
+                               f"{_name_takes(self.project, missing)}; start the training again")
         names = [u.name for u in utterances]
         seconds = np.array([len(u.audio) / MODEL_RATE for u in utterances])
         check = _compare(self.project, self.take.file, self.digest, self.consent, names, embeddings, seconds)
@@ -476,12 +483,15 @@ def _embed_take_files(encoder: SpeakerEncoder, paths: Sequence[Path]) -> tuple[l
 
     keys: dict[int, tuple] = {}
     for i, path in enumerate(paths):
-        stat = path.stat()
+        try:
+            stat = path.stat()
+        except OSError:  # gone since it was listed
+            continue
         keys[i] = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     with _cache_lock:
         found: dict[int, np.ndarray] = {i: _embedding_cache[k] for i, k in keys.items() if k in _embedding_cache}
     for i, path in enumerate(paths):
-        if i in found:
+        if i in found or i not in keys:
             continue
         try:
             audio = read_audio(path)

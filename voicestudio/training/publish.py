@@ -1,9 +1,10 @@
 """Trained checkpoint → a calibrated Piper voice registered in its project.
 
-Check the speaker's consent again (the takes may have changed since training started; the
-sidecar records the consent take's hash), export, then measure: the speaker's prosody from the training takes, the new voice's
-from its own output on the same texts (on onnxruntime, exactly as users will hear
-it), and store the calibration in the sidecar before the voice is registered.
+Check the speaker's consent against the data the voice was trained on (the statement may
+have been recorded again since; the sidecar records its hash), export, then measure: the
+speaker's prosody from the training takes, the new voice's from its own output on the
+same texts (on onnxruntime, exactly as users will hear it), and store the calibration in
+the sidecar before the voice is registered.
 """
 
 from __future__ import annotations
