@@ -27,6 +27,7 @@ from voicestudio.dubbing import (
     DubSession,
     DubSettings,
     FitLimits,
+    TooLongWarning,
     dub,
     export_dub,
     load_dub_script,
@@ -158,7 +159,7 @@ def test_report_agrees_with_the_track_and_the_stems(twenty):
 def test_progress_runs_from_zero_to_one_and_names_lines(twenty):
     fractions = [f for f, _ in twenty["messages"]]
     assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
-    assert any("line 7 of 20" in m for _, m in twenty["messages"])
+    assert any("cue 7 of 20" in m for _, m in twenty["messages"])
 
 
 # --------------------------------------------------------------------------- time fit
@@ -170,13 +171,68 @@ def test_a_line_that_cannot_fit_is_reported_and_not_cut(tmp_path, synth):
     session = DubSession(script, DubSettings(controls=STEADY), synth)
     result = export_dub(session, tmp_path / "out")
     first = session.results[0]
-    assert first.status == TOO_LONG and first.tempo == pytest.approx(1.25, abs=0.04)  # the limit, not more
+    assert first.status == TOO_LONG and 1.2 <= first.tempo <= 1.25  # the limit, not more
     assert first.rendered_s > 0.6 + 0.5 and first.rendered_s < first.natural_s
-    assert any("line 2: too long for its slot" in w for w in result.warnings)
+    (warning,) = first.warnings
+    assert warning.message.startswith("cue 1 (00:00:00.500): too long for its slot")  # not "line 2" of the file
+    assert warning.message.endswith(f"runs {first.rendered_s - 0.6:.2f} s past its cue end, into the gap before cue 2")
+    assert warning.message in result.warnings
     row = read_report(result.report)[0]
-    assert row["status"] == TOO_LONG and "runs" in row["warnings"] and float(row["fit_ratio"]) > 1.5
+    assert row["status"] == TOO_LONG and row["warnings"] == warning.message and float(row["fit_ratio"]) > 1.5
     stem, _ = sf.read(str(result.stems[0]))
     assert len(stem) / RATE == pytest.approx(first.rendered_s, abs=0.001)  # the whole line, past its cue
+
+
+def test_too_long_warnings_name_the_cue_the_applied_tempo_and_what_they_run_into(tmp_path, synth):
+    """Issue 14: a cue named as the progress and the table count it (not its file line), the
+    tempo it got (within the limit; this line's WORLD fit used to land at 1.257× for 1.25×),
+    and how far it runs into the next cue, measured on the placement in the mix."""
+    cues = [(0.0, 1.5, "Hello there."), (1.8, 3.3, "Good morning."),
+            (4.0, 5.0, "This line is far too long to fit into half a second of time."),
+            (6.0, 7.5, "Come here."), (8.0, 8.6, "This sentence is much too long to fit in such a short slot.")]
+    session = DubSession(parse_dub_script(srt_text(cues), "srt"), DubSettings(controls=STEADY), synth)
+    messages: list[str] = []
+    result = export_dub(session, tmp_path / "out", progress=lambda f, m: messages.append(m))
+    assert any(m.startswith("cue 3 of 5: This line") for m in messages)
+    assert [r.status for r in session.results] == [RENDERED, RENDERED, TOO_LONG, RENDERED, TOO_LONG]
+    third, fifth = (session.results[i] for i in (2, 4))
+    for r in (third, fifth):
+        (warning,) = r.warnings
+        assert isinstance(warning, TooLongWarning) and warning.tempo == r.tempo
+        assert 1.2 <= r.tempo <= 1.25  # applied, and never over the limit
+        assert f"{r.rendered_s:.2f} s in {r.line.slot_s:.2f} s even at {r.tempo:.2f}× (" in warning.message
+        assert f"{r.tempo:.2f}× (the limit)" in warning.message or f"{r.tempo:.2f}× (limit 1.25×)" in warning.message
+
+    placements = {p.result.line.index: p for p in session.mix().placements}
+    into_s = (placements[3].end_sample - round(6.0 * RATE)) / RATE  # where it ends in the track, past cue 4's start
+    assert 0.2 < into_s < 1.0
+    message = third.warnings[0].message
+    assert message.startswith("cue 3 (00:00:04.000): too long for its slot: ") and "line 10" not in message
+    assert message.endswith(f": runs {into_s:.2f} s into cue 4")
+    past_s = (placements[5].end_sample - round(8.6 * RATE)) / RATE
+    assert fifth.warnings[0].message.startswith("cue 5 (00:00:08.000): too long for its slot: ")
+    assert fifth.warnings[0].message.endswith(f": runs {past_s:.2f} s past the last cue's end, "
+                                              "making the track that much longer")
+    assert sf.info(str(result.track)).frames == placements[5].end_sample  # it is that much longer
+
+    rows = read_report(result.report)
+    assert [row["warnings"] for row in rows] == ["", "", message, "", fifth.warnings[0].message]
+    assert result.warnings == [message, fifth.warnings[0].message]  # once each, and no second word from the mix
+
+
+def test_too_long_warning_over_several_cues_and_under_an_earlier_one():
+    script = parse_dub_script(srt_text([(0.0, 9.0, "A long scene."), (1.0, 1.5, "Wait."), (2.0, 2.5, "No."),
+                                        (3.0, 3.5, "Yes.")]), "srt")
+    _, second, third, fourth = script.lines
+    over = TooLongWarning(second, 1.75, 1.25, 1.25, third, (third,), 9.0)
+    assert over.message == ("cue 2 (00:00:01.000): too long for its slot: 1.75 s in 0.50 s even at 1.25× (the limit): "
+                            "runs 0.75 s into cue 3")
+    assert TooLongWarning(second, 2.25, 1.2, 1.25, third, (third, fourth), 9.0).message.endswith(
+        "at 1.20× (limit 1.25×): runs 1.25 s into cue 3, and on into cue 4")
+    assert TooLongWarning(fourth, 1.0, 1.25, 1.25, None, (), 9.0).message.endswith(
+        ": runs 0.50 s past its cue end")  # cue 1 is still running: the track is not longer
+    assert TooLongWarning(fourth, 7.0, 1.25, 1.25, None, (), 9.0).message.endswith(
+        ": runs 6.50 s past its cue end, making the track 1.00 s longer")
 
 
 def test_at_the_default_variability_a_fit_lands_where_it_was_aimed(synth):
@@ -514,7 +570,7 @@ def test_cli_dub_end_to_end(tmp_path):
     assert "wrote" in done.stdout and "3 stems" in done.stdout
     short = read_report(tmp_path / "out" / "report.csv")[0]  # "Hello there." in 1.5 s: slowed to fill it
     assert float(short["tempo"]) == pytest.approx(0.9, abs=0.03), short
-    assert "line 3 of 3" in done.stderr and "warning: line 9:" in done.stderr and "overlap" in done.stderr
+    assert "cue 3 of 3" in done.stderr and "warning: line 9:" in done.stderr and "overlap" in done.stderr
     track, rate = sf.read(str(tmp_path / "out" / "track.wav"), dtype="float64")
     assert rate == 44_100 and abs(len(track) / rate - 4.6) <= 0.010
     assert abs(pyloudnorm.Meter(rate).integrated_loudness(track) + 16.0) <= 0.5

@@ -13,6 +13,7 @@ from voicestudio.dubbing.script import (
     DubScriptError,
     load_dub_script,
     parse_dub_script,
+    timestamp,
 )
 from voicestudio.errors import VoiceStudioError
 
@@ -38,9 +39,17 @@ def test_srt_cues_keep_times_text_and_source_lines(tmp_path):
     assert (first.index, first.line_no, first.start_s, first.end_s) == (1, 2, 1.237, 2.9)
     assert first.text == "Hello there, my friend."  # markup gone, lines joined
     assert second.line_no == 7 and second.start_s == pytest.approx(3723.004) and second.end_s == 3725.0
+    assert (first.label, second.label) == ("cue 1 (00:00:01.237)", "cue 2 (01:02:03.004)")  # not the file's lines
     assert second.text == "Fish & chips!"
     assert first.slot_s == pytest.approx(1.663)
     assert script.end_s == 3725.0
+
+
+def test_untimed_lines_are_named_by_their_count_and_their_file_line():
+    text = parse_dub_script("# a comment\nHello.\n\nBye.\n", "text")
+    assert [(ln.unit, ln.label) for ln in text.lines] == [("line", "line 1 (file line 2)"), ("line", "line 2 (file line 4)")]
+    assert parse_dub_script("Hello.\n", "text").lines[0].label == "line 1"
+    assert timestamp(3723.004) == "01:02:03.004" and timestamp(0.0) == "00:00:00.000"
 
 
 def test_webvtt_cues_with_identifiers_settings_notes_and_voice_tags(tmp_path):

@@ -16,7 +16,10 @@ from voicestudio.dubbing.render import (
     DubRenderError,
     DubSession,
     DubSettings,
+    DubWarning,
     LineRender,
+    LineWarning,
+    TooLongWarning,
 )
 from voicestudio.dubbing.script import (
     DubLine,
@@ -29,6 +32,7 @@ from voicestudio.dubbing.timefit import FitLimits
 
 __all__ = [
     "DubExport", "DubLine", "DubMix", "DubRenderError", "DubScript", "DubScriptError", "DubSession",
-    "DubSettings", "FitLimits", "LineRender", "Placement", "dub", "export_dub", "load_dub_script", "mix",
-    "parse_dub_script", "write_dub", "PENDING", "RENDERED", "SKIPPED", "TOO_LONG",
+    "DubSettings", "DubWarning", "FitLimits", "LineRender", "LineWarning", "Placement", "TooLongWarning",
+    "dub", "export_dub", "load_dub_script", "mix", "parse_dub_script", "write_dub",
+    "PENDING", "RENDERED", "SKIPPED", "TOO_LONG",
 ]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from voicestudio.audio.io import write_audio
 from voicestudio.dubbing.mix import DubMix, mix
 from voicestudio.dubbing.render import SKIPPED, CancelFn, DubSession, DubSettings, ProgressFn
-from voicestudio.dubbing.script import DubScript, load_dub_script
+from voicestudio.dubbing.script import DubScript, load_dub_script, timestamp
 from voicestudio.errors import OutputPathError
 from voicestudio.safety.watermark import synthetic_tags
 from voicestudio.voice.batch import RenderCancelled, clip_name
@@ -52,16 +52,13 @@ class DubExport:
     duration_s: float
     integrated_lufs: float
     true_peak_dbtp: float
-    warnings: list[str] = field(default_factory=list)  # every warning of the dub, by line
+    warnings: list[str] = field(default_factory=list)  # the script's, every line's, the mix's
 
 
 def stem_name(index: int, start_s: float, text: str, digits: int = 3) -> str:
     """``007_00-01-02.500_first-words.wav``: the line's index, its start time, its first words."""
     number, _, slug = clip_name(index, text, digits).partition("_")
-    ms = int(round(start_s * 1000))
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    return f"{number}_{hours:02d}-{minutes:02d}-{rest // 1000:02d}.{rest % 1000:03d}_{slug}"
+    return f"{number}_{timestamp(start_s).replace(':', '-')}_{slug}"
 
 
 def export_dub(
@@ -144,7 +141,7 @@ def write_dub(
     if not fresh:
         shutil.rmtree(staging, ignore_errors=True)  # what is left: the replaced outputs
     warnings = [*session.script.warnings]
-    warnings += [f"line {r.line.line_no}: {w}" for r in session.results for w in r.warnings]
+    warnings += [w.message for r in session.results for w in r.warnings]
     warnings += dub_mix.warnings
     if progress is not None:
         with contextlib.suppress(Exception):  # done: a cancel arriving now changes nothing
@@ -198,7 +195,7 @@ def _write_report(path: Path, session: DubSession, starts: dict[int, int], stems
                 "" if skipped else f"{r.tempo:.3f}",
                 "" if skipped or not line.timed else f"{r.rendered_s / line.slot_s:.3f}",
                 "" if skipped else r.fit_method, stems.get(line.index, ""),
-                " | ".join(about_line.get(line.line_no, []) + r.warnings),
+                " | ".join(about_line.get(line.line_no, []) + [w.message for w in r.warnings]),
             ])
         handle.flush()
         os.fsync(handle.fileno())

@@ -67,15 +67,11 @@ def mix(results: Sequence[LineRender], settings: DubSettings, end_s: float | Non
         cursor = start + len(audio)
     if not placed:
         raise DubRenderError("nothing speakable in any line of the script")
+    # A line running past the last cue's end makes the track longer; that line's own warning
+    # says so (a line that fits ends at most FIT_TOLERANCE_S after its cue).
     audio_end = max(start + len(audio) for _, start, audio in placed)
+    length = audio_end if end_s is None else max(audio_end, int(round(end_s * rate)))
     warnings: list[str] = []
-    length = audio_end
-    if end_s is not None:
-        length = int(round(end_s * rate))
-        if audio_end > length:
-            warnings.append(f"the last line runs {(audio_end - length) / rate:.2f} s past the last cue's end; "
-                            "the track is that much longer than the cues")
-            length = audio_end
     track = np.zeros(length, dtype=np.float64)
     for _, start, audio in placed:
         track[start:start + len(audio)] += audio

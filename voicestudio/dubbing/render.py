@@ -9,6 +9,7 @@ lines that changed, and a dub reopened later reuses the audio already made.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 from collections.abc import Callable
@@ -87,6 +88,61 @@ class DubSettings:
         return BIT_FORMATS[self.bits]
 
 
+@dataclass(frozen=True)
+class LineWarning:
+    """Something about one line a person should know (what the text front end left out, why
+    it was skipped). ``message`` is what the CLI, report.csv and the GUI's tooltips all show."""
+
+    line: DubLine
+    text: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.line.label}: {self.text}"
+
+
+@dataclass(frozen=True)
+class TooLongWarning:
+    """A line still longer than its cue at the tempo it got (within the limit): it is not cut,
+    it runs on, and the message says over what."""
+
+    line: DubLine
+    rendered_s: float
+    tempo: float  # applied: natural ÷ rendered duration, never over ``limit``
+    limit: float
+    next_cue: DubLine | None  # the cue after it in time; None: it is the last
+    into: tuple[DubLine, ...]  # the later cues that start before it ends (the next one first)
+    cues_end_s: float  # the last cue's end: where the track would end
+
+    @property
+    def ends_s(self) -> float:
+        """Where the line ends on the timeline (it starts on its cue, sample-accurately)."""
+        return self.line.start_s + self.rendered_s
+
+    @property
+    def message(self) -> str:
+        limit = "the limit" if f"{self.tempo:.2f}" == f"{self.limit:.2f}" else f"limit {self.limit:g}×"
+        return (f"{self.line.label}: too long for its slot: {self.rendered_s:.2f} s in {self.line.slot_s:.2f} s "
+                f"even at {self.tempo:.2f}× ({limit}): {self._runs()}")
+
+    def _runs(self) -> str:
+        past = self.ends_s - self.line.end_s
+        if self.into:
+            reaches = f", and on into cue {self.into[-1].index}" if len(self.into) > 1 else ""
+            return f"runs {self.ends_s - self.into[0].start_s:.2f} s into cue {self.into[0].index}{reaches}"
+        if self.next_cue is not None:
+            return f"runs {past:.2f} s past its cue end, into the gap before cue {self.next_cue.index}"
+        longer = self.ends_s - self.cues_end_s
+        if longer <= 0:  # a cue that started earlier is still running
+            return f"runs {past:.2f} s past its cue end"
+        if self.line.end_s >= self.cues_end_s:
+            return f"runs {past:.2f} s past the last cue's end, making the track that much longer"
+        return f"runs {past:.2f} s past its cue end, making the track {longer:.2f} s longer"
+
+
+DubWarning = LineWarning | TooLongWarning
+
+
 @dataclass
 class LineRender:
     """One line's state: what the GUI's table shows and what the mix uses."""
@@ -100,7 +156,7 @@ class LineRender:
     tempo: float = 1.0  # achieved: natural ÷ rendered duration (1.2 = spoken 20 % faster to fit)
     fit_method: str = "none"  # "none", "model" (length_scale) or "model+world" (plus WORLD tempo)
     voice: str = ""
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[DubWarning] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
@@ -129,6 +185,8 @@ class DubSession:
         self._voices: dict[Path, Synthesizer] = {}
         self._given = synthesizer
         self.model_runs = 0  # renders that were not in the cache (tests and benchmarks read it)
+        # The cues in time order, as (start, index): a line edit changes its text, never its time.
+        self._cue_order = sorted((line.start_s, line.index) for line in script.lines if line.timed)
         self.set_settings(settings or DubSettings())
 
     # -- public API -------------------------------------------------------------------------
@@ -168,7 +226,7 @@ class DubSession:
             if result.done:
                 continue
             if progress is not None:
-                progress((number - 1) / total, f"line {number} of {total}: {result.line.text[:60]}")
+                progress((number - 1) / total, f"{result.line.unit} {number} of {total}: {result.line.text[:60]}")
             self.render_line(result.line.index)
         if cancelled is not None and cancelled():
             raise RenderCancelled()
@@ -204,7 +262,7 @@ class DubSession:
         try:
             fit = fit_to_slot(render_at, synth.sample_rate, line.slot_s, self.settings.fit)
         except InputTextError as exc:
-            new.status, new.warnings = SKIPPED, [f"nothing speakable, skipped: {exc}"]
+            new.status, new.warnings = SKIPPED, [LineWarning(line, f"nothing speakable, skipped: {exc}")]
         else:
             # Watermarked here, once per line, so the track and the stems (the line times the
             # track's gain) carry the same mark and still add up exactly.
@@ -213,9 +271,24 @@ class DubSession:
             new.status = RENDERED if fit.fits else TOO_LONG
             report = TextReport()  # what the text front end left out (cached audio does not say)
             list(synth.sentences(line.text, report))
-            new.warnings = report.messages() + list(fit.warnings)
+            new.warnings = [LineWarning(line, message) for message in report.messages()]
+            if not fit.fits:
+                new.warnings.append(self._too_long(line, fit.rendered_s, fit.tempo))
         self.results[index - 1] = new
         return new
+
+    def _too_long(self, line: DubLine, rendered_s: float, tempo: float) -> TooLongWarning:
+        """The warning for a line that still does not fit, with the cues it runs into."""
+        ends_s = line.start_s + rendered_s
+        later = self._cue_order[bisect.bisect_right(self._cue_order, (line.start_s, line.index)):]
+        next_cue = self.script.lines[later[0][1] - 1] if later else None
+        into: list[DubLine] = []
+        for start_s, index in later:
+            if start_s >= ends_s:
+                break
+            into.append(self.script.lines[index - 1])
+        return TooLongWarning(line, rendered_s, tempo, self.settings.fit.fastest, next_cue, tuple(into),
+                              self.script.end_s)
 
     def load_voices(self) -> None:
         """Load the default voice and every voice a line names, failing before any rendering."""

@@ -74,10 +74,32 @@ class DubLine:
         """Length of the cue: the time the spoken line should fit in."""
         return self.end_s - self.start_s if self.timed else None
 
+    @property
+    def unit(self) -> str:
+        """What a person calls it: a ``cue`` of subtitles (or of a timed table), else a ``line``."""
+        return "cue" if self.timed else "line"
+
+    @property
+    def label(self) -> str:
+        """How messages name it, counted as the progress and the Dubbing table count: ``cue 3
+        (00:00:04.000)`` (the start finds it in the file: an empty cue is not counted), or
+        ``line 3`` with its file line when that differs (a header, blank lines, comments)."""
+        if self.timed:
+            return f"cue {self.index} ({timestamp(self.start_s)})"
+        return f"line {self.index}" + (f" (file line {self.line_no})" if self.line_no != self.index else "")
+
     def style_overrides(self) -> dict[str, float | str]:
         """The styling fields this line sets, as ``StyleControls`` keyword arguments."""
         values = {"emotion": self.emotion, "intensity": self.intensity, "pitch": self.pitch, "speed": self.speed}
         return {k: v for k, v in values.items() if v is not None}
+
+
+def timestamp(seconds: float) -> str:
+    """``62.5`` → ``"00:01:02.500"``: a cue's time as subtitle files write it."""
+    ms = int(round(seconds * 1000))
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 
 
 @dataclass(frozen=True)

@@ -337,7 +337,7 @@ class DubbingSection(QGroupBox):
                 item.setText(text)
         status = self.table.item(row, COLUMNS.index("Status"))
         if status is not None:
-            status.setToolTip("\n".join(result.warnings) or f"fit: {result.fit_method}")
+            status.setToolTip("\n".join(w.message for w in result.warnings) or f"fit: {result.fit_method}")
             status.setForeground(QColor(STATUS_COLORS.get(result.status, COLORS["text"])))
 
     # ------------------------------------------------------------------ background work
@@ -461,13 +461,15 @@ class DubbingSection(QGroupBox):
 
     def _summary(self) -> tuple[str, str]:
         results = self.session.results
+        unit = results[0].line.unit if results else "line"  # counted as the table's "#" column
         too_long = [r.line.index for r in results if r.status == TOO_LONG]
         skipped = [r.line.index for r in results if r.status == SKIPPED]
         notes = []
         if too_long:
-            notes.append(f"line(s) {', '.join(map(str, too_long))} still too long for their cue")
+            notes.append(f"{unit}(s) {', '.join(map(str, too_long))} still too long for their slot "
+                         "(the Status tooltip says how far they run on)")
         if skipped:
-            notes.append(f"line(s) {', '.join(map(str, skipped))} skipped (nothing speakable)")
+            notes.append(f"{unit}(s) {', '.join(map(str, skipped))} skipped (nothing speakable)")
         return "; ".join(notes), "warning" if notes else "ok"
 
     def _on_rendered(self, results) -> None:
