@@ -1,5 +1,6 @@
 # `make run` and `make test` do all the set-up on a fresh machine: they create .venv and
-# install VoiceStudio (editable) with what it needs on first use.
+# install VoiceStudio (editable) with what it needs on first use. packaging/preflight.py names
+# missing build tools first; the app names missing window libraries before Qt loads.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -9,6 +10,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 .PHONY: run test bench lint install clean dist
 
 $(STAMP): pyproject.toml Makefile
+	@$(PYTHON) packaging/preflight.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip 'setuptools<81' wheel
 	$(PIP) install --quiet -e '.[dev,train]' 'setuptools<81'

@@ -15,8 +15,13 @@ import soxr
 from voicestudio.audio.io import (
     MAX_RATE,
     MIN_RATE,
+    WAV_FORMATS,
     AudioFileWriter,
+    FileFormat,
     check_rate,
+    describe_sample_formats,
+    file_format_for,
+    file_formats,
     read_audio,
     resample,
     to_mono,
@@ -379,3 +384,98 @@ def test_rate_limits_accepted(tmp_path):
     for rate in (MIN_RATE, MAX_RATE):
         path = write_audio(tmp_path / f"{rate}.wav", _sine(440.0, 22_050, 0.1), 22_050, rate=rate)
         assert sf.info(path).samplerate == rate
+
+
+# --------------------------------------------------------------------------- file types by extension
+
+HAS_MP3 = FileFormat.MP3 in file_formats()
+needs_mp3 = pytest.mark.skipif(not HAS_MP3, reason="this libsndfile cannot write MP3 (needs >= 1.1 with LAME)")
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "container", "subtype", "tol"),
+    [("out.wav", None, "WAV", "PCM_16", 1e-4), ("out.flac", None, "FLAC", "PCM_16", 1e-4),
+     ("out.flac", "pcm24", "FLAC", "PCM_24", 1e-6), ("LOUD.FLAC", "pcm16", "FLAC", "PCM_16", 1e-4),
+     ("out.ogg", None, "OGG", "VORBIS", None),
+     pytest.param("out.mp3", None, "MP3", "MPEG_LAYER_III", None, marks=needs_mp3)],
+)
+def test_the_extension_picks_the_file_type(tmp_path, name, fmt, container, subtype, tol):
+    x = _sine(440.0, 22_050, 1.0)
+    with AudioFileWriter(tmp_path / name, 22_050, fmt=fmt) as writer:
+        for start in range(0, len(x), 4096):  # streamed block by block, as say and the batch do
+            writer.write(x[start:start + 4096])
+    info = sf.info(str(tmp_path / name))
+    assert (info.format, info.subtype, info.samplerate, info.channels) == (container, subtype, 22_050, 1)
+    back, rate = sf.read(str(tmp_path / name), dtype="float32")
+    assert rate == 22_050 and abs(len(back) - len(x)) <= 1152  # an MPEG frame at most
+    if tol is not None:  # lossless: the samples themselves
+        assert np.max(np.abs(back - x)) <= tol
+    else:  # lossy: the same tone at the same loudness
+        assert _peak_hz(back, rate) == pytest.approx(440.0, abs=2.0)
+        assert np.sqrt(np.mean(back**2)) == pytest.approx(np.sqrt(np.mean(x**2)), rel=0.1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # no temporary left
+
+
+@pytest.mark.parametrize("name", ["out.m4a", "out.aac", "out.txt", "no-extension", "out.wav.bak"])
+def test_other_extensions_are_refused_naming_the_supported_ones(tmp_path, name):
+    with pytest.raises(OutputPathError) as refused:
+        write_audio(tmp_path / name, _sine(440.0, 22_050, 0.1), 22_050)
+    message = str(refused.value)
+    assert name in message and "\n" not in message
+    assert all(f.suffix in message for f in file_formats())
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "fragment"),
+    [("out.flac", "float", "FLAC files cannot hold float"), ("out.ogg", "pcm16", "lossy"),
+     ("out.ogg", "float", "no bit depth"), pytest.param("out.mp3", "pcm24", "lossy", marks=needs_mp3),
+     ("out.flac", "pcm32", "unknown format")],
+)
+def test_sample_formats_that_do_not_fit_the_type_are_refused(tmp_path, name, fmt, fragment):
+    with pytest.raises(AudioFileError, match=fragment):
+        AudioFileWriter(tmp_path / name, 22_050, fmt=fmt)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_format_table_answers_for_every_type():
+    assert [f.suffix for f in FileFormat] == [".wav", ".flac", ".ogg", ".mp3"]
+    assert FileFormat.WAV.describe() == "pcm16 WAV" and FileFormat.FLAC.describe("pcm24") == "pcm24 FLAC"
+    assert FileFormat.OGG.describe() == "Ogg Vorbis (lossy)" and FileFormat.MP3.sample_format() is None
+    assert dict(WAV_FORMATS) == {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}
+    assert describe_sample_formats() == "WAV takes pcm16, pcm24 or float, FLAC takes pcm16 or pcm24"
+    assert file_format_for("a/b/Speech.Ogg") is FileFormat.OGG
+
+
+@needs_mp3
+def test_mp3_takes_only_mpeg_rates(tmp_path):
+    with pytest.raises(AudioFileError, match="MP3 files can only be .*48000 Hz, not 96000 Hz"):
+        AudioFileWriter(tmp_path / "out.mp3", 22_050, rate=96_000)
+    with pytest.raises(AudioFileError, match="not 11000 Hz"):
+        AudioFileWriter(tmp_path / "out.mp3", 11_000)  # an inherited rate is checked too
+    assert list(tmp_path.iterdir()) == []
+    path = write_audio(tmp_path / "out.mp3", _sine(440.0, 22_050, 0.5), 22_050, rate=48_000)
+    assert sf.info(str(path)).samplerate == 48_000
+
+
+@pytest.mark.parametrize("name", ["tagged.wav", "tagged.flac", "tagged.ogg",
+                                  pytest.param("tagged.mp3", marks=needs_mp3)])
+def test_tags_go_into_each_types_own_metadata(tmp_path, name):
+    tags = {"software": "VoiceStudio test", "comment": "Synthetic speech, for the test"}
+    path = write_audio(tmp_path / name, _sine(440.0, 22_050, 0.5), 22_050, tags=tags)
+    with sf.SoundFile(str(path)) as f:
+        back = f.copy_metadata()
+    assert back["comment"] == tags["comment"]
+    if path.suffix != ".mp3":  # libsndfile's ID3 writer has no software field (LAME may put its own name there)
+        assert back["software"].startswith("VoiceStudio test")  # libsndfile appends its version
+
+
+@pytest.mark.parametrize("name", ["take.flac", "take.ogg", pytest.param("take.mp3", marks=needs_mp3)])
+def test_a_failed_write_of_any_type_leaves_the_old_file(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"the user's earlier file")
+    with pytest.raises(RuntimeError, match="cancelled"), AudioFileWriter(path, 22_050) as writer:
+        writer.write(_sine(440.0, 22_050, 0.5))
+        raise RuntimeError("cancelled")
+    assert path.read_bytes() == b"the user's earlier file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]

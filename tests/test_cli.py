@@ -374,3 +374,62 @@ def test_say_help_lists_flags_and_ranges(capsys):
     assert exc.value.code == 0
     out = capsys.readouterr().out
     assert all(cmd in out for cmd in ("say", "voices", "doctor", "gui"))
+
+
+# --------------------------------------------------------------------------- output file types
+
+HAS_MP3 = "MP3" in sf.available_formats()
+needs_mp3 = pytest.mark.skipif(not HAS_MP3, reason="this libsndfile cannot write MP3 (needs >= 1.1 with LAME)")
+LONG = "The extension picks the file type. A second sentence makes the clip long enough to check the watermark."
+
+
+@pytest.mark.parametrize(
+    ("name", "extra", "container", "subtype", "described"),
+    [("out.wav", (), "WAV", "PCM_16", "pcm16 WAV"), ("out.flac", (), "FLAC", "PCM_16", "pcm16 FLAC"),
+     ("out.flac", ("--format", "pcm24", "--rate", "48000"), "FLAC", "PCM_24", "pcm24 FLAC"),
+     ("out.ogg", (), "OGG", "VORBIS", "Ogg Vorbis (lossy)"),
+     pytest.param("out.mp3", (), "MP3", "MPEG_LAYER_III", "MP3 (lossy)", marks=needs_mp3),
+     pytest.param("OUT.MP3", ("--rate", "16000"), "MP3", "MPEG_LAYER_III", "MP3 (lossy)", marks=needs_mp3)],
+    ids=["wav", "flac", "flac-pcm24-48k", "ogg", "mp3", "mp3-upper-16k"],
+)
+def test_say_writes_the_type_its_extension_names(capsys, tmp_path: Path, name, extra, container, subtype, described):
+    target = tmp_path / name
+    rc, out, err = cli(capsys, "say", LONG, "-o", target, *extra)
+    assert rc == 0, err
+    info = sf.info(str(target))
+    rate = int(extra[extra.index("--rate") + 1]) if "--rate" in extra else VOICE_RATE
+    assert (info.format, info.subtype, info.samplerate, info.channels) == (container, subtype, rate, 1)
+    assert f"{rate} Hz {described}" in out
+    data, _ = sf.read(str(target), dtype="float32")
+    assert abs(data).max() > 0.05 and len(data) / rate > 3.0  # speech, read back by soundfile
+    with sf.SoundFile(str(target)) as f:
+        assert "Synthetic speech made with VoiceStudio" in f.comment  # the type's own metadata
+        assert container == "MP3" or "VoiceStudio" in f.software  # libsndfile's ID3 has no software field
+    assert listing(tmp_path) == {name}  # written under a temporary name, renamed in
+    rc, out, err = cli(capsys, "watermark", "detect", target)
+    assert rc == 0 and "watermark found" in out, out + err  # lossy coding at default quality keeps the mark
+
+
+@pytest.mark.parametrize(
+    ("name", "extra", "fragments"),
+    [("x.m4a", (), [".m4a", ".wav", ".flac", ".ogg"]), ("x.aac", (), [".aac", ".wav", ".flac", ".ogg"]),
+     ("noext", (), ["no extension", ".wav", ".flac", ".ogg"]),
+     ("x.flac", ("--format", "float"), ["FLAC", "float", "pcm24"]),
+     ("x.ogg", ("--format", "pcm16"), ["Ogg Vorbis", "lossy", "no bit depth"]),
+     pytest.param("x.mp3", ("--format", "pcm24"), ["MP3", "lossy"], marks=needs_mp3),
+     pytest.param("x.mp3", ("--rate", "96000"), ["MP3", "96000", "48000"], marks=needs_mp3)],
+    ids=["m4a", "aac", "no-extension", "flac-float", "ogg-format", "mp3-format", "mp3-rate"],
+)
+def test_say_refuses_what_it_cannot_write_before_any_work(capsys, tmp_path: Path, name, extra, fragments):
+    """One line naming what works, no file; the voice is never loaded (an unknown one would be the error)."""
+    rc, out, err = cli(capsys, "say", "Hi.", "-o", tmp_path / name, "--voice", "nobody-at-all", *extra)
+    line = assert_clean_failure(rc, out, err, *fragments)
+    assert "unknown voice" not in line
+    assert listing(tmp_path) == set()
+
+
+def test_say_script_refuses_m4a_with_text_from_stdin(tmp_path: Path):
+    proc = run_script("say", "-", "-o", "speech.m4a", cwd=tmp_path, input=b"Never read.")
+    assert proc.returncode == 1 and proc.stdout == b""
+    assert proc.stderr.decode().strip().startswith("voicestudio: error: cannot write .m4a files")
+    assert listing(tmp_path) == set()

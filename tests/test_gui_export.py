@@ -215,3 +215,46 @@ def test_add_section_and_screenshots(qtbot, panels, tmp_path: Path, artifacts_di
         path = artifacts_dir / name
         export.grab().save(str(path))
         assert path.stat().st_size > 5_000
+
+
+def test_current_line_in_every_file_type(qtbot, panels, tmp_path: Path, monkeypatch):
+    """The extension picks the type, as in ``say``; the bit depth applies to WAV and FLAC only;
+    the save dialog offers the same table of types."""
+    from voicestudio.audio.io import file_formats
+    from voicestudio.gui.panels import export as export_module
+
+    synth, export = panels
+    audio = speak(qtbot, synth)
+    export.set_format(None, "pcm24")
+    expected = {"line.flac": ("FLAC", "PCM_24", "pcm24 FLAC"), "line.ogg": ("OGG", "VORBIS", "Ogg Vorbis (lossy)")}
+    if "MP3" in sf.available_formats():
+        expected["line.mp3"] = ("MP3", "MPEG_LAYER_III", "MP3 (lossy)")
+    for name, (container, subtype, described) in expected.items():
+        written = export.export_current(str(tmp_path / name))
+        assert written == tmp_path / name, export.line_message.text()
+        info = sf.info(str(written))
+        assert (info.format, info.subtype, info.samplerate) == (container, subtype, audio.sample_rate)
+        assert export.line_message.level == "ok" and described in export.line_message.text()
+        with sf.SoundFile(str(written)) as f:
+            assert "Synthetic speech" in f.comment
+
+    export.set_format(None, "float")  # FLAC has no float: a clear message, nothing written
+    assert export.export_current(str(tmp_path / "float.flac")) is None
+    assert export.line_message.level == "error" and "FLAC files cannot hold float" in export.line_message.text()
+    assert export.export_current(str(tmp_path / "line.m4a")) is None
+    assert ".m4a" in export.line_message.text() and ".flac" in export.line_message.text()
+    assert export.export_current(str(tmp_path / "line.ogg")) is not None  # lossy: the depth does not apply
+
+    offered: list[str] = []
+
+    def pick_flac(_parent, _title, _suggestion, filters):
+        offered.extend(filters.split(";;"))
+        return str(tmp_path / "picked"), next(f for f in offered if "*.flac" in f)
+
+    monkeypatch.setattr(export_module.QFileDialog, "getSaveFileName", staticmethod(pick_flac))
+    export.set_format(None, "pcm16")
+    assert export.export_current() == tmp_path / "picked.flac"  # the chosen filter's extension is added
+    assert [entry.split("(*")[1].rstrip(")") for entry in offered] == [f.suffix for f in file_formats()]
+    assert sf.info(str(tmp_path / "picked.flac")).format == "FLAC"
+    names = {p.name for p in tmp_path.iterdir()}
+    assert names == set(expected) | {"picked.flac", "settings.ini"}  # no temporaries, no refused files

@@ -223,7 +223,7 @@ def test_base_preparation_is_shown_as_its_own_step(qtbot, ctx, panel, tiny_proje
     monkeypatch.setenv("VOICESTUDIO_DATA_DIR", str(tmp_path / "fresh-data"))
     ctx.set_project(tiny_project)
     assert panel.base_badge.text() == "first run"
-    assert f"about {locations.BASE_PREPARATION_MINUTES} minutes" in panel.base_label.text()
+    assert locations.BASE_PREPARATION_TIME in panel.base_label.text()
 
     seen = []
 
@@ -355,6 +355,9 @@ def test_failed_training_shows_the_reason_inline_and_returns_to_idle(qtbot, ctx,
     _run(qtbot, panel, lambda: panel.start(config=tiny_config()), "failed")
     assert panel.message.level == "error" and "do not sound like the same person" in panel.message.text()
     assert "consent statement" in _log(panel) and other.voices == [] and not locations.can_resume(other)
+    # the refusal offers the ways on: record it again, or add a recording made elsewhere
+    assert panel.consent_actions.isVisible() and panel.add_statement_button.isEnabled()
+    assert panel.record_statement_button.text() == "Record the statement again"
     panel.grab().save(str(artifacts_dir / "panel_train_consent_refused.png"))
     assert panel.loss_plot.point_count("total") == 0 and not panel.resume_button.isEnabled()
 

@@ -213,15 +213,28 @@ def test_ambiguous_name(data_dir):
 @pytest.mark.parametrize(
     ("spec", "match"),
     [
-        ("missing/voice.onnx", "voice model not found"),
-        ("nowhere.onnx", "voice model not found"),
-        ("nowhere.onnx.json", "voice model not found"),
+        ("missing/voice.onnx", "voice not found: missing/voice.onnx does not exist"),
+        ("nowhere.onnx", "voice not found: nowhere.onnx does not exist"),
+        ("nowhere.onnx.json", "voice not found: nowhere.onnx.json does not exist"),
+        # a project folder that is not there (the README once gave such a path): not found,
+        # not "is not a voice"
+        ("VoiceStudio/projects/myvoice", "voice not found: VoiceStudio/projects/myvoice does not exist"),
     ],
 )
 def test_bad_paths(tmp_path, monkeypatch, spec, match):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(VoiceLoadError, match=match):
         resolve_voice(spec)
+
+
+def test_a_project_name_stands_for_its_best_voice(data_dir):
+    from voicestudio.project.project import VoiceProject
+
+    project = VoiceProject.create("My voice", prompts=["One line."])  # in the projects folder
+    with pytest.raises(VoiceLoadError, match="project 'My voice' has no trained voice yet: run "
+                       "`voicestudio train --project .*'"):
+        resolve_voice("My voice")
+    assert " " in str(project.folder)  # the suggested command quotes the folder
 
 
 def test_path_that_is_not_a_voice(tmp_path):

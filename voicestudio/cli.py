@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voicestudio import __version__
+from voicestudio.commands import command
 from voicestudio.errors import InputTextError, VoiceStudioError
 
 if TYPE_CHECKING:
     from voicestudio.dubbing.timefit import FitLimits
+    from voicestudio.project.project import VoiceProject
 
 MAX_TEXT_FILE_BYTES = 64 << 20
 
@@ -40,8 +42,17 @@ def _add_style_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--intensity", type=float, default=100.0, metavar="PCT", help=f"emotion strength in %% ({spec('intensity')})")
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """A usage mistake is one line naming the command's help, not the whole usage block
+    (sub-commands inherit the class through ``add_subparsers``)."""
+
+    def error(self, message: str):  # noqa: D102 - argparse's hook
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="voicestudio", description="VoiceStudio: record, clone, style and export voices offline.")
+    parser = OneLineErrorParser(prog="voicestudio",
+                                description="VoiceStudio: record, clone, style and export voices offline.")
     parser.add_argument("--version", action="version", version=f"voicestudio {__version__}")
     parser.add_argument("--self-test", action="store_true",
                         help="build the window and every panel, synthesize one line, check torch stayed out, exit "
@@ -49,15 +60,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshots", type=Path, metavar="DIR", help="with --self-test: save a PNG of each panel")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    say = sub.add_parser("say", help="speak text into a WAV file", description="Speak TEXT (or a file, or stdin) into a WAV file.")
+    from voicestudio.audio.io import SampleFormat, describe_sample_formats, file_formats
+
+    file_types = ", ".join(f"{f.suffix} {f.label}" for f in file_formats())  # the one table, in audio.io
+    say = sub.add_parser("say", help=f"speak text into an audio file ({', '.join(f.label for f in file_formats())})",
+                         description=f"Speak TEXT (or a file, or stdin) into an audio file; its extension picks the type: "
+                                     f"{file_types}.")
     say.add_argument("text", nargs="?", help="the text; '-' reads standard input")
     say.add_argument("--text-file", type=Path, metavar="F", help="read the text from a UTF-8 file")
-    say.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav", help="WAV file to write")
+    say.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav",
+                     help=f"file to write; its extension picks the type ({file_types})")
     say.add_argument("--voice", metavar="PATH|NAME", help="voice name (see 'voicestudio voices') or .onnx path")
     say.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto", help="onnxruntime provider (default auto: measured)")
     say.add_argument("--threads", type=int, metavar="N", help="CPU threads for the voice model (default: all cores)")
     say.add_argument("--rate", type=int, metavar="HZ", help="output sample rate (default: the voice's)")
-    say.add_argument("--format", choices=("pcm16", "pcm24", "float"), default="pcm16", help="sample format (default pcm16)")
+    say.add_argument("--format", choices=[f.value for f in SampleFormat], default=None,  # None: the file type's default
+                     help=f"sample format of a lossless file ({describe_sample_formats()}; default pcm16); "
+                          "lossy types have no bit depth and refuse it")
     say.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     _add_style_arguments(say)
 
@@ -81,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--script", type=Path, metavar="FILE", help="your own recording script, one prompt per line")
     info = psub.add_parser("info", help="takes, minutes and check verdicts of a project")
     info.add_argument("project", metavar="P", help="project folder or name")
+    info.add_argument("-t", "--takes", action="store_true",
+                      help="also list every take with its check verdicts and what did not pass")
     imp = psub.add_parser("import", help="import recordings with transcripts (LJSpeech metadata.csv, manifest.tsv or .txt files)")
     imp.add_argument("source", metavar="SRC", type=Path, help="folder of WAV/FLAC files with transcripts")
     imp.add_argument("--project", required=True, metavar="P", help="project folder or name")
@@ -328,7 +349,7 @@ def _read_text(args: argparse.Namespace) -> str:
 
 
 def _say(args: argparse.Namespace) -> int:
-    from voicestudio.audio.io import check_rate, check_writable
+    from voicestudio.audio.io import check_writable, file_format_for
     from voicestudio.safety.watermark import synthetic_writer
     from voicestudio.styling.controls import StyleControls
     from voicestudio.voice.catalog import load_voice
@@ -338,19 +359,22 @@ def _say(args: argparse.Namespace) -> int:
         pitch=args.pitch, pitch_range=args.pitch_range, speed=args.speed, energy=args.energy,
         breathiness=args.breathiness, variability=args.variability, emotion=args.emotion, intensity=args.intensity,
     ).validated()
+    check_writable(args.output)
+    file_format = file_format_for(args.output)  # .m4a, no extension…: refused before any work
+    file_format.sample_format(args.format)  # float in FLAC, any --format in Ogg/MP3: refused too
+    if args.rate is not None:
+        file_format.check_rate(args.rate)
+    if args.threads is not None and args.threads < 1:
+        raise VoiceStudioError("--threads must be at least 1")
     text = _read_text(args)
     if not text.strip():
         raise InputTextError("nothing to say: the text is empty")
-    check_writable(args.output)
-    if args.rate is not None:
-        check_rate(args.rate)
-    if args.threads is not None and args.threads < 1:
-        raise VoiceStudioError("--threads must be at least 1")
 
     voice = load_voice(args.voice, provider=args.provider, threads=args.threads)
     if args.provider == "cuda" and voice.provider.used != "cuda":
         print(f"voicestudio: note: {voice.provider.reason}", file=sys.stderr)
     synth = Synthesizer(voice)
+    file_format.check_rate(args.rate or synth.sample_rate)  # the voice's own rate may not fit an MP3
     report = TextReport()
     chunks = synth.synthesize(text, controls, report)
     first = next(chunks)  # empty or unspeakable text fails here, before a file is created
@@ -367,7 +391,7 @@ def _say(args: argparse.Namespace) -> int:
         print(f"voicestudio: warning: {message}", file=sys.stderr)
     if not args.quiet:
         seconds = writer.frames_written / writer.rate
-        print(f"wrote {path}: {seconds:.2f} s, {writer.rate} Hz {args.format}, "
+        print(f"wrote {path}: {seconds:.2f} s, {writer.rate} Hz {writer.encoding}, "
               f"{report.sentences} sentence(s), voice {voice.name} on {voice.provider.used}")
     return 0
 
@@ -417,17 +441,50 @@ def _project(args: argparse.Namespace) -> int:
         note = f" (the damaged file is kept as {kept.name})" if kept else ""
         print(f"restored {folder / PROJECT_FILE} from its last good copy{note}")
         return 0
-    project = VoiceProject.open(args.project)
+    _project_info(VoiceProject.open(args.project), args.takes)
+    return 0
+
+
+def _project_info(project: VoiceProject, takes: bool) -> None:
     s = project.summary()
     verdicts = ", ".join(f"{n} {v}" for v, n in sorted(s.verdicts.items())) or "none"
+    recorded = (f"{s.imported} imported, {s.recorded - s.imported} recorded here" if s.imported
+                else f"{s.recorded} recorded")
     print(f"project:  {s.name} ({project.folder})")
     print(f"speaker:  {project.speaker or '-'}")
-    print(f"prompts:  {s.prompts} ({s.recorded} recorded, {s.skipped} skipped)")
+    print(f"prompts:  {s.prompts} ({recorded}, {s.skipped} skipped, {s.to_record} to record"
+          + (f"; {s.optional} script prompts not recorded, optional" if s.optional else "") + ")")
     print(f"takes:    {s.takes} ({s.minutes:.1f} minutes in the chosen takes)")
-    print(f"checks:   {verdicts}")
+    print(f"checks:   {verdicts}" + ("" if takes or not s.verdicts.keys() - {"pass"} else
+                                     f" (see each take's: {command('project', 'info', project.folder, '--takes')})"))
     print(f"consent:  {'recorded' if s.has_consent_take else 'not recorded yet'} "
-          f"(check it with: voicestudio project consent {project.folder})")
-    return 0
+          f"(check it with: {command('project', 'consent', project.folder)})")
+    if takes:
+        _print_takes(project)
+
+
+def _print_takes(project: VoiceProject) -> None:
+    """Every take, prompt by prompt: its verdict, and the message of each check that did not pass."""
+    from voicestudio.audio.checks import TakeReport
+
+    print("\nprompt  take                 length  verdict    text")
+    for number, prompt in enumerate(project.prompts, start=1):
+        chosen = prompt.chosen_take
+        for take in prompt.takes:
+            mark = "*" if take is chosen and len(prompt.takes) > 1 else " "
+            text = prompt.text if len(prompt.text) <= 60 else prompt.text[:59] + "…"
+            origin = " (imported)" if take.imported else ""
+            print(f"{number:6}  {mark}{Path(take.file).name:20} {take.duration_s:5.1f} s  {take.verdict:9}  "
+                  f"“{text}”{origin}")
+            try:
+                problems = TakeReport.from_dict(take.report).problems if take.report is not None else []
+            except ValueError as exc:
+                print(f"{'':10}the stored check results cannot be read: {exc}")
+                continue
+            for check in problems:
+                print(f"{'':10}{check.verdict}: {check.name}: {check.message}")
+    if any(len(p.takes) > 1 for p in project.prompts):
+        print("* the take used for training, where a prompt has several")
 
 
 def _project_consent(args: argparse.Namespace) -> int:

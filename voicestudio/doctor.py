@@ -47,10 +47,44 @@ def audio_devices_summary() -> list[str]:
     return lines
 
 
+def window_summary() -> list[str]:
+    """Whether the desktop window can open here: the display, and the system libraries of
+    Qt's platform plugin (with the install line for any that are missing)."""
+    import os
+
+    from voicestudio.display import (
+        MissingLibraries,
+        missing_libraries,
+        platform_plugin,
+        window_platform,
+    )
+
+    platform = window_platform() or "xcb"
+    chosen = os.environ.get("QT_QPA_PLATFORM")
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    lines = [f"platform: {chosen or platform}" + ("" if chosen else " (Qt's choice here)"),
+             f"display: {display or 'none (DISPLAY and WAYLAND_DISPLAY are unset)'}"]
+    plugin = platform_plugin(platform)
+    if plugin is None:
+        return [*lines, f"libraries: Qt's {platform} plugin not found (is PySide6 installed?)"]
+    missing = missing_libraries(plugin)
+    if missing is None:
+        lines.append("libraries: cannot check (ldd not found)")
+    elif missing:
+        problem = MissingLibraries(platform, plugin, missing)
+        lines.append(f"libraries: MISSING {', '.join(missing)}")
+        if problem.packages:
+            lines.append(f"  install with: {problem.install_command()}")
+    else:
+        lines.append(f"libraries: all found for the {platform} plugin")
+    return lines
+
+
 def report() -> str:
     import onnxruntime as ort
 
     from voicestudio.paths import resources_dir, user_data_dir, user_voices_dir
+    from voicestudio.project.project import default_projects_dir
     from voicestudio.voice.catalog import bundled_voice
     from voicestudio.voice.runtime import cuda_unavailable_reason, default_threads
 
@@ -60,10 +94,12 @@ def report() -> str:
     out.append(f"  cuda: {cuda_unavailable_reason() or 'available'}")
     out.append(f"  default threads: {default_threads()}")
     out += ["", "audio devices:"] + [f"  {line}" for line in audio_devices_summary()]
+    out += ["", "window:"] + [f"  {line}" for line in window_summary()]
     voice = bundled_voice()
     out += ["", "locations:",
             f"  user data:     {user_data_dir()}",
             f"  user voices:   {user_voices_dir()}",
+            f"  projects:      {default_projects_dir()}",
             f"  resources:     {resources_dir()}",
             f"  default voice: {voice.model_path}"]
     torch_note = "installed (training available)" if importlib.util.find_spec("torch") else "not installed (training needs 'voicestudio[train]')"

@@ -11,6 +11,8 @@ import shutil
 import sys
 import time
 
+from voicestudio.commands import command
+
 
 def add_parser(sub) -> None:
     train = sub.add_parser(
@@ -143,7 +145,8 @@ def train_project(spec: str, config, resume: bool, bar: ProgressBar) -> int:
         result = trainer.run(resume=resume)
     except KeyboardInterrupt:
         trainer.cancel()
-        print("voicestudio: interrupted; the last checkpoint is kept (continue with --resume)", file=sys.stderr)
+        print("voicestudio: interrupted; the last checkpoint is kept (continue with "
+              f"`{command('train', '--project', project.folder, '--resume')}`)", file=sys.stderr)
         return 130
     published = publish(project, result, config, lambda message: bar.note(message))
     c = published.calibration
@@ -151,7 +154,7 @@ def train_project(spec: str, config, resume: bool, bar: ProgressBar) -> int:
     score = f"{result.similarity:.3f}" if result.similarity is not None else "not measured"
     print(f"  speaker similarity {score}; prosody calibration: pitch {c.pitch_shift_st:+.2f} st, "
           f"range ×{c.range_scale:.2f}, length scale {c.length_scale:.2f}")
-    print(f"  speak with it: voicestudio say --voice {project.folder} 'Hello.' -o hello.wav")
+    print(f"  speak with it: {command('say', '--voice', project.folder, 'Hello.', '-o', 'hello.wav')}")
     return 0
 
 

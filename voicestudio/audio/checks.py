@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Literal
 
 import numpy as np
@@ -25,6 +26,15 @@ from voicestudio.audio.cleanup import (
 from voicestudio.audio.levels import active_rms_dbfs
 
 Verdict = Literal["pass", "warn", "fail"]
+
+
+class TakeOrigin(Enum):
+    """Where a take came from: advice on a cut-off word differs for a live take and a file."""
+
+    MICROPHONE = "microphone"
+    FILE = "file"
+
+
 VERDICTS: tuple[Verdict, ...] = ("pass", "warn", "fail")  # in order of severity
 _EPS = 1e-12
 #: Figures are capped so that a digitally silent floor gives a finite, JSON-safe number.
@@ -345,21 +355,25 @@ def check_duration(speech_s: float | None, config: CheckConfig) -> CheckResult:
     return CheckResult("duration", "pass", f"Speech lasts {speech_s:.1f} s.", speech_s)
 
 
-def check_length(take_s: float, config: CheckConfig) -> CheckResult:
+def check_length(take_s: float, config: CheckConfig, origin: TakeOrigin = TakeOrigin.MICROPHONE) -> CheckResult:
     if take_s > config.max_take_s:
+        advice = ("was the recorder left running?" if origin is TakeOrigin.MICROPHONE
+                  else "cut the file into one sentence per clip.")
         return CheckResult(
-            "length",
-            "fail",
-            f"The take is {take_s:.0f} s long (at most {config.max_take_s:.0f} s); was the recorder left running?",
-            take_s,
+            "length", "fail", f"The take is {take_s:.0f} s long (at most {config.max_take_s:.0f} s); {advice}", take_s,
         )
     return CheckResult("length", "pass", f"Take length {take_s:.1f} s.", take_s)
 
 
 def check_speech_span(
-    segments: list[tuple[float, float]] | None, take_s: float, config: CheckConfig, vad_error: str | None
+    segments: list[tuple[float, float]] | None,
+    take_s: float,
+    config: CheckConfig,
+    vad_error: str | None,
+    origin: TakeOrigin = TakeOrigin.MICROPHONE,
 ) -> CheckResult:
     """Where the speech is: trimming needs it, and speech at an edge means a cut-off word."""
+    live = origin is TakeOrigin.MICROPHONE
     if segments is None:
         return CheckResult("speech", "warn", f"VAD unavailable, silence not trimmed: {vad_error}", None)
     if not segments:
@@ -368,12 +382,16 @@ def check_speech_span(
     if start < config.edge_margin_s:
         return CheckResult(
             "speech", "warn", "Speech starts right at the beginning: the first word may be cut off; "
-            "leave a short pause before speaking.", start
+            "leave a short pause before speaking." if live else
+            "Speech starts right at the beginning of the file: the first word may be cut off "
+            "(the clip may be trimmed too tightly; listen to its start).", start
         )
     if take_s - end < config.edge_margin_s:
         return CheckResult(
             "speech", "warn", "Speech runs to the very end: the last word may be cut off; "
-            "wait a moment before stopping.", start
+            "wait a moment before stopping." if live else
+            "Speech runs to the very end of the file: the last word may be cut off "
+            "(the clip may be trimmed too tightly; listen to its end).", start
         )
     return CheckResult(
         "speech", "pass", f"Speech from {start:.2f} s to {end:.2f} s; {start:.1f} s of silence before "
@@ -415,7 +433,11 @@ def check_reading(hypothesis: str, prompt: str, config: CheckConfig) -> CheckRes
 
 
 def check_take(
-    samples: np.ndarray, sample_rate: int, prompt: str | None = None, config: CheckConfig | None = None
+    samples: np.ndarray,
+    sample_rate: int,
+    prompt: str | None = None,
+    config: CheckConfig | None = None,
+    origin: TakeOrigin = TakeOrigin.MICROPHONE,
 ) -> TakeReport:
     """Run every check on one take (the reading check only when a prompt is given).
 
@@ -447,9 +469,9 @@ def check_take(
 
     report = TakeReport(speech_start_s=span[0] if span else None, speech_end_s=span[1] if span else None)
     report.checks += [
-        check_speech_span(segments, take_s, config, vad_error),
+        check_speech_span(segments, take_s, config, vad_error, origin),
         check_duration(speech_s, config),
-        check_length(take_s, config),
+        check_length(take_s, config, origin),
         check_level(kept, sample_rate, config),
         check_clipping(channels, config),
         check_noise(mono, sample_rate, segments, config),

@@ -2,18 +2,22 @@
 
 Every file VoiceStudio writes goes to a temporary file beside the target and is
 renamed into place only when complete, so a crash, a full disk or a cancelled
-render never leaves a truncated WAV where the user expects a good one.
+render never leaves a truncated file where the user expects a good one. The file
+type follows the name's extension (:class:`FileFormat` is the one table of them).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum, StrEnum
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import soundfile as sf
@@ -21,10 +25,119 @@ import soxr
 
 from voicestudio.errors import AudioFileError, OutputPathError
 
-#: Output encodings offered to users, mapped to libsndfile subtypes.
-WAV_FORMATS: dict[str, str] = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}
 MIN_RATE = 8_000
 MAX_RATE = 192_000
+#: The only sample rates MPEG-1/2/2.5 Layer III can encode.
+MP3_RATES = (8_000, 11_025, 12_000, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000)
+
+
+class SampleFormat(StrEnum):
+    """How a lossless file stores its samples (the CLI's ``--format``, the Export panel's bit depth)."""
+
+    PCM16 = "pcm16"
+    PCM24 = "pcm24"
+    FLOAT = "float"
+
+
+class FileFormat(Enum):
+    """The audio files VoiceStudio writes, chosen by the output name's extension.
+
+    Lossless formats map each :class:`SampleFormat` they can hold to a libsndfile subtype
+    (the first is the default); lossy ones have a codec instead and no bit depth (they are
+    written at libsndfile's default quality, which the watermark survives). ``rates``: the
+    only output rates the format can hold (None: any in MIN_RATE..MAX_RATE).
+    """
+
+    #      suffix   libsndfile  shown as      sample formats (default first)                       codec   rates
+    WAV = (".wav", "WAV", "WAV", (("pcm16", "PCM_16"), ("pcm24", "PCM_24"), ("float", "FLOAT")), None, None)
+    FLAC = (".flac", "FLAC", "FLAC", (("pcm16", "PCM_16"), ("pcm24", "PCM_24")), None, None)  # no float in FLAC
+    OGG = (".ogg", "OGG", "Ogg Vorbis", (), "VORBIS", None)
+    MP3 = (".mp3", "MP3", "MP3", (), "MPEG_LAYER_III", MP3_RATES)  # libsndfile >= 1.1 (LAME, mpg123)
+
+    suffix: str
+    container: str
+    label: str
+    codec: str | None
+    rates: tuple[int, ...] | None
+
+    def __init__(self, suffix: str, container: str, label: str, subtypes: tuple[tuple[str, str], ...],
+                 codec: str | None, rates: tuple[int, ...] | None) -> None:
+        self.suffix, self.container, self.label, self.codec, self.rates = suffix, container, label, codec, rates
+        self.subtypes: Mapping[SampleFormat, str] = MappingProxyType({SampleFormat(n): t for n, t in subtypes})
+
+    @property
+    def lossy(self) -> bool:
+        return self.codec is not None
+
+    def sample_format(self, requested: SampleFormat | str | None = None) -> SampleFormat | None:
+        """The sample format a file of this type gets: ``requested``, or this type's default
+        when None; None for a lossy type. A lossy type refuses an explicit sample format
+        rather than ignore it: someone who asked for 24-bit must not silently get an MP3."""
+        if requested is not None and requested not in _SAMPLE_FORMAT_NAMES:
+            raise AudioFileError(f"unknown format {requested!r}; choose one of {', '.join(SampleFormat)}")
+        if self.lossy:
+            if requested is not None:
+                raise AudioFileError(f"{requested} does not apply to {self.label} files, which are lossy and have "
+                                     f"no bit depth; {describe_sample_formats()}")
+            return None
+        if requested is None:
+            return next(iter(self.subtypes))
+        if requested not in self.subtypes:
+            raise AudioFileError(f"{self.label} files cannot hold {requested} samples; {describe_sample_formats()}")
+        return SampleFormat(requested)
+
+    def subtype(self, requested: SampleFormat | str | None = None) -> str:
+        """The libsndfile subtype for ``requested`` (see :meth:`sample_format`)."""
+        chosen = self.sample_format(requested)
+        return self.codec if chosen is None else self.subtypes[chosen]
+
+    def describe(self, requested: SampleFormat | str | None = None) -> str:
+        """What a file holds, for messages: "pcm16 WAV", "pcm24 FLAC", "MP3 (lossy)"."""
+        chosen = self.sample_format(requested)
+        return f"{self.label} (lossy)" if chosen is None else f"{chosen} {self.label}"
+
+    def check_rate(self, rate: int) -> int:
+        """Validate an output rate for this format (MPEG audio knows only nine rates)."""
+        rate = check_rate(rate)
+        if self.rates is not None and rate not in self.rates:
+            raise AudioFileError(f"{self.label} files can only be {', '.join(map(str, self.rates))} Hz, not {rate} Hz; "
+                                 "choose one of those rates or another file type")
+        return rate
+
+
+_SAMPLE_FORMAT_NAMES = frozenset(f.value for f in SampleFormat)
+#: Subtypes of WAV files by sample format (kept for callers that validate a WAV format).
+WAV_FORMATS: Mapping[SampleFormat, str] = FileFormat.WAV.subtypes
+
+
+@functools.cache
+def file_formats() -> tuple[FileFormat, ...]:
+    """The file types this installation can write (MP3 needs libsndfile built with LAME)."""
+    known = sf.available_formats()
+    return tuple(f for f in FileFormat if f.container in known)
+
+
+def file_format_for(path: str | os.PathLike[str]) -> FileFormat:
+    """The file type a name asks for, by its extension; anything else is refused, naming what works."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    for candidate in file_formats():
+        if candidate.suffix == suffix:
+            return candidate
+    offered = _one_of([f"{f.suffix} ({f.label})" for f in file_formats()])
+    if not suffix:
+        raise OutputPathError(f"{path.name} has no extension to choose the file type by; end it in {offered}")
+    hint = " (this libsndfile was built without MP3)" if suffix == FileFormat.MP3.suffix else ""
+    raise OutputPathError(f"cannot write {suffix} files{hint} ({path.name}); end the name in {offered}")
+
+
+def describe_sample_formats() -> str:
+    """Which sample formats each lossless type takes, for messages and help."""
+    return ", ".join(f"{f.label} takes {_one_of(list(f.subtypes))}" for f in FileFormat if not f.lossy)
+
+
+def _one_of(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
 
 
 @dataclass(frozen=True)
@@ -102,10 +215,12 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
 
 
 class AudioFileWriter:
-    """Stream chunks into a WAV file that appears atomically on ``commit``.
+    """Stream chunks into an audio file that appears atomically on ``commit``.
 
-    Chunks may arrive at the source rate; a streaming soxr resampler converts
-    them to the output rate without clicks at chunk boundaries.
+    The file type follows the name's extension (:func:`file_format_for`); every type is
+    written block by block, so memory stays bounded whatever the length. Chunks may arrive
+    at the source rate; a streaming soxr resampler converts them to the output rate
+    without clicks at chunk boundaries.
     """
 
     def __init__(
@@ -113,17 +228,19 @@ class AudioFileWriter:
         path: str | os.PathLike[str],
         source_rate: int,
         rate: int | None = None,
-        fmt: str = "pcm16",
+        fmt: SampleFormat | str | None = None,
         mark: Callable[[np.ndarray], np.ndarray] | None = None,
         tags: dict[str, str] | None = None,
     ) -> None:
-        """``mark`` transforms each chunk at the source rate before it is written (the
-        watermark of synthetic speech); ``tags`` are RIFF INFO strings (software, comment…)."""
-        if fmt not in WAV_FORMATS:
-            raise AudioFileError(f"unknown format {fmt!r}; choose one of {', '.join(WAV_FORMATS)}")
+        """``fmt``: the sample format of a lossless file (None: 16-bit); ``mark`` transforms
+        each chunk at the source rate before it is written (the watermark of synthetic
+        speech); ``tags`` are the file's own metadata strings (software, comment…: RIFF INFO
+        in WAV, Vorbis comments in FLAC and Ogg, ID3 in MP3)."""
         self.path = check_writable(path)
+        self.file_format = file_format_for(self.path)
+        self.sample_format = self.file_format.sample_format(fmt)  # None for a lossy type
         self.source_rate = int(source_rate)
-        self.rate = check_rate(rate or self.source_rate)  # the output rate, chosen or inherited
+        self.rate = self.file_format.check_rate(rate or self.source_rate)  # the output rate, chosen or inherited
         self.frames_written = 0
         self._mark = mark
         self._resampler = (
@@ -137,14 +254,19 @@ class AudioFileWriter:
             raise OutputPathError(f"cannot write to {self.path.parent}: {exc.strerror}") from exc
         self._tmp = Path(tmp)
         try:
-            self._file = sf.SoundFile(
-                tmp, mode="w", samplerate=self.rate, channels=1, format="WAV", subtype=WAV_FORMATS[fmt]
-            )
+            self._file = sf.SoundFile(tmp, mode="w", samplerate=self.rate, channels=1,
+                                      format=self.file_format.container,
+                                      subtype=self.file_format.subtype(self.sample_format))
+            for name, value in (tags or {}).items():  # before any audio: libsndfile writes them with the header
+                setattr(self._file, name, value)
         except Exception as exc:
-            self._tmp.unlink(missing_ok=True)
+            self.abort()
             raise OutputPathError(f"cannot create {self.path}: {exc}") from exc
-        for name, value in (tags or {}).items():  # before any audio: WAV keeps them in a LIST chunk
-            setattr(self._file, name, value)
+
+    @property
+    def encoding(self) -> str:
+        """What is written, for messages: "pcm16 WAV", "pcm24 FLAC", "MP3 (lossy)"."""
+        return self.file_format.describe(self.sample_format)
 
     def write(self, samples: np.ndarray, last: bool = False) -> None:
         samples = np.asarray(samples, dtype=np.float32)
@@ -206,8 +328,8 @@ def _create_temp_beside(path: Path) -> str:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
-def write_audio(path, samples: np.ndarray, source_rate: int, rate: int | None = None, fmt: str = "pcm16",
-                tags: dict[str, str] | None = None) -> Path:
+def write_audio(path, samples: np.ndarray, source_rate: int, rate: int | None = None,
+                fmt: SampleFormat | str | None = None, tags: dict[str, str] | None = None) -> Path:
     """Write one buffer atomically (see :class:`AudioFileWriter`)."""
     with AudioFileWriter(path, source_rate, rate, fmt, tags=tags) as writer:
         writer.write(samples)

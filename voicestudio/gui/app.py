@@ -8,20 +8,28 @@ import sys
 
 from PySide6.QtWidgets import QApplication
 
+from voicestudio.display import window_libraries_problem, window_platform
 from voicestudio.errors import VoiceStudioError
 from voicestudio.gui.theme import apply_theme
 from voicestudio.paths import APP_NAME
 
 
 def display_problem() -> str | None:
-    """Why no window can open here (None when it can): Qt would otherwise abort the process."""
-    if QApplication.instance() is not None or os.environ.get("QT_QPA_PLATFORM"):
+    """Why no window can open here (None when it can): Qt would otherwise abort the process,
+    for want of a display or of a system library its platform plugin needs."""
+    if QApplication.instance() is not None:
         return None
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return ("no display to open the VoiceStudio window on (DISPLAY and WAYLAND_DISPLAY are unset); "
-                "use 'voicestudio say' and the other commands (see 'voicestudio --help'), "
-                "or set QT_QPA_PLATFORM=offscreen to run the window without a screen")
-    return None
+    chosen = os.environ.get("QT_QPA_PLATFORM")
+    platform = window_platform()
+    if sys.platform.startswith("linux") and (not chosen or platform is not None):
+        display = {"xcb": "DISPLAY", "wayland": "WAYLAND_DISPLAY"}.get(platform or "")
+        if platform is None or not os.environ.get(display or ""):
+            unset = display or "DISPLAY and WAYLAND_DISPLAY"
+            return (f"no display to open the VoiceStudio window on ({unset} {'is' if display else 'are'} unset); "
+                    "use 'voicestudio say' and the other commands (see 'voicestudio --help'), "
+                    "or set QT_QPA_PLATFORM=offscreen to run the window without a screen")
+    missing = window_libraries_problem()
+    return missing.message() if missing is not None else None
 
 
 def run_gui(voice: str | None = None, project: str | None = None) -> int:

@@ -20,11 +20,13 @@ MAX_RECENT = 8
 
 class StudioContext(QObject):
     """Shared state of one main window. Emits ``project_changed`` (VoiceProject or None)
-    when a project is opened or closed, ``voices_changed`` when a trained voice was added,
+    when a project is opened or closed, ``project_edited`` when the open project's prompts or
+    takes changed (views refresh, nothing resets), ``voices_changed`` when a trained voice was added,
     ``devices_changed`` when the input/output device or provider changes, and
     ``status`` with a short message for the status bar."""
 
     project_changed = Signal(object)
+    project_edited = Signal()
     voices_changed = Signal()
     devices_changed = Signal()
     status = Signal(str)

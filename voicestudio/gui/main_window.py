@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -46,26 +47,54 @@ espeak-ng (GPL-3.0), ONNX Runtime (MIT), Qt for Python (LGPL-3.0) and the en_US 
 
 
 class NewProjectDialog(QDialog):
-    """Name, speaker and folder of a new voice project."""
+    """Name, speaker and parent folder of a new voice project, with a Browse button and the
+    folder the project will get shown as it is typed. OK waits for a name."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        from voicestudio.project.project import default_projects_dir
+
         self.setWindowTitle("New voice project")
+        self.setMinimumWidth(560)
         form = QFormLayout(self)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. My voice")
         self.speaker = QLineEdit()
         self.speaker.setPlaceholderText("the person who will record (optional)")
-        from voicestudio.project.project import default_projects_dir
-
         self.folder = QLineEdit(str(default_projects_dir()))
+        self.folder.setToolTip("The folder the project's own folder is made in")
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(self.browse_button)
+        self.target = QLabel()
+        self.target.setProperty("role", "hint")
+        self.target.setWordWrap(True)
         form.addRow("Project name", self.name)
         form.addRow("Speaker", self.speaker)
-        form.addRow("Folder", self.folder)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow("Parent folder", folder_row)
+        form.addRow("", self.target)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+        self.name.textChanged.connect(self._update_target)
+        self.folder.textChanged.connect(self._update_target)
+        self._update_target()
+
+    def _browse(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Parent folder of the new project", self.folder.text())
+        if chosen:
+            self.folder.setText(chosen)
+
+    def _update_target(self) -> None:
+        name = self.name.text().strip()
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(name))
+        where = Path(self.folder.text().strip() or ".").expanduser()
+        self.target.setText(f"The project will be made in {where / name}" if name
+                            else "Give the project a name.")
 
 
 class MainWindow(QMainWindow):
@@ -116,6 +145,8 @@ class MainWindow(QMainWindow):
         self._build_shortcuts()
         self.ctx.project_changed.connect(self._on_project_changed)
         self.ctx.devices_changed.connect(self._update_status)
+        self.record.inputs_listed.connect(self._update_status)
+        self.train.record_statement.connect(self._record_statement)
         self.ctx.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
 
         self._restore_state()
@@ -177,6 +208,11 @@ class MainWindow(QMainWindow):
         self.banner.clear_message()
         self.ctx.set_project(project)
         return project
+
+    def _record_statement(self, index: int) -> None:
+        """The Train panel's "Record the statement now": that prompt, in Record."""
+        self.show_panel(self.record)
+        self.record.go_to_prompt(index)
 
     def _projects_dir(self) -> Path:
         from voicestudio.project.project import default_projects_dir
@@ -246,7 +282,7 @@ class MainWindow(QMainWindow):
     def _update_status(self) -> None:
         project = self.ctx.project
         self.project_label.setText(f"Project: {project.name}" if project is not None else "No project open")
-        self.device_label.setText(f"Input: {self.ctx.input_device or 'system default'}")
+        self.device_label.setText(f"Input: {self.record.input_summary()}")
         self.provider_label.setText(f"Synthesis: {self._provider_text()}")
 
     def _provider_text(self) -> str:

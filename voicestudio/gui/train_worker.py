@@ -41,7 +41,7 @@ class _Job(QObject):
     preview = Signal(int, str, object)
     checkpoint = Signal(int, str, bool)
     finished = Signal(int, object, bool, int)
-    failed = Signal(str)
+    failed = Signal(str, bool)
     published = Signal(object)
     done = Signal()
 
@@ -92,7 +92,9 @@ class _Job(QObject):
             self.finished.emit(0, None, True, 0)
             return
         except VoiceStudioError as exc:
-            self._fail(str(exc))  # the trainer has usually said it already (a Failed event)
+            from voicestudio.safety.consent import ConsentError
+
+            self._fail(str(exc), isinstance(exc, ConsentError))  # usually said already (a Failed event)
             return
         if result.cancelled and (result.steps == 0 or not self.publish_after_cancel):
             return  # nothing trained yet, or the app is closing: the checkpoints stay for Resume
@@ -119,12 +121,12 @@ class _Job(QObject):
         elif isinstance(event, ft.Finished):
             self.finished.emit(event.best_step, event.similarity, bool(event.cancelled), event.steps)
         elif isinstance(event, ft.Failed):
-            self._fail(event.message)
+            self._fail(event.message, event.consent_refused)
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, message: str, consent_refused: bool = False) -> None:
         if not self._failed:  # the trainer emits Failed and then raises: say it once
             self._failed = True
-            self.failed.emit(message)
+            self.failed.emit(message, consent_refused)
 
 
 class TrainWorker(QObject):
@@ -134,7 +136,7 @@ class TrainWorker(QObject):
     ``progress(step, fraction, elapsed_s, eta_s|None)``, ``loss(step, total, mel_l1, kl)``,
     ``preview(step, wav_path, similarity|None)``, ``checkpoint(step, path, best)``,
     ``finished(best_step, similarity|None, cancelled, steps)`` (training ended; publishing
-    follows), ``failed(message)``, ``published(PublishedVoice)``, and ``ended()`` — always
+    follows), ``failed(message, consent_refused)``, ``published(PublishedVoice)``, and ``ended()`` — always
     last, once the thread has stopped.
 
     ``config`` is a :class:`TrainChoice` or a ready ``TrainConfig`` (tests pass tiny ones).
@@ -146,7 +148,7 @@ class TrainWorker(QObject):
     preview = Signal(int, str, object)
     checkpoint = Signal(int, str, bool)
     finished = Signal(int, object, bool, int)
-    failed = Signal(str)
+    failed = Signal(str, bool)
     published = Signal(object)
     ended = Signal()
 

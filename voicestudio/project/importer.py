@@ -22,7 +22,7 @@ import soundfile as sf
 
 from voicestudio.audio.io import check_rate, read_audio
 from voicestudio.errors import VoiceStudioError
-from voicestudio.project.project import VoiceProject
+from voicestudio.project.project import IMPORT_SOURCE_PREFIX, VoiceProject
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 SAVE_EVERY = 10  # takes between saves of project.json: an interrupted import keeps what it did
@@ -87,7 +87,7 @@ def import_folder(
             label = audio_path.name
             if on_progress is not None:
                 on_progress(number, len(pairs), label)
-            tag = f"import:{audio_path.resolve()}"
+            tag = f"{IMPORT_SOURCE_PREFIX}{audio_path.resolve()}"
             if tag in done_sources:
                 report.already_present += 1
                 continue
@@ -122,10 +122,10 @@ def import_folder(
 
 def default_checker(asr: bool = True) -> Checker:
     """The same take checks a recording gets (ASR optional: it is the slow one)."""
-    from voicestudio.audio.checks import check_take
+    from voicestudio.audio.checks import TakeOrigin, check_take
 
     def check(samples: np.ndarray, sample_rate: int, prompt: str) -> dict[str, Any]:
-        return check_take(samples, sample_rate, prompt if asr else None).to_dict()
+        return check_take(samples, sample_rate, prompt if asr else None, origin=TakeOrigin.FILE).to_dict()
 
     return check
 

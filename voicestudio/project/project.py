@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from voicestudio.audio.io import AudioFileWriter
+from voicestudio.commands import command
 from voicestudio.errors import AudioFileError, VoiceStudioError
 from voicestudio.paths import user_data_dir
 from voicestudio.project.store import ProjectFileError, backup_path, load_json, save_json
@@ -47,6 +48,10 @@ class ProjectError(VoiceStudioError):
     """A project operation the user asked for cannot be done."""
 
 
+#: ``Take.source`` of an imported take: this prefix, then the file it came from.
+IMPORT_SOURCE_PREFIX = "import:"
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -64,6 +69,11 @@ class Take:
     source: str = "microphone"
     report: dict[str, Any] | None = None
     accepted_by_user: bool = False
+
+    @property
+    def imported(self) -> bool:
+        """Copied in from a file (``project import``), not recorded in VoiceStudio."""
+        return self.source.startswith(IMPORT_SOURCE_PREFIX)
 
     @property
     def verdict(self) -> str:
@@ -101,6 +111,10 @@ class TrainedVoice:
 
 @dataclass(frozen=True)
 class ProjectSummary:
+    """Counts for people. ``recorded`` prompts have a take (``imported`` of them from files);
+    in a project with imported takes the script's unrecorded prompts are optional, so only
+    the consent statement counts as still ``to_record``."""
+
     name: str
     prompts: int
     recorded: int
@@ -109,6 +123,9 @@ class ProjectSummary:
     minutes: float
     verdicts: dict[str, int]
     has_consent_take: bool
+    imported: int = 0
+    to_record: int = 0
+    optional: int = 0
 
 
 class VoiceProject:
@@ -179,7 +196,7 @@ class VoiceProject:
             if "newer VoiceStudio" not in str(exc) and _backup_is_good(path):
                 raise ProjectFileError(
                     f"{exc}. A good copy is kept in {PROJECT_FILE}.bak: run "
-                    f"'voicestudio project restore {folder}' to put it back"
+                    f"`{command('project', 'restore', folder)}` to put it back"
                 ) from exc
             raise
 
@@ -324,6 +341,10 @@ class VoiceProject:
 
         statement = consent_prompt(self)  # the consent gate's rule for which prompt it is
         consent = statement is not None and bool(self.prompts[statement].takes)
+        pending = [i for i, p in enumerate(self.prompts) if p.status == "pending"]
+        imported = sum(p.chosen_take is not None and p.chosen_take.imported
+                       for i, p in enumerate(self.prompts) if i != statement)
+        needed = [i for i in pending if i == statement] if imported else pending
         return ProjectSummary(
             name=self.name,
             prompts=len(self.prompts),
@@ -333,6 +354,9 @@ class VoiceProject:
             minutes=sum(t.duration_s for t in chosen) / 60.0,
             verdicts=dict(Counter(t.verdict for t in chosen)),
             has_consent_take=consent,
+            imported=imported,
+            to_record=len(needed),
+            optional=len(pending) - len(needed),
         )
 
 

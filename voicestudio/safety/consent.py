@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from voicestudio.commands import command
 from voicestudio.errors import AudioFileError, VoiceStudioError
 
 if TYPE_CHECKING:  # the encoder pulls in onnxruntime and the VAD: loaded when a check runs
@@ -140,10 +141,10 @@ def how_to_record(project: VoiceProject, index: int | None) -> str:
     """The ways to record the statement, with this project's prompt number and folder."""
     if index is None:
         return (f"add it from a recording of the speaker reading “{statement_for(project)}”: "
-                f"voicestudio project consent \"{project.folder}\" --file STATEMENT.wav")
+                f"{command('project', 'consent', project.folder, '--file', 'STATEMENT.wav')}")
     return (f"record the consent statement (prompt {index + 1} in the Record panel, or "
-            f"`voicestudio record --project \"{project.folder}\" --prompt {index + 1}`), or add a recording "
-            f"of it with `voicestudio project consent \"{project.folder}\" --file STATEMENT.wav`")
+            f"`{command('record', '--project', project.folder, '--prompt', index + 1)}`), or add a recording "
+            f"of it with `{command('project', 'consent', project.folder, '--file', 'STATEMENT.wav')}`")
 
 
 def consent_take(project: VoiceProject) -> tuple[int, Take]:
@@ -281,14 +282,15 @@ def add_consent_recording(project: VoiceProject, path: str | Path, encoder: Spea
     only once it passes: its take checks, the reading check (``asr``; else it runs when the
     consent is next checked) and the comparison with the takes. The statement prompt is
     added first when the project has none."""
-    from voicestudio.audio.checks import check_take
+    from voicestudio.audio.checks import TakeOrigin, check_take
     from voicestudio.audio.io import check_rate, read_audio
+    from voicestudio.project.project import IMPORT_SOURCE_PREFIX
 
     audio = read_audio(path)  # AudioFileError with the reason for anything unreadable
     check_rate(audio.sample_rate)
     index = consent_prompt(project)
     text = project.prompts[index].text if index is not None else statement_for(project)
-    report = check_take(audio.samples, audio.sample_rate, text if asr else None)
+    report = check_take(audio.samples, audio.sample_rate, text if asr else None, origin=TakeOrigin.FILE)
     label = Path(path).name
     if report.failed:
         problems = "; ".join(c.message for c in report.problems if c.verdict == "fail")
@@ -310,7 +312,7 @@ def add_consent_recording(project: VoiceProject, path: str | Path, encoder: Spea
         raise ConsentError(f"{exc}; nothing was stored") from exc
     index = consent_prompt(project, create=True)
     take = project.add_take(index, audio.samples, audio.sample_rate, report=report.to_dict(),
-                            source=f"import:{Path(path).resolve()}")
+                            source=f"{IMPORT_SOURCE_PREFIX}{Path(path).resolve()}")
     stored = hashlib.sha256(project.take_path(take).read_bytes()).hexdigest()  # the take file, as later checks see it
     return replace(check, take=take.file, sha256=stored)
 

@@ -99,22 +99,26 @@ class Watermarker:
 
 
 def synthetic_tags() -> dict[str, str]:
-    """RIFF INFO strings that say, in the file itself, what made it."""
+    """Metadata strings that say, in the file itself, what made it (RIFF INFO in WAV, Vorbis
+    comments in FLAC and Ogg, ID3 in MP3). libsndfile's ID3 writer has no ``software`` field,
+    so the comment names the version too: it is the one tag every format keeps."""
     from voicestudio import __version__
 
     return {"software": f"VoiceStudio {__version__}",
-            "comment": "Synthetic speech made with VoiceStudio; carries an inaudible VoiceStudio watermark"}
+            "comment": f"Synthetic speech made with VoiceStudio {__version__}; carries an inaudible VoiceStudio watermark"}
 
 
-def synthetic_writer(path, source_rate: int, rate: int | None = None, fmt: str = "pcm16"):
+def synthetic_writer(path, source_rate: int, rate: int | None = None, fmt: str | None = None):
     """An :class:`~voicestudio.audio.io.AudioFileWriter` for synthetic speech: every chunk
-    is watermarked and the file is tagged. All of the app's speech exports go through it."""
+    is watermarked and the file is tagged. All of the app's speech exports go through it.
+    The file type follows ``path``'s extension; the mark survives Ogg Vorbis and MP3 at
+    libsndfile's default quality (tests/test_watermark.py measures it)."""
     from voicestudio.audio.io import AudioFileWriter
 
     return AudioFileWriter(path, source_rate, rate, fmt, mark=Watermarker(source_rate), tags=synthetic_tags())
 
 
-def write_synthetic(path, samples: np.ndarray, source_rate: int, rate: int | None = None, fmt: str = "pcm16"):
+def write_synthetic(path, samples: np.ndarray, source_rate: int, rate: int | None = None, fmt: str | None = None):
     """One buffer of synthetic speech, watermarked, tagged and written atomically."""
     with synthetic_writer(path, source_rate, rate, fmt) as writer:
         writer.write(samples)

@@ -33,7 +33,7 @@ from voicestudio.text.script import default_script_path, is_consent, read_prompt
 from voicestudio.training import locations
 from voicestudio.training.checkpoints import load_state, save_state
 from voicestudio.training.features import linear_spectrogram, mel_spectrogram
-from voicestudio.training.locations import BASE_FORMAT
+from voicestudio.training.locations import BASE_FORMAT, BASE_PREPARATION_TIME
 from voicestudio.voice.catalog import bundled_voice
 from voicestudio.voice.model import VoiceConfig, config_ids, text_phonemes
 
@@ -183,7 +183,7 @@ def load_base(path: Path | None = None) -> tuple[SynthesizerTrn, dict]:
     if not path.is_file():
         raise BaseModelError(
             "the base model has not been prepared on this machine yet: run `voicestudio train --prepare-base` "
-            "(a one-time step of about 8 minutes) or start a training, which prepares it first"
+            f"(a one-time step: {BASE_PREPARATION_TIME}) or start a training, which prepares it first"
         )
     saved = load_state(path)
     model = build_model()

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import threading
 import time
@@ -40,7 +39,7 @@ from voicestudio.audio.io import write_audio
 from voicestudio.errors import VoiceStudioError
 from voicestudio.evaluate.secs import default_encoder
 from voicestudio.project.project import VoiceProject
-from voicestudio.safety.consent import ConsentScreen, require_consent
+from voicestudio.safety.consent import ConsentError, ConsentScreen, require_consent
 from voicestudio.training.alignment import maximum_path
 from voicestudio.training.base import (
     BasePrepConfig,
@@ -64,6 +63,7 @@ from voicestudio.training.features import (
     spec_to_mel,
     stft_loss,
 )
+from voicestudio.training.locations import default_threads
 
 PREVIEW_TEXT = "The quick brown fox jumps over the lazy dog, and my own voice reads it aloud."
 VALIDATION_TEXTS = (
@@ -158,7 +158,11 @@ class Finished(Event):
 
 @dataclass(frozen=True)
 class Failed(Event):
+    """The run stopped. ``consent_refused``: the consent gate refused it (the GUI then offers
+    ways to record or add the statement)."""
+
     message: str
+    consent_refused: bool = False
 
 
 @dataclass
@@ -183,11 +187,6 @@ def pick_device(choice: str) -> torch.device:
     if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
         return torch.device("cuda")
     return torch.device("cpu")
-
-
-def default_threads() -> int:
-    cores = os.cpu_count() or 1
-    return cores - 1 if cores >= 4 else cores
 
 
 def training_dir(project: VoiceProject) -> Path:
@@ -229,7 +228,7 @@ class Trainer:
         except TrainingCancelled:
             raise
         except VoiceStudioError as exc:
-            self._emit(Failed(str(exc)))
+            self._emit(Failed(str(exc), consent_refused=isinstance(exc, ConsentError)))
             raise
         except torch.cuda.OutOfMemoryError as exc:
             message = "the GPU ran out of memory; train on the CPU (--device cpu) or close other GPU programs"

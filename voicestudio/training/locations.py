@@ -1,4 +1,4 @@
-"""Where training keeps its files, answerable without torch.
+"""Where training keeps its files, and its defaults, answerable without torch.
 
 The desktop app shows "base model prepared" and "a run can be resumed" long before the
 user starts a training (and must not import torch to do so), so the paths live here;
@@ -7,6 +7,7 @@ user starts a training (and must not import torch to do so), so the paths live h
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from voicestudio.paths import user_data_dir
@@ -14,9 +15,19 @@ from voicestudio.paths import user_data_dir
 #: Bumped whenever the base preparation recipe changes, so stale caches are rebuilt.
 BASE_FORMAT = 1
 
-#: About how long the one-time base preparation takes on a laptop CPU: joe reads the
-#: recording script (~3 min) and the posterior encoder is distilled (5 min by default).
-BASE_PREPARATION_MINUTES = 8
+#: How long the one-time base preparation took where it was measured: joe reads the
+#: recording script, then the posterior encoder is distilled for 5 minutes (the default).
+#: Measured 368 s (clone_quality benchmark, 2026-11-28) and 6-6.5 min in a new-user trial,
+#: on the project's 2-core CPU machine; a faster CPU shortens only the reading part.
+BASE_PREPARATION_TIME = "6–6.5 minutes on a 2-core CPU"
+
+
+def default_threads() -> int:
+    """Torch threads for training when the user does not choose: every core on a machine of
+    up to 3 cores (leaving one of two idle would halve the speed, and the window stays
+    responsive: ``test_gui_train`` measures it), every core but one on bigger machines."""
+    cores = os.cpu_count() or 1
+    return cores - 1 if cores >= 4 else cores
 
 
 def base_model_path() -> Path:

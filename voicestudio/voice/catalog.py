@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicestudio.commands import command
 from voicestudio.errors import VoiceLoadError
 from voicestudio.paths import user_voices_dir
 
@@ -43,7 +44,8 @@ def list_voices() -> list[VoiceInfo]:
 
 
 def resolve_voice(spec: str | None) -> VoiceInfo:
-    """A name from :func:`list_voices`, an alias, or a path to ``.onnx`` / ``.onnx.json``."""
+    """A name from :func:`list_voices`, an alias, a project's folder or name (its best voice), or a
+    path to ``.onnx`` / ``.onnx.json``."""
     if not spec:
         return bundled_voice()
     path = Path(spec).expanduser()
@@ -57,12 +59,18 @@ def resolve_voice(spec: str | None) -> VoiceInfo:
     for voice in voices:
         if voice.name.lower() == wanted.lower():
             return voice
+    from voicestudio.project.project import default_projects_dir
+
+    by_project_name = _project_voice(default_projects_dir() / spec)
+    if by_project_name is not None:
+        return by_project_name
     matches = [v for v in voices if wanted.lower() in v.name.lower()]
     if len(matches) == 1:
         return matches[0]
     names = ", ".join(v.name for v in voices)
     hint = "ambiguous" if matches else "unknown"
-    raise VoiceLoadError(f"{hint} voice {spec!r}; available: {names} (or give a path to a .onnx file)")
+    raise VoiceLoadError(f"{hint} voice {spec!r}; available: {names} (or give a project's name or folder, "
+                         "or a path to a .onnx file)")
 
 
 def _project_voice(path: Path) -> VoiceInfo | None:
@@ -74,12 +82,15 @@ def _project_voice(path: Path) -> VoiceInfo | None:
     project = VoiceProject.open(path)
     best = project.best_voice()
     if best is None:
-        raise VoiceLoadError(f"project {project.name!r} has no trained voice yet: run `voicestudio train --project {path}`")
+        raise VoiceLoadError(f"project {project.name!r} has no trained voice yet: run `{command('train', '--project', path)}`")
     info = _voice_from_path(project.folder / best.path)
     return VoiceInfo(best.name, info.model_path, info.config_path, "project")
 
 
 def _voice_from_path(path: Path) -> VoiceInfo:
+    if not path.exists() and not path.with_name(path.name.removesuffix(".json")).exists():
+        raise VoiceLoadError(f"voice not found: {path} does not exist (a voice is a .onnx file with its "
+                             ".onnx.json, a folder holding one, or a voice project's folder)")
     if path.is_dir():
         models = sorted(path.glob("*.onnx"))
         if len(models) != 1:

@@ -1,8 +1,9 @@
-"""Export: save the current line as a WAV file, or render a whole script to a folder.
+"""Export: save the current line as an audio file, or render a whole script to a folder.
 
 The line is the last render of the Synthesize & Customize panel, written by
 ``safety.watermark.write_synthetic`` (the CLI's writer: atomic, resampled with soxr,
-watermarked and tagged as synthetic). A script is
+watermarked and tagged as synthetic) as WAV, FLAC, Ogg Vorbis or MP3, by the name's
+extension (``audio.io.FileFormat``; the bit depth applies to the lossless ones). A script is
 rendered by ``voice.batch.render_script`` in a worker thread with the voice and style
 chosen in that panel; cancelling it leaves nothing behind. Sections live in one column
 (``add_section``); the Dubbing view (:mod:`.dubbing`) is the last of them.
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from voicestudio.audio.io import FileFormat, file_format_for, file_formats
 from voicestudio.errors import VoiceStudioError
 from voicestudio.gui.panels.dubbing import DubbingSection
 from voicestudio.gui.widgets.inline_message import InlineMessage
@@ -86,7 +88,7 @@ class ExportPanel(QWidget):
         self._restore_choice(self.depth_combo, "export/format", str)
         self.rate_combo.currentIndexChanged.connect(self._remember_choices)
         self.depth_combo.currentIndexChanged.connect(self._remember_choices)
-        fmt_box = QGroupBox("WAV format")
+        fmt_box = QGroupBox("Audio format")
         fmt_row = QHBoxLayout(fmt_box)
         fmt_row.addWidget(QLabel("Sample rate"))
         fmt_row.addWidget(self.rate_combo)
@@ -100,9 +102,10 @@ class ExportPanel(QWidget):
         line_layout = QVBoxLayout(line_box)
         self.current_label = QLabel()
         self.current_label.setWordWrap(True)
-        self.save_button = QPushButton("Save as WAV…")
+        self.save_button = QPushButton("Save line as…")
         self.save_button.setProperty("accent", True)
-        self.save_button.setToolTip("Save the last render of Synthesize & Customize (Ctrl+E)")
+        self.save_button.setToolTip("Save the last render of Synthesize & Customize as "
+                                    f"{' / '.join(f.label for f in file_formats())} (Ctrl+E)")
         self.save_button.clicked.connect(lambda: self.export_current())
         line_row = QHBoxLayout()
         line_row.addWidget(self.current_label, 1)
@@ -203,10 +206,6 @@ class ExportPanel(QWidget):
         self.rate_combo.setCurrentIndex(rate_index)
         self.depth_combo.setCurrentIndex(fmt_index)
 
-    def _describe_format(self, source_rate: int | None) -> str:
-        rate = self.rate_combo.currentData() or source_rate
-        return f"{rate} Hz, {self.depth_combo.currentText()}" if rate else self.depth_combo.currentText()
-
     def _update_current(self) -> None:
         audio = self.synthesize.current_audio()
         if audio is None:
@@ -231,32 +230,37 @@ class ExportPanel(QWidget):
 
     # ------------------------------------------------------------------ the current line
     def export_current(self, path: str | None = None) -> Path | None:
-        """Write the current line with the chosen rate and depth. Asks for a file name only
-        when ``path`` is None. Returns the file written, or None (with an inline message)."""
+        """Write the current line with the chosen rate and depth, as the file type its name
+        ends in (.wav when it has no extension). Asks for a file name only when ``path`` is
+        None. Returns the file written, or None (with an inline message)."""
         self.line_message.clear_message()
         audio = self.synthesize.current_audio()
         if audio is None:
             self.line_message.error(NOTHING_YET)
             return None
+        chosen = FileFormat.WAV
         if path is None:
             suggestion = self._default_folder() / clip_name(1, self.synthesize.current_text()).split("_", 1)[1]
-            path, _filter = QFileDialog.getSaveFileName(self, "Save the line as WAV", str(suggestion),
-                                                        "WAV audio (*.wav)")
+            filters = {f"{f.label} audio (*{f.suffix})": f for f in file_formats()}
+            path, picked = QFileDialog.getSaveFileName(self, "Save the line", str(suggestion), ";;".join(filters))
             if not path:
                 return None
+            chosen = filters.get(picked, chosen)
         target = Path(path).expanduser()
         if not target.suffix:
-            target = target.with_suffix(".wav")
+            target = target.with_suffix(chosen.suffix)
         rate = self.rate_combo.currentData()
-        fmt = self.depth_combo.currentData()
         try:
+            file_format = file_format_for(target)
+            fmt = None if file_format.lossy else self.depth_combo.currentData()  # lossy files have no bit depth
             written = write_synthetic(target, audio.samples, audio.sample_rate, rate, fmt)
         except VoiceStudioError as exc:
             self.line_message.error(f"Not saved: {exc}")
             return None
         self.ctx.settings.setValue("export/last_dir", str(written.parent))
         self.line_message.show_message(
-            f"Saved {written} ({audio.duration_s:.1f} s, {self._describe_format(audio.sample_rate)}).", "ok")
+            f"Saved {written} ({audio.duration_s:.1f} s, {rate or audio.sample_rate} Hz, {file_format.describe(fmt)}).",
+            "ok")
         self.ctx.status.emit(f"Exported {written.name}")
         self.exported.emit(str(written))
         return written

@@ -86,11 +86,13 @@ class RecordPanel(QWidget):
 
     Shortcut methods: :meth:`toggle_record`, :meth:`toggle_play`, :meth:`next_prompt`,
     :meth:`previous_prompt`. ``takes_changed`` is emitted when a take was added (recorded
-    or imported) or its checks arrived, for panels that summarise the project.
+    or imported) or its checks arrived, for panels that summarise the project;
+    ``inputs_listed`` when the input devices were listed again (the status bar follows).
     """
 
     title = "Record"
     takes_changed = Signal()
+    inputs_listed = Signal()
 
     def __init__(self, ctx: StudioContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -121,6 +123,7 @@ class RecordPanel(QWidget):
         self._build()
         self.ctx.project_changed.connect(self._on_project_changed)
         self.ctx.devices_changed.connect(self._on_devices_changed)
+        self.ctx.project_edited.connect(self._on_project_edited)
         self.refresh_devices()
         self._on_project_changed(self.ctx.project)
 
@@ -379,6 +382,12 @@ class RecordPanel(QWidget):
             self._select_in_combo(self.ctx.input_device)
         finally:
             self.device_combo.blockSignals(False)
+            self.inputs_listed.emit()
+
+    def input_summary(self) -> str:
+        """The input in use as the picker shows it ("No microphone found" when there is none),
+        so the status bar never says more than the Record panel knows."""
+        return self.device_combo.currentText() or "system default"
 
     def device_names(self) -> list[str]:
         """Device names in the picker, as listed (for tests and the status bar)."""
@@ -440,6 +449,13 @@ class RecordPanel(QWidget):
             self.message.show_message(NO_PROJECT_HINT, "info")
         elif self.message.text() == NO_PROJECT_HINT:
             self.message.clear_message()
+
+    def _on_project_edited(self) -> None:
+        """Another panel added a prompt or a take (the consent statement): show it."""
+        if self.recording or self.project is None:
+            return
+        self._fill_table()
+        self._show_prompt()
 
     def _fill_table(self) -> None:
         project = self.project

@@ -45,6 +45,7 @@ from voicestudio.gui.widgets.inline_message import InlineMessage
 from voicestudio.gui.widgets.loss_plot import LossPlot, SimilarityPlot
 from voicestudio.safety.consent import consent_prompt
 from voicestudio.training import locations
+from voicestudio.training.locations import default_threads
 
 #: Time budgets offered (minutes). Quick is the CLI's default; Studio is where the
 #: feasibility run reached similarity 0.85 (ARCHITECTURE.md, "The speaker model").
@@ -59,11 +60,6 @@ NO_PROJECT_HINT = "Open or create a voice project (File menu) to train a voice f
 _torch_report: TorchReport | None = None  # one probe per process; the answer does not change
 
 
-def default_threads() -> int:
-    """Torch threads by default: every core but one, which stays free for the window."""
-    return max(1, (os.cpu_count() or 1) - 1)
-
-
 def _clock(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
@@ -76,6 +72,12 @@ def _time_left(seconds: float | None) -> str:
     if seconds < 60:
         return f"{max(1, int(round(seconds)))} s left"
     return f"about {int(round(seconds / 60))} min left"
+
+
+def _sentence(text: str) -> str:
+    """An engine message (lower case, no full stop: the CLI prints it after "error:") as a sentence."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
 def _score(similarity: float | None) -> str:
@@ -102,13 +104,17 @@ class TrainPanel(QWidget):
     with ETA, live loss and similarity plots, previews to play, and a log.
 
     ``run_started()`` when a run begins; ``run_ended(outcome)`` once its thread stopped,
-    with ``outcome`` one of "finished", "cancelled", "failed".
+    with ``outcome`` one of "finished", "cancelled", "failed". While the project lacks its
+    consent statement, or the gate refused the last run, two buttons show the way on:
+    ``record_statement(index)`` asks the window to show that prompt in Record, and *Add a
+    recording of it…* checks a file as ``voicestudio project consent --file`` does.
     """
 
     title = "Train"
 
     run_started = Signal()
     run_ended = Signal(str)
+    record_statement = Signal(int)
 
     def __init__(self, ctx, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -124,10 +130,13 @@ class TrainPanel(QWidget):
         self._shut_down = False
         self.torch_report: TorchReport | None = None
         self._probe: TorchProbe | None = None
+        self._consent_refused = False  # the gate refused the last run of this project
+        self._consent_task = None  # the running check of an added statement recording
 
         self._build()
         self._restore_choices()
         self.ctx.project_changed.connect(self._on_project_changed)
+        self.ctx.project_edited.connect(self._update_state)
         self._on_project_changed(self.ctx.project)
         self._probe_torch()
 
@@ -144,6 +153,22 @@ class TrainPanel(QWidget):
         root.addWidget(heading)
         root.addWidget(self.project_label)
         root.addWidget(self.message)
+        self.consent_actions = QWidget()
+        consent_row = QHBoxLayout(self.consent_actions)
+        consent_row.setContentsMargins(0, 0, 0, 0)
+        self.record_statement_button = QPushButton("Record the statement now")
+        self.record_statement_button.setToolTip("Show the consent statement's prompt in Record")
+        self.add_statement_button = QPushButton("Add a recording of it…")
+        self.add_statement_button.setToolTip("A recording of the speaker reading the statement, made elsewhere: "
+                                             "it is checked and stored only if it passes")
+        self.record_statement_button.clicked.connect(self.record_statement_now)
+        self.add_statement_button.clicked.connect(lambda: self.add_statement_recording())
+        consent_row.addWidget(self.record_statement_button)
+        consent_row.addWidget(self.add_statement_button)
+        consent_row.addStretch(1)
+        self.consent_message = InlineMessage(self)
+        root.addWidget(self.consent_actions)
+        root.addWidget(self.consent_message)
 
         body = QHBoxLayout()
         body.setSpacing(14)
@@ -198,7 +223,8 @@ class TrainPanel(QWidget):
         self.threads_spin = QSpinBox()
         self.threads_spin.setRange(1, max(1, cores))
         self.threads_spin.setValue(default_threads())
-        tip = f"Threads for training; the default ({default_threads()} of {cores}) leaves a core for the window."
+        tip = f"Threads for training (default {default_threads()} of {cores}: "
+        tip += "all cores up to 3, one left free on bigger machines)."
         threads_label.setToolTip(tip)
         self.threads_spin.setToolTip(tip)
         grid.addWidget(threads_label, 1, 0, 1, 2)
@@ -374,8 +400,78 @@ class TrainPanel(QWidget):
             self._published = None
             self._outcome = ""
             self.stage_label.setText("Not started." if project is not None else "")
+        self._consent_refused = False
+        if self._consent_task is None:
+            self.consent_message.clear_message()
         self._update_state()
         self._explain_missing_torch()
+
+    # ------------------------------------------------------------------ consent statement
+    def _statement_recorded(self) -> bool:
+        project = self.ctx.project
+        statement = consent_prompt(project) if project is not None else None
+        return statement is not None and bool(project.prompts[statement].takes)
+
+    def record_statement_now(self) -> None:
+        """Show the statement's prompt in Record (an imported corpus gets the prompt first)."""
+        project = self.ctx.project
+        if project is None or self.busy:
+            return
+        created = consent_prompt(project) is None
+        try:
+            index = consent_prompt(project, create=True)
+        except VoiceStudioError as exc:
+            self.consent_message.error(f"Cannot add the statement to the project: {exc}")
+            return
+        if created:
+            self.ctx.project_edited.emit()
+        self.record_statement.emit(index)
+
+    def add_statement_recording(self, path: str | Path | None = None) -> bool:
+        """Check a recording of the statement made elsewhere and store it when it passes (asks
+        for the file when none is given); the verdict shows under the buttons. False when no
+        check started."""
+        from voicestudio.gui.workers import run_task
+        from voicestudio.safety import consent
+
+        project = self.ctx.project
+        if project is None or self.busy or self._consent_task is not None:
+            return False
+        if path is None:
+            from PySide6.QtWidgets import QFileDialog
+
+            path, _ = QFileDialog.getOpenFileName(self, "A recording of the consent statement", str(Path.home()),
+                                                  "Audio (*.wav *.flac *.ogg *.mp3 *.aiff *.aif);;All files (*)")
+            if not path:
+                return False
+        name = Path(path).name
+        self.consent_message.show_message(f"Checking {name}: its take checks, the reading of the statement and "
+                                          "the voice against the takes…", "info")
+
+        def finished(check) -> None:
+            self._consent_refused = False
+            self.consent_message.show_message(f"{name} is stored as the consent statement. {_sentence(check.describe())}",
+                                              "ok")
+            self.ctx.project_edited.emit()
+
+        def failed(message: str) -> None:
+            self.consent_message.error(_sentence(message))
+            self.ctx.project_edited.emit()  # a statement prompt may have been added
+
+        def ended() -> None:
+            self._consent_task = None
+            self._update_state()
+
+        self._consent_task = run_task(lambda _handle: consent.add_consent_recording(project, path), self,
+                                      done=finished, failed=failed)
+        self._consent_task.finished.connect(ended)
+        self._update_state()
+        return True
+
+    @property
+    def checking_statement(self) -> bool:
+        """An added statement recording is being checked."""
+        return self._consent_task is not None
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         # the base model or a resumable state may have appeared meanwhile (e.g. from the CLI)
@@ -395,8 +491,9 @@ class TrainPanel(QWidget):
         if statement is not None and project.prompts[statement].takes:
             gate = "Consent statement recorded; it is compared with the takes when training starts."
         else:
-            where = f"prompt {statement + 1} in Record" if statement is not None else "voicestudio project consent"
-            gate = f"No consent statement recorded yet: training needs the speaker to read it first ({where})."
+            where = f"prompt {statement + 1} in Record" if statement is not None else "a new prompt in Record"
+            gate = (f"No consent statement recorded yet: training needs the speaker to read it first ({where}), "
+                    "or a recording of them reading it.")
         return (f"Project “{project.name}”: {takes} take{'s' if takes != 1 else ''} to train on "
                 f"({summary.minutes:.1f} min recorded){trained}. {gate}")
 
@@ -427,7 +524,14 @@ class TrainPanel(QWidget):
         busy = self.busy
         torch_missing = self.torch_report is not None and self.torch_report.torch is None
         self.project_label.setText(self._describe_project())
-        self.start_button.setEnabled(has_project and not busy and not torch_missing)
+        checking = self._consent_task is not None
+        needs_statement = has_project and (self._consent_refused or not self._statement_recorded())
+        self.consent_actions.setVisible(needs_statement or checking)
+        self.record_statement_button.setText("Record the statement again" if has_project and self._consent_refused
+                                              and self._statement_recorded() else "Record the statement now")
+        self.record_statement_button.setEnabled(needs_statement and not busy and not checking)
+        self.add_statement_button.setEnabled(needs_statement and not busy and not checking)
+        self.start_button.setEnabled(has_project and not busy and not torch_missing and not checking)
         self.resume_button.setEnabled(has_project and not busy and not torch_missing and locations.can_resume(project))
         self.cancel_button.setEnabled(busy and not self._cancelling and not self._publishing)
         for radio in (self.quick_radio, self.studio_radio, self.custom_radio, self.auto_radio, self.cpu_radio):
@@ -444,8 +548,8 @@ class TrainPanel(QWidget):
         else:
             self._set_badge("first run", "warn")
             self.base_label.setText(
-                f"Not prepared yet. The first training prepares it before it starts: "
-                f"about {locations.BASE_PREPARATION_MINUTES} minutes, once per machine."
+                "Not prepared yet. The first training prepares it before it starts, once per machine "
+                f"(it took {locations.BASE_PREPARATION_TIME})."
             )
 
     def _set_badge(self, text: str, level: str) -> None:
@@ -521,8 +625,8 @@ class TrainPanel(QWidget):
         if stage == "base":
             if not self._base_running:
                 self._base_running = True
-                self._log(f"preparing the base model (once per machine, about "
-                          f"{locations.BASE_PREPARATION_MINUTES} min)")
+                self._log(f"preparing the base model (once per machine; it took "
+                          f"{locations.BASE_PREPARATION_TIME})")
                 self._set_badge("preparing", "warn")
                 self.base_progress.show()
             self.base_progress.setValue(int(round(min(1.0, max(0.0, fraction)) * PROGRESS_STEPS)))
@@ -599,8 +703,9 @@ class TrainPanel(QWidget):
             self.stage_label.setText(f"Finished {steps} steps; publishing the voice…")
         self._update_state()
 
-    def _on_failed(self, message: str) -> None:
+    def _on_failed(self, message: str, consent_refused: bool = False) -> None:
         self._outcome = "failed"
+        self._consent_refused = consent_refused and self._run_project is self.ctx.project
         self.message.error(message)
         self._log(f"failed: {message}")
         self.stage_label.setText("Training stopped: see the message above.")
