@@ -35,7 +35,7 @@ def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
     """``[n_mels, n_fft // 2 + 1]`` float32 triangles, each with unit area (Slaney norm)."""
     fmax = sample_rate / 2 if fmax is None else fmax
-    fft_hz = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
+    fft_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)  # librosa's bins, also for an odd n_fft
     edges_hz = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
     widths = np.diff(edges_hz)
     ramps = edges_hz[:, None] - fft_hz[None, :]
