@@ -35,7 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/clone_quality.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check voicestudio tests benchmarks
+	$(BIN)/ruff check voicestudio tests benchmarks packaging
 
 # Inference-only desktop bundle (no torch) in dist/VoiceStudio, checked by its self-test.
 dist: $(STAMP)

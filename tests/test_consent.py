@@ -69,7 +69,7 @@ def test_no_consent_take_or_no_takes_is_refused(tmp_path, synth):
     unrecorded = VoiceProject.create("Unrecorded", tmp_path, prompts=[statement, "One line."])
     audio = np.concatenate([c.samples for c in synth.synthesize("One line.")])
     unrecorded.add_take(1, audio, synth.sample_rate)
-    with pytest.raises(ConsentError, match="has none yet: record the consent statement"):
+    with pytest.raises(ConsentError, match="has none yet; record the consent statement"):
         consent.check_consent(unrecorded)
     alone = VoiceProject.create("Alone", tmp_path, prompts=[statement, "One line."])
     alone.add_take(0, audio, synth.sample_rate)

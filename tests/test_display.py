@@ -16,10 +16,11 @@ from voicestudio.display import (
     LIBRARY_PACKAGES,
     WINDOW_PACKAGES,
     MissingLibraries,
+    WindowVerdict,
+    candidate_platforms,
+    check_window,
     parse_ldd,
     platform_plugin,
-    window_libraries_problem,
-    window_platform,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,16 +57,50 @@ def test_an_unknown_library_is_named_without_inventing_a_package():
 
 
 @pytest.mark.parametrize(("env", "expected"), [
-    ({"DISPLAY": ":0"}, "xcb"),
-    ({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}, "xcb"),
-    ({"WAYLAND_DISPLAY": "wayland-0"}, "wayland"),
-    ({}, None),
-    ({"QT_QPA_PLATFORM": "offscreen", "DISPLAY": ":0"}, None),
-    ({"QT_QPA_PLATFORM": "xcb:nograb"}, "xcb"),
-    ({"QT_QPA_PLATFORM": "wayland;xcb"}, "wayland"),
+    ({"DISPLAY": ":0"}, ["xcb"]),
+    # a Wayland desktop with XWayland: Qt tries wayland, then falls back to xcb
+    ({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}, ["wayland", "xcb"]),
+    ({"DISPLAY": ":0", "XDG_SESSION_TYPE": "wayland"}, ["wayland", "xcb"]),
+    ({"WAYLAND_DISPLAY": "wayland-0"}, ["wayland"]),
+    ({}, ["xcb"]),
+    ({"QT_QPA_PLATFORM": "offscreen", "DISPLAY": ":0"}, ["offscreen"]),
+    ({"QT_QPA_PLATFORM": "xcb:nograb"}, ["xcb"]),
+    ({"QT_QPA_PLATFORM": "wayland;xcb"}, ["wayland", "xcb"]),
 ])
-def test_the_platform_qt_will_load(env, expected):
-    assert window_platform(env) == expected
+def test_the_platforms_qt_will_try(env, expected):
+    assert candidate_platforms(env) == expected
+
+
+def test_no_display_or_one_that_does_not_answer_is_said_in_one_line(tmp_path):
+    none = check_window({})
+    assert none.verdict is WindowVerdict.NO_DISPLAY and not none.ok
+    assert none.message().startswith("no display to open the VoiceStudio window on (DISPLAY is unset)")
+    assert "offscreen" not in none.message()  # an invisible window helps nobody
+    gone = check_window({"DISPLAY": ":97"})  # no X server there
+    assert gone.verdict is WindowVerdict.UNREACHABLE
+    assert gone.message().startswith("cannot connect to the display :97 (xcb)")
+    wayland = check_window({"WAYLAND_DISPLAY": "wayland-9", "XDG_RUNTIME_DIR": str(tmp_path)})
+    assert wayland.verdict is WindowVerdict.UNREACHABLE and wayland.platform == "wayland"
+    assert check_window({"QT_QPA_PLATFORM": "offscreen"}).ok  # not ours to judge
+
+
+@pytest.fixture
+def answering_display(tmp_path):
+    """A listening socket that stands in for an X server: DISPLAY may name its path (as
+    XQuartz's does). Nothing is drawn on it; the checks only need it to answer."""
+    import socket
+
+    path = tmp_path / "x-server"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(8)
+    yield f"{path}:0"
+    server.close()
+
+
+def test_a_display_that_answers_is_enough(answering_display):
+    check = check_window({"DISPLAY": answering_display})  # the README's packages give the libraries
+    assert check.verdict is WindowVerdict.OK and check.platform == "xcb" and check.ok, check
 
 
 def test_every_library_qt_links_has_a_known_package():
@@ -87,9 +122,10 @@ def test_every_library_qt_links_has_a_known_package():
             re.findall(r"^\s+NEEDED\s+(\S+)", out, re.MULTILINE))
     assert needed, "no NEEDED entries read"
     system = {n for n in needed if not n.startswith(("libQt6", "libicu", "libpyside", "libshiboken"))}
-    base = {"libc.so.6", "libm.so.6", "libgcc_s.so.1", "libstdc++.so.6", "ld-linux-x86-64.so.2", "libdl.so.2",
+    base = {"libc.so.6", "libm.so.6", "libgcc_s.so.1", "libstdc++.so.6", "libdl.so.2",
             "libpthread.so.0", "librt.so.1"}  # glibc and the compiler runtime: on every system
-    assert system - base - LIBRARY_PACKAGES.keys() == set()
+    unknown = {n for n in system - base - LIBRARY_PACKAGES.keys() if not n.startswith("ld-linux")}
+    assert unknown == set()
 
 
 def test_the_readme_and_ci_install_every_window_package():
@@ -122,18 +158,18 @@ def _plugin_with_a_missing_library(folder: Path) -> Path:
     return plugin
 
 
-def _window_env(tmp_path: Path, plugins: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
-    env.update(DISPLAY=":99", QT_PLUGIN_PATH=str(plugins), VOICESTUDIO_DATA_DIR=str(tmp_path / "data"),
+def _window_env(tmp_path: Path, plugins: Path, display: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE")}
+    env.update(DISPLAY=display, QT_PLUGIN_PATH=str(plugins), VOICESTUDIO_DATA_DIR=str(tmp_path / "data"),
                XDG_CONFIG_HOME=str(tmp_path / "config"))
     return env
 
 
-def test_launch_with_a_missing_library_prints_the_fix_and_exits_cleanly(tmp_path: Path):
+def test_launch_with_a_missing_library_prints_the_fix_and_exits_cleanly(tmp_path: Path, answering_display):
     """What `make run` runs, on a desktop whose xcb plugin misses a library: one line with the
     library and the way to install it, a plain exit 1 — not Qt's abort (SIGABRT)."""
     plugin = _plugin_with_a_missing_library(tmp_path)
-    env = _window_env(tmp_path, plugin.parents[1])
+    env = _window_env(tmp_path, plugin.parents[1], answering_display)
     done = subprocess.run([str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, (done.returncode, done.stderr)
     assert "Aborted" not in done.stderr and "qt.qpa.plugin" not in done.stderr
@@ -144,13 +180,15 @@ def test_launch_with_a_missing_library_prints_the_fix_and_exits_cleanly(tmp_path
     doctor = subprocess.run([str(SCRIPT), "doctor"], env=env, capture_output=True, text=True, timeout=120)
     assert doctor.returncode == 0, doctor.stderr
     assert "libraries: MISSING libvoicestudio-absent.so.1" in doctor.stdout
+    assert "can open: no: the VoiceStudio window cannot open" in doctor.stdout
 
 
-def test_the_plugin_is_found_where_qt_looks_first(tmp_path: Path, monkeypatch):
+def test_the_plugin_is_found_where_qt_looks_first(tmp_path: Path, monkeypatch, answering_display):
     plugin = _plugin_with_a_missing_library(tmp_path)
     monkeypatch.setenv("QT_PLUGIN_PATH", str(plugin.parents[1]))
     assert platform_plugin("xcb") == plugin
-    problem = window_libraries_problem({"DISPLAY": ":99"})
-    assert problem is not None and problem.libraries == ("libvoicestudio-absent.so.1",)
+    check = check_window({"DISPLAY": answering_display})
+    assert check.verdict is WindowVerdict.MISSING_LIBRARIES
+    assert check.missing.libraries == ("libvoicestudio-absent.so.1",)
     monkeypatch.setenv("QT_QPA_PLATFORM_PLUGIN_PATH", str(tmp_path / "elsewhere"))
     assert platform_plugin("xcb") == plugin  # an empty folder first: Qt goes on looking

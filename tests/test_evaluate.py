@@ -360,8 +360,10 @@ def test_eval_cli_prints_a_table(capsys, tmp_path: Path, joe_references: Path, e
     lines = out.splitlines()
     row = next(line for line in lines if line.startswith("voice en_US-joe-medium"))
     ceiling = next(line for line in lines if line.startswith("real speech (ceiling)"))
-    secs_voice, wer, mcd_db = (float(v) for v in row.split()[2:5])
+    secs_voice, ovrl, sig, wer, mcd_db, buzz = (float(v) for v in row.split()[2:8])
     assert secs_voice > 0.8 and wer < 0.5  # the references are this voice
+    assert 2.5 < ovrl < 5 and 2.5 < sig < 5  # the base voice is clean speech
+    assert 0.2 < buzz < 2.0  # no frame-rate comb in the base voice
     assert 0.0 < mcd_db < 6.0  # one sentence has a reference (case and punctuation differ)
     assert "1 of 2 sentences" in out
     assert float(ceiling.split()[3]) > 0.8
@@ -390,6 +392,9 @@ def test_eval_report_with_floor_on_real_speech(tmp_path: Path, shared_speech, en
         assert scores.mcd_texts == 1 and scores.mcd_db > 6.0
     assert report.voice.prosody.f0_median_hz < report.real.prosody.f0_median_hz  # joe is lower than pmatthes
     assert "base voice en_US-joe-medium" in report.format_table()
+    for quality in (report.voice.quality, report.floor.quality, report.real.quality):
+        assert quality is not None and 2.0 < quality.ovrl < 5.0 and 2.0 < quality.sig < 5.0
+    assert report.real.buzz is not None and 0.2 < report.real.buzz < 2.0  # real speech: about 1
 
 
 @pytest.mark.parametrize(

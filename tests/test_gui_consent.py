@@ -131,9 +131,31 @@ def test_new_project_dialog_shows_its_fields_whole_and_browses(qtbot, tmp_path, 
     dialog.grab().save(str(artifacts_dir / "new_project_dialog.png"))
 
 
+def test_new_project_in_the_dialogs_default_folder_on_a_fresh_machine(window, tmp_path, monkeypatch):
+    """The default projects folder does not exist before the first project; the dialog
+    offers it, so creating a project there must make it (the trial's first GUI step)."""
+    from voicestudio.project.project import default_projects_dir
+
+    monkeypatch.setenv("VOICESTUDIO_DATA_DIR", str(tmp_path / "fresh"))
+    assert not default_projects_dir().exists()
+    dialog = NewProjectDialog()
+    project = window.new_project("First", parent=dialog.folder.text())
+    assert project is not None and project.folder == default_projects_dir() / "First", window.banner.text()
+    assert window.new_project("Second", parent=str(tmp_path / "no such folder")) is None
+    assert "does not exist" in window.banner.text() and "--dir" not in window.banner.text()
+
+
 def test_status_bar_says_what_the_record_panel_says_about_the_input(window):
+    from voicestudio.audio.devices import AudioDeviceError, list_devices
+
+    try:
+        inputs = list_devices("input")
+    except AudioDeviceError:
+        inputs = []
     shown = window.record.device_combo.currentText()
     assert window.device_label.text() == f"Input: {shown}"
+    if not inputs:  # the first-run trial's case: the status bar said "system default" here
+        assert window.device_label.text() == "Input: No microphone found"
     window.record.refresh_devices()
     assert window.device_label.text() == f"Input: {window.record.device_combo.currentText()}"
 
@@ -148,3 +170,38 @@ def test_the_train_panel_and_the_trainer_share_one_thread_default(window):
     expected = cores if cores <= 3 else cores - 1
     assert locations.default_threads() == expected
     assert window.train.threads_spin.value() == expected  # 2 on a 2-core laptop, not 1
+
+
+def test_a_refused_start_speaks_of_the_buttons_not_of_commands(qtbot, window, tmp_path, synth):
+    pytest.importorskip("torch", reason="training needs the [train] extra (torch==2.13.0); make test installs it")
+    corpus = _imported_corpus(tmp_path, synth)
+    window.ctx.set_project(corpus)
+    panel = window.train
+    window.show_panel(panel)
+    with qtbot.waitSignal(panel.run_ended, timeout=CHECK_TIMEOUT_MS) as ended:
+        assert panel.start() is True
+    assert ended.args == ["failed"]
+    text = panel.message.text()
+    assert panel.message.level == "error" and "no consent statement among its prompts" in text
+    assert "“Record the statement now” below (a new prompt in Record)" in text and "“Add a recording of it…”" in text
+    assert "voicestudio " not in text and "--file" not in text  # no terminal commands for a GUI user
+    assert panel.consent_actions.isVisible()
+
+
+def test_closing_while_a_statement_is_checked_stops_the_check(qtbot, tmp_path, synth):
+    """The check runs on a worker thread; closing the window cancels it and waits, so the
+    thread never outlives its panel (Qt would abort the process) and nothing is stored."""
+    corpus = _imported_corpus(tmp_path, synth)
+    win = MainWindow(settings=QSettings(str(tmp_path / "closing.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.show()
+    win.ctx.set_project(corpus)
+    recording = tmp_path / "statement.wav"
+    write_audio(recording, speaker_reads(synth, statement_for(corpus)), SPEAKER_RATE)
+    assert win.train.add_statement_recording(recording)
+    win._force_close = True
+    win.close()
+    assert not win.train.checking_statement or not win.train._consent_task.running
+    again = VoiceProject.open(corpus.folder)
+    statement = consent_prompt(again)
+    assert statement is None or not again.prompts[statement].takes

@@ -118,6 +118,21 @@ def test_speak_draws_waveform_and_f0(qtbot, panel):
     assert panel.similarity_label.text() == NO_PROJECT_HINT  # explained, not a number
 
 
+def test_every_render_gets_a_quality_score_without_a_project(qtbot, panel):
+    from voicestudio.evaluate.dnsmos import dnsmos
+
+    panel.set_text(TEXT)
+    with qtbot.waitSignal(panel.quality_changed, timeout=SCORE_MS) as blocker:
+        speak_and_wait(qtbot, panel)
+    quality = blocker.args[0]
+    assert quality is not None and 2.5 < quality.ovrl < 5.0  # the base voice is clean speech
+    assert panel.quality_label.text() == (f"quality (DNSMOS, 1–5): {quality.ovrl:.2f} overall · "
+                                          f"{quality.sig:.2f} voice · {quality.bak:.2f} background")
+    audio = panel.current_audio()
+    assert dnsmos(audio.samples, audio.sample_rate) == quality  # the engine's number, on the same audio
+    assert panel.similarity_label.text() == NO_PROJECT_HINT
+
+
 def test_dragging_pitch_previews_and_release_plays(qtbot, panel, ctx):
     panel.set_text(TEXT)
     base = speak_and_wait(qtbot, panel)

@@ -172,6 +172,10 @@ def test_a_finished_run_plots_previews_and_publishes_the_voice(qtbot, ctx, panel
     rows = panel.preview_rows()
     assert [row.step for row in rows] == evaluated[::-1]  # newest first
     assert all(row.path.is_file() for row in rows) and "similarity 0." in rows[0].label.text()
+    # and their quality: a rating on DNSMOS' 1-5 scale per evaluation, in its own plot and each row
+    qualities = panel.quality_plot.series["quality"]
+    assert [int(x) for x in qualities.x] == evaluated and np.all((qualities.y >= 1) & (qualities.y <= 5))
+    assert all(row.quality is not None and f"quality {row.quality:.2f}" in row.label.text() for row in rows)
     assert panel.progress_bar.value() == panel.progress_bar.maximum() == PROGRESS_STEPS
     assert "done" in panel.progress_bar.text()
 

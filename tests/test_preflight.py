@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,5 +22,12 @@ def test_without_a_compiler_it_prints_the_apt_line_and_fails(tmp_path: Path):
                           env={"PATH": str(tmp_path)})
     assert done.returncode == 1
     line, = done.stderr.splitlines()
-    assert line.startswith("make: the install needs a C compiler")
-    assert line.endswith("install with: sudo apt-get install build-essential")
+    assert line.startswith("make: the install needs a C compiler, a C++ compiler")
+    assert line.endswith("install them with your system's package manager")  # no apt-get on that PATH either
+    apt = shutil.which("apt-get")
+    if apt is None:
+        return
+    (tmp_path / "apt-get").symlink_to(apt)
+    done = subprocess.run([sys.executable, str(PREFLIGHT)], capture_output=True, text=True, timeout=60,
+                          env={"PATH": str(tmp_path)})
+    assert done.stderr.strip().endswith("install with: sudo apt-get install build-essential")

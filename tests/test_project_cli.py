@@ -60,7 +60,8 @@ def test_info_of_an_imported_corpus(capsys, clips, tmp_path):
 
     code, out, _ = _run(capsys, "project", "info", folder, "--takes")
     assert code == 0
-    rows = [line for line in out.splitlines() if "(imported)" in line]
+    rows = [line for line in out.splitlines() if "(imported from clip" in line]
+    assert len(rows) == 3 and all(f"(imported from clip{n}.wav)" in rows[n - 1] for n in (1, 2, 3))
     assert len(rows) == 3 and all(re.search(r"\bp\d{4}_t01\.wav\s+\d+\.\d s  (pass|warn|fail)", r) for r in rows)
     details = [line.strip() for line in out.splitlines() if re.match(r"\s{10}(warn|fail): ", line)]
     assert details, out  # the tight cut gives each clip an edge warning, and it is listed
@@ -74,6 +75,7 @@ def test_suggested_commands_paste_with_a_space_in_the_folder(capsys, tmp_path, s
     project = VoiceProject.create("Ann and Bo", parent, prompts=SENTENCES[:2], consent_index=None)
     code, out, _ = _run(capsys, "project", "info", project.folder)
     assert code == 0
+    assert _suggested_commands(out)
     for command in _suggested_commands(out):
         assert str(project.folder) in command, command  # one argument, spaces and all
 

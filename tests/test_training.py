@@ -239,6 +239,7 @@ def test_trainer_runs_in_a_thread_and_reports_progress(tiny_base, tiny_project):
     assert progress == sorted(progress) and progress[-1] == pytest.approx(1.0)
     previews = [e for e in events if isinstance(e, PreviewReady)]
     assert all(e.path.is_file() for e in previews)
+    assert all(e.quality is not None and 1.0 <= e.quality <= 5.0 for e in previews)  # DNSMOS per evaluation
 
 
 def _changed(before: dict, after: dict, prefix: str) -> bool:

@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_eval_parser(sub)
     _add_dub_parser(sub)
-    mark = sub.add_parser("watermark", help="check a WAV file for VoiceStudio's synthetic-speech watermark")
+    mark = sub.add_parser("watermark", help="check an audio file for VoiceStudio's synthetic-speech watermark")
     msub = mark.add_subparsers(dest="watermark_command", metavar="ACTION", required=True)
     det = msub.add_parser("detect", help="exit 0 when the watermark is found, 1 when not, 2 on error",
                           description="Print whether FILE carries VoiceStudio's watermark and how confidently "
@@ -466,6 +466,7 @@ def _project_info(project: VoiceProject, takes: bool) -> None:
 def _print_takes(project: VoiceProject) -> None:
     """Every take, prompt by prompt: its verdict, and the message of each check that did not pass."""
     from voicestudio.audio.checks import TakeReport
+    from voicestudio.project.project import IMPORT_SOURCE_PREFIX
 
     print("\nprompt  take                 length  verdict    text")
     for number, prompt in enumerate(project.prompts, start=1):
@@ -473,7 +474,8 @@ def _print_takes(project: VoiceProject) -> None:
         for take in prompt.takes:
             mark = "*" if take is chosen and len(prompt.takes) > 1 else " "
             text = prompt.text if len(prompt.text) <= 60 else prompt.text[:59] + "…"
-            origin = " (imported)" if take.imported else ""
+            origin = f" (imported from {Path(take.source.removeprefix(IMPORT_SOURCE_PREFIX)).name})" \
+                if take.imported else ""
             print(f"{number:6}  {mark}{Path(take.file).name:20} {take.duration_s:5.1f} s  {take.verdict:9}  "
                   f"“{text}”{origin}")
             try:

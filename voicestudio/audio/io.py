@@ -39,6 +39,11 @@ class SampleFormat(StrEnum):
     FLOAT = "float"
 
 
+#: Audio files VoiceStudio reads as recordings (import, a consent statement made elsewhere):
+#: what libsndfile decodes. MP3 is last: a lossy copy is worse material than the original.
+READABLE_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
+
+
 class FileFormat(Enum):
     """The audio files VoiceStudio writes, chosen by the output name's extension.
 

@@ -27,12 +27,19 @@ from voicestudio.audio.cleanup import InvalidAudioError
 from voicestudio.audio.io import read_audio
 from voicestudio.errors import AudioFileError, VoiceStudioError
 from voicestudio.evaluate import DEFAULT_MAX_REFERENCES
+from voicestudio.evaluate.buzz import mean_buzz
+from voicestudio.evaluate.dnsmos import (
+    DnsmosUnavailableError,
+    QualityScore,
+    default_scorer,
+    mean_quality,
+)
 from voicestudio.evaluate.mcd import mel_cepstral_distortion
 from voicestudio.evaluate.prosody import ProsodyAccumulator, ProsodyStats
 from voicestudio.evaluate.secs import SpeakerEncoder, cosine, default_encoder, mean_embedding, unit
 from voicestudio.evaluate.wer import edit_distance, normalize_words, transcribe
 
-#: Real clips the recognizer is run on for the ceiling's WER (it is the slow step).
+#: Real clips the recognizer and DNSMOS are run on for the ceiling (they are the slow steps).
 REFERENCE_WER_CLIPS = 10
 MAX_TEXTS_FILE_BYTES = 4 << 20
 
@@ -73,6 +80,8 @@ class VoiceScores:
     mcd_db: float | None
     mcd_texts: int
     prosody: ProsodyStats
+    quality: QualityScore | None = None  # DNSMOS, mean over the texts; None: not installed
+    buzz: float | None = None  # evaluate.buzz, median over the texts (natural speech: about 1)
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,8 @@ class RealScores:
     wer: float | None
     wer_clips: int
     prosody: ProsodyStats
+    quality: QualityScore | None = None  # DNSMOS over the ``wer_clips`` clips
+    buzz: float | None = None
 
 
 @dataclass(frozen=True)
@@ -102,15 +113,17 @@ class EvaluationReport:
 
     def format_table(self) -> str:
         """A plain-text table, one row per voice, then what the columns mean."""
-        header = (f"{'':30} {'SECS':>6} {'WER':>6} {'MCD dB':>7} {'F0 med':>7} {'F0 p10-p90':>12} "
-                  f"{'range':>6} {'rate':>6}")
-        units = f"{'':30} {'':>6} {'':>6} {'':>7} {'Hz':>7} {'Hz':>12} {'st':>6} {'ph/s':>6}"
-        rows = [_row(f"voice {self.voice.name}", self.voice.secs, self.voice.wer, self.voice.mcd_db,
-                     self.voice.prosody)]
+        header = (f"{'':30} {'SECS':>6} {'OVRL':>5} {'SIG':>5} {'WER':>6} {'MCD dB':>7} {'buzz':>5} "
+                  f"{'F0 med':>7} {'F0 p10-p90':>12} {'range':>6} {'rate':>6}")
+        units = (f"{'':30} {'':>6} {'':>5} {'':>5} {'':>6} {'':>7} {'':>5} {'Hz':>7} {'Hz':>12} {'st':>6} "
+                 f"{'ph/s':>6}")
+        v = self.voice
+        rows = [_row(f"voice {v.name}", v.secs, v.quality, v.wer, v.mcd_db, v.buzz, v.prosody)]
         if self.floor is not None:
-            rows.append(_row(f"base voice {self.floor.name}", self.floor.secs, self.floor.wer, self.floor.mcd_db,
-                             self.floor.prosody))
-        rows.append(_row("real speech (ceiling)", self.real.secs_ceiling, self.real.wer, None, self.real.prosody))
+            f = self.floor
+            rows.append(_row(f"base voice {f.name}", f.secs, f.quality, f.wer, f.mcd_db, f.buzz, f.prosody))
+        r = self.real
+        rows.append(_row("real speech (ceiling)", r.secs_ceiling, r.quality, r.wer, None, r.buzz, r.prosody))
         mcd_note = (f"against the reference recording of the same sentence ({self.voice.mcd_texts} of "
                     f"{len(self.texts)} sentence{'s' if len(self.texts) != 1 else ''} have one)")
         n = len(self.texts)
@@ -124,8 +137,12 @@ class EvaluationReport:
             "",
             "SECS  speaker similarity (Resemblyzer cosine) to the mean of the references; for real "
             "speech, each clip to the mean of the others",
+            "OVRL, SIG  DNSMOS P.835 overall and speech-signal quality, 1 (bad) .. 5 (excellent), "
+            f"from the audio alone (real speech: {self.real.wer_clips} clips)",
             f"WER   word error rate by PocketSphinx (real speech: {self.real.wer_clips} clips)",
             f"MCD   mel-cepstral distortion {mcd_note}",
+            "buzz  power repeating with the decoder's 256-sample frame (86 Hz at 22.05 kHz), "
+            "natural speech about 1",
             "F0    pitch over voiced frames (median, 10th-90th percentile, their range in semitones); "
             "rate: phonemes per second of speech",
         ]
@@ -133,14 +150,27 @@ class EvaluationReport:
         return "\n".join(lines)
 
 
-def _row(label: str, secs: float | None, wer: float | None, mcd: float | None, p: ProsodyStats) -> str:
+def _row(label: str, secs: float | None, quality: QualityScore | None, wer: float | None, mcd: float | None,
+         buzz: float | None, p: ProsodyStats) -> str:
     def num(value: float | None, width: int, digits: int) -> str:
         return f"{value:>{width}.{digits}f}" if value is not None else f"{'-':>{width}}"
 
     f0_span = (f"{p.f0_p10_hz:.0f}-{p.f0_p90_hz:.0f}" if p.f0_p10_hz is not None and p.f0_p90_hz is not None
                else "-")
-    return (f"{label[:30]:30} {num(secs, 6, 3)} {num(wer, 6, 3)} {num(mcd, 7, 2)} {num(p.f0_median_hz, 7, 1)} "
+    ovrl, sig = (quality.ovrl, quality.sig) if quality is not None else (None, None)
+    return (f"{label[:30]:30} {num(secs, 6, 3)} {num(ovrl, 5, 2)} {num(sig, 5, 2)} {num(wer, 6, 3)} "
+            f"{num(mcd, 7, 2)} {num(buzz, 5, 2)} {num(p.f0_median_hz, 7, 1)} "
             f"{f0_span:>12} {num(p.f0_range_st, 6, 1)} {num(p.speaking_rate_pps, 6, 1)}")
+
+
+def quality_of(clips: list[tuple[np.ndarray, int]], notes: list[str] | None = None) -> QualityScore | None:
+    """DNSMOS over ``clips``, or None (with a note) when its models are not installed."""
+    try:
+        return mean_quality(clips, default_scorer())
+    except DnsmosUnavailableError as exc:
+        if notes is not None and str(exc) not in notes:
+            notes.append(f"no quality score: {exc}")
+        return None
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -242,6 +272,8 @@ def score_voice(
                 if notes is not None:
                     notes.append(f"no MCD for {text[:40]!r} ({name}): {exc}")
     per_text = tuple(float(e @ reference_embedding) for e in encoder.embed_many(clips))
+    if progress:
+        progress(f"{name}: quality")
     return VoiceScores(
         name=name,
         secs=float(np.mean(per_text)),
@@ -250,6 +282,8 @@ def score_voice(
         mcd_db=float(np.mean(mcds)) if mcds else None,
         mcd_texts=len(mcds),
         prosody=prosody.stats(),
+        quality=quality_of(clips, notes),
+        buzz=mean_buzz(clips),
     )
 
 
@@ -298,6 +332,7 @@ def evaluate_voice(
     wer_clips += [c for c in spread(chosen, REFERENCE_WER_CLIPS) if c not in wer_clips]
     wer_clips = wer_clips[:REFERENCE_WER_CLIPS]
     audio, prosody = [], ProsodyAccumulator(model.config.espeak_voice or "en-us")
+    recognized_audio: list[tuple[np.ndarray, int]] = []
     errors = words = recognized = 0
     for i, clip in enumerate(chosen, start=1):
         if progress and (i == len(chosen) or i % 10 == 0):
@@ -316,6 +351,7 @@ def evaluate_voice(
             errors += edit_distance(ref_words, normalize_words(transcribe(a.samples, a.sample_rate)))
             words += len(ref_words)
             recognized += 1
+            recognized_audio.append((a.samples, a.sample_rate))
     if len(audio) < 2:
         raise EvaluationError(f"fewer than 2 readable reference recordings in {refs.source}")
     embeddings = encoder.embed_many(audio)
@@ -325,6 +361,8 @@ def evaluate_voice(
         wer=errors / words if words else None,
         wer_clips=recognized,
         prosody=prosody.stats(),
+        quality=quality_of(recognized_audio, notes),
+        buzz=mean_buzz([(a.samples, a.sample_rate) for a in audio]),
     )
     target = mean_embedding(embeddings)
 

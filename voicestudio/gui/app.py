@@ -3,12 +3,11 @@ the studio (``voicestudio.gui.main_window``)."""
 
 from __future__ import annotations
 
-import os
 import sys
 
 from PySide6.QtWidgets import QApplication
 
-from voicestudio.display import window_libraries_problem, window_platform
+from voicestudio.display import check_window
 from voicestudio.errors import VoiceStudioError
 from voicestudio.gui.theme import apply_theme
 from voicestudio.paths import APP_NAME
@@ -16,20 +15,11 @@ from voicestudio.paths import APP_NAME
 
 def display_problem() -> str | None:
     """Why no window can open here (None when it can): Qt would otherwise abort the process,
-    for want of a display or of a system library its platform plugin needs."""
+    for want of a display that answers or of a system library its platform plugin needs."""
     if QApplication.instance() is not None:
         return None
-    chosen = os.environ.get("QT_QPA_PLATFORM")
-    platform = window_platform()
-    if sys.platform.startswith("linux") and (not chosen or platform is not None):
-        display = {"xcb": "DISPLAY", "wayland": "WAYLAND_DISPLAY"}.get(platform or "")
-        if platform is None or not os.environ.get(display or ""):
-            unset = display or "DISPLAY and WAYLAND_DISPLAY"
-            return (f"no display to open the VoiceStudio window on ({unset} {'is' if display else 'are'} unset); "
-                    "use 'voicestudio say' and the other commands (see 'voicestudio --help'), "
-                    "or set QT_QPA_PLATFORM=offscreen to run the window without a screen")
-    missing = window_libraries_problem()
-    return missing.message() if missing is not None else None
+    check = check_window()
+    return None if check.ok else check.message()
 
 
 def run_gui(voice: str | None = None, project: str | None = None) -> int:

@@ -38,10 +38,10 @@ class _Job(QObject):
     stage = Signal(str, float, str)
     progress = Signal(int, float, float, object)
     loss = Signal(int, float, float, float)
-    preview = Signal(int, str, object)
+    preview = Signal(int, str, object, object)
     checkpoint = Signal(int, str, bool)
     finished = Signal(int, object, bool, int)
-    failed = Signal(str, bool)
+    failed = Signal(str, object)
     published = Signal(object)
     done = Signal()
 
@@ -94,7 +94,7 @@ class _Job(QObject):
         except VoiceStudioError as exc:
             from voicestudio.safety.consent import ConsentError
 
-            self._fail(str(exc), isinstance(exc, ConsentError))  # usually said already (a Failed event)
+            self._fail(str(exc), exc.refusal if isinstance(exc, ConsentError) else None)  # usually said already
             return
         if result.cancelled and (result.steps == 0 or not self.publish_after_cancel):
             return  # nothing trained yet, or the app is closing: the checkpoints stay for Resume
@@ -115,18 +115,18 @@ class _Job(QObject):
         elif isinstance(event, ft.Loss):
             self.loss.emit(event.step, float(event.total), float(event.mel_l1), float(event.kl))
         elif isinstance(event, ft.PreviewReady):
-            self.preview.emit(event.step, str(event.path), event.similarity)
+            self.preview.emit(event.step, str(event.path), event.similarity, event.quality)
         elif isinstance(event, ft.CheckpointSaved):
             self.checkpoint.emit(event.step, str(event.path), bool(event.best))
         elif isinstance(event, ft.Finished):
             self.finished.emit(event.best_step, event.similarity, bool(event.cancelled), event.steps)
         elif isinstance(event, ft.Failed):
-            self._fail(event.message, event.consent_refused)
+            self._fail(event.message, event.refusal)
 
-    def _fail(self, message: str, consent_refused: bool = False) -> None:
+    def _fail(self, message: str, refusal=None) -> None:
         if not self._failed:  # the trainer emits Failed and then raises: say it once
             self._failed = True
-            self.failed.emit(message, consent_refused)
+            self.failed.emit(message, refusal)
 
 
 class TrainWorker(QObject):
@@ -134,9 +134,9 @@ class TrainWorker(QObject):
 
     Signals (all delivered in the GUI thread): ``stage(name, fraction, message)``,
     ``progress(step, fraction, elapsed_s, eta_s|None)``, ``loss(step, total, mel_l1, kl)``,
-    ``preview(step, wav_path, similarity|None)``, ``checkpoint(step, path, best)``,
+    ``preview(step, wav_path, similarity|None, quality|None)``, ``checkpoint(step, path, best)``,
     ``finished(best_step, similarity|None, cancelled, steps)`` (training ended; publishing
-    follows), ``failed(message, consent_refused)``, ``published(PublishedVoice)``, and ``ended()`` — always
+    follows), ``failed(message, ConsentRefusal|None)``, ``published(PublishedVoice)``, and ``ended()`` — always
     last, once the thread has stopped.
 
     ``config`` is a :class:`TrainChoice` or a ready ``TrainConfig`` (tests pass tiny ones).
@@ -145,10 +145,10 @@ class TrainWorker(QObject):
     stage = Signal(str, float, str)
     progress = Signal(int, float, float, object)
     loss = Signal(int, float, float, float)
-    preview = Signal(int, str, object)
+    preview = Signal(int, str, object, object)
     checkpoint = Signal(int, str, bool)
     finished = Signal(int, object, bool, int)
-    failed = Signal(str, bool)
+    failed = Signal(str, object)
     published = Signal(object)
     ended = Signal()
 

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from voicestudio.audio.io import check_rate, read_audio
+from voicestudio.audio.io import READABLE_SUFFIXES, check_rate, read_audio
 from voicestudio.errors import VoiceStudioError
 from voicestudio.project.project import IMPORT_SOURCE_PREFIX, VoiceProject
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
+AUDIO_SUFFIXES = READABLE_SUFFIXES
 SAVE_EVERY = 10  # takes between saves of project.json: an interrupted import keeps what it did
 
 Checker = Callable[[np.ndarray, int, str], dict[str, Any] | None]

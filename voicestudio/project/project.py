@@ -160,12 +160,10 @@ class VoiceProject:
         """Make ``parent/name`` (parent defaults to the user's projects folder)."""
         if not _NAME_OK.match(name) or name.strip() in ("", ".", "..") or name != name.strip():
             raise ProjectError(f"invalid project name {name!r}: use 1-100 characters without slashes")
-        if parent:
-            parent = Path(parent).expanduser()
-            if not parent.is_dir():
-                raise ProjectError(f"folder {parent} does not exist (create it first, or leave out --dir)")
-        else:
-            parent = default_projects_dir()
+        parent = Path(parent).expanduser() if parent else default_projects_dir()
+        if not parent.is_dir() and parent.resolve() != default_projects_dir().resolve():
+            # a folder the user named: a typo must not leave a new tree of folders behind
+            raise ProjectError(f"folder {parent} does not exist; create it first or choose another")
         folder = parent / name
         if folder.exists():
             raise ProjectError(f"{folder} already exists; choose another name or open it")

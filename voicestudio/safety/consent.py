@@ -77,8 +77,49 @@ _cache_lock = threading.Lock()
 MAX_CACHED_TAKES = 5000
 
 
+@dataclass(frozen=True)
+class ConsentRemedy:
+    """What the speaker can do about a refusal: record the statement (``again`` when a take
+    of it exists and must be replaced), or add a recording of it made elsewhere. Each front
+    end words it its own way: :meth:`command_line` for the terminal, the Train panel its buttons."""
+
+    folder: Path
+    index: int | None  # the statement's prompt; None: the project has none yet
+    statement: str
+    again: bool = False
+    advice: str = ""  # how to record it, e.g. "with the same microphone and room as the other takes"
+
+    def command_line(self) -> str:
+        advice = f", {self.advice}" if self.advice else ""
+        add = f"`{command('project', 'consent', self.folder, '--file', 'STATEMENT.wav')}`"
+        if self.index is None:
+            return f"add it from a recording of the speaker reading “{self.statement}”{advice}: {add}"
+        again = " again" if self.again else ""
+        return (f"record the consent statement{again}{advice} (prompt {self.index + 1} in the Record panel, or "
+                f"`{command('record', '--project', self.folder, '--prompt', self.index + 1)}`), or add a "
+                f"recording of it with {add}")
+
+
+@dataclass(frozen=True)
+class ConsentRefusal:
+    """Why the gate refused (no commands in it), and the remedy when there is one."""
+
+    reason: str
+    remedy: ConsentRemedy | None = None
+
+
 class ConsentError(VoiceStudioError):
-    """Training or export is refused: no consent take, or one that is not the speaker's."""
+    """Training or export is refused: no consent take, or one that is not the speaker's.
+    ``reason`` says why; ``remedy``, when recording the statement would help, what to do;
+    ``str()`` is both, for the terminal."""
+
+    def __init__(self, reason: str, remedy: ConsentRemedy | None = None) -> None:
+        self.reason, self.remedy = reason, remedy
+        super().__init__(f"{reason}; {remedy.command_line()}" if remedy is not None else reason)
+
+    @property
+    def refusal(self) -> ConsentRefusal:
+        return ConsentRefusal(self.reason, self.remedy)
 
 
 @dataclass(frozen=True)
@@ -137,14 +178,10 @@ def statement_for(project: VoiceProject) -> str:
     return fill_consent(CONSENT_TEMPLATE, project.name, datetime.now().date())
 
 
-def how_to_record(project: VoiceProject, index: int | None) -> str:
-    """The ways to record the statement, with this project's prompt number and folder."""
-    if index is None:
-        return (f"add it from a recording of the speaker reading “{statement_for(project)}”: "
-                f"{command('project', 'consent', project.folder, '--file', 'STATEMENT.wav')}")
-    return (f"record the consent statement (prompt {index + 1} in the Record panel, or "
-            f"`{command('record', '--project', project.folder, '--prompt', index + 1)}`), or add a recording "
-            f"of it with `{command('project', 'consent', project.folder, '--file', 'STATEMENT.wav')}`")
+def remedy(project: VoiceProject, index: int | None, again: bool = False, advice: str = "") -> ConsentRemedy:
+    """Record (or add) the statement of ``project``, whose prompt is ``index``."""
+    statement = project.prompts[index].text if index is not None else statement_for(project)
+    return ConsentRemedy(project.folder, index, statement, again, advice)
 
 
 def consent_take(project: VoiceProject) -> tuple[int, Take]:
@@ -153,14 +190,12 @@ def consent_take(project: VoiceProject) -> tuple[int, Take]:
     if index is None:
         raise ConsentError(
             f"project {project.name!r} has no consent statement among its prompts, so VoiceStudio cannot "
-            f"tell that the speaker agreed to be cloned; {how_to_record(project, None)}"
-        )
+            "tell that the speaker agreed to be cloned", remedy(project, None))
     take = project.prompts[index].chosen_take
     if take is None:
         raise ConsentError(
             f"training and exporting a voice need the speaker's recorded consent, and project "
-            f"{project.name!r} has none yet: {how_to_record(project, index)}"
-        )
+            f"{project.name!r} has none yet", remedy(project, index))
     return index, take
 
 
@@ -276,15 +311,49 @@ def verify_trained_data(project: VoiceProject, data: TrainingData,
     return replace(check, left_out=foreign, foreign_share=_share_of(project, foreign, trained_s))
 
 
+class ConsentCheckCancelled(Exception):
+    """The check of a statement recording was cancelled (the window is closing)."""
+
+
+@dataclass(frozen=True)
+class StatementRecording:
+    """A recording of the statement, made elsewhere, that passed every check and is not
+    stored yet: checking reads the project, storing changes it (the GUI checks on a worker
+    thread and stores in its own)."""
+
+    source: Path
+    audio: Audio
+    report: dict[str, Any]
+    check: ConsentCheck
+
+
 def add_consent_recording(project: VoiceProject, path: str | Path, encoder: SpeakerEncoder | None = None,
                           asr: bool = True) -> ConsentCheck:
     """Store a recording of the statement (made outside VoiceStudio) as the consent take,
     only once it passes: its take checks, the reading check (``asr``; else it runs when the
     consent is next checked) and the comparison with the takes. The statement prompt is
     added first when the project has none."""
+    return store_consent_recording(project, check_consent_recording(project, path, encoder, asr))
+
+
+def store_consent_recording(project: VoiceProject, recording: StatementRecording) -> ConsentCheck:
+    """Add a checked statement recording to ``project`` as its consent take (and the
+    statement prompt, when the project has none); the check, naming the stored take."""
+    from voicestudio.project.project import IMPORT_SOURCE_PREFIX
+
+    index = consent_prompt(project, create=True)
+    take = project.add_take(index, recording.audio.samples, recording.audio.sample_rate, report=recording.report,
+                            source=f"{IMPORT_SOURCE_PREFIX}{recording.source.resolve()}")
+    stored = hashlib.sha256(project.take_path(take).read_bytes()).hexdigest()  # the take file, as later checks see it
+    return replace(recording.check, take=take.file, sha256=stored)
+
+
+def check_consent_recording(project: VoiceProject, path: str | Path, encoder: SpeakerEncoder | None = None,
+                            asr: bool = True, cancelled: Callable[[], bool] | None = None) -> StatementRecording:
+    """Every check :func:`add_consent_recording` makes, changing nothing; ConsentError says
+    why a recording cannot be the statement, ConsentCheckCancelled when ``cancelled()``."""
     from voicestudio.audio.checks import TakeOrigin, check_take
     from voicestudio.audio.io import check_rate, read_audio
-    from voicestudio.project.project import IMPORT_SOURCE_PREFIX
 
     audio = read_audio(path)  # AudioFileError with the reason for anything unreadable
     check_rate(audio.sample_rate)
@@ -299,22 +368,20 @@ def add_consent_recording(project: VoiceProject, path: str | Path, encoder: Spea
         raise ConsentError(f"cannot check that {label} reads the consent statement: the speech recognizer did "
                            "not run; reinstall VoiceStudio (make install); nothing was stored")
     if report.asr_text is not None:
-        _refuse_misreading(label, reading_error(text, report.asr_text), report.asr_text, "nothing was stored")
+        _refuse_misreading(label, reading_error(text, report.asr_text), report.asr_text, None,
+                           "; nothing was stored")
     takes = training_takes(project, index)
     if not takes:
         raise ConsentError(f"project {project.name!r} has no recorded takes to train on: import or record the "
                            "takes first, then add the statement")
-    encoder = _encoder(encoder, None)
+    encoder = _encoder(encoder, cancelled)
     consent = _embed_statement(encoder, audio, label, project, index)
     try:
-        check = refuse_unless_verified(project, _compare_with_files(project, label, "", consent, takes, encoder))
+        compared = _compare_with_files(project, label, "", consent, takes, encoder, cancelled)
+        check = refuse_unless_verified(project, compared)
     except ConsentError as exc:
-        raise ConsentError(f"{exc}; nothing was stored") from exc
-    index = consent_prompt(project, create=True)
-    take = project.add_take(index, audio.samples, audio.sample_rate, report=report.to_dict(),
-                            source=f"{IMPORT_SOURCE_PREFIX}{Path(path).resolve()}")
-    stored = hashlib.sha256(project.take_path(take).read_bytes()).hexdigest()  # the take file, as later checks see it
-    return replace(check, take=take.file, sha256=stored)
+        raise ConsentError(f"{exc.reason}; nothing was stored", exc.remedy) from exc
+    return StatementRecording(Path(path), audio, report.to_dict(), check)
 
 
 def reading_error(statement: str, heard: str) -> float:
@@ -340,8 +407,9 @@ _NUMBER_WORD = re.compile(
 
 # ----------------------------------------------------------------------------- helpers
 def _compare_with_files(project: VoiceProject, label: str, digest: str, consent: np.ndarray,
-                        takes: Sequence[tuple[Take, Path]], encoder: SpeakerEncoder) -> ConsentCheck:
-    kept, embeddings = _embed_take_files(encoder, [path for _take, path in takes])
+                        takes: Sequence[tuple[Take, Path]], encoder: SpeakerEncoder,
+                        cancelled: Callable[[], bool] | None = None) -> ConsentCheck:
+    kept, embeddings = _embed_take_files(encoder, [path for _take, path in takes], cancelled)
     if not kept:
         raise ConsentError(f"none of the takes of project {project.name!r} can be read, so there is no voice to "
                            "compare the consent statement with")
@@ -377,17 +445,16 @@ def refuse_unless_verified(project: VoiceProject, check: ConsentCheck) -> Consen
             f"speech) do not sound like the person who recorded the consent statement ({check.take}): "
             f"{_name_takes(project, check.left_out)}. VoiceStudio only clones the voice of the person who recorded "
             "the statement: remove those takes (for instance recordings imported from someone else), or, if the "
-            f"statement was read by someone other than the speaker of the takes, {how_to_record(project, index)} "
-            "again, read by that speaker"
-        )
+            "statement was read by someone other than the speaker of the takes, have that speaker read it",
+            remedy(project, index, again=True, advice="read by the speaker of the takes"))
     if not check.verified:
         raise ConsentError(
             f"the consent statement ({check.take}) and the takes do not sound like the same person (speaker "
             f"similarity {check.similarity:.2f}; the gate needs {check.threshold:.2f}, and recordings of one speaker "
             "in one session usually score 0.85 or more). VoiceStudio only clones a voice whose owner recorded the "
-            f"consent statement. If it is the same person, {how_to_record(project, index)} again, with the same "
-            "microphone and room as the other takes"
-        )
+            "consent statement",
+            remedy(project, index, again=True,
+                   advice="if it is the same person, with the same microphone and room as the other takes"))
     return check
 
 
@@ -413,18 +480,18 @@ def _consent_recording(project: VoiceProject, index: int, take: Take) -> tuple[s
     if take.verdict == "fail" and not take.accepted_by_user:
         problems = "; ".join(str(c.get("message")) for c in (take.report or {}).get("checks", [])
                              if isinstance(c, dict) and c.get("verdict") == "fail")
-        raise ConsentError(f"the consent take {take.file} failed its checks ({problems or 'see the take'}); "
-                           f"{how_to_record(project, index)} again")
+        raise ConsentError(f"the consent take {take.file} failed its checks ({problems or 'see the take'})",
+                           remedy(project, index, again=True))
     try:
         path = project.take_path(take)
         data = path.read_bytes()
         audio = read_audio(path)
     except (AudioFileError, OSError) as exc:
-        raise ConsentError(f"the consent take {take.file} cannot be read ({exc}); "
-                           f"{how_to_record(project, index)} again") from exc
+        raise ConsentError(f"the consent take {take.file} cannot be read ({exc})",
+                           remedy(project, index, again=True)) from exc
     digest = hashlib.sha256(data).hexdigest()
     cer, heard = _reading(take, digest, audio, project.prompts[index].text)
-    _refuse_misreading(take.file, cer, heard, f"{how_to_record(project, index)} again, reading it as shown")
+    _refuse_misreading(take.file, cer, heard, remedy(project, index, again=True, advice="reading it as shown"))
     return digest, audio
 
 
@@ -453,10 +520,11 @@ def _reading(take: Take, digest: str, audio: Audio, statement: str) -> tuple[flo
     return result
 
 
-def _refuse_misreading(label: str, cer: float, heard: str | None, advice: str) -> None:
+def _refuse_misreading(label: str, cer: float, heard: str | None, fix: ConsentRemedy | None,
+                       outcome: str = "") -> None:
     if cer > MAX_READING_CER:
         raise ConsentError(f"{label} does not read the consent statement"
-                           + (f" (the recognizer heard {heard!r})" if heard else "") + f"; {advice}")
+                           + (f" (the recognizer heard {heard!r})" if heard else "") + outcome, fix)
 
 
 def _embed_statement(encoder: SpeakerEncoder, audio: Audio, label: str, project: VoiceProject,
@@ -466,18 +534,18 @@ def _embed_statement(encoder: SpeakerEncoder, audio: Audio, label: str, project:
     try:
         speech = secs.preprocess(audio.samples, audio.sample_rate)
     except VoiceStudioError as exc:
-        raise ConsentError(f"the consent take {label} cannot be checked: {exc}; "
-                           f"{how_to_record(project, index)} again") from exc
+        raise ConsentError(f"the consent take {label} cannot be checked: {exc}",
+                           remedy(project, index, again=True)) from exc
     if len(speech) < MIN_CONSENT_S * secs.SAMPLE_RATE:
         raise ConsentError(
             f"the consent take {label} holds {len(speech) / secs.SAMPLE_RATE:.1f} s of speech, too little to "
-            f"recognise a voice (at least {MIN_CONSENT_S:g} s); {how_to_record(project, index)} again, reading "
-            "all of it"
-        )
+            f"recognise a voice (at least {MIN_CONSENT_S:g} s)", remedy(project, index, again=True,
+                                                                      advice="reading all of it"))
     return encoder.embed(audio.samples, audio.sample_rate)
 
 
-def _embed_take_files(encoder: SpeakerEncoder, paths: Sequence[Path]) -> tuple[list[int], np.ndarray]:
+def _embed_take_files(encoder: SpeakerEncoder, paths: Sequence[Path],
+                      cancelled: Callable[[], bool] | None = None) -> tuple[list[int], np.ndarray]:
     """(indices of the files that could be embedded, their ``[n, 256]`` embeddings); each
     file is embedded once per process while it is unchanged. An unreadable or silent take
     is skipped here, as training leaves it out with its reason."""
@@ -495,6 +563,8 @@ def _embed_take_files(encoder: SpeakerEncoder, paths: Sequence[Path]) -> tuple[l
     for i, path in enumerate(paths):
         if i in found or i not in keys:
             continue
+        if cancelled is not None and cancelled():
+            raise ConsentCheckCancelled()
         try:
             audio = read_audio(path)
             found[i] = encoder.embed(audio.samples, audio.sample_rate)

@@ -183,7 +183,7 @@ def load_base(path: Path | None = None) -> tuple[SynthesizerTrn, dict]:
     if not path.is_file():
         raise BaseModelError(
             "the base model has not been prepared on this machine yet: run `voicestudio train --prepare-base` "
-            f"(a one-time step: {BASE_PREPARATION_TIME}) or start a training, which prepares it first"
+            f"(a one-time step; measured: {BASE_PREPARATION_TIME}) or start a training, which prepares it first"
         )
     saved = load_state(path)
     model = build_model()

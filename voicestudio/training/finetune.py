@@ -39,7 +39,7 @@ from voicestudio.audio.io import write_audio
 from voicestudio.errors import VoiceStudioError
 from voicestudio.evaluate.secs import default_encoder
 from voicestudio.project.project import VoiceProject
-from voicestudio.safety.consent import ConsentError, ConsentScreen, require_consent
+from voicestudio.safety.consent import ConsentError, ConsentRefusal, ConsentScreen, require_consent
 from voicestudio.training.alignment import maximum_path
 from voicestudio.training.base import (
     BasePrepConfig,
@@ -136,9 +136,13 @@ class Loss(Event):
 
 @dataclass(frozen=True)
 class PreviewReady(Event):
+    """An evaluation: the preview file, the validation sentences' mean similarity to the
+    speaker and their mean DNSMOS overall quality (None: that score is unavailable)."""
+
     step: int
     path: Path
     similarity: float | None
+    quality: float | None = None
 
 
 @dataclass(frozen=True)
@@ -158,11 +162,11 @@ class Finished(Event):
 
 @dataclass(frozen=True)
 class Failed(Event):
-    """The run stopped. ``consent_refused``: the consent gate refused it (the GUI then offers
-    ways to record or add the statement)."""
+    """The run stopped. ``refusal``: the consent gate refused it, with its reason and remedy
+    (the GUI then offers its own ways to record or add the statement)."""
 
     message: str
-    consent_refused: bool = False
+    refusal: ConsentRefusal | None = None
 
 
 @dataclass
@@ -228,7 +232,7 @@ class Trainer:
         except TrainingCancelled:
             raise
         except VoiceStudioError as exc:
-            self._emit(Failed(str(exc), consent_refused=isinstance(exc, ConsentError)))
+            self._emit(Failed(str(exc), exc.refusal if isinstance(exc, ConsentError) else None))
             raise
         except torch.cuda.OutOfMemoryError as exc:
             message = "the GPU ran out of memory; train on the CPU (--device cpu) or close other GPU programs"
@@ -472,7 +476,7 @@ class Trainer:
         if reference is not None:
             encoder = default_encoder()
             score = float(np.mean([float(np.dot(encoder.embed(c, MODEL_RATE), reference)) for c in clips]))
-        self._emit(PreviewReady(step, preview_path, score))
+        self._emit(PreviewReady(step, preview_path, score, _quality(clips)))
         return score if score is not None else float(step)
 
     def _save_best(self, model, step: int, score: float, fingerprint: str) -> None:
@@ -504,6 +508,16 @@ class Trainer:
             },
         )
         self._emit(CheckpointSaved(step, self.state_path, False))
+
+
+def _quality(clips: list[np.ndarray]) -> float | None:
+    """Mean DNSMOS overall quality of the validation clips, or None without its models."""
+    from voicestudio.evaluate.dnsmos import DnsmosUnavailableError, mean_quality
+
+    try:
+        return mean_quality([(c, MODEL_RATE) for c in clips]).ovrl
+    except DnsmosUnavailableError:
+        return None
 
 
 def synthesize(model, ids: list[int], device: torch.device, noise_scale: float = 0.667, seed: int = 0) -> np.ndarray:

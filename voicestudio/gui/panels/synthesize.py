@@ -97,6 +97,8 @@ class SynthesizePanel(QWidget):
     rendered = Signal(object)
     #: The similarity of the latest render to the project's takes (a float), or None.
     similarity_changed = Signal(object)
+    #: The DNSMOS quality of the latest render (a QualityScore), or None.
+    quality_changed = Signal(object)
     # From the renderer thread to the GUI thread: (generation, RenderResult, F0 or None, warnings).
     _result_ready = Signal(object)
 
@@ -107,6 +109,7 @@ class SynthesizePanel(QWidget):
         self.sliders: dict[str, ControlSlider] = {}
         self.value_labels: dict[str, QLabel] = {}
         self.similarity: float | None = None
+        self.quality = None  # evaluate.dnsmos.QualityScore of the latest render
         self._audio: Audio | None = None
         self._renderer: LatestWinsRenderer | None = None
         self._generation = 0
@@ -244,12 +247,18 @@ class SynthesizePanel(QWidget):
         self.state_label.setWordWrap(True)
         self.similarity_label = QLabel()
         self.similarity_label.setWordWrap(True)
+        self.quality_label = QLabel()
+        self.quality_label.setWordWrap(True)
+        self.quality_label.setProperty("role", "hint")
+        self.quality_label.setToolTip("Predicted listener rating (DNSMOS P.835, 1 bad … 5 excellent) of this "
+                                      "render: overall, the voice itself, and the background")
         self.provider_label = QLabel()
         self.provider_label.setProperty("role", "hint")
         self.provider_label.setWordWrap(True)
         result_layout.addWidget(self.waveform, 1)
         result_layout.addWidget(self.state_label)
         result_layout.addWidget(self.similarity_label)
+        result_layout.addWidget(self.quality_label)
         result_layout.addWidget(self.provider_label)
 
         style_column = QVBoxLayout()
@@ -624,24 +633,23 @@ class SynthesizePanel(QWidget):
         self.similarity_label.style().polish(self.similarity_label)
 
     def _score(self, audio: Audio) -> None:
-        """Similarity of ``audio`` to the project's takes, off the GUI thread; while one score
-        runs, only the newest audio waits for the next."""
+        """Similarity of ``audio`` to the project's takes and its quality, off the GUI thread;
+        while one score runs, only the newest audio waits for the next."""
         takes = self._reference_takes()
         if not takes:
             self.similarity = None
             self._show_similarity_hint()
-            return
         if self._similarity_task is not None:
             self._similarity_next = (audio, takes)
             return
-        from voicestudio.evaluate.secs import (
-            EncoderBuildCancelled,
-            encoder_model_path,
-            similarity_to_takes,
-        )
+        from voicestudio.evaluate.render_score import score_render
+        from voicestudio.evaluate.secs import EncoderBuildCancelled, encoder_model_path
 
-        first_time = "" if encoder_model_path().is_file() else " (preparing the speaker model, once, about a minute)"
-        self._set_similarity_text(f"similarity to your recordings: measuring…{first_time}", hint=True)
+        if takes:
+            first_time = "" if encoder_model_path().is_file() else \
+                " (preparing the speaker model, once, about a minute)"
+            self._set_similarity_text(f"similarity to your recordings: measuring…{first_time}", hint=True)
+        self.quality_label.setText("quality: measuring…")
 
         def finished() -> None:
             self._similarity_task = None
@@ -649,24 +657,35 @@ class SynthesizePanel(QWidget):
             if waiting is not None and not self._shut:
                 self._score(waiting[0])
 
-        def measure(handle) -> float:
+        def measure(handle):
             try:  # a window closing while the model is built kills the build rather than wait for it
-                return similarity_to_takes(audio, takes, cancelled=lambda: handle.cancelled)
+                return score_render(audio, takes, cancelled=lambda: handle.cancelled)
             except EncoderBuildCancelled:
                 raise Cancelled() from None
 
         epoch = self._similarity_epoch
         task = self._start_task(measure,
-                                done=lambda score: self._on_similarity(audio, score, epoch),
+                                done=lambda scores: self._on_scores(audio, scores, epoch, bool(takes)),
                                 failed=lambda message: self._on_similarity_failed(message, epoch),
                                 finished=finished)
         self._similarity_task = task
 
-    def _on_similarity(self, audio: Audio, score: float, epoch: int) -> None:
+    def _on_scores(self, audio: Audio, scores, epoch: int, compared: bool) -> None:
         if audio is not self._audio or epoch != self._similarity_epoch:
             return  # a newer render, or another project's takes, is waiting for its own score
-        self.similarity = float(score)
-        self._set_similarity_text(f"similarity to your recordings: {score:.2f}", hint=False)
+        q = scores.quality
+        self.quality = q
+        self.quality_label.setText(
+            f"quality (DNSMOS, 1–5): {q.ovrl:.2f} overall · {q.sig:.2f} voice · {q.bak:.2f} background"
+            if q is not None else f"Quality score unavailable: {scores.quality_error}")
+        self.quality_changed.emit(q)
+        if not compared:
+            return
+        if scores.similarity is None:
+            self._on_similarity_failed(scores.similarity_error or "not measured", epoch)
+            return
+        self.similarity = float(scores.similarity)
+        self._set_similarity_text(f"similarity to your recordings: {self.similarity:.2f}", hint=False)
         self.similarity_label.setToolTip("Speaker similarity (SECS, 0-1; above about 0.75 usually sounds like "
                                          "the same person) between this render and your recorded takes")
         self.similarity_changed.emit(self.similarity)

@@ -42,7 +42,7 @@ from voicestudio.gui.train_worker import (
     TrainWorker,
 )
 from voicestudio.gui.widgets.inline_message import InlineMessage
-from voicestudio.gui.widgets.loss_plot import LossPlot, SimilarityPlot
+from voicestudio.gui.widgets.loss_plot import LossPlot, QualityPlot, SimilarityPlot
 from voicestudio.safety.consent import consent_prompt
 from voicestudio.training import locations
 from voicestudio.training.locations import default_threads
@@ -80,19 +80,43 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
+def record_button_text(refusal) -> str:
+    """The Record button's words: "again" when the gate refused a statement that exists."""
+    again = refusal is not None and refusal.remedy is not None and refusal.remedy.again
+    return "Record the statement again" if again else "Record the statement now"
+
+
+def refusal_text(refusal) -> str:
+    """A consent refusal (``safety.consent.ConsentRefusal``) in the panel's words: the reason,
+    then the buttons below rather than terminal commands."""
+    text = _sentence(refusal.reason)
+    remedy = refusal.remedy
+    if remedy is None:
+        return text
+    where = f"prompt {remedy.index + 1} in Record" if remedy.index is not None else "a new prompt in Record"
+    advice = f", {remedy.advice}" if remedy.advice else ""
+    return (f"{text} Use “{record_button_text(refusal)}” below ({where}{advice}) or “Add a recording of it…” "
+            "for a recording made elsewhere.")
+
+
 def _score(similarity: float | None) -> str:
     return f"{similarity:.3f}" if similarity is not None else "not measured"
+
+
+def _scores(similarity: float | None, quality: float | None) -> str:
+    return f"similarity {_score(similarity)}" + (f"  ·  quality {quality:.2f}" if quality is not None else "")
 
 
 class PreviewRow(QWidget):
     """One intermediate preview: its step and score, and a Play button."""
 
-    def __init__(self, step: int, path: Path, similarity: float | None, parent: QWidget | None = None) -> None:
+    def __init__(self, step: int, path: Path, similarity: float | None, quality: float | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.step, self.path, self.similarity = step, path, similarity
+        self.step, self.path, self.similarity, self.quality = step, path, similarity, quality
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
-        self.label = QLabel(f"Step {step}  ·  similarity {_score(similarity)}")
+        self.label = QLabel(f"Step {step}  ·  {_scores(similarity, quality)}")
         self.play_button = QPushButton("Play")
         self.play_button.setToolTip(f"Play {path.name}")
         layout.addWidget(self.label, 1)
@@ -130,7 +154,8 @@ class TrainPanel(QWidget):
         self._shut_down = False
         self.torch_report: TorchReport | None = None
         self._probe: TorchProbe | None = None
-        self._consent_refused = False  # the gate refused the last run of this project
+        self._refusal = None  # the consent gate's ConsentRefusal of the last run of this project
+        self._restoring = False  # settings being applied: not the user's choice
         self._consent_task = None  # the running check of an added statement recording
 
         self._build()
@@ -230,7 +255,7 @@ class TrainPanel(QWidget):
         grid.addWidget(threads_label, 1, 0, 1, 2)
         grid.addWidget(self.threads_spin, 1, 2)
         self.device_group.idToggled.connect(self._on_choice_changed)
-        self.threads_spin.valueChanged.connect(self._on_choice_changed)
+        self.threads_spin.valueChanged.connect(self._on_threads_changed)
         left.addWidget(device_box)
 
         base_box = QGroupBox("Base model  (once per machine)")
@@ -283,11 +308,16 @@ class TrainPanel(QWidget):
         plots = QHBoxLayout()
         self.loss_plot = LossPlot()
         self.similarity_plot = SimilarityPlot()
-        for plot in (self.loss_plot, self.similarity_plot):
-            plot.setMinimumHeight(200)
+        self.quality_plot = QualityPlot()
+        self.loss_plot.setMinimumHeight(200)
+        scores = QVBoxLayout()
+        for plot in (self.similarity_plot, self.quality_plot):
+            plot.setMinimumHeight(96)
+            scores.addWidget(plot, 1)
+        for plot in (self.loss_plot, self.similarity_plot, self.quality_plot):
             plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         plots.addWidget(self.loss_plot, 3)
-        plots.addWidget(self.similarity_plot, 2)
+        plots.addLayout(scores, 2)
         right.addLayout(plots, 3)
 
         bottom = QHBoxLayout()
@@ -318,7 +348,9 @@ class TrainPanel(QWidget):
         except (TypeError, ValueError):
             minutes, threads = self.minutes_spin.value(), default_threads()
         self.minutes_spin.setValue(minutes)
+        self._restoring = True
         self.threads_spin.setValue(min(max(1, threads), self.threads_spin.maximum()))
+        self._restoring = False
         {"studio": self.studio_radio, "custom": self.custom_radio}.get(budget, self.quick_radio).setChecked(True)
         # CUDA is unknown until the probe answers: start on Auto, which picks the GPU if it works
         {"cpu": self.cpu_radio}.get(device, self.auto_radio).setChecked(True)
@@ -332,8 +364,12 @@ class TrainPanel(QWidget):
         s.setValue("train/budget", self.budget_name)
         s.setValue("train/minutes", self.minutes_spin.value())
         s.setValue("train/device", self.device)
-        s.setValue("train/threads", self.threads_spin.value())
 
+    def _on_threads_changed(self, value: int) -> None:
+        """Kept only once the user sets it: otherwise the default (one rule for the panel and
+        the trainer, locations.default_threads) follows the machine."""
+        if not self._restoring:
+            self.ctx.settings.setValue("train/threads", value)
     def _update_choice_widgets(self) -> None:
         idle = not self.busy
         self.minutes_spin.setEnabled(idle and self.custom_radio.isChecked())
@@ -400,7 +436,7 @@ class TrainPanel(QWidget):
             self._published = None
             self._outcome = ""
             self.stage_label.setText("Not started." if project is not None else "")
-        self._consent_refused = False
+        self._refusal = None
         if self._consent_task is None:
             self.consent_message.clear_message()
         self._update_state()
@@ -431,39 +467,60 @@ class TrainPanel(QWidget):
         """Check a recording of the statement made elsewhere and store it when it passes (asks
         for the file when none is given); the verdict shows under the buttons. False when no
         check started."""
-        from voicestudio.gui.workers import run_task
+        from voicestudio.gui.workers import Cancelled, run_task
         from voicestudio.safety import consent
 
         project = self.ctx.project
-        if project is None or self.busy or self._consent_task is not None:
+        if project is None or self.busy or self._consent_task is not None or self._shut_down:
             return False
         if path is None:
             from PySide6.QtWidgets import QFileDialog
 
+            from voicestudio.audio.io import READABLE_SUFFIXES
+
+            patterns = " ".join(f"*{suffix}" for suffix in READABLE_SUFFIXES)
             path, _ = QFileDialog.getOpenFileName(self, "A recording of the consent statement", str(Path.home()),
-                                                  "Audio (*.wav *.flac *.ogg *.mp3 *.aiff *.aif);;All files (*)")
+                                                  f"Audio ({patterns});;All files (*)")
             if not path:
                 return False
         name = Path(path).name
         self.consent_message.show_message(f"Checking {name}: its take checks, the reading of the statement and "
                                           "the voice against the takes…", "info")
 
-        def finished(check) -> None:
-            self._consent_refused = False
-            self.consent_message.show_message(f"{name} is stored as the consent statement. {_sentence(check.describe())}",
-                                              "ok")
-            self.ctx.project_edited.emit()
+        def check(handle):
+            """On the worker: read-only checks; a refusal is an outcome, not an error."""
+            try:
+                return consent.check_consent_recording(project, path, cancelled=lambda: handle.cancelled)
+            except consent.ConsentCheckCancelled:
+                raise Cancelled() from None
+            except consent.ConsentError as exc:
+                return exc.refusal
 
-        def failed(message: str) -> None:
-            self.consent_message.error(_sentence(message))
-            self.ctx.project_edited.emit()  # a statement prompt may have been added
+        def checked(outcome) -> None:
+            """In the GUI thread: store a recording that passed, into the project it was checked for."""
+            if isinstance(outcome, consent.ConsentRefusal):
+                self.consent_message.error(refusal_text(outcome))
+                return
+            if self.ctx.project is not project:
+                self.consent_message.show_message(f"{name} passed, but another project is open now, so it was not "
+                                                  f"stored; add it again to “{project.name}”.", "warning")
+                return
+            try:
+                stored = consent.store_consent_recording(project, outcome)
+            except VoiceStudioError as exc:
+                self.consent_message.error(f"{name} passed, but cannot be stored: {exc}")
+                return
+            self._refusal = None
+            self.consent_message.show_message(f"{name} is stored as the consent statement. "
+                                              f"{_sentence(stored.describe())}", "ok")
+            self.ctx.project_edited.emit()
 
         def ended() -> None:
             self._consent_task = None
             self._update_state()
 
-        self._consent_task = run_task(lambda _handle: consent.add_consent_recording(project, path), self,
-                                      done=finished, failed=failed)
+        self._consent_task = run_task(check, self, done=checked,
+                                      failed=lambda message: self.consent_message.error(_sentence(message)))
         self._consent_task.finished.connect(ended)
         self._update_state()
         return True
@@ -525,14 +582,15 @@ class TrainPanel(QWidget):
         torch_missing = self.torch_report is not None and self.torch_report.torch is None
         self.project_label.setText(self._describe_project())
         checking = self._consent_task is not None
-        needs_statement = has_project and (self._consent_refused or not self._statement_recorded())
+        refused = self._refusal is not None and self._refusal.remedy is not None
+        needs_statement = has_project and (refused or not self._statement_recorded())
         self.consent_actions.setVisible(needs_statement or checking)
-        self.record_statement_button.setText("Record the statement again" if has_project and self._consent_refused
-                                              and self._statement_recorded() else "Record the statement now")
+        self.record_statement_button.setText(record_button_text(self._refusal if refused else None))
         self.record_statement_button.setEnabled(needs_statement and not busy and not checking)
         self.add_statement_button.setEnabled(needs_statement and not busy and not checking)
-        self.start_button.setEnabled(has_project and not busy and not torch_missing and not checking)
-        self.resume_button.setEnabled(has_project and not busy and not torch_missing and locations.can_resume(project))
+        idle = has_project and not busy and not torch_missing and not checking
+        self.start_button.setEnabled(idle)
+        self.resume_button.setEnabled(idle and locations.can_resume(project))
         self.cancel_button.setEnabled(busy and not self._cancelling and not self._publishing)
         for radio in (self.quick_radio, self.studio_radio, self.custom_radio, self.auto_radio, self.cpu_radio):
             radio.setEnabled(not busy)
@@ -549,7 +607,7 @@ class TrainPanel(QWidget):
             self._set_badge("first run", "warn")
             self.base_label.setText(
                 "Not prepared yet. The first training prepares it before it starts, once per machine "
-                f"(it took {locations.BASE_PREPARATION_TIME})."
+                f"(measured: {locations.BASE_PREPARATION_TIME})."
             )
 
     def _set_badge(self, text: str, level: str) -> None:
@@ -579,7 +637,7 @@ class TrainPanel(QWidget):
         self._update_state()
 
     def _begin(self, config, resume: bool) -> bool:
-        if self.busy or self._shut_down:
+        if self.busy or self._shut_down or self._consent_task is not None:
             return False
         project = self.ctx.project
         if project is None:
@@ -625,7 +683,7 @@ class TrainPanel(QWidget):
         if stage == "base":
             if not self._base_running:
                 self._base_running = True
-                self._log(f"preparing the base model (once per machine; it took "
+                self._log(f"preparing the base model (once per machine; measured: "
                           f"{locations.BASE_PREPARATION_TIME})")
                 self._set_badge("preparing", "warn")
                 self.base_progress.show()
@@ -663,16 +721,18 @@ class TrainPanel(QWidget):
         self._last_mel = mel_l1
         self.loss_plot.add_loss(step, total, mel_l1)
 
-    def _on_preview(self, step: int, path: str, similarity) -> None:
+    def _on_preview(self, step: int, path: str, similarity, quality=None) -> None:
         if similarity is not None:
             self.similarity_plot.add_score(step, similarity)
-        row = PreviewRow(step, Path(path), similarity)
+        if quality is not None:
+            self.quality_plot.add_score(step, quality)
+        row = PreviewRow(step, Path(path), similarity, quality)
         row.play_button.clicked.connect(lambda _=False, p=Path(path): self.play_preview(p))
         item = QListWidgetItem()
         item.setSizeHint(row.sizeHint())
         self.previews.insertItem(0, item)  # newest first
         self.previews.setItemWidget(item, row)
-        self._log(f"step {step}: preview {Path(path).name}, similarity {_score(similarity)}")
+        self._log(f"step {step}: preview {Path(path).name}, {_scores(similarity, quality)}")
 
     def _on_checkpoint(self, step: int, path: str, best: bool) -> None:
         if best:
@@ -703,10 +763,10 @@ class TrainPanel(QWidget):
             self.stage_label.setText(f"Finished {steps} steps; publishing the voice…")
         self._update_state()
 
-    def _on_failed(self, message: str, consent_refused: bool = False) -> None:
+    def _on_failed(self, message: str, refusal=None) -> None:
         self._outcome = "failed"
-        self._consent_refused = consent_refused and self._run_project is self.ctx.project
-        self.message.error(message)
+        self._refusal = refusal if self._run_project is self.ctx.project else None
+        self.message.error(refusal_text(refusal) if refusal is not None else message)
         self._log(f"failed: {message}")
         self.stage_label.setText("Training stopped: see the message above.")
 
@@ -743,6 +803,7 @@ class TrainPanel(QWidget):
         self._update_state()
         self.loss_plot.redraw()
         self.similarity_plot.redraw()
+        self.quality_plot.redraw()
         self.run_ended.emit(self._outcome)
 
     # ------------------------------------------------------------------ previews, log
@@ -762,6 +823,7 @@ class TrainPanel(QWidget):
     def _clear_run_views(self) -> None:
         self.loss_plot.clear_points()
         self.similarity_plot.clear_points()
+        self.quality_plot.clear_points()
         self.previews.clear()
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("%p %")
@@ -780,7 +842,12 @@ class TrainPanel(QWidget):
         if worker is not None:
             worker.cancel(publish=False)  # closing: keep the checkpoints for Resume, do not make the user wait
             worker.wait()
+        task = self._consent_task
+        if task is not None:  # a statement being checked: nothing was stored yet, so stop it
+            task.cancel()  # checked between takes; the recognizer's few seconds run to their end
+            task.wait(120_000)
         if self._probe is not None:
             self._probe.stop()
         self.loss_plot.stop()
         self.similarity_plot.stop()
+        self.quality_plot.stop()

@@ -1,4 +1,4 @@
-"""Live training curves: the loss per step and the speaker similarity per evaluation.
+"""Live training curves: the loss per step, and the speaker similarity and quality per evaluation.
 
 Points arrive once per training step; they go into growable preallocated arrays (a
 curve is always a slice, never a copy) and the curves are redrawn on a timer tick only
@@ -136,3 +136,15 @@ class SimilarityPlot(StepPlot):
 
     def add_score(self, step: int, similarity: float) -> None:
         self.append("similarity", step, similarity)
+
+
+class QualityPlot(StepPlot):
+    """DNSMOS overall quality of each evaluation (a predicted listener rating, 1..5)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Quality (DNSMOS)", "rating", parent)
+        self.setYRange(1.0, 5.0, padding=0.02)
+        self.add_series("quality", COLORS["accent"], symbol="o")
+
+    def add_score(self, step: int, quality: float) -> None:
+        self.append("quality", step, quality)
