@@ -72,9 +72,16 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--label", default="", help="a name for this recipe in the JSON record")
+    parser.add_argument("--raw", action="store_true",
+                        help="also score each clone without its prosody calibration (the model's own pitch, "
+                             "no WORLD pass)")
     parser.add_argument("--train-duration", action="store_true",
                         help="also learn the speaker's rhythm (TrainConfig.train_duration), to compare")
     parser.add_argument("--train-flow", action="store_true", help="train the flow too (the old recipe), to compare")
+    parser.add_argument("--train-prior", action="store_true",
+                        help="let the prior's projection learn (TrainConfig.train_prior), to compare")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="any other TrainConfig field, e.g. --set c_sync=1 (repeatable), to compare recipes")
     args = parser.parse_args()
     if not recordings("pmatthes"):
         print("no speech corpus in ../shared/data/speech: nothing to measure")
@@ -97,11 +104,12 @@ def main() -> int:
     else:
         print(f"base model already prepared at {base_model_path()}", flush=True)
 
-    recipe = {"train_duration": args.train_duration, "train_flow": args.train_flow}
+    recipe = {"train_duration": args.train_duration, "train_flow": args.train_flow, "train_prior": args.train_prior,
+              **_settings(args.set)}
     rows: list[Row] = []
     for speaker in args.speakers.split(","):
         for cap in caps:
-            rows += bench_speaker(speaker, budgets, cap, work, args.threads, recipe)
+            rows += bench_speaker(speaker, budgets, cap, work, args.threads, recipe, args.raw)
     print()
     print(f"clone quality on held-out sentences ({HELD_OUT} per speaker), {args.threads} CPU threads")
     print(format_table(rows))
@@ -113,14 +121,22 @@ def main() -> int:
     return 0
 
 
-def bench_speaker(speaker: str, budgets: list[float], cap: int, work: Path, threads: int, recipe: dict) -> list[Row]:
+def bench_speaker(speaker: str, budgets: list[float], cap: int, work: Path, threads: int, recipe: dict,
+                  raw: bool = False) -> list[Row]:
     import torch
 
     from voicestudio.audio.io import read_audio
     from voicestudio.evaluate.report import ReferenceClip, ReferenceSet, evaluate_voice
     from voicestudio.project.project import IMPORT_SOURCE_PREFIX, VoiceProject
     from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
-    from voicestudio.training.finetune import Progress, Stage, TrainConfig, Trainer, TrainResult
+    from voicestudio.training.finetune import (
+        PreviewReady,
+        Progress,
+        Stage,
+        TrainConfig,
+        Trainer,
+        TrainResult,
+    )
     from voicestudio.training.publish import publish
 
     entries = recordings(speaker)
@@ -160,6 +176,9 @@ def bench_speaker(speaker: str, budgets: list[float], cap: int, work: Path, thre
                 _log(f"{speaker}: step {event.step}, {event.elapsed_s / 60:.1f} min")
         elif isinstance(event, Stage) and event.stage == "data" and event.fraction >= 1.0:
             _log(f"{speaker}: {event.message}")
+        elif isinstance(event, PreviewReady):  # the curve the best checkpoint is chosen from
+            _log(f"{speaker}: evaluation at step {event.step}: similarity {_f(event.similarity, 3)}, "
+                 f"quality {_f(event.quality, 2)}")
 
     config = TrainConfig(minutes=budgets[-1], threads=threads, **recipe)
     started = time.monotonic()
@@ -193,7 +212,29 @@ def bench_speaker(speaker: str, budgets: list[float], cap: int, work: Path, thre
         c = published.calibration
         _log(f"{speaker} {minutes:g} min: calibration pitch {c.pitch_shift_st:+.2f} st, range x{c.range_scale:.2f}, "
              f"length {c.length_scale:.2f}")
+        if raw:
+            report = evaluate_voice(str(_uncalibrated(published.path, work)), refs, texts, floor=False,
+                                    provider="cpu")
+            v = report.voice
+            row = _row(speaker, takes, f"clone {minutes:g} raw", v.secs, v.quality, v.wer, v.mcd_db, v.buzz,
+                       v.prosody, real.prosody)
+            row.steps, row.shift_st = snap.steps, 0.0
+            rows.append(row)
     return rows
+
+
+def _uncalibrated(model: Path, work: Path) -> Path:
+    """The same voice with its sidecar's prosody calibration taken out (a copy beside it)."""
+    from voicestudio.styling.calibration import SIDECAR_KEY
+
+    folder = work / "raw" / model.stem
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / model.name
+    shutil.copyfile(model, target)
+    sidecar = json.loads(model.with_name(model.name + ".json").read_text(encoding="utf-8"))
+    sidecar.get("voicestudio", {}).pop(SIDECAR_KEY, None)
+    target.with_name(target.name + ".json").write_text(json.dumps(sidecar), encoding="utf-8")
+    return target
 
 
 def _row(speaker, takes, voice, secs, quality, wer, mcd, buzz, prosody, speaker_prosody) -> Row:
@@ -261,6 +302,30 @@ def goal_lines(rows: list[Row], budgets: list[float]) -> list[str]:
     return out
 
 
+def _settings(pairs: list[str]) -> dict:
+    """``["c_sync=1", "data.denoise=1"]`` as TrainConfig keyword arguments of each field's type
+    (``data.`` fields go into its DataConfig)."""
+    from dataclasses import fields
+
+    from voicestudio.training.dataset import DataConfig
+    from voicestudio.training.finetune import TrainConfig
+
+    out: dict = {}
+    data: dict = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        target, cls, key = (data, DataConfig, name[5:]) if name.startswith("data.") else (out, TrainConfig, name)
+        types = {f.name: str(f.type) for f in fields(cls)}
+        if key not in types:
+            raise SystemExit(f"--set: {cls.__name__} has no field {key!r}")
+        kind = types[key]
+        target[key] = (value.lower() in ("1", "true", "yes")) if kind == "bool" else \
+            int(value) if kind.startswith("int") else value if kind == "str" else float(value)
+    if data:
+        out["data"] = DataConfig(**data)
+    return out
+
+
 def _ge(value: float | None, limit: float) -> bool:
     return value is not None and value >= limit
 
@@ -272,7 +337,8 @@ def _save(rows: list[Row], args, budgets: list[float], base_s: float | None) -> 
     path = folder / f"clone_quality-{stamp}{'-' + args.label if args.label else ''}.json"
     record = {"date": stamp, "label": args.label, "budgets_min": budgets, "max_takes": args.max_takes,
               "threads": args.threads, "base_preparation_s": base_s,
-              "recipe": {"train_duration": args.train_duration, "train_flow": args.train_flow},
+              "recipe": {"train_duration": args.train_duration, "train_flow": args.train_flow,
+                         "train_prior": args.train_prior, **_settings(args.set)},
               "load_average": os.getloadavg(), "rows": [asdict(r) for r in rows]}
     path.write_text(json.dumps(record, indent=1), encoding="utf-8")
     print(f"saved {path}")

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -262,12 +263,56 @@ def test_the_recipe_chooses_which_parts_learn_and_resume_refuses_another(tiny_ba
     assert _changed(base, learned, "enc_q.") and _changed(base, learned, "dec.")
     assert not any(_changed(base, learned, part) for part in ("flow.", "enc_p.", "dp."))
 
+    prior = TrainConfig(**steps, train_prior=True)
+    learned = load_trained(Trainer(tiny_project, prior).run().best_path)[0].state_dict()
+    assert _changed(base, learned, "enc_p.proj.") and _changed(base, learned, "dec.")
+    assert not any(_changed(base, learned, part) for part in ("enc_p.encoder.", "enc_p.emb.", "flow.", "dp."))
+
     rhythm = TrainConfig(**steps, train_duration=True, c_sync=1.0, c_stft=1.0)
     result = Trainer(tiny_project, rhythm).run()
     learned = load_trained(result.best_path)[0].state_dict()
     assert _changed(base, learned, "dp.") and not _changed(base, learned, "flow.")
     with pytest.raises(TrainingError, match="different settings"):
         Trainer(tiny_project, TrainConfig(**steps)).run(resume=True)
+
+
+def test_the_cropped_step_aligns_whole_takes_learns_and_exports(tiny_base, tiny_project, tmp_path):
+    """``crop_context_frames``: the encoder and flow see crops, the alignment comes from whole
+    takes (monotonic, every frame on a phoneme); the result trains, resumes and exports."""
+    from voicestudio.training.base import joe_phoneme_ids, load_base
+    from voicestudio.training.dataset import DataConfig
+    from voicestudio.training.export import compare_with_torch
+    from voicestudio.training.finetune import TrainConfig, Trainer, load_trained
+
+    base = {k: v.clone() for k, v in load_base()[0].state_dict().items()}
+    config = TrainConfig(steps=4, evaluate_every_steps=2, checkpoint_every_steps=2, threads=1, crop_context_frames=8,
+                         c_sync=1.0, data=DataConfig(min_seconds=10))
+    trainer = Trainer(tiny_project, config)
+    aligned = []
+    original = trainer._align
+
+    def align(model, items, device, chunk=4):
+        original(model, items, device, chunk)
+        aligned.append([item["path"].clone() for item in items])
+
+    trainer._align = align
+    result = trainer.run()
+    assert result.steps == 4 and len(aligned) == 1  # once at the start (the run is shorter than a realign)
+    for path, item in zip(aligned[0], trainer._prepare(result.data.train, torch.device("cpu")), strict=True):
+        assert path.shape[0] == item["spec"].shape[-1]  # one phoneme per frame
+        assert path[0] == 0 and bool(torch.all(path[1:] >= path[:-1]))  # monotonic from the first
+        assert int(path[-1]) == item["ids"].shape[0] - 1  # to the last phoneme
+    model, _state = load_trained(result.best_path)
+    learned = model.state_dict()
+    assert _changed(base, learned, "enc_q.") and _changed(base, learned, "dec.")
+    assert not any(_changed(base, learned, part) for part in ("flow.", "enc_p.", "dp."))
+    ids = joe_phoneme_ids(["The cropped recipe exports like any other."])[0]
+    from voicestudio.training.export import export_voice
+
+    onnx_path = export_voice(model, tmp_path / "cropped", "cropped")
+    assert compare_with_torch(model, onnx_path, ids) <= 1e-3
+    resumed = Trainer(tiny_project, replace(config, steps=6)).run(resume=True)
+    assert resumed.steps == 6
 
 
 def test_frame_sync_loss_hears_a_frame_rate_buzz_that_speech_lacks(joe):
@@ -400,3 +445,71 @@ def test_prosody_calibration_moves_output_to_the_speakers_statistics(synth, tiny
     again = ProsodyCalibration.from_sidecar({"prosody": calibration.to_dict()})
     assert again.pitch_shift_st == pytest.approx(calibration.pitch_shift_st, abs=1e-3)
     assert ProsodyCalibration.from_sidecar({"prosody": {"pitch_shift_st": "loud"}}).is_identity
+
+
+def test_the_weight_average_is_what_is_kept_and_it_resumes(tiny_base, tiny_project, monkeypatch):
+    """``ema_decay``: the kept checkpoint holds the moving average of the weights, not the last
+    step's, and a resumed run carries the average on. (Every later evaluation scores higher here,
+    so the kept checkpoint is the last step's average.)"""
+    from voicestudio.training.checkpoints import load_state
+    from voicestudio.training.dataset import DataConfig
+    from voicestudio.training.finetune import TrainConfig, Trainer
+
+    monkeypatch.setattr(Trainer, "_evaluate", lambda self, model, step, *rest: float(step))
+
+    config = TrainConfig(steps=3, evaluate_every_steps=100, checkpoint_every_steps=100, threads=1, ema_decay=0.5,
+                         crop_context_frames=8, data=DataConfig(min_seconds=10))
+    trainer = Trainer(tiny_project, config)
+    result = trainer.run()
+    best, state = load_state(result.best_path), load_state(trainer.state_path)
+    name = next(n for n in state["ema"] if n.startswith("dec."))
+    assert torch.equal(best["model"][name], state["ema"][name])  # the average was kept
+    assert not torch.equal(state["model"][name], state["ema"][name])  # ... not the last weights
+    resumed = Trainer(tiny_project, replace(config, steps=4))
+    resumed.run(resume=True)
+    again = load_state(resumed.state_path)["ema"][name]
+    expected = 0.5 * state["ema"][name] + 0.5 * load_state(resumed.state_path)["model"][name]
+    assert torch.allclose(again, expected, atol=1e-6)  # one more step on top of the saved average
+
+
+def test_a_high_voice_starts_from_the_high_base(tiny_base, tiny_project):
+    """``register="auto"``: the target speaker (joe pitched up 5 st, about 115 Hz, under the
+    threshold) stays on joe; ``"high"`` prepares the high base once (tiny here) and starts
+    from its decoder, which learned joe's latents a register up."""
+    from voicestudio.training.base import load_base
+    from voicestudio.training.dataset import DataConfig
+    from voicestudio.training.finetune import TrainConfig, Trainer, load_trained
+    from voicestudio.training.register import (
+        RegisterConfig,
+        is_high_base_prepared,
+        load_high_base,
+        speaker_f0_median,
+    )
+
+    tiny_high = RegisterConfig(texts=3, steps=3, threads=1)
+    steps = dict(steps=2, evaluate_every_steps=2, checkpoint_every_steps=2, threads=1,
+                 data=DataConfig(min_seconds=10), high_base=tiny_high)
+    events = []
+    Trainer(tiny_project, TrainConfig(**steps, register="auto"), events.append).run()
+    assert not any(getattr(e, "stage", "") == "base" and "high base" in e.message for e in events)
+
+    events.clear()
+    Trainer(tiny_project, TrainConfig(**steps, register="high"), events.append).run()
+    assert is_high_base_prepared()
+    assert any(getattr(e, "stage", "") == "base" and "high base ready" in e.message for e in events)
+    joe = load_base()[0].state_dict()
+    high = load_high_base()[0].state_dict()
+    assert _changed(joe, high, "dec.") and not _changed(joe, high, "enc_p.")
+    result = Trainer(tiny_project, TrainConfig(**steps, register="high")).run()
+    learned = load_trained(result.best_path)[0].state_dict()
+    # two steps from the high base stay far nearer to it than to joe
+    def distance(a, b):
+        return sum(float((a[k] - b[k]).pow(2).sum()) for k in a if k.startswith("dec."))
+    assert distance(learned, high) < distance(learned, joe)
+
+    import numpy as np
+
+    rate = 16_000
+    t = np.arange(rate) / rate
+    assert speaker_f0_median([0.3 * np.sin(2 * np.pi * 210 * t)], rate) == pytest.approx(210, rel=0.03)
+    assert speaker_f0_median([np.zeros(rate)], rate) is None

@@ -182,6 +182,22 @@ def render(analysis: WorldAnalysis, params: StyleParams) -> np.ndarray:
     return _synthesize(f0, sp, ap, analysis.sample_rate, analysis.frame_period_ms)
 
 
+def warp_envelope(sp: np.ndarray, factor: float) -> np.ndarray:
+    """A spectral envelope with every formant moved by ``factor`` (the frequency axis
+    stretched: the envelope at f becomes the old one at f / factor)."""
+    bins = sp.shape[1]
+    source = np.arange(bins) / factor
+    lower = np.clip(np.floor(source).astype(int), 0, bins - 1)
+    upper = np.clip(lower + 1, 0, bins - 1)
+    weight = np.clip(source - lower, 0.0, 1.0)[None, :]
+    return np.ascontiguousarray((1.0 - weight) * sp[:, lower] + weight * sp[:, upper])
+
+
+def synthesize(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, fs: int, period_ms: float) -> np.ndarray:
+    """WORLD synthesis of edited parameters (see :func:`_synthesize`)."""
+    return _synthesize(f0, sp, ap, fs, period_ms)
+
+
 def _synthesize(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, fs: int, period_ms: float) -> np.ndarray:
     """WORLD synthesis, in two threads when an unvoiced frame near the middle allows a seam.
 

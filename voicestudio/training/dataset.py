@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from voicestudio.audio.cleanup import InvalidAudioError
-from voicestudio.audio.io import read_audio, resample
+from voicestudio.audio.io import read_audio, resample, write_audio
 from voicestudio.audio.levels import set_speech_level
 from voicestudio.errors import AudioFileError, VoiceStudioError
 from voicestudio.project.project import VoiceProject
@@ -45,6 +45,9 @@ class DataConfig:
     min_phonemes_per_s: float = 4.0
     max_phonemes_per_s: float = 30.0
     validation_takes: int = 2  # held out for the similarity reference, never trained on
+    # Train on a copy of each take with the room's noise removed (audio.denoise); the take
+    # files stay as they are, and the copies are kept in the project's cache.
+    denoise: bool = False
 
 
 @dataclass
@@ -129,6 +132,8 @@ def collect(
         if verdict == "fail" and not take.accepted_by_user:
             excluded.append((name, f"failed its checks ({problems or 'see the take report'})"))
             continue
+        if config.denoise:
+            samples = denoised(project, take, samples, rate)
         if span[0] is not None and span[1] is not None and span[1] > span[0]:
             samples = samples[int(span[0] * rate) : int(np.ceil(span[1] * rate))]
         seconds = len(samples) / rate
@@ -172,3 +177,23 @@ def collect(
         held_out=[u for i, u in enumerate(kept) if i in held_idx],
         excluded=excluded,
     )
+
+
+def denoised(project: VoiceProject, take, samples: np.ndarray, rate: int) -> np.ndarray:
+    """``samples`` of ``take`` with the noise removed, from the project's cache when this
+    take file was cleaned before (the copy is keyed by the file's SHA-256 and the model)."""
+    from voicestudio.audio.denoise import MODEL_KEY, default_denoiser
+
+    digest = hashlib.sha256(project.take_path(take).read_bytes()).hexdigest()[:32]
+    cached = project.models_dir / "cache" / "denoised" / f"{digest}-{MODEL_KEY}.wav"
+    if cached.is_file():
+        try:
+            clip = read_audio(cached)
+            if clip.sample_rate == rate and len(clip.samples) == len(samples):
+                return clip.samples
+        except AudioFileError:
+            pass  # a damaged cache file is made again
+    clean = default_denoiser().clean(samples, rate)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    write_audio(cached, clean, rate, fmt="float")
+    return clean

@@ -21,13 +21,14 @@ QThread worker forwards the same events as signals.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,7 @@ from voicestudio.training.features import (
     stft_loss,
 )
 from voicestudio.training.locations import default_threads
+from voicestudio.training.register import RegisterConfig
 
 PREVIEW_TEXT = "The quick brown fox jumps over the lazy dog, and my own voice reads it aloud."
 VALIDATION_TEXTS = (
@@ -92,6 +94,33 @@ class TrainConfig:
     segment_frames: int = 32
     train_flow: bool = False  # see the module docstring: a trained flow makes the clone buzz
     train_duration: bool = False  # learn the speaker's rhythm (the duration predictor's own loss)
+    # Let the prior's last layer (the text encoder's 1x1 projection to the latent means and
+    # scales) learn: the prior can then move to the speaker's latents, pitch included, where a
+    # frozen one holds the base voice's; the text encoder's own layers stay frozen.
+    train_prior: bool = False
+    # A cropped step: the posterior encoder, the flow and the KL see only this many frames of
+    # context either side of the decoder's segment (their receptive fields are about 32
+    # frames), with the text-to-frame alignment found on whole takes every ``realign_every_s``
+    # instead of at every step. None: whole takes every step (the first recipe).
+    crop_context_frames: int | None = None
+    realign_every_s: float = 150.0
+    # Which base to start from (training.register.Register's values): "auto" picks the high
+    # base for a speaker above register.HIGH_VOICE_HZ; "low" is joe as he is.
+    register: str = "low"
+    # The decoder's transposed convolutions (its upsampling, 22050/256 = 86 times a second)
+    # are where a frame-rate comb can grow; False keeps them as the base has them.
+    train_upsampling: bool = True
+    # Evaluate, keep and export an exponential moving average of the learning weights (this
+    # decay per step) rather than the last step's: it smooths away the noise of single
+    # updates, which a short fine-tune without a discriminator hears as artefacts. None: off.
+    ema_decay: float | None = None
+    # The decoder also learns from the path inference takes: latents drawn from the prior
+    # laid out by the alignment (noise ``prior_noise``, as synthesis uses) and through the
+    # flow in reverse, against the same audio (mel L1 weighted ``c_prior``). Trained only on
+    # the posterior's latents, the decoder meets unfamiliar latents when it speaks, and
+    # answers with the base voice's pitch or a frame-rate buzz. Cropped step only; 0: off.
+    c_prior: float = 0.0
+    prior_noise: float = 0.667
     c_stft: float = 0.0  # multi-resolution STFT loss (features.stft_loss)
     c_sync: float = 0.0  # frame-rate buzz penalty (features.frame_sync_loss)
     checkpoint_every_s: float = 60.0
@@ -101,6 +130,7 @@ class TrainConfig:
     seed: int = 1234
     data: DataConfig = field(default_factory=DataConfig)
     base: BasePrepConfig = field(default_factory=BasePrepConfig)
+    high_base: RegisterConfig = field(default_factory=RegisterConfig)
 
 
 # ----------------------------------------------------------------------------- events
@@ -209,6 +239,7 @@ class Trainer:
         self._emit = on_event or (lambda event: None)
         self._cancel = threading.Event()
         self.folder = training_dir(project)
+        self._average: WeightAverage | None = None
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -272,6 +303,8 @@ class Trainer:
             for warning in data.warnings():
                 self._emit(Stage("data", 1.0, warning))
             self._emit(Stage("data", 1.0, f"{len(data.train)} takes, {data.seconds / 60:.1f} min of speech"))
+            if not resume:
+                model = self._start_model(model, data)
             fingerprint = data.fingerprint()
             # 3. state: fresh or resumed
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -279,6 +312,7 @@ class Trainer:
             step, elapsed, best_score, best_step = 0, 0.0, -math.inf, 0
             model.to(device)
             optimizer = self._optimizer(model)
+            resumed_average = None
             rng = random.Random(cfg.seed)
             torch.manual_seed(cfg.seed)
             if resume:
@@ -300,12 +334,20 @@ class Trainer:
                     ) from exc
                 step, elapsed = int(state["step"]), float(state["elapsed_s"])
                 best_score, best_step = float(state["best_score"]), int(state["best_step"])
+                resumed_average = state.get("ema")
                 rng.seed(cfg.seed + step)
                 torch.manual_seed(cfg.seed + step)
                 self._emit(Stage("train", self._fraction(step, elapsed), f"resumed at step {step}"))
+            average = WeightAverage(model, cfg.ema_decay, resumed_average) if cfg.ema_decay else None
+            self._average = average
             reference = self._reference_embedding(data)
             train_specs = self._prepare(data.train, device)
             batches = _length_buckets(train_specs, cfg.batch_size)
+            cropped = cfg.crop_context_frames is not None
+            if cropped:
+                self._cache_prior(model, train_specs, device)
+                self._align(model, train_specs, device)
+            last_align = time.monotonic()
 
             # 4. the loop
             last_checkpoint = last_eval = time.monotonic()
@@ -325,7 +367,13 @@ class Trainer:
                     cancelled = True
                     break
                 batch = [train_specs[i] for i in rng.choice(batches)]
-                total, mel_l1, kl = self._step(model, optimizer, batch, device)
+                if cropped and time.monotonic() - last_align >= cfg.realign_every_s:
+                    self._align(model, train_specs, device)
+                    last_align = time.monotonic()
+                step_fn = self._step_cropped if cropped else self._step
+                total, mel_l1, kl = step_fn(model, optimizer, batch, device)
+                if average is not None:
+                    average.update(model)
                 step += 1
                 self._emit(Loss(step, total, mel_l1, kl))
                 elapsed = spent()
@@ -339,11 +387,12 @@ class Trainer:
                     else now - last_eval >= cfg.evaluate_every_s
                 )
                 if due_eval or step == 1:
-                    score = self._evaluate(model, step, validation_ids, reference, device)
-                    last_eval, steps_at_eval = time.monotonic(), step
-                    if score > best_score:
-                        best_score, best_step = score, step
-                        self._save_best(model, step, score, fingerprint)
+                    with _averaged(average, model):
+                        score = self._evaluate(model, step, validation_ids, reference, device)
+                        last_eval, steps_at_eval = time.monotonic(), step
+                        if score > best_score:
+                            best_score, best_step = score, step
+                            self._save_best(model, step, score, fingerprint)
                 due_checkpoint = (
                     step - steps_at_checkpoint >= cfg.checkpoint_every_steps
                     if cfg.checkpoint_every_steps
@@ -353,13 +402,14 @@ class Trainer:
                     self._save_state(model, optimizer, step, spent(), best_score, best_step, fingerprint)
                     last_checkpoint, steps_at_checkpoint = time.monotonic(), step
             # 5. last evaluation and state, so nothing done is lost
-            if step > steps_at_eval and not cancelled:
-                score = self._evaluate(model, step, validation_ids, reference, device)
-                if score > best_score:
-                    best_score, best_step = score, step
-                    self._save_best(model, step, score, fingerprint)
-            if not self.best_path.is_file():  # cancelled before the first evaluation
-                self._save_best(model, step, best_score, fingerprint)
+            with _averaged(average, model):
+                if step > steps_at_eval and not cancelled:
+                    score = self._evaluate(model, step, validation_ids, reference, device)
+                    if score > best_score:
+                        best_score, best_step = score, step
+                        self._save_best(model, step, score, fingerprint)
+                if not self.best_path.is_file():  # cancelled before the first evaluation
+                    self._save_best(model, step, best_score, fingerprint)
             self._save_state(model, optimizer, step, spent(), best_score, best_step, fingerprint)
             similarity = best_score if math.isfinite(best_score) else None
             self._emit(Finished(best_step, similarity, cancelled, step))
@@ -368,6 +418,32 @@ class Trainer:
             torch.set_num_threads(threads_before)
 
     # ------------------------------------------------------------------ pieces
+    def _start_model(self, model, data: TrainingData):
+        """The base to fine-tune: joe, or for a high voice the high base (prepared once per
+        machine on first use, reported as a base stage)."""
+        from voicestudio.training.register import (
+            HIGH_VOICE_HZ,
+            Register,
+            is_high_base_prepared,
+            load_high_base,
+            prepare_high_base,
+            speaker_f0_median,
+        )
+
+        choice = Register(self.config.register)
+        if choice is Register.LOW:
+            return model
+        if choice is Register.AUTO:
+            f0 = speaker_f0_median([u.audio for u in data.train], MODEL_RATE)
+            if f0 is None or f0 <= HIGH_VOICE_HZ:
+                return model
+            self._emit(Stage("data", 1.0, f"the speaker's pitch ({f0:.0f} Hz) is above {HIGH_VOICE_HZ:g} Hz: "
+                                          "starting from the high base"))
+        if not is_high_base_prepared():
+            config = replace(self.config.high_base, threads=self.config.high_base.threads or self.config.threads)
+            prepare_high_base(config, lambda s, f, m: self._emit(Stage("base", f, m)), self._cancel.is_set)
+        return load_high_base()[0]
+
     def _fraction(self, step: int, elapsed_s: float) -> float:
         if self.config.steps is not None:
             return step / max(1, self.config.steps)
@@ -378,6 +454,12 @@ class Trainer:
         frozen += [] if self.config.train_flow else [model.flow]
         for module in frozen:
             for p in module.parameters():
+                p.requires_grad_(False)
+        if self.config.train_prior:
+            for p in model.enc_p.proj.parameters():
+                p.requires_grad_(True)
+        if not self.config.train_upsampling:
+            for p in model.dec.ups.parameters():
                 p.requires_grad_(False)
         params = [p for name, p in model.named_parameters() if p.requires_grad]
         return torch.optim.AdamW(params, lr=self.config.learning_rate, betas=self.config.betas, eps=1e-9)
@@ -400,18 +482,11 @@ class Trainer:
         batch_audio = _pad([b["audio"] for b in batch], device)[0][:, None] if waveform_losses else None
         with torch.no_grad():
             x_enc, m_p, logs_p, x_mask = model.enc_p(x, x_lengths)
+        if cfg.train_prior:  # the projection again, with its gradient (x_enc is its input)
+            m_p, logs_p = torch.split(model.enc_p.proj(x_enc) * x_mask, model.enc_p.out_channels, dim=1)
         z, m_q, logs_q, y_mask = model.enc_q(spec, spec_lengths)
         z_p = model.flow(z, y_mask)
-        with torch.no_grad():
-            s_p_sq_r = torch.exp(-2 * logs_p)
-            neg_cent = (
-                torch.sum(-0.5 * math.log(2 * math.pi) - logs_p, [1], keepdim=True)
-                + torch.matmul(-0.5 * (z_p**2).transpose(1, 2), s_p_sq_r)
-                + torch.matmul(z_p.transpose(1, 2), m_p * s_p_sq_r)
-                + torch.sum(-0.5 * (m_p**2) * s_p_sq_r, [1], keepdim=True)
-            )
-            attn_mask = torch.unsqueeze(x_mask, 2) * torch.unsqueeze(y_mask, -1)
-            attn = maximum_path(neg_cent, attn_mask.squeeze(1)).unsqueeze(1)
+        attn = _monotonic_attention(z_p, m_p, logs_p, x_mask, y_mask)
         m_p = torch.matmul(attn.squeeze(1), m_p.transpose(1, 2)).transpose(1, 2)
         logs_p = torch.matmul(attn.squeeze(1), logs_p.transpose(1, 2)).transpose(1, 2)
         segment = min(cfg.segment_frames, int(spec_lengths.min()))
@@ -431,11 +506,125 @@ class Trainer:
                 loss = loss + cfg.c_stft * stft_loss(audio[:, 0], y_audio[:, 0])
             if cfg.c_sync:
                 loss = loss + cfg.c_sync * frame_sync_loss(audio[:, 0], y_audio[:, 0], HOP)
+        return self._apply(loss, optimizer, mel_l1, kl)
+
+    # ------------------------------------------------------------------ the cropped step
+    @staticmethod
+    def _cache_prior(model, items: list[dict], device: torch.device) -> None:
+        """The frozen text encoder's hidden states per take, computed once (it is about a
+        tenth of a whole-take step)."""
+        with torch.no_grad():
+            for item in items:
+                ids = item["ids"][None].to(device)
+                x_enc, m_p, logs_p, _mask = model.enc_p(ids, torch.tensor([ids.shape[-1]], device=device))
+                item["x_enc"], item["m_p"], item["logs_p"] = x_enc[0], m_p[0], logs_p[0]
+
+    def _prior_of(self, model, item: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """(means, log-scales) of the prior per phoneme: cached, or through the learning
+        projection when ``train_prior``."""
+        if not self.config.train_prior:
+            return item["m_p"], item["logs_p"]
+        m_p, logs_p = torch.split(model.enc_p.proj(item["x_enc"][None])[0], model.enc_p.out_channels, dim=0)
+        return m_p, logs_p
+
+    def _align(self, model, items: list[dict], device: torch.device, chunk: int = 4) -> None:
+        """Each take's frame-to-phoneme path by monotonic alignment search on the whole take,
+        with the model as it is now (no gradients)."""
+        was_training = model.enc_q.training
+        model.enc_q.eval()
+        try:
+            with torch.no_grad():
+                for start in range(0, len(items), chunk):
+                    part = items[start:start + chunk]
+                    x, x_lengths = _pad([b["ids"] for b in part], device)
+                    spec, spec_lengths = _pad([b["spec"] for b in part], device)
+                    _x, m_p, logs_p, x_mask = model.enc_p(x, x_lengths)
+                    if self.config.train_prior:
+                        m_p, logs_p = torch.split(model.enc_p.proj(_x) * x_mask, model.enc_p.out_channels, dim=1)
+                    z, _m_q, _logs_q, y_mask = model.enc_q(spec, spec_lengths)
+                    attn = _monotonic_attention(model.flow(z, y_mask), m_p, logs_p, x_mask, y_mask)
+                    for i, item in enumerate(part):
+                        frames, phones = int(spec_lengths[i]), int(x_lengths[i])
+                        item["path"] = attn[i, 0, :frames, :phones].argmax(-1).cpu()
+        finally:
+            model.enc_q.train(was_training)
+
+    def _step_cropped(self, model, optimizer, batch: list[dict], device: torch.device) -> tuple[float, float, float]:
+        """One step on crops of ``segment + 2 × context`` frames around the decoder's segment,
+        against the prior laid out by each take's stored alignment."""
+        cfg = self.config
+        context, segment = int(cfg.crop_context_frames), cfg.segment_frames
+        window = segment + 2 * context
+        specs, mels, priors, logs, crops, starts = [], [], [], [], [], []
+        for item in batch:
+            frames = item["spec"].shape[-1]
+            width = min(window, frames)
+            crop = random.randint(0, frames - width)
+            if width == window:
+                seg = context
+            else:
+                seg = random.randint(0, max(0, width - min(segment, width)))
+            path = item["path"][crop:crop + width].to(device)
+            m_p, logs_p = self._prior_of(model, item)
+            specs.append(item["spec"][:, crop:crop + width])
+            mels.append(item["mel"][:, crop:crop + width])
+            priors.append(m_p[:, path])
+            logs.append(logs_p[:, path])
+            crops.append(crop)
+            starts.append(seg)
+        spec, lengths = _pad(specs, device)
+        mel, _ = _pad(mels, device)
+        m_p, _ = _pad(priors, device)
+        logs_p, _ = _pad(logs, device)
+        z, _m_q, logs_q, y_mask = model.enc_q(spec, lengths)
+        z_p = model.flow(z, y_mask)
+        kl = kl_loss(z_p, logs_q, m_p, logs_p, y_mask)
+        segment = min(segment, int(lengths.min()))
+        ids_slice = torch.tensor(starts, dtype=torch.long, device=device).clamp(max=int(lengths.min()) - segment)
+        audio = model.dec(commons.slice_segments(z, ids_slice, segment))
+        y_mel = commons.slice_segments(mel, ids_slice, segment)
+        y_hat_mel = mel_spectrogram(audio[:, 0])
+        frames = min(y_mel.shape[-1], y_hat_mel.shape[-1])
+        mel_l1 = torch.nn.functional.l1_loss(y_mel[..., :frames], y_hat_mel[..., :frames])
+        loss = cfg.c_mel * mel_l1 + cfg.c_kl * kl
+        if cfg.c_prior:
+            drawn = m_p + torch.randn_like(m_p) * torch.exp(logs_p) * cfg.prior_noise
+            z_prior = model.flow(drawn * y_mask, y_mask, reverse=True)
+            spoken = mel_spectrogram(model.dec(commons.slice_segments(z_prior, ids_slice, segment))[:, 0])
+            n = min(y_mel.shape[-1], spoken.shape[-1])
+            loss = loss + cfg.c_prior * torch.nn.functional.l1_loss(y_mel[..., :n], spoken[..., :n])
+        if cfg.train_duration:
+            loss = loss + self._duration_loss_from_paths(model, batch, device)
+        if cfg.c_stft or cfg.c_sync:
+            offsets = [(crop + int(seg)) * HOP for crop, seg in zip(crops, ids_slice.tolist(), strict=True)]
+            target = torch.stack([b["audio"][o:o + segment * HOP] for b, o in zip(batch, offsets, strict=True)])
+            target = target.to(device)
+            if cfg.c_stft:
+                loss = loss + cfg.c_stft * stft_loss(audio[:, 0], target)
+            if cfg.c_sync:
+                loss = loss + cfg.c_sync * frame_sync_loss(audio[:, 0], target, HOP)
+        return self._apply(loss, optimizer, mel_l1, kl)
+
+    def _duration_loss_from_paths(self, model, batch: list[dict], device: torch.device) -> torch.Tensor:
+        x, x_lengths = _pad([b["ids"] for b in batch], device)
+        with torch.no_grad():
+            x_enc, _m, _l, x_mask = model.enc_p(x, x_lengths)
+        w = torch.zeros(x_mask.shape, device=device)
+        for i, item in enumerate(batch):
+            counts = torch.bincount(item["path"], minlength=int(x_lengths[i]))
+            w[i, 0, : counts.shape[0]] = counts.to(device)
+        if model.use_sdp:
+            return model.dp(x_enc, x_mask, w).sum() / x_mask.sum()
+        logw = model.dp(x_enc, x_mask)
+        return torch.sum((logw - torch.log(w + 1e-6) * x_mask) ** 2) / x_mask.sum()
+
+    def _apply(self, loss: torch.Tensor, optimizer, mel_l1: torch.Tensor, kl: torch.Tensor) -> tuple[float, float, float]:
+        """Backward and one optimizer step (gradients clipped); the losses for the events."""
         if not torch.isfinite(loss):
             raise TrainingError("training diverged (the loss is not a number); resume from the last checkpoint")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], cfg.grad_clip)
+        torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], self.config.grad_clip)
         optimizer.step()
         return float(loss.item()), float(mel_l1.item()), float(kl.item())
 
@@ -505,6 +694,7 @@ class Trainer:
                 "best_score": best_score,
                 "best_step": best_step,
                 "data_fingerprint": fingerprint,
+                **({"ema": self._average.shadow} if self._average is not None else {}),
             },
         )
         self._emit(CheckpointSaved(step, self.state_path, False))
@@ -543,6 +733,58 @@ def load_trained(path: Path):
     model = build_model()
     model.load_state_dict(state["model"])
     return model.eval(), state
+
+
+class WeightAverage:
+    """An exponential moving average of a model's learning parameters (``TrainConfig.ema_decay``)."""
+
+    def __init__(self, model, decay: float, shadow: dict[str, torch.Tensor] | None = None) -> None:
+        self.decay = float(decay)
+        params = dict(model.named_parameters())
+        self.names = [n for n, p in params.items() if p.requires_grad]
+        if shadow is not None and set(shadow) == set(self.names):
+            self.shadow = {n: shadow[n].detach().clone().to(params[n].device) for n in self.names}
+        else:
+            self.shadow = {n: params[n].detach().clone() for n in self.names}
+
+    def update(self, model) -> None:
+        params = dict(model.named_parameters())
+        with torch.no_grad():
+            for name in self.names:
+                self.shadow[name].mul_(self.decay).add_(params[name].detach(), alpha=1.0 - self.decay)
+
+    @contextlib.contextmanager
+    def applied(self, model):
+        """The average in the model's parameters for the ``with`` block, then the trained ones back."""
+        params = dict(model.named_parameters())
+        kept = {n: params[n].detach().clone() for n in self.names}
+        with torch.no_grad():
+            for name in self.names:
+                params[name].copy_(self.shadow[name])
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for name in self.names:
+                    params[name].copy_(kept[name])
+
+
+def _averaged(average: WeightAverage | None, model):
+    return average.applied(model) if average is not None else contextlib.nullcontext()
+
+
+def _monotonic_attention(z_p, m_p, logs_p, x_mask, y_mask) -> torch.Tensor:
+    """``[b, 1, frames, phonemes]`` hard alignment of the latents to the prior (VITS' MAS)."""
+    with torch.no_grad():
+        s_p_sq_r = torch.exp(-2 * logs_p)
+        neg_cent = (
+            torch.sum(-0.5 * math.log(2 * math.pi) - logs_p, [1], keepdim=True)
+            + torch.matmul(-0.5 * (z_p**2).transpose(1, 2), s_p_sq_r)
+            + torch.matmul(z_p.transpose(1, 2), m_p * s_p_sq_r)
+            + torch.sum(-0.5 * (m_p**2) * s_p_sq_r, [1], keepdim=True)
+        )
+        attn_mask = torch.unsqueeze(x_mask, 2) * torch.unsqueeze(y_mask, -1)
+        return maximum_path(neg_cent, attn_mask.squeeze(1)).unsqueeze(1)
 
 
 def _pad(tensors: list[torch.Tensor], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -30,9 +30,19 @@ def default_threads() -> int:
     return cores - 1 if cores >= 4 else cores
 
 
+def models_dir() -> Path:
+    """Where the prepared base models and other model caches live (per user)."""
+    return user_data_dir() / "models"
+
+
 def base_model_path() -> Path:
     """The cached base model, shared by every project of this user."""
-    return user_data_dir() / "models" / f"base-joe-v{BASE_FORMAT}.pt"
+    return models_dir() / f"base-joe-v{BASE_FORMAT}.pt"
+
+
+def high_base_model_path() -> Path:
+    """The cached high-register base (training.register), prepared on first use."""
+    return models_dir() / f"base-joe-high-v{BASE_FORMAT}.pt"
 
 
 def base_model_present() -> bool:
