@@ -337,11 +337,19 @@ def _save(rows: list[Row], args, budgets: list[float], base_s: float | None) -> 
     path = folder / f"clone_quality-{stamp}{'-' + args.label if args.label else ''}.json"
     record = {"date": stamp, "label": args.label, "budgets_min": budgets, "max_takes": args.max_takes,
               "threads": args.threads, "base_preparation_s": base_s,
-              "recipe": {"train_duration": args.train_duration, "train_flow": args.train_flow,
-                         "train_prior": args.train_prior, **_settings(args.set)},
+              "settings": args.set, "recipe": _recipe(args, budgets),
               "load_average": os.getloadavg(), "rows": [asdict(r) for r in rows]}
     path.write_text(json.dumps(record, indent=1), encoding="utf-8")
     print(f"saved {path}")
+
+
+def _recipe(args, budgets: list[float]) -> dict:
+    """Every TrainConfig field this run trained with (the defaults included: they change)."""
+    from voicestudio.training.finetune import TrainConfig
+
+    recipe = {"train_duration": args.train_duration, "train_flow": args.train_flow, "train_prior": args.train_prior,
+              **_settings(args.set)}
+    return asdict(TrainConfig(minutes=budgets[-1], threads=args.threads, **recipe))
 
 
 def _f(value, digits: int, sign: bool = False) -> str:

@@ -15,7 +15,10 @@ def snr_db(clean: np.ndarray, noisy: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def speech(synth) -> tuple[np.ndarray, int]:
-    audio = np.concatenate([c.samples for c in synth.synthesize("A quiet room makes a clean voice, they say.")])
+    from voicestudio.styling.controls import StyleControls
+
+    text = "A quiet room makes a clean voice, they say."
+    audio = np.concatenate([c.samples for c in synth.synthesize(text, StyleControls(variability=0))])
     return audio.astype(np.float32), synth.sample_rate
 
 

@@ -83,8 +83,12 @@ def test_windows_are_cut_as_the_reference_cuts_them(seconds, count):
 
 @pytest.fixture(scope="module")
 def clean_speech(synth) -> tuple[np.ndarray, int]:
-    """The base voice, repeated and cut to 9.5 s: one window per score."""
-    chunks = list(synth.synthesize("The quick brown fox jumps over the lazy dog, and then it runs back home."))
+    """The base voice, repeated and cut to 9.5 s: one window per score. Variability 0: the same
+    take in every run (the voice's noise would change the scores from run to run)."""
+    from voicestudio.styling.controls import StyleControls
+
+    text = "The quick brown fox jumps over the lazy dog, and then it runs back home."
+    chunks = list(synth.synthesize(text, StyleControls(variability=0)))
     rate = chunks[0].sample_rate
     speech = np.concatenate([c.samples for c in chunks])
     return np.tile(speech, int(np.ceil(9.5 * rate / len(speech))))[: int(9.5 * rate)], rate

@@ -260,18 +260,18 @@ def test_the_recipe_chooses_which_parts_learn_and_resume_refuses_another(tiny_ba
     steps = dict(steps=2, evaluate_every_steps=2, checkpoint_every_steps=2, data=data)
     result = Trainer(tiny_project, TrainConfig(**steps)).run()
     learned = load_trained(result.best_path)[0].state_dict()
-    assert _changed(base, learned, "enc_q.") and _changed(base, learned, "dec.")
-    assert not any(_changed(base, learned, part) for part in ("flow.", "enc_p.", "dp."))
+    assert _changed(base, learned, "enc_q.") and _changed(base, learned, "dec.resblocks.")
+    assert not any(_changed(base, learned, part) for part in ("flow.", "enc_p.", "dp.", "dec.ups."))
 
     prior = TrainConfig(**steps, train_prior=True)
     learned = load_trained(Trainer(tiny_project, prior).run().best_path)[0].state_dict()
     assert _changed(base, learned, "enc_p.proj.") and _changed(base, learned, "dec.")
     assert not any(_changed(base, learned, part) for part in ("enc_p.encoder.", "enc_p.emb.", "flow.", "dp."))
 
-    rhythm = TrainConfig(**steps, train_duration=True, c_sync=1.0, c_stft=1.0)
+    rhythm = TrainConfig(**steps, train_duration=True, c_stft=1.0, crop_context_frames=None, train_upsampling=True)
     result = Trainer(tiny_project, rhythm).run()
     learned = load_trained(result.best_path)[0].state_dict()
-    assert _changed(base, learned, "dp.") and not _changed(base, learned, "flow.")
+    assert _changed(base, learned, "dp.") and _changed(base, learned, "dec.ups.") and not _changed(base, learned, "flow.")
     with pytest.raises(TrainingError, match="different settings"):
         Trainer(tiny_project, TrainConfig(**steps)).run(resume=True)
 
@@ -313,6 +313,88 @@ def test_the_cropped_step_aligns_whole_takes_learns_and_exports(tiny_base, tiny_
     assert compare_with_torch(model, onnx_path, ids) <= 1e-3
     resumed = Trainer(tiny_project, replace(config, steps=6)).run(resume=True)
     assert resumed.steps == 6
+
+
+def test_mixed_fine_tuning_trains_on_the_base_voice_too(tiny_base, tiny_project):
+    """``mix_base``: the base voice reads script prompts (levelled like the takes, the same
+    audio in a resumed run) and a share of the batches is its speech, aligned like a take."""
+    from voicestudio.training.base import load_base
+    from voicestudio.training.base_corpus import base_utterances, script_texts
+    from voicestudio.training.dataset import DataConfig
+    from voicestudio.training.finetune import Stage, TrainConfig, Trainer
+
+    model, meta = load_base()
+    level = float(meta["reference_level_dbfs"])
+    first, again = base_utterances(model, 2, level, seed=5), base_utterances(model, 2, level, seed=5)
+    assert [u.text for u in first] == script_texts(2) and all(u.name.startswith("base:") for u in first)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a.audio, b.audio)
+    from voicestudio.audio.levels import active_rms_dbfs
+
+    assert active_rms_dbfs(first[0].audio, 22050) == pytest.approx(level, abs=1.0)
+
+    config = TrainConfig(steps=6, evaluate_every_steps=100, checkpoint_every_steps=100, threads=1,
+                         crop_context_frames=8, mix_base=0.5, mix_base_texts=2, keep="listener",
+                         data=DataConfig(min_seconds=10))
+    stages: list[str] = []
+    trainer = Trainer(tiny_project, config, lambda e: stages.append(e.message) if isinstance(e, Stage) else None)
+    seen: list[int] = []
+    original = trainer._step_cropped
+
+    def step(model, optimizer, batch, device):
+        seen.append(sum(1 for item in batch if item.get("base")))
+        return original(model, optimizer, batch, device)
+
+    trainer._step_cropped = step
+    result = trainer.run()
+    assert "the base voice reads 2 prompts to train beside" in stages
+    assert result.steps == 6
+    assert 0 < sum(1 for n in seen if n) < 6, seen  # some batches are the base voice's, not all
+    from voicestudio.training.checkpoints import load_state
+
+    state = load_state(trainer.state_path)
+    assert state["quality_floor"] is not None and state["best_step"] in (1, 6)  # kept as a listener would
+    assert load_state(result.best_path)["score"] == state["best_similarity"] == result.similarity
+
+
+def test_adversarial_training_learns_a_critic_and_resumes_it(tiny_base, tiny_project, tmp_path):
+    """``c_adv``: the discriminator learns every step, the decoder is trained against it after
+    ``adv_after_steps``, both are saved and resumed, and the voice exports as always."""
+    from voicestudio.training.adversarial import Critic
+    from voicestudio.training.base import joe_phoneme_ids
+    from voicestudio.training.checkpoints import load_state
+    from voicestudio.training.dataset import DataConfig
+    from voicestudio.training.export import compare_with_torch, export_voice
+    from voicestudio.training.finetune import TrainConfig, Trainer, load_trained
+
+    config = TrainConfig(steps=3, evaluate_every_steps=100, checkpoint_every_steps=100, threads=1,
+                         crop_context_frames=8, c_adv=1.0, adv_after_steps=1, data=DataConfig(min_seconds=10))
+    trainer = Trainer(tiny_project, config)
+    critic_losses: list[torch.Tensor] = []
+    learn = Critic.learn
+
+    def spy(self, real, fake):
+        before = [p.detach().clone() for p in self.model.parameters()]
+        loss = learn(self, real, fake)
+        critic_losses.append(loss)
+        assert any(not torch.equal(b, p) for b, p in zip(before, self.model.parameters(), strict=True))
+        return loss
+
+    Critic.learn = spy
+    try:
+        trainer.run()
+    finally:
+        Critic.learn = learn
+    assert len(critic_losses) == 3 and all(np.isfinite(critic_losses))
+    saved = load_state(trainer.state_path)["critic"]
+    assert saved["steps"] == 3
+    resumed = Trainer(tiny_project, replace(config, steps=4))
+    resumed.run(resume=True)
+    assert load_state(resumed.state_path)["critic"]["steps"] == 4
+    model, _state = load_trained(resumed.best_path)
+    onnx_path = export_voice(model, tmp_path / "adversarial", "adversarial")
+    ids = joe_phoneme_ids(["Trained against a critic, exported like any other."])[0]
+    assert compare_with_torch(model, onnx_path, ids) <= 1e-3
 
 
 def test_frame_sync_loss_hears_a_frame_rate_buzz_that_speech_lacks(joe):
@@ -455,7 +537,9 @@ def test_the_weight_average_is_what_is_kept_and_it_resumes(tiny_base, tiny_proje
     from voicestudio.training.dataset import DataConfig
     from voicestudio.training.finetune import TrainConfig, Trainer
 
-    monkeypatch.setattr(Trainer, "_evaluate", lambda self, model, step, *rest: float(step))
+    from voicestudio.training.checkpoint_choice import Evaluation
+
+    monkeypatch.setattr(Trainer, "_evaluate", lambda self, model, step, *rest: Evaluation(step, float(step), None))
 
     config = TrainConfig(steps=3, evaluate_every_steps=100, checkpoint_every_steps=100, threads=1, ema_decay=0.5,
                          crop_context_frames=8, data=DataConfig(min_seconds=10))

@@ -287,8 +287,8 @@ def _add_eval_parser(sub) -> None:
     ev = sub.add_parser(
         "eval", help="score a voice against recordings of its speaker",
         description="Synthesize each sentence of FILE with the voice and score it against the reference "
-                    "recordings: speaker similarity, word error rate, mel-cepstral distortion, pitch and "
-                    "tempo, beside the base voice (the floor) and the real recordings (the ceiling).")
+                    "recordings: speaker similarity, quality (DNSMOS) and frame-rate buzz, word error rate, "
+                    "mel-cepstral distortion, pitch and tempo, beside the base voice (the floor) and the real recordings (the ceiling).")
     ev.add_argument("--voice", required=True, metavar="PATH|NAME", help="voice name or .onnx path")
     ev.add_argument("--reference", required=True, metavar="DIR|PROJECT",
                     help="a voice project, or a folder of recordings with transcripts (metadata.csv, manifest.tsv or .txt files)")
