@@ -533,11 +533,10 @@ def test_the_weight_average_is_what_is_kept_and_it_resumes(tiny_base, tiny_proje
     """``ema_decay``: the kept checkpoint holds the moving average of the weights, not the last
     step's, and a resumed run carries the average on. (Every later evaluation scores higher here,
     so the kept checkpoint is the last step's average.)"""
+    from voicestudio.training.checkpoint_choice import Evaluation
     from voicestudio.training.checkpoints import load_state
     from voicestudio.training.dataset import DataConfig
     from voicestudio.training.finetune import TrainConfig, Trainer
-
-    from voicestudio.training.checkpoint_choice import Evaluation
 
     monkeypatch.setattr(Trainer, "_evaluate", lambda self, model, step, *rest: Evaluation(step, float(step), None))
 
