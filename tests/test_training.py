@@ -319,14 +319,14 @@ def test_mixed_fine_tuning_trains_on_the_base_voice_too(tiny_base, tiny_project)
     """``mix_base``: the base voice reads script prompts (levelled like the takes, the same
     audio in a resumed run) and a share of the batches is its speech, aligned like a take."""
     from voicestudio.training.base import load_base
-    from voicestudio.training.base_corpus import base_utterances, script_texts
+    from voicestudio.training.base_corpus import base_utterances, spread_texts
     from voicestudio.training.dataset import DataConfig
     from voicestudio.training.finetune import Stage, TrainConfig, Trainer
 
     model, meta = load_base()
     level = float(meta["reference_level_dbfs"])
     first, again = base_utterances(model, 2, level, seed=5), base_utterances(model, 2, level, seed=5)
-    assert [u.text for u in first] == script_texts(2) and all(u.name.startswith("base:") for u in first)
+    assert [u.text for u in first] == spread_texts(2) and all(u.name.startswith("base:") for u in first)
     for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a.audio, b.audio)
     from voicestudio.audio.levels import active_rms_dbfs

@@ -213,6 +213,13 @@ def joe_phoneme_ids(texts: list[str]) -> list[list[int]]:
     return out
 
 
+def script_texts(limit: int | None = None) -> list[str]:
+    """The recording script's prompts the base voice speaks for preparation (never the consent
+    statement: nobody's voice but the speaker's may read it), the first ``limit`` of them."""
+    texts = [p for p in read_prompts(default_script_path()) if not is_consent(p)]
+    return texts if limit is None else texts[:limit]
+
+
 def prepare_base(
     config: BasePrepConfig | None = None,
     progress: Progress | None = None,
@@ -231,9 +238,7 @@ def prepare_base(
     rng = random.Random(config.seed)
     try:
         model = load_joe()
-        texts = [p for p in read_prompts(default_script_path()) if not is_consent(p)]
-        if config.texts is not None:
-            texts = texts[: config.texts]
+        texts = script_texts(config.texts)
         specs, latents, levels = [], [], []
         for i, ids in enumerate(joe_phoneme_ids(texts)):
             if cancelled():

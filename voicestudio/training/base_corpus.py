@@ -14,17 +14,16 @@ import numpy as np
 import torch
 
 from voicestudio.audio.levels import set_speech_level
-from voicestudio.text.script import default_script_path, is_consent, read_prompts
-from voicestudio.training.base import joe_phoneme_ids
+from voicestudio.training.base import joe_phoneme_ids, script_texts
 from voicestudio.training.dataset import MODEL_RATE, Utterance
 
 #: Longer renders are skipped: a take longer than this would be left out of training too.
 MAX_SECONDS = 12.0
 
 
-def script_texts(count: int) -> list[str]:
+def spread_texts(count: int) -> list[str]:
     """``count`` prompts spread evenly over the recording script (never the consent statement)."""
-    texts = [p for p in read_prompts(default_script_path()) if not is_consent(p)]
+    texts = script_texts()
     if count <= 0 or not texts:
         return []
     stride = max(1, len(texts) // count)
@@ -35,7 +34,7 @@ def base_utterances(model, count: int, level_dbfs: float, seed: int = 0,
                     noise_scale: float = 0.667, noise_w: float = 0.8) -> list[Utterance]:
     """The base ``model`` (in torch, before fine-tuning changes it) reading ``count`` script
     prompts, as training utterances named ``base:N``."""
-    texts = script_texts(count)
+    texts = spread_texts(count)
     out: list[Utterance] = []
     state = torch.get_rng_state()
     try:

@@ -3,16 +3,20 @@
 Recipe (ARCHITECTURE.md, "The speaker model"): the text encoder and duration predictor
 stay frozen (joe's pronunciation and rhythm), the posterior encoder and decoder learn
 the new voice from 45 × mel L1 on a decoder segment + KL to the prior, with the
-text-to-frame alignment found by monotonic alignment search. No discriminator: in the
-feasibility run it tripled the step time and gained nothing within 15 minutes.
+text-to-frame alignment found by monotonic alignment search. The feasibility run's
+discriminator (VITS' own, 47 M parameters) tripled the step time and gained nothing within
+15 minutes; a 0.3 M-parameter STFT one (``c_adv``, training.adversarial) costs 2.6× per step
+and keeps the clone's quality near the base voice's, so it is on. Each step sees crops
+around its decoder segment (``crop_context_frames``), and the decoder's upsampling stays
+as the base has it (``train_upsampling``): the README's "What was tried" has the figures.
 
 The flow stays frozen too. Trained, it learns to map the prior to latents that barely
 change from frame to frame; the decoder then repeats itself every 256 samples and the
 clone buzzes at the 86 Hz frame rate (RAPT reads that buzz as the pitch: 83-90 Hz
 p10-p90 for pmatthes, whose real range is 5.6 semitones). With the flow frozen, 150
 steps on pmatthes gave SECS 0.849 (0.834 trained), a natural 78-106 Hz range and a
-third of the buzz. ``c_sync`` (a loss on the frame-synchronous average) and ``c_stft``
-(multi-resolution STFT) remove more of the buzz but cost similarity; they stay off.
+third of the buzz. ``c_sync`` (a loss on the frame-synchronous average) is on;
+``c_stft`` (multi-resolution STFT) cost similarity in the first recipe and stays off.
 
 The :class:`Trainer` knows nothing of Qt: it reports through a callback of events and
 stops when its cancel flag is set, so the CLI prints a progress bar and the GUI's

@@ -23,7 +23,6 @@ from enum import Enum
 import numpy as np
 import torch
 
-from voicestudio.text.script import default_script_path, is_consent, read_prompts
 from voicestudio.training import locations
 from voicestudio.training.base import (
     BaseModelError,
@@ -32,6 +31,7 @@ from voicestudio.training.base import (
     base_fingerprint,
     joe_phoneme_ids,
     load_base,
+    script_texts,
 )
 from voicestudio.training.checkpoints import load_state, save_state
 from voicestudio.training.features import (
@@ -119,9 +119,7 @@ def prepare_high_base(
     rng = random.Random(config.seed)
     try:
         model, meta = load_base()
-        texts = [p for p in read_prompts(default_script_path()) if not is_consent(p)]
-        if config.texts is not None:
-            texts = texts[: config.texts]
+        texts = script_texts(config.texts)
         latents, audios, specs, mels = [], [], [], []
         for i, ids in enumerate(joe_phoneme_ids(texts)):
             if cancelled():
