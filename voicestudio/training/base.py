@@ -213,6 +213,18 @@ def joe_phoneme_ids(texts: list[str]) -> list[list[int]]:
     return out
 
 
+@contextlib.contextmanager
+def torch_threads(threads: int | None):
+    """Torch's thread count for the block (``None``: as it is), then back: the count is the
+    whole process's, and the GUI's own work must get its threads back."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or before)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def script_texts(limit: int | None = None) -> list[str]:
     """The recording script's prompts the base voice speaks for preparation (never the consent
     statement: nobody's voice but the speaker's may read it), the first ``limit`` of them."""
@@ -232,11 +244,9 @@ def prepare_base(
     path = path or base_model_path()
     progress = progress or (lambda stage, fraction, message: None)
     started = time.monotonic()
-    threads_before = torch.get_num_threads()
-    torch.set_num_threads(config.threads or torch.get_num_threads())
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
-    try:
+    with torch_threads(config.threads):
         model = load_joe()
         texts = script_texts(config.texts)
         specs, latents, levels = [], [], []
@@ -299,8 +309,6 @@ def prepare_base(
         save_state(path, {"model": model.state_dict(), "meta": meta})
         progress("done", 1.0, f"base model ready (mel L1 {mel_l1:.3f}, {meta['seconds']:.0f} s)")
         return path
-    finally:
-        torch.set_num_threads(threads_before)
 
 
 def ensure_base(config: BasePrepConfig | None = None, progress: Progress | None = None, cancelled=lambda: False) -> Path:

@@ -53,6 +53,7 @@ from voicestudio.training.base import (
     ensure_base,
     joe_phoneme_ids,
     load_base,
+    torch_threads,
 )
 from voicestudio.training.checkpoint_choice import BestSoFar, CheckpointChoice, Evaluation
 from voicestudio.training.checkpoints import (
@@ -302,9 +303,7 @@ class Trainer:
     def _run(self, resume: bool) -> TrainResult:
         cfg = self.config
         device = pick_device(cfg.device)
-        threads_before = torch.get_num_threads()
-        torch.set_num_threads(cfg.threads or default_threads())
-        try:
+        with torch_threads(cfg.threads or default_threads()):
             # 0. consent: the speaker's own statement, checked before anything slow
             self._emit(Stage("consent", 0.0, "checking the speaker's consent statement"))
             consent = require_consent(self.project, default_encoder())
@@ -450,8 +449,6 @@ class Trainer:
             self._save_state(model, optimizer, step, spent(), best, fingerprint)
             self._emit(Finished(best.step, best.similarity, cancelled, step))
             return TrainResult(self.best_path, best.step, best.similarity, step, cancelled, data)
-        finally:
-            torch.set_num_threads(threads_before)
 
     # ------------------------------------------------------------------ pieces
     def _start_model(self, model, data: TrainingData):

@@ -32,6 +32,7 @@ from voicestudio.training.base import (
     joe_phoneme_ids,
     load_base,
     script_texts,
+    torch_threads,
 )
 from voicestudio.training.checkpoints import load_state, save_state
 from voicestudio.training.features import (
@@ -113,11 +114,9 @@ def prepare_high_base(
     path = path or high_base_path()
     progress = progress or (lambda stage, fraction, message: None)
     started = time.monotonic()
-    threads_before = torch.get_num_threads()
-    torch.set_num_threads(config.threads or torch.get_num_threads())
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
-    try:
+    with torch_threads(config.threads):
         model, meta = load_base()
         texts = script_texts(config.texts)
         latents, audios, specs, mels = [], [], [], []
@@ -180,8 +179,6 @@ def prepare_high_base(
         save_state(path, {"model": model.state_dict(), "meta": saved})
         progress("register", 1.0, f"high base ready ({step} steps, mel L1 {mel_l1:.3f})")
         return path
-    finally:
-        torch.set_num_threads(threads_before)
 
 
 def load_high_base():
