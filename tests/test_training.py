@@ -596,3 +596,92 @@ def test_a_high_voice_starts_from_the_high_base(tiny_base, tiny_project):
     t = np.arange(rate) / rate
     assert speaker_f0_median([0.3 * np.sin(2 * np.pi * 210 * t)], rate) == pytest.approx(210, rel=0.03)
     assert speaker_f0_median([np.zeros(rate)], rate) is None
+
+
+def test_a_prepared_critic_is_made_once_and_the_fine_tune_starts_from_it(tiny_base, tiny_project, tmp_path):
+    """``prepared_critic``: the discriminator is prepared once against the base voice (a damaged
+    or foreign file is made again, a cancelled preparation leaves none), the fine-tune's critic
+    starts from its weights, and the decoder learns from it from the first step."""
+    from voicestudio.training import critic_prep
+    from voicestudio.training.adversarial import Critic
+    from voicestudio.training.base import TrainingCancelled
+    from voicestudio.training.checkpoints import load_state, save_state
+    from voicestudio.training.critic_prep import CriticPrepConfig, ensure_critic, prepared_weights
+    from voicestudio.training.dataset import DataConfig
+    from voicestudio.training.finetune import Stage, TrainConfig, Trainer
+
+    model, meta = load_base()
+    level = float(meta["reference_level_dbfs"])
+    tiny = CriticPrepConfig(texts=2, steps=3)
+    path = tmp_path / "critic.pt"
+    with pytest.raises(TrainingCancelled):
+        ensure_critic(model, level, tiny, cancelled=lambda: True, path=path)
+    assert not path.exists()
+    messages: list[str] = []
+    weights = ensure_critic(model, level, tiny, lambda s, f, m: messages.append(m), path=path)
+    assert any("discriminator ready (3 steps" in m for m in messages)
+    assert load_state(path)["meta"]["steps"] == 3
+    fresh = Critic(torch.device("cpu")).model.state_dict()
+    assert any(not torch.equal(weights[k], fresh[k]) for k in fresh)  # it learned
+    messages.clear()
+    again = ensure_critic(model, level, tiny, lambda s, f, m: messages.append(m), path=path)
+    assert not messages and all(torch.equal(again[k], weights[k]) for k in weights)  # made once
+    path.write_bytes(b"not a checkpoint")
+    assert prepared_weights(path) is None
+    save_state(path, {"model": weights, "meta": {"format": critic_prep.CRITIC_FORMAT, "fingerprint": "other joe"}})
+    assert prepared_weights(path) is None
+
+    config = TrainConfig(steps=2, evaluate_every_steps=100, checkpoint_every_steps=100, threads=1,
+                         crop_context_frames=8, c_adv=1.0, prepared_critic=True, critic=tiny,
+                         data=DataConfig(min_seconds=10))
+    stages: list[str] = []
+    trainer = Trainer(tiny_project, config, lambda e: stages.append(e.message) if isinstance(e, Stage) else None)
+    started_from: list[bool] = []
+    judged: list[int] = []
+    learn, judge = Critic.learn, Critic.generator_loss
+
+    def spy_learn(self, real, fake):
+        prepared = prepared_weights()
+        if self.steps == 0 and prepared is not None:  # None: this is the preparation itself
+            started_from.append(all(torch.equal(v, prepared[k]) for k, v in self.model.state_dict().items()))
+        return learn(self, real, fake)
+
+    def spy_judge(self, real, fake):
+        judged.append(self.steps)
+        return judge(self, real, fake)
+
+    Critic.learn, Critic.generator_loss = spy_learn, spy_judge
+    try:
+        trainer.run()
+    finally:
+        Critic.learn, Critic.generator_loss = learn, judge
+    assert any("discriminator ready" in m for m in stages)  # prepared for the machine, then used
+    assert started_from == [True]
+    assert judged == [1, 2]  # from the first step: no waiting for a random critic to learn
+
+
+def test_the_duration_anchor_pulls_the_rhythm_back_to_the_base(tiny_base, tiny_project):
+    """``c_duration_anchor``: with the duration predictor learning the takes' timing, the
+    anchor keeps its durations nearer the base voice's for the same text than without it."""
+    from voicestudio.training.base import joe_phoneme_ids
+    from voicestudio.training.dataset import DataConfig
+    from voicestudio.training.finetune import TrainConfig, Trainer, _log_durations, load_trained
+
+    def durations(model) -> torch.Tensor:
+        ids = torch.tensor(joe_phoneme_ids([SENTENCES[0]]))
+        with torch.no_grad():
+            x_enc, _m, _l, mask = model.enc_p(ids, torch.tensor([ids.shape[-1]]))
+            return _log_durations(model, x_enc, mask)[0, 0]
+
+    base = durations(load_base()[0])
+    drift = {}
+    for anchor in (0.0, 30.0):
+        config = TrainConfig(steps=12, evaluate_every_steps=100, checkpoint_every_steps=100, threads=1,
+                             crop_context_frames=8, c_adv=0.0, train_duration=True,
+                             c_duration_anchor=anchor, data=DataConfig(min_seconds=10))
+        trainer = Trainer(tiny_project, config)
+        trainer.run()
+        model, _state = load_trained(trainer.state_path)
+        drift[anchor] = float(torch.mean((durations(model) - base) ** 2))
+    assert drift[0.0] > 0, "the duration predictor did not learn at all"
+    assert drift[30.0] < 0.2 * drift[0.0], drift  # measured: 0.013 against 1.43

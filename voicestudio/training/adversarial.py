@@ -23,8 +23,18 @@ GRAD_CLIP = 100.0
 class Critic:
     """The discriminator, its optimizer and its step count (saved with the training state)."""
 
-    def __init__(self, device: torch.device, betas: tuple[float, float] = (0.8, 0.99), state: dict | None = None):
+    def __init__(
+        self,
+        device: torch.device,
+        betas: tuple[float, float] = (0.8, 0.99),
+        state: dict | None = None,
+        weights: dict | None = None,
+    ):
+        """``state``: a saved training state to continue; ``weights``: a prepared critic's
+        parameters to start from (training.critic_prep), with a fresh optimizer."""
         self.model = MultiResolutionDiscriminator(RESOLUTIONS).to(device)
+        if weights is not None:
+            self.model.load_state_dict(weights)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=LEARNING_RATE, betas=betas, eps=1e-9)
         self.steps = 0
         if state is not None:

@@ -62,6 +62,7 @@ from voicestudio.training.checkpoints import (
     remove_stale_temporaries,
     save_state,
 )
+from voicestudio.training.critic_prep import CriticPrepConfig, ensure_critic
 from voicestudio.training.dataset import MODEL_RATE, DataConfig, TrainingData, Utterance, collect
 from voicestudio.training.features import (
     HOP,
@@ -101,6 +102,10 @@ class TrainConfig:
     segment_frames: int = 32
     train_flow: bool = False  # see the module docstring: a trained flow makes the clone buzz
     train_duration: bool = False  # learn the speaker's rhythm (the duration predictor's own loss)
+    # With ``train_duration`` (cropped step): the duration predictor is also pulled towards the
+    # base voice's own durations for the same text (mean squared log-duration difference, this
+    # weight), so a few minutes of takes move the rhythm without unlearning it. 0: off.
+    c_duration_anchor: float = 0.0
     # Let the prior's last layer (the text encoder's 1x1 projection to the latent means and
     # scales) learn: the prior can then move to the speaker's latents, pitch included, where a
     # frozen one holds the base voice's; the text encoder's own layers stay frozen.
@@ -144,6 +149,11 @@ class TrainConfig:
     # a step costs 2.6x as much, and the 5-minute clones still sound better (README).
     c_adv: float = 1.0
     adv_after_steps: int = 50
+    # Start the discriminator from one prepared once per machine against the base voice
+    # (training.critic_prep, about 2 minutes, not counted in the budget) instead of a random
+    # one; the decoder then learns from it from the first step.
+    prepared_critic: bool = False
+    critic: CriticPrepConfig = field(default_factory=CriticPrepConfig)
     # Which evaluated checkpoint is kept (training.checkpoint_choice.CheckpointChoice's values).
     keep: str = "similarity"
     c_stft: float = 0.0  # multi-resolution STFT loss (features.stft_loss)
@@ -311,6 +321,12 @@ class Trainer:
             # 1. base model (once per machine)
             ensure_base(cfg.base, lambda s, f, m: self._emit(Stage("base", f, m)), self._cancel.is_set)
             model, base_meta = load_base()
+            critic_weights = None
+            if cfg.c_adv and cfg.prepared_critic and not resume:
+                critic_weights = ensure_critic(
+                    model, float(base_meta["reference_level_dbfs"]), cfg.critic,
+                    lambda s, f, m: self._emit(Stage("base", f, m)), self._cancel.is_set,
+                )
             # 2. data, fully validated before the first step
             self._emit(Stage("data", 0.0, "checking takes"))
             screen = ConsentScreen(self.project, default_encoder())  # every take against the statement
@@ -372,7 +388,10 @@ class Trainer:
                 self._emit(Stage("train", self._fraction(step, elapsed), f"resumed at step {step}"))
             average = WeightAverage(model, cfg.ema_decay, resumed_average) if cfg.ema_decay else None
             self._average = average
-            self._critic = Critic(device, cfg.betas, state.get("critic") if resume else None) if cfg.c_adv else None
+            self._critic = (
+                Critic(device, cfg.betas, state.get("critic") if resume else None, critic_weights)
+                if cfg.c_adv else None
+            )
             reference = self._reference_embedding(data)
             train_specs = self._prepare(data.train, device)
             batches = _length_buckets(train_specs, cfg.batch_size)
@@ -380,7 +399,8 @@ class Trainer:
             base_batches = _length_buckets(base_specs, cfg.batch_size) if base_specs else []
             cropped = cfg.crop_context_frames is not None
             if cropped:
-                self._cache_prior(model, train_specs + base_specs, device)
+                anchor = cfg.train_duration and cfg.c_duration_anchor > 0
+                self._cache_prior(model, train_specs + base_specs, device, anchor)
                 self._align(model, train_specs + base_specs, device)
             last_align = time.monotonic()
 
@@ -543,14 +563,16 @@ class Trainer:
 
     # ------------------------------------------------------------------ the cropped step
     @staticmethod
-    def _cache_prior(model, items: list[dict], device: torch.device) -> None:
+    def _cache_prior(model, items: list[dict], device: torch.device, anchor: bool = False) -> None:
         """The frozen text encoder's hidden states per take, computed once (it is about a
-        tenth of a whole-take step)."""
+        tenth of a whole-take step); with ``anchor``, also the base voice's log-durations."""
         with torch.no_grad():
             for item in items:
                 ids = item["ids"][None].to(device)
-                x_enc, m_p, logs_p, _mask = model.enc_p(ids, torch.tensor([ids.shape[-1]], device=device))
+                x_enc, m_p, logs_p, mask = model.enc_p(ids, torch.tensor([ids.shape[-1]], device=device))
                 item["x_enc"], item["m_p"], item["logs_p"] = x_enc[0], m_p[0], logs_p[0]
+                if anchor:
+                    item["logw_base"] = _log_durations(model, x_enc, mask)[0, 0].cpu()
 
     def _prior_of(self, model, item: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """(means, log-scales) of the prior per phoneme: cached, or through the learning
@@ -638,7 +660,7 @@ class Trainer:
                 loss = loss + cfg.c_sync * frame_sync_loss(audio[:, 0], target, HOP)
             if self._critic is not None:
                 self._critic.learn(target[:, None], audio)
-                if self._critic.steps > cfg.adv_after_steps:
+                if self._critic.steps > (0 if cfg.prepared_critic else cfg.adv_after_steps):
                     loss = loss + cfg.c_adv * self._critic.generator_loss(target[:, None], audio)
         return self._apply(loss, optimizer, mel_l1, kl)
 
@@ -651,9 +673,15 @@ class Trainer:
             counts = torch.bincount(item["path"], minlength=int(x_lengths[i]))
             w[i, 0, : counts.shape[0]] = counts.to(device)
         if model.use_sdp:
-            return model.dp(x_enc, x_mask, w).sum() / x_mask.sum()
-        logw = model.dp(x_enc, x_mask)
-        return torch.sum((logw - torch.log(w + 1e-6) * x_mask) ** 2) / x_mask.sum()
+            loss = model.dp(x_enc, x_mask, w).sum() / x_mask.sum()
+        else:
+            logw = model.dp(x_enc, x_mask)
+            loss = torch.sum((logw - torch.log(w + 1e-6) * x_mask) ** 2) / x_mask.sum()
+        if self.config.c_duration_anchor and all("logw_base" in item for item in batch):
+            base, _ = _pad([item["logw_base"] for item in batch], device)
+            drift = (_log_durations(model, x_enc, x_mask)[:, 0] - base) * x_mask[:, 0]
+            loss = loss + self.config.c_duration_anchor * torch.sum(drift**2) / x_mask.sum()
+        return loss
 
     def _apply(self, loss: torch.Tensor, optimizer, mel_l1: torch.Tensor, kl: torch.Tensor) -> tuple[float, float, float]:
         """Backward and one optimizer step (gradients clipped); the losses for the events."""
@@ -808,6 +836,14 @@ class WeightAverage:
 
 def _averaged(average: WeightAverage | None, model):
     return average.applied(model) if average is not None else contextlib.nullcontext()
+
+
+def _log_durations(model, x_enc: torch.Tensor, x_mask: torch.Tensor) -> torch.Tensor:
+    """``[b, 1, phonemes]`` log-durations (frames) the duration predictor gives, without noise
+    (with gradients, when it learns)."""
+    if model.use_sdp:
+        return model.dp(x_enc, x_mask, reverse=True, noise_scale=0.0)
+    return model.dp(x_enc, x_mask)
 
 
 def _monotonic_attention(z_p, m_p, logs_p, x_mask, y_mask) -> torch.Tensor:

@@ -72,3 +72,8 @@ def previews_dir(project) -> Path:
 def can_resume(project) -> bool:
     """The project has a saved training state a run can continue from."""
     return state_path(project).is_file()
+
+
+def critic_model_path() -> Path:
+    """The discriminator prepared against the base voice (training.critic_prep), on first use."""
+    return models_dir() / f"critic-joe-v{BASE_FORMAT}.pt"
