@@ -78,26 +78,17 @@ def ensure_critic(
     path = path or critic_path()
     weights = prepared_weights(path)
     if weights is None:
-        prepare_critic(model, level_dbfs, config, progress, cancelled, path)
+        _prepare(model, level_dbfs, config or CriticPrepConfig(), progress or (lambda s, f, m: None), cancelled, path)
         weights = prepared_weights(path)
     if weights is None:  # written a moment ago: only a broken disk gets here
         raise VoiceStudioError(f"the prepared discriminator {path} could not be read back")
     return weights
 
 
-def prepare_critic(
-    model,
-    level_dbfs: float,
-    config: CriticPrepConfig | None = None,
-    progress: Progress | None = None,
-    cancelled: Callable[[], bool] = lambda: False,
-    path: Path | None = None,
-) -> Path:
+def _prepare(model, level_dbfs: float, config: CriticPrepConfig, progress: Progress,
+             cancelled: Callable[[], bool], path: Path) -> None:
     """Train and save the critic on the base ``model`` (its weights unchanged, left in eval
     mode). Cancelling leaves no file behind."""
-    config = config or CriticPrepConfig()
-    path = path or critic_path()
-    progress = progress or (lambda stage, fraction, message: None)
     started = time.monotonic()
     progress("critic", 0.0, f"the base voice reads {config.texts} prompts for the discriminator")
     items = base_utterances(model, config.texts, level_dbfs, seed=config.seed)
@@ -149,4 +140,3 @@ def prepare_critic(
     }
     save_state(path, {"model": critic.model.state_dict(), "meta": meta})
     progress("critic", 1.0, f"discriminator ready ({critic.steps} steps, {meta['seconds']:.0f} s)")
-    return path
