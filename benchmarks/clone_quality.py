@@ -139,6 +139,7 @@ def bench_speaker(speaker: str, budgets: list[float], cap: int, work: Path, thre
     import torch
 
     from voicestudio.audio.io import read_audio
+    from voicestudio.audio.take_report import TakeReport
     from voicestudio.evaluate.report import ReferenceClip, ReferenceSet, evaluate_voice
     from voicestudio.project.project import IMPORT_SOURCE_PREFIX, VoiceProject
     from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
@@ -168,7 +169,7 @@ def bench_speaker(speaker: str, budgets: list[float], cap: int, work: Path, thre
     for i, (path, _text) in enumerate([consent] + train):
         audio = read_audio(path)
         seconds += audio.duration_s if i else 0.0
-        stand_in = {"verdict": "pass", "checks": [], "asr_text": statement} if i == 0 else None
+        stand_in = TakeReport(asr_text=statement) if i == 0 else None
         project.add_take(i, audio.samples, audio.sample_rate, report=stand_in,
                          source=f"{IMPORT_SOURCE_PREFIX}{path}", save=False)
     project.save()

@@ -210,9 +210,9 @@ def test_a_take_that_links_outside_the_project_is_never_read(project, tmp_path):
     target.symlink_to(outside)
     with pytest.raises(AudioFileError, match="outside the project folder"):
         project.take_path(take)
-    from voicestudio.evaluate.secs import project_reference_takes
+    from voicestudio.project.selection import reference_takes
 
-    assert project_reference_takes(project) == []
+    assert reference_takes(project) == []
     assert VoiceProject.open(project.folder).prompts[0].takes[0].file == take.file  # the project still opens
     target.unlink()
     target.symlink_to(target)  # a link loop

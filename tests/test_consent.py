@@ -26,6 +26,8 @@ from training_data import (  # noqa: E402
 )
 
 from voicestudio.audio.io import read_audio, resample, write_audio  # noqa: E402
+from voicestudio.audio.take_report import CheckResult, TakeReport  # noqa: E402
+from voicestudio.project import selection  # noqa: E402
 from voicestudio.project.project import VoiceProject  # noqa: E402
 from voicestudio.safety import consent  # noqa: E402
 from voicestudio.safety.consent import ConsentError  # noqa: E402
@@ -84,7 +86,7 @@ def test_no_consent_take_or_no_takes_is_refused(tmp_path, synth):
 
 def test_a_consent_take_too_short_reading_something_else_or_copied_is_refused(project, synth):
     clip = np.concatenate([c.samples for c in synth.synthesize("Yes.")])
-    read_well = {"verdict": "pass", "asr_text": project.prompts[0].text, "checks": []}  # as if heard right
+    read_well = TakeReport(asr_text=project.prompts[0].text)  # as if heard right
     project.add_take(0, clip, synth.sample_rate, report=read_well)
     with pytest.raises(ConsentError, match=r"s of speech, too little to recognise a voice"):
         consent.check_consent(project)
@@ -97,13 +99,13 @@ def test_a_consent_take_too_short_reading_something_else_or_copied_is_refused(pr
         (project.folder / project.prompts[3].chosen_take.file).read_bytes())
     with pytest.raises(ConsentError, match="is the same recording as the take takes/p0003_t01.wav"):
         consent.check_consent(project)
-    failed = {"verdict": "fail", "checks": [{"name": "clipping", "verdict": "fail", "message": "Hard clipping."}]}
+    failed = TakeReport([CheckResult("clipping", "fail", "Hard clipping.")])
     project.add_take(0, clip, synth.sample_rate, report=failed)
     with pytest.raises(ConsentError, match=r"failed its checks \(Hard clipping.\)"):
         consent.check_consent(project)
     statement = np.concatenate([c.samples for c in synth.synthesize("The birch canoe slid on the smooth planks again.")])
-    misread = {"verdict": "warn", "asr_text": "the birch canoe slid", "checks": [
-        {"name": "asr", "verdict": "warn", "message": "The reading does not match.", "value": 0.9}]}
+    misread = TakeReport([CheckResult("asr", "warn", "The reading does not match.", 0.9)],
+                         asr_text="the birch canoe slid")
     project.add_take(0, statement, synth.sample_rate, report=misread)
     with pytest.raises(ConsentError, match="does not read the consent statement .*the birch canoe slid"):
         consent.check_consent(project)
@@ -121,7 +123,7 @@ def test_a_project_without_a_statement_gets_one_from_a_file(tmp_path, synth, pro
                        "voicestudio project consent .*Imported --file STATEMENT.wav"):
         consent.check_consent(imported)
     statement = tmp_path / "statement.wav"
-    write_audio(statement, speaker_reads(synth, consent.statement_for(imported)), SPEAKER_RATE)
+    write_audio(statement, speaker_reads(synth, selection.statement_for(imported)), SPEAKER_RATE)
 
     done = subprocess.run(CLI + ["project", "consent", str(imported.folder), "--file", str(statement)],
                           capture_output=True, text=True, timeout=180)
@@ -255,7 +257,7 @@ def test_real_speakers_consent_is_verified_and_a_swap_is_refused(tmp_path):
         p = VoiceProject.create(f"{owner}-{reader}", tmp_path, prompts=[statement] + [f"line {i}" for i in files])
         clip = read_audio(SPEECH / reader / rows[reader][0])  # a corpus clip stands in for the statement:
         p.add_take(0, clip.samples, clip.sample_rate, save=False,  # its reading is taken as right
-                   report={"verdict": "pass", "checks": [], "asr_text": statement})
+                   report=TakeReport(asr_text=statement))
         for i, f in enumerate(files, start=1):
             take = read_audio(SPEECH / owner / f)
             p.add_take(i, take.samples, take.sample_rate, save=False)

@@ -18,7 +18,7 @@ from training_data import OTHER_SPEAKER_WAV, SENTENCES, SPEAKER_RATE, make_proje
 from voicestudio.audio.io import read_audio, write_audio  # noqa: E402
 from voicestudio.gui.main_window import MainWindow, NewProjectDialog  # noqa: E402
 from voicestudio.project.project import VoiceProject  # noqa: E402
-from voicestudio.safety.consent import consent_prompt, statement_for  # noqa: E402
+from voicestudio.project.selection import consent_prompt, statement_for  # noqa: E402
 
 CHECK_TIMEOUT_MS = 180_000
 
@@ -163,12 +163,13 @@ def test_status_bar_says_what_the_record_panel_says_about_the_input(window):
 def test_the_train_panel_and_the_trainer_share_one_thread_default(window):
     import os
 
-    from voicestudio.training import finetune, locations
+    from voicestudio import threads
+    from voicestudio.training import finetune
 
-    assert finetune.default_threads is locations.default_threads  # one rule, one place
+    assert finetune.training_threads is threads.training_threads  # one rule, one place
     cores = os.cpu_count() or 1
     expected = cores if cores <= 3 else cores - 1
-    assert locations.default_threads() == expected
+    assert threads.training_threads() == expected
     assert window.train.threads_spin.value() == expected  # 2 on a 2-core laptop, not 1
 
 

@@ -19,16 +19,17 @@ pytest.importorskip("pytestqt")
 from gui_layout import clipped  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
-from training_data import SENTENCES, TARGET_PITCH_ST, TARGET_RANGE  # noqa: E402
+from training_data import SENTENCES, TARGET_PITCH_ST, TARGET_RANGE, verdict_report  # noqa: E402
 
 from voicestudio.audio.io import Audio, read_audio  # noqa: E402
 from voicestudio.evaluate import prosody, secs  # noqa: E402
 from voicestudio.gui.panels.synthesize import NO_PROJECT_HINT, NO_TAKES_HINT, SynthesizePanel  # noqa: E402
+from voicestudio.project import selection  # noqa: E402
 from voicestudio.project.project import TrainedVoice, VoiceProject, now_iso  # noqa: E402
+from voicestudio.runtime import cuda_unavailable_reason  # noqa: E402
 from voicestudio.styling.controls import StyleControls  # noqa: E402
 from voicestudio.styling.presets import presets_path  # noqa: E402
 from voicestudio.voice.catalog import DEFAULT_VOICE, bundled_voice  # noqa: E402
-from voicestudio.voice.runtime import cuda_unavailable_reason  # noqa: E402
 
 RENDER_MS = 60_000
 SCORE_MS = 180_000
@@ -77,7 +78,7 @@ def project(tmp_path: Path, synth) -> VoiceProject:
     clips = reference_clips(synth)
     project = VoiceProject.create("Speaker", tmp_path, prompts=[text for text, _clip in clips], consent_index=None)
     for index, (_text, clip) in enumerate(clips):
-        project.add_take(index, clip.samples, clip.sample_rate, report={"verdict": "pass"}, source="import")
+        project.add_take(index, clip.samples, clip.sample_rate, report=verdict_report("pass"), source="import")
     base = bundled_voice()
     shutil.copyfile(base.model_path, project.models_dir / "speaker-v1.onnx")
     shutil.copyfile(base.config_path, project.models_dir / "speaker-v1.onnx.json")
@@ -358,14 +359,14 @@ def test_project_voices_and_similarity(qtbot, panel, ctx, project, encoder_model
     assert panel.similarity_label.text() == f"similarity to your recordings: {score:.2f}"
 
     # The same number from the engine directly, on the same takes.
-    takes = secs.project_reference_takes(project)
+    takes = selection.reference_takes(project)
     assert len(takes) == 4
     assert secs.similarity_to_takes(panel.current_audio(), takes) == pytest.approx(score, abs=1e-4)
 
     # A take whose checks failed is no reference.
-    project.add_take(0, read_audio(takes[1]).samples, read_audio(takes[1]).sample_rate, report={"verdict": "fail"},
+    project.add_take(0, read_audio(takes[1]).samples, read_audio(takes[1]).sample_rate, report=verdict_report("fail"),
                      source="import")
-    assert len(secs.project_reference_takes(project)) == 3
+    assert len(selection.reference_takes(project)) == 3
 
     empty = VoiceProject.create("Empty", project.folder.parent, prompts=["One line."], consent_index=None)
     ctx.set_project(empty)

@@ -41,7 +41,7 @@ def test_txt_layout_with_real_checks(tmp_path, synth, empty_project):
     again = VoiceProject.open(empty_project.folder)
     takes = [p.chosen_take for p in again.prompts]
     assert [t.verdict for t in takes] != ["unchecked", "unchecked"]
-    names = {c["name"] for c in takes[0].report["checks"]}
+    names = {c.name for c in takes[0].report.checks}
     assert {"level", "clipping", "noise", "asr"} <= names
     assert sf.info(str(again.take_path(takes[0]))).subtype == "PCM_16"  # 16-bit sources stay 16-bit
 

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
+from training_data import verdict_report
 
 from voicestudio.project import project as project_module
 from voicestudio.project.project import ProjectError, VoiceProject
@@ -62,7 +63,7 @@ def test_existing_folder_is_not_reused(proj, tmp_path):
 
 def test_takes_keep_their_rate_and_retakes_never_overwrite(proj):
     first = proj.add_take(1, tone(1.0, 48_000), 48_000)
-    second = proj.add_take(1, tone(0.5, 44_100), 44_100, report={"verdict": "warn"})
+    second = proj.add_take(1, tone(0.5, 44_100), 44_100, report=verdict_report("warn"))
     assert first.file != second.file
     info = sf.info(str(proj.take_path(first)))
     assert info.samplerate == 48_000 and info.subtype == "PCM_24" and abs(info.duration - 1.0) < 1e-3
@@ -85,9 +86,9 @@ def test_skip_and_resume_where_left_off(proj):
 
 
 def test_summary_counts_minutes_and_verdicts(proj):
-    proj.add_take(0, tone(30.0), 48_000, report={"verdict": "pass"})
-    proj.add_take(1, tone(30.0), 48_000, report={"verdict": "fail"})
-    proj.add_take(1, tone(60.0), 48_000, report={"verdict": "pass"})  # the retake counts, not both
+    proj.add_take(0, tone(30.0), 48_000, report=verdict_report("pass"))
+    proj.add_take(1, tone(30.0), 48_000, report=verdict_report("fail"))
+    proj.add_take(1, tone(60.0), 48_000, report=verdict_report("pass"))  # the retake counts, not both
     s = VoiceProject.open(proj.folder).summary()
     assert (s.prompts, s.recorded, s.takes) == (3, 2, 3)
     assert s.minutes == pytest.approx(1.5)
@@ -194,6 +195,32 @@ def test_older_schema_is_migrated(proj, monkeypatch):
     assert migrated.speaker == "Old Name" and migrated.position == 0
     monkeypatch.delitem(project_module.MIGRATIONS, 0)
     with pytest.raises(ProjectFileError, match="cannot upgrade"):
+        VoiceProject.open(proj.folder)
+
+
+def test_schema_2_take_reports_become_typed_and_unreadable_ones_are_dropped(proj):
+    """Schema 3 holds each take's check report as a TakeReport. A schema-2 report that cannot
+    be read as one is dropped on upgrade: the take stays, unchecked (training checks it
+    again), and the project opens instead of being called damaged."""
+    proj.add_take(0, tone(), 48_000, report=verdict_report("warn"))
+    proj.add_take(1, tone(), 48_000, report=verdict_report("fail"))
+    path = proj.folder / "project.json"
+    data = json.loads(path.read_text())
+    data["schema"] = 2
+    data["prompts"][1]["takes"][0]["report"] = {"verdict": "fail"}  # no list of checks
+    path.write_text(json.dumps(data))
+    upgraded = VoiceProject.open(proj.folder)
+    kept, dropped = upgraded.prompts[0].chosen_take, upgraded.prompts[1].chosen_take
+    assert kept.report is not None and kept.report.checks[0].message == "Level check: warn."
+    assert kept.verdict == "warn"
+    assert dropped.report is None and dropped.verdict == "unchecked"
+    assert upgraded.take_path(dropped).is_file()
+    upgraded.save()
+    assert json.loads(path.read_text())["schema"] == project_module.SCHEMA_VERSION == 3
+    data = json.loads(path.read_text())
+    data["prompts"][1]["takes"][0]["report"] = {"verdict": "fail"}  # in a schema-3 file: damage
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProjectFileError, match="no list of checks"):
         VoiceProject.open(proj.folder)
 
 

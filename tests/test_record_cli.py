@@ -33,9 +33,9 @@ def test_record_saves_a_checked_take_of_the_next_prompt(virtual_audio, project, 
     take = reopened.prompts[1].chosen_take
     assert take is not None and take.sample_rate == 48_000
     assert take.duration_s == pytest.approx(seconds, abs=0.1)
-    checks = {c["name"]: c for c in take.report["checks"]}
-    assert checks["level"]["verdict"] == "pass", checks["level"]["message"]
-    assert checks["asr"]["verdict"] == "pass", checks["asr"]["message"]  # it heard the prompt
+    checks = {c.name: c for c in take.report.checks}
+    assert checks["level"].verdict == "pass", checks["level"].message
+    assert checks["asr"].verdict == "pass", checks["asr"].message  # it heard the prompt
     assert f"saved {take.file}" in out.out
     assert reopened.position == 2
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voicestudio.audio.checks import CheckConfig, CheckResult, TakeReport
-from voicestudio.project import recording
+from voicestudio.audio.checks import CheckConfig
+from voicestudio.audio.take_report import CheckResult, TakeReport
+from voicestudio.project import recording, selection
 from voicestudio.project.project import ProjectError, VoiceProject
 from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
 
@@ -40,7 +41,7 @@ def test_a_take_is_saved_before_it_is_checked_and_the_report_stored_after(projec
     report = TakeReport(checks=[CheckResult("level", "warn", "A bit quiet.", -30.0)])
     recording.store_report(project, take, report)
     stored = VoiceProject.open(project.folder).prompts[1].chosen_take
-    assert stored.verdict == "warn" and stored.report["checks"][0]["message"] == "A bit quiet."
+    assert stored.verdict == "warn" and stored.report.checks[0].message == "A bit quiet."
 
 
 def test_an_empty_take_is_refused_and_nothing_changes(project):
@@ -59,7 +60,7 @@ def test_check_recorded_take_runs_every_check_with_the_reading(synth):
 
 
 def test_consent_comes_first_then_the_next_prompt_without_a_take(project):
-    assert recording.is_consent_prompt(project, 0) and not recording.is_consent_prompt(project, 1)
+    assert selection.is_consent_prompt(project, 0) and not selection.is_consent_prompt(project, 1)
     assert recording.resume_index(project) == 0
     project.position = 2  # even when the saved position is past it, consent is asked first
     assert recording.resume_index(project) == 0
@@ -75,13 +76,13 @@ def test_the_consent_prompt_is_the_marked_one_and_must_be_a_statement(tmp_path):
     """One rule for the studio, the trainer and the consent gate: the prompt ``consent_index``
     names, when it is a consent statement; words alone never make a prompt the statement."""
     plain = VoiceProject.create("Plain", tmp_path, prompts=["Hello there."], consent_index=None)
-    assert not recording.is_consent_prompt(plain, 0)
+    assert not selection.is_consent_prompt(plain, 0)
     statement = PROMPTS[0]
     unmarked = VoiceProject.create("Unmarked", tmp_path, prompts=[statement, "Hi."], consent_index=None)
-    assert not recording.is_consent_prompt(unmarked, 0)
+    assert not selection.is_consent_prompt(unmarked, 0)
     marked = VoiceProject.create("Marked", tmp_path, prompts=[statement, "Hi."])
-    assert recording.is_consent_prompt(marked, 0) and not recording.is_consent_prompt(marked, 1)
+    assert selection.is_consent_prompt(marked, 0) and not selection.is_consent_prompt(marked, 1)
     own = VoiceProject.create("Own", tmp_path, prompts=["I consent to this.", "Hi."])  # not the fixed wording
-    assert not recording.is_consent_prompt(own, 0)
+    assert not selection.is_consent_prompt(own, 0)
     wrong = VoiceProject.create("Wrong", tmp_path, prompts=["Hi.", statement])  # index 0 is not it
-    assert not recording.is_consent_prompt(wrong, 0) and not recording.is_consent_prompt(wrong, 1)
+    assert not selection.is_consent_prompt(wrong, 0) and not selection.is_consent_prompt(wrong, 1)

@@ -14,6 +14,8 @@ import onnxruntime as ort
 import pytest
 
 from voicestudio.errors import VoiceLoadError
+from voicestudio.runtime import cuda_unavailable_reason
+from voicestudio.threads import inference_threads
 from voicestudio.voice.catalog import (
     DEFAULT_VOICE,
     bundled_voice,
@@ -22,7 +24,6 @@ from voicestudio.voice.catalog import (
     resolve_voice,
 )
 from voicestudio.voice.model import MAX_MODEL_BYTES, MAX_SIDECAR_BYTES, VoiceModel
-from voicestudio.voice.runtime import cuda_unavailable_reason, default_threads
 
 CUDA_OFFERED = "CUDAExecutionProvider" in ort.get_available_providers()
 
@@ -126,7 +127,7 @@ def test_bundled_voice_loads_on_cpu(joe):
     assert joe.session.get_providers()[0] == "CPUExecutionProvider"
     assert 8000 <= joe.sample_rate <= 96000
     assert {"input", "input_lengths", "scales"} <= {i.name for i in joe.session.get_inputs()}
-    assert joe.session.get_session_options().intra_op_num_threads == default_threads()
+    assert joe.session.get_session_options().intra_op_num_threads == inference_threads()
     ids = joe.text_to_ids("Hello world.")
     assert len(ids) == 1 and len(ids[0]) > 5
     audio = joe.infer(ids[0])

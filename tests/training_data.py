@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from voicestudio.audio.take_report import CheckResult, TakeReport
 from voicestudio.project.project import VoiceProject
 from voicestudio.styling.controls import StyleControls
 from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
@@ -66,4 +67,9 @@ def consent_from_another_speaker(project: VoiceProject) -> None:
     audio = read_audio(OTHER_SPEAKER_WAV)
     heard = project.prompts[project.consent_index].text
     project.add_take(project.consent_index, audio.samples, audio.sample_rate,
-                     report={"verdict": "pass", "checks": [], "asr_text": heard})
+                     report=TakeReport(asr_text=heard))
+
+
+def verdict_report(verdict: str) -> TakeReport:
+    """A take report whose one check gave ``verdict`` (pass, warn or fail)."""
+    return TakeReport([CheckResult("level", verdict, f"Level check: {verdict}.")])

@@ -465,7 +465,6 @@ def _project_info(project: VoiceProject, takes: bool) -> None:
 
 def _print_takes(project: VoiceProject) -> None:
     """Every take, prompt by prompt: its verdict, and the message of each check that did not pass."""
-    from voicestudio.audio.checks import TakeReport
     from voicestudio.project.project import IMPORT_SOURCE_PREFIX
 
     print("\nprompt  take                 length  verdict    text")
@@ -478,12 +477,7 @@ def _print_takes(project: VoiceProject) -> None:
                 if take.imported else ""
             print(f"{number:6}  {mark}{Path(take.file).name:20} {take.duration_s:5.1f} s  {take.verdict:9}  "
                   f"“{text}”{origin}")
-            try:
-                problems = TakeReport.from_dict(take.report).problems if take.report is not None else []
-            except ValueError as exc:
-                print(f"{'':10}the stored check results cannot be read: {exc}")
-                continue
-            for check in problems:
+            for check in take.report.problems if take.report is not None else []:
                 print(f"{'':10}{check.verdict}: {check.name}: {check.message}")
     if any(len(p.takes) > 1 for p in project.prompts):
         print("* the take used for training, where a prompt has several")
@@ -491,12 +485,12 @@ def _print_takes(project: VoiceProject) -> None:
 
 def _project_consent(args: argparse.Namespace) -> int:
     """Print the statement and the verdict; exit 0 only when the consent is verified."""
+    from voicestudio.project import selection
     from voicestudio.project.project import VoiceProject
     from voicestudio.safety import consent
 
     project = VoiceProject.open(args.project)
-    index = consent.consent_prompt(project)
-    statement = project.prompts[index].text if index is not None else consent.statement_for(project)
+    statement = selection.statement_text(project)
     print(f"statement: {statement}")
     try:
         if args.file is not None:

@@ -74,14 +74,15 @@ def report() -> str:
 
     from voicestudio.paths import resources_dir, user_data_dir, user_voices_dir
     from voicestudio.project.project import default_projects_dir
+    from voicestudio.runtime import cuda_unavailable_reason
+    from voicestudio.threads import inference_threads
     from voicestudio.voice.catalog import bundled_voice
-    from voicestudio.voice.runtime import cuda_unavailable_reason, default_threads
 
     out = ["VoiceStudio doctor", "", f"python      {sys.version.split()[0]} ({platform.platform()})", "", "packages:"]
     out += [f"  {name:20} {_version(name)}" for name in _PACKAGES]
     out += ["", "onnxruntime:", f"  available providers: {', '.join(ort.get_available_providers())}"]
     out.append(f"  cuda: {cuda_unavailable_reason() or 'available'}")
-    out.append(f"  default threads: {default_threads()}")
+    out.append(f"  default threads: {inference_threads()}")
     out += ["", "audio devices:"] + [f"  {line}" for line in audio_devices_summary()]
     out += ["", "window:"] + [f"  {line}" for line in window_summary()]
     voice = bundled_voice()

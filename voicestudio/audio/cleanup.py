@@ -114,7 +114,7 @@ def _get_session():
         if _session is None:
             import onnxruntime as ort
 
-            from voicestudio.voice.runtime import session_options
+            from voicestudio.runtime import session_options
 
             path = model_path()
             try:

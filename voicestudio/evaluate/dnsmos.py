@@ -233,7 +233,7 @@ def _open(path: Path, threads: int, shape: tuple[int | None, ...]):
     """A CPU session for ``path``, refused with a message when it is not the expected network."""
     import onnxruntime as ort
 
-    from voicestudio.voice.runtime import session_options
+    from voicestudio.runtime import session_options
 
     try:
         session = ort.InferenceSession(str(path), sess_options=session_options(threads), providers=["CPUExecutionProvider"])

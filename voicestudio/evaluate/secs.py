@@ -44,7 +44,7 @@ from voicestudio.audio.cleanup import InvalidAudioError, prepare_samples, speech
 from voicestudio.audio.io import Audio, resample
 from voicestudio.audio.levels import set_speech_level
 from voicestudio.audio.mel import mel_filterbank, power_spectrogram
-from voicestudio.errors import AudioFileError, VoiceStudioError
+from voicestudio.errors import VoiceStudioError
 from voicestudio.paths import bundled_model, user_data_dir
 
 #: Bump the version in the file name whenever the exported graph changes.
@@ -67,9 +67,6 @@ VAD_SMOOTHING_WINDOWS = 8
 VAD_MAX_SILENCE_WINDOWS = 6
 #: Partials per onnxruntime call: bounds memory for long clips, large enough to batch well.
 MAX_BATCH = 64
-#: Takes a project's reference embedding is made of: enough to average out one odd take,
-#: few enough to embed in seconds.
-MAX_REFERENCE_TAKES = 8
 #: Building the model in a child process: importing torch and exporting takes ~10-30 s.
 BUILD_TIMEOUT_S = 600.0
 
@@ -320,7 +317,7 @@ class SpeakerEncoder:
     def __init__(self, model_path: str | Path | None = None, threads: int = 1) -> None:
         import onnxruntime as ort
 
-        from voicestudio.voice.runtime import session_options
+        from voicestudio.runtime import session_options
 
         self.model_path = ensure_encoder_model(model_path)
         try:
@@ -404,25 +401,6 @@ def _pair(clip: tuple[np.ndarray, int] | Audio) -> tuple[np.ndarray, int]:
         return clip.samples, clip.sample_rate
     samples, rate = clip
     return samples, int(rate)
-
-
-def project_reference_takes(project, limit: int = MAX_REFERENCE_TAKES) -> list[Path]:
-    """Up to ``limit`` takes of a :class:`~voicestudio.project.project.VoiceProject` to compare
-    a voice with: each prompt's chosen take, unless its checks failed, evenly spread over
-    the script; files that went missing are left out."""
-    paths = []
-    for prompt in project.prompts:
-        if prompt.chosen_take is None or prompt.chosen_take.verdict == "fail":
-            continue
-        try:
-            path = project.take_path(prompt.chosen_take)
-        except AudioFileError:  # a link out of the project
-            continue
-        if path.is_file():
-            paths.append(path)
-    if limit <= 0 or len(paths) <= limit:
-        return paths
-    return [paths[int(i)] for i in np.linspace(0, len(paths) - 1, limit).round()]
 
 
 def cached_reference_embedding(paths: Sequence[str | Path], encoder: SpeakerEncoder | None = None) -> np.ndarray:

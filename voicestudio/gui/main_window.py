@@ -286,7 +286,7 @@ class MainWindow(QMainWindow):
         self.provider_label.setText(f"Synthesis: {self._provider_text()}")
 
     def _provider_text(self) -> str:
-        from voicestudio.voice.runtime import cuda_unavailable_reason
+        from voicestudio.runtime import cuda_unavailable_reason
 
         choice = self.ctx.provider
         if choice == "cpu" or (choice == "auto" and cuda_unavailable_reason()):

@@ -20,10 +20,13 @@ class Cancelled(Exception):
 
 class TaskHandle:
     """Given to a task function: ``report(fraction, message)`` sends progress to the GUI
-    and raises :class:`Cancelled` once ``cancel()`` was called; ``cancelled`` can be polled."""
+    and raises :class:`Cancelled` once ``cancel()`` was called; ``cancelled`` can be polled;
+    ``send(event)`` delivers any object (an engine's typed event) to the task's ``event``
+    signal, in order, in the GUI thread."""
 
-    def __init__(self, emit: Callable[[float, str], None]) -> None:
+    def __init__(self, emit: Callable[[float, str], None], send: Callable[[object], None]) -> None:
         self._emit = emit
+        self._send = send
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
@@ -38,17 +41,21 @@ class TaskHandle:
             raise Cancelled()
         self._emit(float(fraction), message)
 
+    def send(self, event: object) -> None:
+        self._send(event)
+
 
 class _TaskObject(QObject):
     done = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
     progress = Signal(float, str)
+    event = Signal(object)
 
     def __init__(self, fn: Callable[[TaskHandle], Any]) -> None:
         super().__init__()
         self.fn = fn
-        self.handle = TaskHandle(self.progress.emit)
+        self.handle = TaskHandle(self.progress.emit, self.event.emit)
 
     def run(self) -> None:
         try:
@@ -69,13 +76,14 @@ class _TaskObject(QObject):
 
 class Task(QObject):
     """One background job. Connect ``done(result)``, ``failed(message)``, ``cancelled()``,
-    ``progress(fraction, message)`` and ``finished()`` (always last, after the thread ended),
-    then ``start()``. The object lives until its thread has finished."""
+    ``progress(fraction, message)``, ``event(object)`` and ``finished()`` (always last, after
+    the thread ended), then ``start()``. The object lives until its thread has finished."""
 
     done = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
     progress = Signal(float, str)
+    event = Signal(object)
     finished = Signal()
 
     def __init__(self, fn: Callable[[TaskHandle], Any], parent: QObject | None = None) -> None:
@@ -85,6 +93,7 @@ class Task(QObject):
         self._obj.moveToThread(self._thread)
         self._thread.started.connect(self._obj.run)
         self._obj.progress.connect(self.progress)
+        self._obj.event.connect(self.event)
         # Direct: quit() is thread-safe, and a queued call would need the GUI thread's event
         # loop, so wait() from the GUI thread could never return.
         for signal in (self._obj.done, self._obj.failed, self._obj.cancelled):
@@ -129,11 +138,11 @@ class Task(QObject):
 
 
 def run_task(fn: Callable[[TaskHandle], Any], parent: QObject, *, done=None, failed=None, cancelled=None,
-             progress=None) -> Task:
+             progress=None, event=None) -> Task:
     """Start ``fn(handle)`` on a new thread and wire the given GUI-thread callbacks."""
     task = Task(fn, parent)
     for signal, slot in ((task.done, done), (task.failed, failed), (task.cancelled, cancelled),
-                         (task.progress, progress)):
+                         (task.progress, progress), (task.event, event)):
         if slot is not None:
             signal.connect(slot)
     task.finished.connect(task.deleteLater)

@@ -15,19 +15,19 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import soundfile as sf
 
 from voicestudio.audio.io import READABLE_SUFFIXES, check_rate, read_audio
+from voicestudio.audio.take_report import TakeReport
 from voicestudio.errors import VoiceStudioError
 from voicestudio.project.project import IMPORT_SOURCE_PREFIX, VoiceProject
 
 AUDIO_SUFFIXES = READABLE_SUFFIXES
 SAVE_EVERY = 10  # takes between saves of project.json: an interrupted import keeps what it did
 
-Checker = Callable[[np.ndarray, int, str], dict[str, Any] | None]
+Checker = Callable[[np.ndarray, int, str], TakeReport | None]
 Progress = Callable[[int, int, str], None]
 
 
@@ -124,8 +124,8 @@ def default_checker(asr: bool = True) -> Checker:
     """The same take checks a recording gets (ASR optional: it is the slow one)."""
     from voicestudio.audio.checks import TakeOrigin, check_take
 
-    def check(samples: np.ndarray, sample_rate: int, prompt: str) -> dict[str, Any]:
-        return check_take(samples, sample_rate, prompt if asr else None, origin=TakeOrigin.FILE).to_dict()
+    def check(samples: np.ndarray, sample_rate: int, prompt: str) -> TakeReport:
+        return check_take(samples, sample_rate, prompt if asr else None, origin=TakeOrigin.FILE)
 
     return check
 

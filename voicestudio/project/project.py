@@ -19,12 +19,14 @@ from typing import Any
 import numpy as np
 
 from voicestudio.audio.io import AudioFileWriter
+from voicestudio.audio.take_report import TakeReport
 from voicestudio.commands import command
 from voicestudio.errors import AudioFileError, VoiceStudioError
 from voicestudio.paths import user_data_dir
+from voicestudio.project import selection
 from voicestudio.project.store import ProjectFileError, backup_path, load_json, save_json
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PROJECT_FILE = "project.json"
 TAKES_DIR = "takes"
 MODELS_DIR = "models"
@@ -41,7 +43,30 @@ def _add_voices(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "voices": []}
 
 
+def _readable_reports(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 holds each take's report typed (:class:`TakeReport`). A report an older
+    version wrote that cannot be read as one is dropped: the take stays, unchecked, and is
+    checked again when training reads it."""
+    prompts = []
+    for prompt in data.get("prompts", []):
+        if isinstance(prompt, dict) and isinstance(prompt.get("takes"), list):
+            prompt = {**prompt, "takes": [_with_readable_report(t) for t in prompt["takes"]]}
+        prompts.append(prompt)
+    return {**data, "prompts": prompts}
+
+
+def _with_readable_report(take: Any) -> Any:
+    if not isinstance(take, dict) or take.get("report") is None:
+        return take
+    try:
+        TakeReport.from_dict(take["report"])
+    except ValueError:
+        return {**take, "report": None}
+    return take
+
+
 MIGRATIONS[1] = _add_voices
+MIGRATIONS[2] = _readable_reports
 
 
 class ProjectError(VoiceStudioError):
@@ -67,7 +92,7 @@ class Take:
     duration_s: float
     recorded: str
     source: str = "microphone"
-    report: dict[str, Any] | None = None
+    report: TakeReport | None = None  # None: never checked
     accepted_by_user: bool = False
 
     @property
@@ -78,9 +103,10 @@ class Take:
     @property
     def verdict(self) -> str:
         """pass / warn / fail from the take checks, or "unchecked"."""
-        if self.report is None:
-            return "unchecked"
-        return str(self.report.get("verdict", "unchecked"))
+        return self.report.verdict if self.report is not None else "unchecked"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "report": self.report.to_dict() if self.report is not None else None}
 
 
 @dataclass
@@ -234,7 +260,7 @@ class VoiceProject:
             "script_name": self.script_name,
             "consent_index": self.consent_index,
             "position": self.position,
-            "prompts": [asdict(p) for p in self.prompts],
+            "prompts": [_prompt_dict(p) for p in self.prompts],
             "voices": [asdict(v) for v in self.voices],
         }
 
@@ -281,7 +307,7 @@ class VoiceProject:
         index: int,
         samples: np.ndarray,
         sample_rate: int,
-        report: dict[str, Any] | None = None,
+        report: TakeReport | None = None,
         source: str = "microphone",
         subtype: str = "pcm24",
         save: bool = True,
@@ -335,9 +361,7 @@ class VoiceProject:
     def summary(self) -> ProjectSummary:
         takes = [t for p in self.prompts for t in p.takes]
         chosen = [p.chosen_take for p in self.prompts if p.chosen_take is not None]
-        from voicestudio.safety.consent import consent_prompt
-
-        statement = consent_prompt(self)  # the consent gate's rule for which prompt it is
+        statement = selection.consent_prompt(self)
         consent = statement is not None and bool(self.prompts[statement].takes)
         pending = [i for i, p in enumerate(self.prompts) if p.status == "pending"]
         imported = sum(p.chosen_take is not None and p.chosen_take.imported
@@ -388,9 +412,18 @@ def _default_prompts(name: str) -> tuple[list[str], str]:
     return list(script.prompts), script.name
 
 
+def _prompt_dict(prompt: Prompt) -> dict[str, Any]:
+    return {**asdict(prompt), "takes": [t.to_dict() for t in prompt.takes]}
+
+
 def _prompt_from(data: dict[str, Any], index: int) -> Prompt:
-    takes = [Take(**t) for t in data.get("takes", [])]
+    takes = [_take_from(t) for t in data.get("takes", [])]
     return Prompt(text=data["text"], status=data.get("status", "pending"), takes=takes, selected=data.get("selected"))
+
+
+def _take_from(data: dict[str, Any]) -> Take:
+    report = data.get("report")
+    return Take(**{**data, "report": TakeReport.from_dict(report) if report is not None else None})
 
 
 def _validated(data: dict[str, Any], path: Path) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from voicestudio.project import selection
 from voicestudio.project.project import ProjectError, Take, VoiceProject
 
 if TYPE_CHECKING:  # the checks pull in scipy and the VAD: loaded when a take is checked
@@ -80,7 +81,7 @@ def check_recorded_take(samples: np.ndarray, sample_rate: int, prompt: str) -> T
 
 def store_report(project: VoiceProject, take: Take, report: TakeReport) -> None:
     """Attach a finished check report to a saved take and save the project."""
-    take.report = report.to_dict()
+    take.report = report
     project.save()
 
 
@@ -89,22 +90,12 @@ def prompt_label(project: VoiceProject, index: int) -> str:
     return f"Prompt {index + 1} of {len(project.prompts)}"
 
 
-def is_consent_prompt(project: VoiceProject, index: int) -> bool:
-    """Whether prompt ``index`` is the project's consent statement (the one the consent gate
-    checks: ``consent_index``, when that prompt is a consent statement)."""
-    from voicestudio.safety.consent import consent_prompt
-
-    return index == consent_prompt(project)
-
-
 def resume_index(project: VoiceProject) -> int:
     """The prompt to show when a project is opened: the consent statement until it has a take,
     then the next prompt without one, else the saved position (the last prompt when done)."""
     if not project.prompts:
         return 0
-    from voicestudio.safety.consent import consent_prompt
-
-    consent = consent_prompt(project)
+    consent = selection.consent_prompt(project)
     if consent is not None and not project.prompts[consent].takes:
         return consent
     pending = project.next_pending()

@@ -39,9 +39,11 @@ import numpy as np
 
 from voicestudio.commands import command
 from voicestudio.errors import AudioFileError, VoiceStudioError
+from voicestudio.project import selection
 
 if TYPE_CHECKING:  # the encoder pulls in onnxruntime and the VAD: loaded when a check runs
     from voicestudio.audio.io import Audio
+    from voicestudio.audio.take_report import TakeReport
     from voicestudio.evaluate.secs import SpeakerEncoder
     from voicestudio.project.project import Take, VoiceProject
     from voicestudio.training.dataset import TrainingData, Utterance
@@ -154,39 +156,15 @@ class ConsentCheck:
 
 
 # ----------------------------------------------------------------------------- which take
-def consent_prompt(project: VoiceProject, create: bool = False) -> int | None:
-    """The index of the project's consent statement: ``consent_index`` when that prompt is
-    VoiceStudio's statement. A project made by importing a corpus may have none: with
-    ``create`` the filled-in statement is added as a prompt and remembered."""
-    from voicestudio.text.script import is_consent_statement
-
-    index = project.consent_index
-    if index is not None and 0 <= index < len(project.prompts) and is_consent_statement(project.prompts[index].text):
-        return index
-    if not create:
-        return None
-    index = project.add_prompt(statement_for(project))
-    project.consent_index = index
-    project.save()
-    return index
-
-
-def statement_for(project: VoiceProject) -> str:
-    """The consent statement a project without one gets, filled in for today."""
-    from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
-
-    return fill_consent(CONSENT_TEMPLATE, project.name, datetime.now().date())
-
-
 def remedy(project: VoiceProject, index: int | None, again: bool = False, advice: str = "") -> ConsentRemedy:
     """Record (or add) the statement of ``project``, whose prompt is ``index``."""
-    statement = project.prompts[index].text if index is not None else statement_for(project)
+    statement = project.prompts[index].text if index is not None else selection.statement_for(project)
     return ConsentRemedy(project.folder, index, statement, again, advice)
 
 
 def consent_take(project: VoiceProject) -> tuple[int, Take]:
     """The consent prompt's chosen take, or :class:`ConsentError` saying what to record."""
-    index = consent_prompt(project)
+    index = selection.consent_prompt(project)
     if index is None:
         raise ConsentError(
             f"project {project.name!r} has no consent statement among its prompts, so VoiceStudio cannot "
@@ -197,26 +175,6 @@ def consent_take(project: VoiceProject) -> tuple[int, Take]:
             f"training and exporting a voice need the speaker's recorded consent, and project "
             f"{project.name!r} has none yet", remedy(project, index))
     return index, take
-
-
-def training_takes(project: VoiceProject, skip: int | None) -> list[tuple[Take, Path]]:
-    """The chosen takes training would use, with their files (not prompt ``skip`` or the
-    consent prompt, not takes whose checks failed unless the user accepted them, not
-    missing files or links out of the project)."""
-    found = []
-    for i, prompt in enumerate(project.prompts):
-        take = prompt.chosen_take
-        if i == skip or i == project.consent_index or take is None:
-            continue
-        if take.verdict == "fail" and not take.accepted_by_user:
-            continue
-        try:
-            path = project.take_path(take)
-        except AudioFileError:  # a link out of the project is never read
-            continue
-        if path.is_file():
-            found.append((take, path))
-    return found
 
 
 # ----------------------------------------------------------------------------- the checks
@@ -230,7 +188,7 @@ def check_consent(
     takes) or the take cannot stand as consent (failed checks, a copy of a training take,
     unreadable, too short, reading another text); a comparison that ran is returned,
     verified or not."""
-    takes = training_takes(project, consent_prompt(project))
+    takes = selection.training_files(project)
     if not takes:  # said first: a project with nothing recorded needs takes before anything
         raise ConsentError(f"project {project.name!r} has no recorded takes to train on: record or import takes first")
     index, take = consent_take(project)
@@ -323,7 +281,7 @@ class StatementRecording:
 
     source: Path
     audio: Audio
-    report: dict[str, Any]
+    report: TakeReport
     check: ConsentCheck
 
 
@@ -341,7 +299,7 @@ def store_consent_recording(project: VoiceProject, recording: StatementRecording
     statement prompt, when the project has none); the check, naming the stored take."""
     from voicestudio.project.project import IMPORT_SOURCE_PREFIX
 
-    index = consent_prompt(project, create=True)
+    index = selection.consent_prompt(project, create=True)
     take = project.add_take(index, recording.audio.samples, recording.audio.sample_rate, report=recording.report,
                             source=f"{IMPORT_SOURCE_PREFIX}{recording.source.resolve()}")
     stored = hashlib.sha256(project.take_path(take).read_bytes()).hexdigest()  # the take file, as later checks see it
@@ -357,8 +315,8 @@ def check_consent_recording(project: VoiceProject, path: str | Path, encoder: Sp
 
     audio = read_audio(path)  # AudioFileError with the reason for anything unreadable
     check_rate(audio.sample_rate)
-    index = consent_prompt(project)
-    text = project.prompts[index].text if index is not None else statement_for(project)
+    index = selection.consent_prompt(project)
+    text = selection.statement_text(project)
     report = check_take(audio.samples, audio.sample_rate, text if asr else None, origin=TakeOrigin.FILE)
     label = Path(path).name
     if report.failed:
@@ -370,7 +328,7 @@ def check_consent_recording(project: VoiceProject, path: str | Path, encoder: Sp
     if report.asr_text is not None:
         _refuse_misreading(label, reading_error(text, report.asr_text), report.asr_text, None,
                            "; nothing was stored")
-    takes = training_takes(project, index)
+    takes = selection.training_files(project)
     if not takes:
         raise ConsentError(f"project {project.name!r} has no recorded takes to train on: import or record the "
                            "takes first, then add the statement")
@@ -381,7 +339,7 @@ def check_consent_recording(project: VoiceProject, path: str | Path, encoder: Sp
         check = refuse_unless_verified(project, compared)
     except ConsentError as exc:
         raise ConsentError(f"{exc.reason}; nothing was stored", exc.remedy) from exc
-    return StatementRecording(Path(path), audio, report.to_dict(), check)
+    return StatementRecording(Path(path), audio, report, check)
 
 
 def reading_error(statement: str, heard: str) -> float:
@@ -438,7 +396,7 @@ def _compare(project: VoiceProject, label: str, digest: str, consent: np.ndarray
 
 def refuse_unless_verified(project: VoiceProject, check: ConsentCheck) -> ConsentCheck:
     """``check``, or :class:`ConsentError` explaining why it is not verified and what to do."""
-    index = consent_prompt(project)
+    index = selection.consent_prompt(project)
     if MAX_FOREIGN_SHARE < check.foreign_share < 0.9:  # some takes are the statement's voice, most not
         raise ConsentError(
             f"{len(check.left_out)} of {check.reference_takes} takes ({100 * check.foreign_share:.0f} % of the "
@@ -478,8 +436,7 @@ def _consent_recording(project: VoiceProject, index: int, take: Take) -> tuple[s
     from voicestudio.audio.io import read_audio
 
     if take.verdict == "fail" and not take.accepted_by_user:
-        problems = "; ".join(str(c.get("message")) for c in (take.report or {}).get("checks", [])
-                             if isinstance(c, dict) and c.get("verdict") == "fail")
+        problems = "; ".join(c.message for c in take.report.checks if c.verdict == "fail") if take.report else ""
         raise ConsentError(f"the consent take {take.file} failed its checks ({problems or 'see the take'})",
                            remedy(project, index, again=True))
     try:
@@ -499,9 +456,8 @@ def _reading(take: Take, digest: str, audio: Audio, statement: str) -> tuple[flo
     """How far the consent take's reading is from the statement (:func:`reading_error`), from
     what the take checks heard, else recognized now (once per recording; a missing
     recognizer is a refusal, as the statement cannot be checked)."""
-    report = take.report or {}
-    heard = report.get("asr_text")
-    if isinstance(heard, str):
+    heard = take.report.asr_text if take.report is not None else None
+    if heard is not None:
         return reading_error(statement, heard), heard
     with _cache_lock:
         cached = _reading_cache.get(digest)

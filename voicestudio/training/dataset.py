@@ -19,6 +19,7 @@ from voicestudio.audio.cleanup import InvalidAudioError
 from voicestudio.audio.io import read_audio, resample, write_audio
 from voicestudio.audio.levels import set_speech_level
 from voicestudio.errors import AudioFileError, VoiceStudioError
+from voicestudio.project import selection
 from voicestudio.project.project import VoiceProject
 
 MODEL_RATE = 22050
@@ -92,14 +93,10 @@ def collect(
     """The project's chosen takes as utterances, or :class:`TrainingDataError`. ``screen``
     (the consent gate's) names utterances to leave out, with reasons, before the minimums
     and the held-out split apply."""
-    from voicestudio.audio.checks import TakeReport, check_take
+    from voicestudio.audio.checks import check_take
 
     config = config or DataConfig()
-    chosen = [
-        (i, p, p.chosen_take)
-        for i, p in enumerate(project.prompts)
-        if p.chosen_take is not None and i != project.consent_index
-    ]
+    chosen = [(c.index, c.prompt, c.take) for c in selection.candidates(project)]
     if not chosen:
         raise TrainingDataError(
             f"project {project.name!r} has no recorded takes besides the consent statement: record or import takes first"
@@ -122,14 +119,14 @@ def collect(
             excluded.append((name, f"recorded at {rate} Hz; at least {config.min_sample_rate} Hz is needed"))
             continue
         try:
-            checked = TakeReport.from_dict(take.report) if take.report is not None else check_take(samples, rate)
+            checked = take.report if take.report is not None else check_take(samples, rate)
         except (ValueError, InvalidAudioError) as exc:
             excluded.append((name, str(exc)))
             continue
         verdict = checked.verdict
         problems = "; ".join(c.message for c in checked.problems if c.verdict == "fail")
         span = (checked.speech_start_s, checked.speech_end_s)
-        if verdict == "fail" and not take.accepted_by_user:
+        if verdict == "fail" and not take.accepted_by_user:  # selection.may_train, on a fresh report
             excluded.append((name, f"failed its checks ({problems or 'see the take report'})"))
             continue
         if config.denoise:

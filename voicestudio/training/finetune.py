@@ -45,6 +45,7 @@ from voicestudio.errors import VoiceStudioError
 from voicestudio.evaluate.secs import default_encoder
 from voicestudio.project.project import VoiceProject
 from voicestudio.safety.consent import ConsentError, ConsentRefusal, ConsentScreen, require_consent
+from voicestudio.threads import training_threads
 from voicestudio.training.adversarial import Critic
 from voicestudio.training.alignment import maximum_path
 from voicestudio.training.base import (
@@ -72,7 +73,6 @@ from voicestudio.training.features import (
     spec_to_mel,
     stft_loss,
 )
-from voicestudio.training.locations import default_threads
 from voicestudio.training.register import RegisterConfig
 
 PREVIEW_TEXT = "The quick brown fox jumps over the lazy dog, and my own voice reads it aloud."
@@ -313,7 +313,7 @@ class Trainer:
     def _run(self, resume: bool) -> TrainResult:
         cfg = self.config
         device = pick_device(cfg.device)
-        with torch_threads(cfg.threads or default_threads()):
+        with torch_threads(cfg.threads or training_threads()):
             # 0. consent: the speaker's own statement, checked before anything slow
             self._emit(Stage("consent", 0.0, "checking the speaker's consent statement"))
             consent = require_consent(self.project, default_encoder())

@@ -7,7 +7,6 @@ user starts a training (and must not import torch to do so), so the paths live h
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from voicestudio.paths import user_data_dir
@@ -20,14 +19,6 @@ BASE_FORMAT = 1
 #: Measured 368 s (clone_quality benchmark, 2026-11-28) and 6-6.5 min in a new-user trial,
 #: on the project's 2-core CPU machine; a faster CPU shortens only the reading part.
 BASE_PREPARATION_TIME = "6–6.5 minutes on a 2-core CPU"
-
-
-def default_threads() -> int:
-    """Torch threads for training when the user does not choose: every core on a machine of
-    up to 3 cores (leaving one of two idle would halve the speed, and the window stays
-    responsive: ``test_gui_train`` measures it), every core but one on bigger machines."""
-    cores = os.cpu_count() or 1
-    return cores - 1 if cores >= 4 else cores
 
 
 def models_dir() -> Path:

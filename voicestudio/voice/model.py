@@ -18,8 +18,8 @@ import numpy as np
 import onnxruntime as ort
 
 from voicestudio.errors import VoiceLoadError
+from voicestudio.runtime import ProviderChoice, create_session
 from voicestudio.text.phonemize import phoneme_ids, phonemize
-from voicestudio.voice.runtime import ProviderChoice, create_session
 
 REQUIRED_INPUTS = ("input", "input_lengths", "scales")
 MAX_MODEL_BYTES = 1 << 30  # no real VITS voice comes near 1 GiB

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from voicestudio.audio.take_report import CheckResult
 from voicestudio.errors import VoiceStudioError
 from voicestudio.gui.context import StudioContext
 from voicestudio.gui.theme import COLORS
@@ -44,7 +45,7 @@ from voicestudio.gui.widgets.level_meter import LevelMeterWidget
 from voicestudio.gui.widgets.spectrogram import SpectrogramView
 from voicestudio.gui.widgets.waveform import WaveformView
 from voicestudio.gui.workers import run_task
-from voicestudio.project import recording
+from voicestudio.project import recording, selection
 
 #: How often the GUI drains the recorder and redraws the meter and spectrogram (~50 fps).
 UPDATE_INTERVAL_MS = 20
@@ -475,7 +476,7 @@ class RecordPanel(QWidget):
             return
         prompt = project.prompts[row]
         text = prompt.text if len(prompt.text) <= PROMPT_COLUMN_CHARS else prompt.text[: PROMPT_COLUMN_CHARS - 1] + "…"
-        if recording.is_consent_prompt(project, row):
+        if selection.is_consent_prompt(project, row):
             text = "Consent: " + text
         number = QTableWidgetItem(str(row + 1))
         number.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -513,7 +514,7 @@ class RecordPanel(QWidget):
             return
         self.index = min(max(0, self.index), len(project.prompts) - 1)
         prompt = project.prompts[self.index]
-        consent = recording.is_consent_prompt(project, self.index)
+        consent = selection.is_consent_prompt(project, self.index)
         status = {"recorded": f"{len(prompt.takes)} take{'s' if len(prompt.takes) != 1 else ''}",
                   "skipped": "skipped", "pending": "not recorded yet"}.get(prompt.status, prompt.status)
         label = recording.prompt_label(project, self.index)
@@ -594,7 +595,7 @@ class RecordPanel(QWidget):
             advice = {"pass": "good to train on", "warn": "usable; a retake may be better",
                       "fail": "do not train on it: record it again"}.get(verdict, "")
             self.take_label.setText(f"{where} · {verdict}: {advice}")
-            self._set_badges(take.report.get("checks", []))
+            self._set_badges(take.report.checks)
 
     def _take_audio(self, take) -> tuple[str, np.ndarray, int] | None:
         if self._shown_audio is not None and self._shown_audio[0] == take.file:
@@ -609,7 +610,7 @@ class RecordPanel(QWidget):
         self._shown_audio = (take.file, audio.samples, audio.sample_rate)
         return self._shown_audio
 
-    def _set_badges(self, checks: list[dict]) -> None:
+    def _set_badges(self, checks: list[CheckResult]) -> None:
         grid = self._checks_grid
         while grid.count():
             widget = grid.takeAt(0).widget()
@@ -619,17 +620,17 @@ class RecordPanel(QWidget):
         for row in range(grid.rowCount()):
             grid.setRowStretch(row, 0)
         order = list(recording.CHECK_LABELS)
-        checks = sorted(checks, key=lambda c: order.index(c["name"]) if c.get("name") in order else len(order))
+        checks = sorted(checks, key=lambda c: order.index(c.name) if c.name in order else len(order))
         for row, check in enumerate(checks):
-            verdict = str(check.get("verdict", ""))
-            badge = QLabel(recording.CHECK_LABELS.get(check.get("name"), str(check.get("name", "?"))))
+            verdict = check.verdict
+            badge = QLabel(recording.CHECK_LABELS.get(check.name, check.name))
             badge.setProperty("role", "badge")
             badge.setProperty("badge", verdict)
-            badge.setObjectName(f"check_{check.get('name')}")
-            badge.setToolTip(f"{verdict}: {check.get('message', '')}")
+            badge.setObjectName(f"check_{check.name}")
+            badge.setToolTip(f"{verdict}: {check.message}")
             badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
             badge.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-            message = QLabel(str(check.get("message", "")))
+            message = QLabel(check.message)
             message.setWordWrap(True)
             message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
             message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -35,11 +35,12 @@ from voicestudio.evaluate import prosody
 from voicestudio.gui.widgets.inline_message import InlineMessage
 from voicestudio.gui.widgets.waveform import WaveformView
 from voicestudio.gui.workers import Cancelled, run_task
+from voicestudio.project import selection
+from voicestudio.runtime import cuda_unavailable_reason
 from voicestudio.styling.controls import CONTROL_SPECS, ControlSpec, StyleControls, emotion_presets
 from voicestudio.styling.presets import PresetError, PresetStore
 from voicestudio.voice.catalog import DEFAULT_VOICE, list_voices, resolve_voice
 from voicestudio.voice.preview import LatestWinsRenderer, PreviewSession, RenderResult
-from voicestudio.voice.runtime import cuda_unavailable_reason
 from voicestudio.voice.synthesizer import Synthesizer
 
 #: Slider order and resolution (one slider step, in the control's unit).
@@ -613,10 +614,9 @@ class SynthesizePanel(QWidget):
         self.refresh_voices(select_best=False)
 
     def _reference_takes(self) -> list:
-        from voicestudio.evaluate.secs import project_reference_takes
 
         project = self.ctx.project
-        return project_reference_takes(project) if project is not None else []
+        return selection.reference_takes(project) if project is not None else []
 
     def _show_similarity_hint(self) -> None:
         if self.ctx.project is None:

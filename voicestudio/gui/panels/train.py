@@ -43,9 +43,9 @@ from voicestudio.gui.train_worker import (
 )
 from voicestudio.gui.widgets.inline_message import InlineMessage
 from voicestudio.gui.widgets.loss_plot import LossPlot, QualityPlot, SimilarityPlot
-from voicestudio.safety.consent import consent_prompt
+from voicestudio.project import selection
+from voicestudio.threads import training_threads
 from voicestudio.training import locations
-from voicestudio.training.locations import default_threads
 
 #: Time budgets offered (minutes). Quick is the CLI's default; Studio is where the
 #: feasibility run reached similarity 0.85 (ARCHITECTURE.md, "The speaker model").
@@ -247,8 +247,8 @@ class TrainPanel(QWidget):
         threads_label = QLabel("CPU threads")
         self.threads_spin = QSpinBox()
         self.threads_spin.setRange(1, max(1, cores))
-        self.threads_spin.setValue(default_threads())
-        tip = f"Threads for training (default {default_threads()} of {cores}: "
+        self.threads_spin.setValue(training_threads())
+        tip = f"Threads for training (default {training_threads()} of {cores}: "
         tip += "all cores up to 3, one left free on bigger machines)."
         threads_label.setToolTip(tip)
         self.threads_spin.setToolTip(tip)
@@ -344,9 +344,9 @@ class TrainPanel(QWidget):
         device = str(s.value("train/device", "auto"))
         try:
             minutes = int(s.value("train/minutes", self.minutes_spin.value()))
-            threads = int(s.value("train/threads", default_threads()))
+            threads = int(s.value("train/threads", training_threads()))
         except (TypeError, ValueError):
-            minutes, threads = self.minutes_spin.value(), default_threads()
+            minutes, threads = self.minutes_spin.value(), training_threads()
         self.minutes_spin.setValue(minutes)
         self._restoring = True
         self.threads_spin.setValue(min(max(1, threads), self.threads_spin.maximum()))
@@ -367,7 +367,7 @@ class TrainPanel(QWidget):
 
     def _on_threads_changed(self, value: int) -> None:
         """Kept only once the user sets it: otherwise the default (one rule for the panel and
-        the trainer, locations.default_threads) follows the machine."""
+        the trainer, threads.training_threads) follows the machine."""
         if not self._restoring:
             self.ctx.settings.setValue("train/threads", value)
     def _update_choice_widgets(self) -> None:
@@ -445,7 +445,7 @@ class TrainPanel(QWidget):
     # ------------------------------------------------------------------ consent statement
     def _statement_recorded(self) -> bool:
         project = self.ctx.project
-        statement = consent_prompt(project) if project is not None else None
+        statement = selection.consent_prompt(project) if project is not None else None
         return statement is not None and bool(project.prompts[statement].takes)
 
     def record_statement_now(self) -> None:
@@ -453,9 +453,9 @@ class TrainPanel(QWidget):
         project = self.ctx.project
         if project is None or self.busy:
             return
-        created = consent_prompt(project) is None
+        created = selection.consent_prompt(project) is None
         try:
-            index = consent_prompt(project, create=True)
+            index = selection.consent_prompt(project, create=True)
         except VoiceStudioError as exc:
             self.consent_message.error(f"Cannot add the statement to the project: {exc}")
             return
@@ -540,11 +540,10 @@ class TrainPanel(QWidget):
         if project is None:
             return NO_PROJECT_HINT
         summary = project.summary()
-        consent = project.consent_index
-        takes = sum(1 for i, p in enumerate(project.prompts) if p.chosen_take is not None and i != consent)
+        takes = len(selection.takes_that_train(project))
         voices = len(project.voices)
         trained = f"; {voices} trained voice{'s' if voices != 1 else ''}" if voices else ""
-        statement = consent_prompt(project)
+        statement = selection.consent_prompt(project)
         if statement is not None and project.prompts[statement].takes:
             gate = "Consent statement recorded; it is compared with the takes when training starts."
         else:

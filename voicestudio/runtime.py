@@ -7,12 +7,13 @@ the faster one is kept. ``cuda`` falls back to the CPU with the reason spelled o
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import onnxruntime as ort
+
+from voicestudio.threads import inference_threads
 
 PROVIDER_CHOICES = ("auto", "cpu", "cuda")
 _ORT_NAMES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
@@ -26,11 +27,6 @@ class ProviderChoice:
     used: str
     reason: str
     timings_ms: dict[str, float] = field(default_factory=dict)
-
-
-def default_threads() -> int:
-    """All cores by default; callers that must leave room (the GUI, training) pass fewer."""
-    return max(1, os.cpu_count() or 1)
 
 
 def cuda_unavailable_reason() -> str | None:
@@ -76,7 +72,7 @@ def create_session(
     """Open ``model`` on the requested provider, falling back to the CPU with a reason."""
     if provider not in PROVIDER_CHOICES:
         raise ValueError(f"provider must be one of {', '.join(PROVIDER_CHOICES)} (got {provider!r})")
-    threads = threads or default_threads()
+    threads = threads or inference_threads()
     cuda_missing = cuda_unavailable_reason()
 
     if provider == "cpu":
