@@ -27,12 +27,13 @@ from training_data import (  # noqa: E402
 
 from voicestudio.audio.io import read_audio, resample, write_audio  # noqa: E402
 from voicestudio.audio.take_report import CheckResult, TakeReport  # noqa: E402
+from voicestudio.constants import MODEL_RATE  # noqa: E402
 from voicestudio.project import selection  # noqa: E402
 from voicestudio.project.project import VoiceProject  # noqa: E402
 from voicestudio.safety import consent  # noqa: E402
 from voicestudio.safety.consent import ConsentError  # noqa: E402
 from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent  # noqa: E402
-from voicestudio.training.dataset import MODEL_RATE, TrainingData, Utterance  # noqa: E402
+from voicestudio.training.dataset import TrainingData, Utterance  # noqa: E402
 
 CLI = [sys.executable, "-m", "voicestudio"]
 SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"
@@ -170,7 +171,7 @@ def test_takes_of_someone_else_are_left_out_and_a_project_of_mostly_others_is_re
     speaker's takes cannot ride along with a real statement."""
     data = _utterances(project, ["takes/intruder1.wav", "takes/intruder2.wav"])
     screen = consent.ConsentScreen(project)
-    reasons = dict(screen(data.train + data.held_out))
+    reasons = {f.take: f.describe() for f in screen(data.train + data.held_out)}
     assert sorted(reasons) == ["takes/intruder1.wav", "takes/intruder2.wav"]
     assert "does not sound like the person who recorded the consent statement" in reasons["takes/intruder1.wav"]
     check = screen.check
@@ -190,7 +191,7 @@ def test_collect_applies_its_minimums_after_the_screen(project):
 
     config = DataConfig(min_takes=6, min_seconds=1.0)
     assert len(collect(project, joe_phoneme_ids, -24.0, config).train) >= 4
-    drop = lambda kept: [(u.name, "not the speaker") for u in kept[:4]]  # noqa: E731
+    drop = lambda kept: [consent.ForeignTake(u.name, 0.1) for u in kept[:4]]  # noqa: E731
     with pytest.raises(TrainingDataError, match="too little usable audio.*4 takes were left out"):
         collect(project, joe_phoneme_ids, -24.0, config, screen=drop)
 

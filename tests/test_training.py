@@ -445,13 +445,14 @@ def test_bad_takes_are_left_out_with_reasons(tiny_project, synth):
     project.add_take(noise, rng.normal(0, 0.3, 48000).astype(np.float32), 24000, save=False)
     project.save()
 
+    from voicestudio.training.dataset import ExclusionReason
+
     data = _collect(project, min_seconds=10)
-    reasons = dict(data.excluded)
-    by_prompt = {int(Path(name).name[1:5]): reason for name, reason in reasons.items()}
-    assert "check" in by_prompt[silent]
-    assert "check" in by_prompt[clipped]
-    assert "transcript does not fit" in by_prompt[wrong]
-    assert "8000 Hz" in by_prompt[narrow]
+    by_prompt = {int(Path(e.take).name[1:5]): e for e in data.excluded}
+    assert by_prompt[silent].reason is ExclusionReason.FAILED_CHECKS
+    assert by_prompt[clipped].reason is ExclusionReason.FAILED_CHECKS
+    assert by_prompt[wrong].reason is ExclusionReason.TRANSCRIPT_MISMATCH
+    assert by_prompt[narrow].reason is ExclusionReason.LOW_RATE and "8000 Hz" in by_prompt[narrow].detail
     assert noise in by_prompt
     assert len(data.train) + len(data.held_out) == len(SENTENCES)  # the good synthetic takes all stay
     assert all(len(u.audio) > 0 for u in data.train)

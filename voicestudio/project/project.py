@@ -21,6 +21,7 @@ import numpy as np
 from voicestudio.audio.io import AudioFileWriter
 from voicestudio.audio.take_report import TakeReport
 from voicestudio.commands import command
+from voicestudio.constants import MODEL_RATE
 from voicestudio.errors import AudioFileError, VoiceStudioError
 from voicestudio.paths import user_data_dir
 from voicestudio.project import selection
@@ -31,7 +32,7 @@ PROJECT_FILE = "project.json"
 TAKES_DIR = "takes"
 MODELS_DIR = "models"
 DEFAULT_RECORD_RATE = 48_000
-DEFAULT_TRAIN_RATE = 22_050
+DEFAULT_TRAIN_RATE = MODEL_RATE
 _NAME_OK = re.compile(r"^[^/\\\x00-\x1f]{1,100}$")
 
 #: Upgrades from older schemas: MIGRATIONS[n] turns a schema-n dict into schema n+1.

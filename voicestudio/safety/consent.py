@@ -33,11 +33,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from voicestudio.commands import command
+from voicestudio.constants import MODEL_RATE
 from voicestudio.errors import AudioFileError, VoiceStudioError
 from voicestudio.project import selection
 
@@ -46,7 +47,6 @@ if TYPE_CHECKING:  # the encoder pulls in onnxruntime and the VAD: loaded when a
     from voicestudio.audio.take_report import TakeReport
     from voicestudio.evaluate.secs import SpeakerEncoder
     from voicestudio.project.project import Take, VoiceProject
-    from voicestudio.training.dataset import TrainingData, Utterance
 
 #: A clip against the mean of a speaker's takes: the same speaker scored 0.852 or more on the
 #: corpus, other speakers 0.736 or less (benchmarks/consent.py). 0.80 sits in that gap, a
@@ -77,6 +77,26 @@ _reading_cache: dict[str, tuple[float, str]] = {}  # sha256 of a take -> (CER, w
 _embedding_cache: dict[tuple, np.ndarray] = {}  # (path, mtime, size) -> a take's embedding
 _cache_lock = threading.Lock()
 MAX_CACHED_TAKES = 5000
+
+
+class TakeAudio(Protocol):
+    """A take as training holds it: its file (relative to the project) and its audio at
+    :data:`~voicestudio.constants.MODEL_RATE`."""
+
+    name: str
+    audio: np.ndarray
+
+
+@dataclass(frozen=True)
+class ForeignTake:
+    """A take the screen found to be someone else's (similarity to the statement)."""
+
+    take: str
+    similarity: float
+
+    def describe(self) -> str:
+        return (f"{FOREIGN_REASON} (similarity {self.similarity:.2f}; under {TAKE_THRESHOLD:.2f} is taken "
+                "to be someone else)")
 
 
 @dataclass(frozen=True)
@@ -221,18 +241,15 @@ class ConsentScreen:
         self.consent = _embed_statement(self.encoder, audio, self.take.file, project, index)
         self.check: ConsentCheck | None = None
 
-    def __call__(self, utterances: Sequence[Utterance]) -> list[tuple[str, str]]:
+    def __call__(self, utterances: Sequence[TakeAudio]) -> list[ForeignTake]:
         check, scores = self._compare(utterances)
         self.check = refuse_unless_verified(self.project, check)
-        return [(name, f"{FOREIGN_REASON} (similarity {scores[name]:.2f}; under {TAKE_THRESHOLD:.2f} is taken "
-                       "to be someone else)") for name in check.left_out]
+        return [ForeignTake(name, scores[name]) for name in check.left_out]
 
-    def _compare(self, utterances: Sequence[Utterance]) -> tuple[ConsentCheck, dict[str, float]]:
+    def _compare(self, utterances: Sequence[TakeAudio]) -> tuple[ConsentCheck, dict[str, float]]:
         """Each utterance is compared by its take file (``name``), embedded once per process:
         the check before training has usually embedded them all already, so the screen and
         publish cost one clip each rather than another pass over every take."""
-        from voicestudio.training.dataset import MODEL_RATE
-
         if not utterances:
             raise ConsentError(f"project {self.project.name!r} has no takes to train on")
         kept, embeddings = _embed_take_files(self.encoder, [self.project.folder / u.name for u in utterances])
@@ -246,13 +263,13 @@ class ConsentScreen:
         return check, dict(zip(names, (embeddings @ self.consent).tolist(), strict=True))
 
 
-def verify_trained_data(project: VoiceProject, data: TrainingData,
+def verify_trained_data(project: VoiceProject, trained: Sequence[TakeAudio], foreign: Sequence[str],
                         encoder: SpeakerEncoder | None = None) -> ConsentCheck:
-    """Before export: the consent take (as it is now) against the data the voice was trained
-    on, every take of which must still be the speaker's. The check names the takes that
-    training left out as someone else's."""
+    """Before export: the consent take (as it is now) against the takes the voice was trained
+    on (``trained``), every one of which must still be the speaker's. The check names the
+    takes training left out as someone else's (``foreign``)."""
     screen = ConsentScreen(project, encoder)
-    check, _scores = screen._compare(data.train + data.held_out)
+    check, _scores = screen._compare(trained)
     if check.left_out:
         raise ConsentError(
             f"{len(check.left_out)} takes this voice was trained on do not sound like the person who recorded the "
@@ -260,12 +277,10 @@ def verify_trained_data(project: VoiceProject, data: TrainingData,
             "probably recorded again by someone else. The voice is not exported"
         )
     check = refuse_unless_verified(project, check)
-    foreign = tuple(sorted(name for name, reason in data.excluded if reason.startswith(FOREIGN_REASON)))
+    foreign = tuple(sorted(foreign))
     if not foreign:
         return check
-    from voicestudio.training.dataset import MODEL_RATE
-
-    trained_s = sum(len(u.audio) for u in data.train + data.held_out) / MODEL_RATE
+    trained_s = sum(len(u.audio) for u in trained) / MODEL_RATE
     return replace(check, left_out=foreign, foreign_share=_share_of(project, foreign, trained_s))
 
 

@@ -14,8 +14,9 @@ import numpy as np
 import torch
 
 from voicestudio.audio.levels import set_speech_level
+from voicestudio.constants import MODEL_RATE
 from voicestudio.training.base import joe_phoneme_ids, script_texts
-from voicestudio.training.dataset import MODEL_RATE, Utterance
+from voicestudio.training.dataset import Utterance
 
 #: Longer renders are skipped: a take longer than this would be left out of training too.
 MAX_SECONDS = 12.0

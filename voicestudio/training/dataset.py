@@ -12,17 +12,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 
 from voicestudio.audio.cleanup import InvalidAudioError
 from voicestudio.audio.io import read_audio, resample, write_audio
 from voicestudio.audio.levels import set_speech_level
+from voicestudio.constants import MODEL_RATE
 from voicestudio.errors import AudioFileError, VoiceStudioError
 from voicestudio.project import selection
 from voicestudio.project.project import VoiceProject
-
-MODEL_RATE = 22050
+from voicestudio.safety.consent import ForeignTake
 
 
 class TrainingDataError(VoiceStudioError):
@@ -51,6 +52,27 @@ class DataConfig:
     denoise: bool = False
 
 
+class ExclusionReason(Enum):
+    """Why a take was left out of training (each exclusion also says it in words)."""
+
+    UNREADABLE = "unreadable"
+    LOW_RATE = "low sample rate"
+    FAILED_CHECKS = "failed checks"
+    TOO_LONG = "too long"
+    TRANSCRIPT_MISMATCH = "transcript does not fit"
+    FOREIGN_SPEAKER = "someone else's voice"  # the consent gate's screen
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    take: str  # the take file, relative to the project
+    reason: ExclusionReason
+    detail: str  # for people: what is wrong and what to do
+
+    def describe(self) -> str:
+        return f"left out {self.take}: {self.detail}"
+
+
 @dataclass
 class Utterance:
     name: str
@@ -63,7 +85,7 @@ class Utterance:
 class TrainingData:
     train: list[Utterance]
     held_out: list[Utterance]
-    excluded: list[tuple[str, str]] = field(default_factory=list)  # (take, reason)
+    excluded: list[Exclusion] = field(default_factory=list)
 
     @property
     def seconds(self) -> float:
@@ -78,8 +100,9 @@ class TrainingData:
             digest.update(np.ascontiguousarray(u.audio).tobytes())
         return digest.hexdigest()
 
-    def warnings(self) -> list[str]:
-        return [f"left out {name}: {reason}" for name, reason in self.excluded]
+    def left_out(self, reason: ExclusionReason) -> list[str]:
+        """The take files left out for ``reason``."""
+        return [e.take for e in self.excluded if e.reason is reason]
 
 
 def collect(
@@ -88,7 +111,7 @@ def collect(
     level_dbfs: float,
     config: DataConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
-    screen: Callable[[list[Utterance]], list[tuple[str, str]]] | None = None,
+    screen: Callable[[list[Utterance]], list[ForeignTake]] | None = None,
 ) -> TrainingData:
     """The project's chosen takes as utterances, or :class:`TrainingDataError`. ``screen``
     (the consent gate's) names utterances to leave out, with reasons, before the minimums
@@ -102,7 +125,7 @@ def collect(
             f"project {project.name!r} has no recorded takes besides the consent statement: record or import takes first"
         )
     kept: list[Utterance] = []
-    excluded: list[tuple[str, str]] = []
+    excluded: list[Exclusion] = []
     texts = [p.text for _i, p, _t in chosen]
     all_ids = phoneme_ids(texts)
     for n, ((_index, prompt, take), ids) in enumerate(zip(chosen, all_ids, strict=True)):
@@ -112,22 +135,24 @@ def collect(
         try:
             clip = read_audio(project.take_path(take))
         except (AudioFileError, OSError) as exc:
-            excluded.append((name, f"cannot be read ({exc})"))
+            excluded.append(Exclusion(name, ExclusionReason.UNREADABLE, f"cannot be read ({exc})"))
             continue
         samples, rate = clip.samples, clip.sample_rate
         if rate < config.min_sample_rate:
-            excluded.append((name, f"recorded at {rate} Hz; at least {config.min_sample_rate} Hz is needed"))
+            excluded.append(Exclusion(name, ExclusionReason.LOW_RATE,
+                                      f"recorded at {rate} Hz; at least {config.min_sample_rate} Hz is needed"))
             continue
         try:
             checked = take.report if take.report is not None else check_take(samples, rate)
         except (ValueError, InvalidAudioError) as exc:
-            excluded.append((name, str(exc)))
+            excluded.append(Exclusion(name, ExclusionReason.UNREADABLE, str(exc)))
             continue
         verdict = checked.verdict
         problems = "; ".join(c.message for c in checked.problems if c.verdict == "fail")
         span = (checked.speech_start_s, checked.speech_end_s)
         if verdict == "fail" and not take.accepted_by_user:  # selection.may_train, on a fresh report
-            excluded.append((name, f"failed its checks ({problems or 'see the take report'})"))
+            excluded.append(Exclusion(name, ExclusionReason.FAILED_CHECKS,
+                                      f"failed its checks ({problems or 'see the take report'})"))
             continue
         if config.denoise:
             samples = denoised(project, take, samples, rate)
@@ -135,31 +160,31 @@ def collect(
             samples = samples[int(span[0] * rate) : int(np.ceil(span[1] * rate))]
         seconds = len(samples) / rate
         if seconds > config.max_take_s:
-            excluded.append((name, f"{seconds:.1f} s is longer than {config.max_take_s:g} s; split it into sentences"))
+            excluded.append(Exclusion(name, ExclusionReason.TOO_LONG, f"{seconds:.1f} s is longer than "
+                                      f"{config.max_take_s:g} s; split it into sentences"))
             continue
         rate_pps = (len(ids) - 2) / 2 / max(seconds, 1e-3)  # ids interleave pads: ~2 per phoneme
         if not config.min_phonemes_per_s <= rate_pps <= config.max_phonemes_per_s:
-            excluded.append(
-                (
-                    name,
-                    f"its transcript does not fit the recording ({rate_pps:.1f} phonemes per second; "
-                    f"read speech has {config.min_phonemes_per_s:g}-{config.max_phonemes_per_s:g}): "
-                    f"check that it reads {prompt.text[:60]!r}",
-                )
-            )
+            excluded.append(Exclusion(
+                name, ExclusionReason.TRANSCRIPT_MISMATCH,
+                f"its transcript does not fit the recording ({rate_pps:.1f} phonemes per second; "
+                f"read speech has {config.min_phonemes_per_s:g}-{config.max_phonemes_per_s:g}): "
+                f"check that it reads {prompt.text[:60]!r}",
+            ))
             continue
         audio = resample(samples, rate, MODEL_RATE) if rate != MODEL_RATE else samples
         audio = set_speech_level(audio.astype(np.float32), MODEL_RATE, level_dbfs)
         kept.append(Utterance(name, prompt.text, list(ids), audio))
 
     if screen is not None and kept:
-        gone = dict(screen(kept))
-        excluded.extend(gone.items())
-        kept = [u for u in kept if u.name not in gone]
+        gone = screen(kept)
+        excluded.extend(Exclusion(f.take, ExclusionReason.FOREIGN_SPEAKER, f.describe()) for f in gone)
+        names = {f.take for f in gone}
+        kept = [u for u in kept if u.name not in names]
     seconds = sum(len(u.audio) for u in kept) / MODEL_RATE
     held = min(config.validation_takes, max(0, len(kept) - config.min_takes))
     if len(kept) < config.min_takes or seconds < config.min_seconds:
-        detail = "".join(f"\n  - {n}: {r}" for n, r in excluded[:10])
+        detail = "".join(f"\n  - {e.take}: {e.detail}" for e in excluded[:10])
         more = f"\n  … and {len(excluded) - 10} more" if len(excluded) > 10 else ""
         raise TrainingDataError(
             f"too little usable audio to train: {len(kept)} takes, {seconds:.0f} s "

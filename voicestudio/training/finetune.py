@@ -41,6 +41,7 @@ from piper.train.vits import commons
 from piper.train.vits.losses import kl_loss
 
 from voicestudio.audio.io import write_audio
+from voicestudio.constants import MODEL_RATE
 from voicestudio.errors import VoiceStudioError
 from voicestudio.evaluate.secs import default_encoder
 from voicestudio.project.project import VoiceProject
@@ -64,7 +65,7 @@ from voicestudio.training.checkpoints import (
     save_state,
 )
 from voicestudio.training.critic_prep import CriticPrepConfig, ensure_critic
-from voicestudio.training.dataset import MODEL_RATE, DataConfig, TrainingData, Utterance, collect
+from voicestudio.training.dataset import DataConfig, TrainingData, Utterance, collect
 from voicestudio.training.features import (
     HOP,
     frame_sync_loss,
@@ -340,8 +341,8 @@ class Trainer:
             )
             if screen.check is not None:
                 self._emit(Stage("data", 1.0, screen.check.describe()))
-            for warning in data.warnings():
-                self._emit(Stage("data", 1.0, warning))
+            for exclusion in data.excluded:
+                self._emit(Stage("data", 1.0, exclusion.describe()))
             self._emit(Stage("data", 1.0, f"{len(data.train)} takes, {data.seconds / 60:.1f} min of speech"))
             base_items: list[Utterance] = []
             if cfg.mix_base > 0:

@@ -15,12 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from voicestudio.constants import MODEL_RATE
 from voicestudio.evaluate.prosody import prosody_stats
 from voicestudio.project.project import TrainedVoice, VoiceProject, now_iso
 from voicestudio.project.store import atomic_write_bytes
 from voicestudio.safety import consent as consent_gate
 from voicestudio.styling.calibration import SIDECAR_KEY, ProsodyCalibration, calibrate
-from voicestudio.training.dataset import MODEL_RATE, TrainingData
+from voicestudio.training.dataset import ExclusionReason, TrainingData
 from voicestudio.training.export import export_voice
 from voicestudio.training.finetune import TrainConfig, TrainResult, load_trained
 
@@ -69,7 +70,9 @@ def publish(
     progress("checking the speaker's consent statement")
     from voicestudio.evaluate.secs import default_encoder
 
-    consent = consent_gate.verify_trained_data(project, result.data, default_encoder())
+    consent = consent_gate.verify_trained_data(
+        project, result.data.train + result.data.held_out,
+        result.data.left_out(ExclusionReason.FOREIGN_SPEAKER), default_encoder())
     model, state = load_trained(result.best_path)
     created = now_iso()
     name = voice_name(project, created)
