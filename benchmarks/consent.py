@@ -57,12 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.parse_args(argv)
 
     from voicestudio.audio.io import read_audio, resample
-    from voicestudio.evaluate.secs import (
-        cosine,
-        default_encoder,
-        ensure_encoder_model,
-        mean_embedding,
-    )
+    from voicestudio.evaluate.secs import cosine, default_encoder, mean_embedding
+    from voicestudio.evaluate.speaker_model import ensure_encoder_model
     from voicestudio.safety.consent import TAKE_THRESHOLD, THRESHOLD
     from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
     from voicestudio.voice.catalog import load_voice

@@ -14,7 +14,7 @@ from pathlib import Path
 def main(target: str) -> int:
     from voicestudio.audio.cleanup import model_path as vad_model_path
     from voicestudio.evaluate.dnsmos import P808_MODEL, STANDARD, model_file
-    from voicestudio.evaluate.secs import MODEL_FILE, ensure_encoder_model
+    from voicestudio.evaluate.speaker_model import MODEL_FILE, ensure_encoder_model
 
     out = Path(target)
     out.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,9 @@ from scipy.signal import correlate, resample_poly
 from subtitles import srt_text, srt_time
 
 from voicestudio.dubbing import (
+    RENDERED,
+    SKIPPED,
+    TOO_LONG,
     DubRenderError,
     DubScriptError,
     DubSession,
@@ -35,7 +38,7 @@ from voicestudio.dubbing import (
 )
 from voicestudio.dubbing.export import stem_name
 from voicestudio.dubbing.loudness import integrated_loudness, normalize, true_peak_dbtp
-from voicestudio.dubbing.render import RENDERED, SKIPPED, TOO_LONG, speak
+from voicestudio.dubbing.render import speak
 from voicestudio.errors import OutputPathError, VoiceStudioError
 from voicestudio.styling.controls import StyleControls
 from voicestudio.voice.batch import RenderCancelled

@@ -21,7 +21,7 @@ import soundfile as sf
 
 from voicestudio.audio.io import Audio, read_audio, resample
 from voicestudio.cli import main
-from voicestudio.evaluate import mcd, prosody, secs
+from voicestudio.evaluate import mcd, prosody, secs, speaker_model
 from voicestudio.evaluate.prosody import ProsodyStats, prosody_stats
 from voicestudio.evaluate.report import (
     EvaluationError,
@@ -31,11 +31,8 @@ from voicestudio.evaluate.report import (
     read_texts,
     text_key,
 )
-from voicestudio.evaluate.secs import (
-    SpeakerEncoder,
-    SpeakerEncoderUnavailableError,
-    speaker_similarity,
-)
+from voicestudio.evaluate.secs import SpeakerEncoder, speaker_similarity
+from voicestudio.evaluate.speaker_model import SpeakerEncoderUnavailableError
 from voicestudio.styling.controls import StyleControls
 
 SENTENCE = "Printing, then, for our purpose, may be considered as the art of making books by means of movable types."
@@ -55,12 +52,12 @@ def encoder(_isolated_user_data) -> SpeakerEncoder:
     """
     import importlib.util
 
-    path = secs.encoder_model_path()
+    path = speaker_model.encoder_model_path()
     assert str(path).startswith(str(_isolated_user_data)), "the model must go to the test data folder"
     if importlib.util.find_spec("torch") is None:
         pytest.skip("building the speaker encoder needs torch (pip install 'voicestudio[train]')")
     try:
-        secs.resemblyzer_weights_path()
+        speaker_model.resemblyzer_weights_path()
     except SpeakerEncoderUnavailableError as exc:
         pytest.skip(str(exc))
     return SpeakerEncoder()
@@ -106,7 +103,7 @@ def test_onnx_encoder_matches_torch(encoder, sentence):
     torch = pytest.importorskip("torch", reason="torch (the training extra) is not installed")
     from voicestudio.training.speaker_encoder import load_encoder
 
-    net = load_encoder(secs.resemblyzer_weights_path())
+    net = load_encoder(speaker_model.resemblyzer_weights_path())
     mels = secs.partial_mels(secs.preprocess(sentence, RATE))
     assert mels.shape[0] >= 3 and mels.shape[1:] == (160, 40)
     odd = mels[:2, :97]  # other batch sizes and lengths than the export example
@@ -182,10 +179,10 @@ def test_missing_torch_or_weights_is_a_clear_error(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name in hidden else real_find_spec(name, *a))
     with pytest.raises(SpeakerEncoderUnavailableError, match=r"needs torch.*voicestudio\[train\]"):
-        secs.ensure_encoder_model(tmp_path / "encoder.onnx")
+        speaker_model.ensure_encoder_model(tmp_path / "encoder.onnx")
     hidden.add("resemblyzer")
     with pytest.raises(SpeakerEncoderUnavailableError, match="pip install --no-deps Resemblyzer"):
-        secs.ensure_encoder_model(tmp_path / "encoder.onnx")
+        speaker_model.ensure_encoder_model(tmp_path / "encoder.onnx")
     assert not (tmp_path / "encoder.onnx").exists()
 
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from training_data import SENTENCES, TARGET_PITCH_ST, TARGET_RANGE, verdict_report  # noqa: E402
 
 from voicestudio.audio.io import Audio, read_audio  # noqa: E402
-from voicestudio.evaluate import prosody, secs  # noqa: E402
+from voicestudio.evaluate import prosody, secs, speaker_model  # noqa: E402
 from voicestudio.gui.panels.synthesize import NO_PROJECT_HINT, NO_TAKES_HINT, SynthesizePanel  # noqa: E402
 from voicestudio.project import selection  # noqa: E402
 from voicestudio.project.project import TrainedVoice, VoiceProject, now_iso  # noqa: E402
@@ -285,15 +285,16 @@ def encoder_model(tmp_path_factory) -> Path:
     if importlib.util.find_spec("torch") is None:
         pytest.skip("building the speaker encoder needs torch (pip install 'voicestudio[train]')")
     try:
-        secs.resemblyzer_weights_path()
-    except secs.SpeakerEncoderUnavailableError as exc:
+        speaker_model.resemblyzer_weights_path()
+    except speaker_model.SpeakerEncoderUnavailableError as exc:
         pytest.skip(str(exc))
-    default = secs.encoder_model_path()
-    target = default if not default.is_file() else tmp_path_factory.mktemp("encoder") / secs.MODEL_FILE
+    default = speaker_model.encoder_model_path()
+    target = default if not default.is_file() else tmp_path_factory.mktemp("encoder") / speaker_model.MODEL_FILE
     code = textwrap.dedent(f"""
         import sys
         import numpy as np
-        from voicestudio.evaluate.secs import SpeakerEncoder, build_encoder_model_in_subprocess
+        from voicestudio.evaluate.secs import SpeakerEncoder
+        from voicestudio.evaluate.speaker_model import build_encoder_model_in_subprocess
         path = build_encoder_model_in_subprocess({str(target)!r})
         assert SpeakerEncoder(path).embed_partials(np.ones((1, 160, 40), "float32")).shape == (1, 256)
         assert "torch" not in sys.modules, "torch was imported"
@@ -305,16 +306,16 @@ def encoder_model(tmp_path_factory) -> Path:
 
 
 def test_encoder_model_is_built_in_a_child_process(encoder_model: Path):
-    assert secs.build_encoder_model_in_subprocess(encoder_model) == encoder_model  # already there: no child
-    with pytest.raises(secs.SpeakerEncoderUnavailableError, match="cannot build the speaker-similarity model"):
-        secs.build_encoder_model_in_subprocess(Path("/proc/voicestudio-no-such-dir/encoder.onnx"))
+    assert speaker_model.build_encoder_model_in_subprocess(encoder_model) == encoder_model  # already there: no child
+    with pytest.raises(speaker_model.SpeakerEncoderUnavailableError, match="cannot build the speaker-similarity model"):
+        speaker_model.build_encoder_model_in_subprocess(Path("/proc/voicestudio-no-such-dir/encoder.onnx"))
 
 
 def test_encoder_build_can_be_cancelled(tmp_path: Path):
     """A window closing during the first build must not wait for the child's torch import."""
     if importlib.util.find_spec("torch") is None:
         pytest.skip("building the speaker encoder needs torch (pip install 'voicestudio[train]')")
-    target = tmp_path / "models" / secs.MODEL_FILE
+    target = tmp_path / "models" / speaker_model.MODEL_FILE
     asked: list[float] = []
 
     def cancelled() -> bool:
@@ -322,8 +323,8 @@ def test_encoder_build_can_be_cancelled(tmp_path: Path):
         return len(asked) > 2  # after about half a second, long before torch is even imported
 
     started = time.monotonic()
-    with pytest.raises(secs.EncoderBuildCancelled, match="cancelled"):
-        secs.build_encoder_model_in_subprocess(target, cancelled=cancelled)
+    with pytest.raises(speaker_model.EncoderBuildCancelled, match="cancelled"):
+        speaker_model.build_encoder_model_in_subprocess(target, cancelled=cancelled)
     assert time.monotonic() - started < 5.0
     assert not target.exists() and list(target.parent.iterdir()) == []  # no half-written model
 
@@ -332,14 +333,14 @@ def test_a_packaged_encoder_model_is_preferred(tmp_path: Path, monkeypatch):
     """A packaged app ships the model among its resources and cannot build one (no torch)."""
     from voicestudio import paths
 
-    assert secs.encoder_model_path() == paths.user_data_dir() / "models" / secs.MODEL_FILE  # a checkout
+    assert speaker_model.encoder_model_path() == paths.user_data_dir() / "models" / speaker_model.MODEL_FILE  # a checkout
     resources = tmp_path / "resources"
     (resources / "models").mkdir(parents=True)
     monkeypatch.setattr(paths, "resources_dir", lambda: resources)  # where the bundle keeps its resources
-    assert secs.encoder_model_path() == paths.user_data_dir() / "models" / secs.MODEL_FILE  # not shipped
-    (resources / "models" / secs.MODEL_FILE).write_bytes(b"onnx")
-    assert secs.encoder_model_path() == resources / "models" / secs.MODEL_FILE
-    assert secs.build_encoder_model_in_subprocess() == resources / "models" / secs.MODEL_FILE  # nothing to build
+    assert speaker_model.encoder_model_path() == paths.user_data_dir() / "models" / speaker_model.MODEL_FILE  # not shipped
+    (resources / "models" / speaker_model.MODEL_FILE).write_bytes(b"onnx")
+    assert speaker_model.encoder_model_path() == resources / "models" / speaker_model.MODEL_FILE
+    assert speaker_model.build_encoder_model_in_subprocess() == resources / "models" / speaker_model.MODEL_FILE  # nothing to build
 
 
 def test_project_voices_and_similarity(qtbot, panel, ctx, project, encoder_model):

@@ -16,11 +16,13 @@ from voicestudio.audio.levels import active_rms_dbfs
 from voicestudio.errors import ControlRangeError, InputTextError
 from voicestudio.styling.controls import StyleControls
 from voicestudio.styling.render import TARGET_LEVEL_DBFS
+from voicestudio.text.normalize import Dropped
 from voicestudio.voice.synthesizer import SENTENCE_PAUSE_S, SpeechChunk, TextReport
 
 
 def _check_audio(chunk: SpeechChunk, synth) -> None:
-    """Finite float32 mono in [-1, 1] at the voice's rate, with audible speech and a trailing pause."""
+    """Finite float32 mono in [-1, 1] at the voice's rate, with audible speech and a trailing
+    pause."""
     samples = chunk.samples
     assert isinstance(samples, np.ndarray) and samples.dtype == np.float32 and samples.ndim == 1
     assert np.all(np.isfinite(samples))
@@ -126,11 +128,15 @@ def test_mixed_junk_speaks_with_warnings(synth):
     assert [c.text for c in chunks] == ["Hello there !", "This is English.", "Done now ."]
     for chunk in chunks:
         _check_audio(chunk, synth)
-    assert report.skipped["control characters"] == 2  # the zero-width space is dropped silently
-    assert report.skipped["emoji and symbols"] == 3
-    assert report.skipped["CJK characters this voice cannot speak"] == 2
-    assert report.sentences == 3
-    assert all(m.startswith("skipped ") for m in report.messages())
+    assert report.dropped[Dropped.CONTROL] == 2  # the zero-width space is dropped silently
+    assert report.dropped[Dropped.SYMBOLS] == 3
+    assert report.other_scripts == {"CJK": 2}
+    assert report.sentences == 3 and report.skipped == 7
+    assert report.messages() == [  # the counts, worded for display only
+        "skipped 2 control characters",
+        "skipped 3 emoji and symbols",
+        "skipped 2 CJK characters this voice cannot speak",
+    ]
 
 
 def test_sentences_made_only_of_junk_are_skipped(synth):
@@ -138,7 +144,7 @@ def test_sentences_made_only_of_junk_are_skipped(synth):
     chunks = list(synth.synthesize("First. 😀😀. 你好. Last.", report=report))
     assert [c.text for c in chunks] == ["First.", "Last."]
     assert [c.index for c in chunks] == [0, 1]
-    assert report.skipped["emoji and symbols"] == 2
+    assert report.dropped == {Dropped.SYMBOLS: 2} and report.other_scripts == {"CJK": 2}
 
 
 @pytest.mark.parametrize(
@@ -161,7 +167,10 @@ def test_non_english_latin_text_speaks(synth, text):
 @pytest.mark.parametrize("kind", ["random", "repeated"])
 def test_ten_thousand_letter_word(synth, kind):
     rng = random.Random(5)
-    word = "".join(rng.choice(string.ascii_lowercase) for _ in range(10_000)) if kind == "random" else "a" * 10_000
+    if kind == "random":
+        word = "".join(rng.choice(string.ascii_lowercase) for _ in range(10_000))
+    else:
+        word = "a" * 10_000
     chunks = synth.synthesize(f"{word}.")
     start = time.perf_counter()
     first = next(chunks)
@@ -210,10 +219,26 @@ def test_sentences_are_lazy(synth):
 
 
 def test_punctuation_only_pieces_are_skipped_not_named(synth):
-    """espeak would say "exclamation mark" for a lone "!!!"; such pieces are dropped with a warning."""
-    from voicestudio.voice.synthesizer import TextReport
-
+    """espeak would say "exclamation mark" for a lone "!!!"; such pieces are dropped with a
+    warning."""
     report = TextReport()
     sentences = list(synth.sentences("Hello there. !!! ??? ... Goodbye now.", report))
     assert [s.text for s in sentences] == ["Hello there.", "Goodbye now."]
+    assert report.wordless_pieces >= 1 and report.skipped == report.wordless_pieces
     assert any("punctuation without words" in m for m in report.messages())
+
+
+def test_report_words_counts_for_display_only():
+    report = TextReport()
+    assert report.messages() == [] and report.skipped == 0
+    report.dropped[Dropped.INVALID] += 1
+    report.other_scripts["Arabic"] += 5
+    report.wordless_pieces = 1
+    report.unknown_phonemes = 3
+    assert report.messages() == [
+        "skipped 1 invalid or unassigned character",
+        "skipped 5 Arabic characters this voice cannot speak",
+        "skipped 1 piece of punctuation without words",
+        "skipped 3 phonemes the voice does not know",
+    ]
+    assert report.skipped == 10

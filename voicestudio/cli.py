@@ -195,7 +195,7 @@ def _fit_limits(text: str) -> FitLimits:
 
 def _add_dub_parser(sub) -> None:
     from voicestudio.dubbing.loudness import BROADCAST_LUFS, WEB_LUFS
-    from voicestudio.dubbing.render import BIT_FORMATS
+    from voicestudio.dubbing.types import BIT_FORMATS
 
     dub = sub.add_parser(
         "dub", help="speak a script or subtitles into a timed, loudness-normalized track with stems",

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING
 
 from voicestudio.audio.io import write_audio
 from voicestudio.dubbing.mix import DubMix, mix
-from voicestudio.dubbing.render import SKIPPED, CancelFn, DubSession, DubSettings, ProgressFn
+from voicestudio.dubbing.render import DubSession
 from voicestudio.dubbing.script import DubScript, load_dub_script, timestamp
+from voicestudio.dubbing.types import CancelFn, DubSettings, LineStatus, ProgressFn
 from voicestudio.errors import OutputPathError
 from voicestudio.safety.watermark import synthetic_tags
 from voicestudio.voice.batch import RenderCancelled, clip_name
@@ -185,7 +186,7 @@ def _write_report(path: Path, session: DubSession, starts: dict[int, int], stems
         for r in session.results:
             line = r.line
             start = starts.get(line.index)
-            skipped = r.status == SKIPPED
+            skipped = r.status is LineStatus.SKIPPED
             writer.writerow([
                 line.index, line.clip_id, line.line_no, line.text, r.voice, r.status,
                 _num(line.start_s if line.timed else (None if start is None else start / rate)),

@@ -16,7 +16,7 @@ import numpy as np
 
 from voicestudio.audio.io import resample
 from voicestudio.dubbing.loudness import LoudnessResult, normalize
-from voicestudio.dubbing.render import SKIPPED, DubRenderError, DubSettings, LineRender
+from voicestudio.dubbing.types import DubRenderError, DubSettings, LineRender, LineStatus
 
 
 @dataclass
@@ -56,7 +56,7 @@ def mix(results: Sequence[LineRender], settings: DubSettings, end_s: float | Non
     placed: list[tuple[LineRender, int, np.ndarray]] = []
     cursor = 0
     for result in results:
-        if result.status == SKIPPED or result.samples is None:
+        if result.status is LineStatus.SKIPPED or result.samples is None:
             continue
         audio = resample(result.samples, result.sample_rate, rate)
         if result.line.start_s is not None:

@@ -12,17 +12,25 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from voicestudio.audio.io import check_rate, read_audio, write_audio
-from voicestudio.dubbing.loudness import BROADCAST_LUFS, TRUE_PEAK_CEILING_DBTP
+from voicestudio.audio.io import read_audio, write_audio
 from voicestudio.dubbing.script import DubLine, DubScript, DubScriptError, check_line_text
-from voicestudio.dubbing.timefit import FitLimits, fit_to_slot
+from voicestudio.dubbing.timefit import fit_to_slot
+from voicestudio.dubbing.types import (
+    CancelFn,
+    DubRenderError,
+    DubSettings,
+    LineRender,
+    LineStatus,
+    LineWarning,
+    ProgressFn,
+    TooLongWarning,
+)
 from voicestudio.errors import AudioFileError, InputTextError, VoiceStudioError
 from voicestudio.safety.watermark import embed
 from voicestudio.styling.controls import StyleControls, resolve
@@ -30,10 +38,6 @@ from voicestudio.styling.render import TARGET_LEVEL_DBFS, set_level, style_audio
 from voicestudio.voice.batch import RenderCancelled
 from voicestudio.voice.synthesizer import Synthesizer, TextReport
 
-#: Output sample formats by bit depth.
-BIT_FORMATS = {16: "pcm16", 24: "pcm24", 32: "float"}
-#: Silence between lines of an untimed script (plain text, CSV without times).
-UNTIMED_GAP_S = 0.5
 #: Edges quieter than this (relative to the line's peak) are trimmed, so a line starts
 #: speaking at its cue and its duration is the speech, not the model's trailing pause.
 TRIM_FLOOR_DB = -50.0
@@ -43,124 +47,6 @@ CACHE_VERSION = 2
 
 if TYPE_CHECKING:
     from voicestudio.dubbing.mix import DubMix
-
-ProgressFn = Callable[[float, str], None]
-CancelFn = Callable[[], bool]
-
-PENDING, RENDERED, TOO_LONG, SKIPPED = "pending", "rendered", "too long", "skipped"
-
-
-class DubRenderError(VoiceStudioError):
-    """A dub cannot be rendered (no speakable line, a voice that does not load...)."""
-
-
-@dataclass(frozen=True)
-class DubSettings:
-    """Everything a dub is rendered and exported with; per-line fields of the script win."""
-
-    voice: str | None = None  # name or .onnx path; None = the bundled voice
-    controls: StyleControls = field(default_factory=StyleControls)
-    fit: FitLimits = field(default_factory=FitLimits)
-    rate: int = 48_000
-    bits: int = 24
-    target_lufs: float = BROADCAST_LUFS
-    ceiling_dbtp: float = TRUE_PEAK_CEILING_DBTP
-    gap_s: float = UNTIMED_GAP_S
-    provider: str = "auto"
-    threads: int | None = None
-
-    def validated(self) -> DubSettings:
-        self.controls.validated()
-        self.fit.validated()
-        check_rate(self.rate)
-        if self.bits not in BIT_FORMATS:
-            raise VoiceStudioError(f"bit depth must be one of {', '.join(map(str, BIT_FORMATS))} (got {self.bits})")
-        if not -40.0 <= self.target_lufs <= -5.0:
-            raise VoiceStudioError(f"loudness target must be between -40 and -5 LUFS (got {self.target_lufs:g})")
-        if not -12.0 <= self.ceiling_dbtp <= 0.0:
-            raise VoiceStudioError(f"true-peak ceiling must be between -12 and 0 dBTP (got {self.ceiling_dbtp:g})")
-        if not 0.0 <= self.gap_s <= 10.0:
-            raise VoiceStudioError(f"gap between untimed lines must be 0..10 s (got {self.gap_s:g})")
-        return self
-
-    @property
-    def wav_format(self) -> str:
-        return BIT_FORMATS[self.bits]
-
-
-@dataclass(frozen=True)
-class LineWarning:
-    """Something about one line a person should know (what the text front end left out, why
-    it was skipped). ``message`` is what the CLI, report.csv and the GUI's tooltips all show."""
-
-    line: DubLine
-    text: str
-
-    @property
-    def message(self) -> str:
-        return f"{self.line.label}: {self.text}"
-
-
-@dataclass(frozen=True)
-class TooLongWarning:
-    """A line still longer than its cue at the tempo it got (within the limit): it is not cut,
-    it runs on, and the message says over what."""
-
-    line: DubLine
-    rendered_s: float
-    tempo: float  # applied: natural ÷ rendered duration, never over ``limit``
-    limit: float
-    next_cue: DubLine | None  # the cue after it in time; None: it is the last
-    into: tuple[DubLine, ...]  # the later cues that start before it ends (the next one first)
-    cues_end_s: float  # the last cue's end: where the track would end
-
-    @property
-    def ends_s(self) -> float:
-        """Where the line ends on the timeline (it starts on its cue, sample-accurately)."""
-        return self.line.start_s + self.rendered_s
-
-    @property
-    def message(self) -> str:
-        limit = "the limit" if f"{self.tempo:.2f}" == f"{self.limit:.2f}" else f"limit {self.limit:g}×"
-        return (f"{self.line.label}: too long for its slot: {self.rendered_s:.2f} s in {self.line.slot_s:.2f} s "
-                f"even at {self.tempo:.2f}× ({limit}): {self._runs()}")
-
-    def _runs(self) -> str:
-        past = self.ends_s - self.line.end_s
-        if self.into:
-            reaches = f", and on into cue {self.into[-1].index}" if len(self.into) > 1 else ""
-            return f"runs {self.ends_s - self.into[0].start_s:.2f} s into cue {self.into[0].index}{reaches}"
-        if self.next_cue is not None:
-            return f"runs {past:.2f} s past its cue end, into the gap before cue {self.next_cue.index}"
-        longer = self.ends_s - self.cues_end_s
-        if longer <= 0:  # a cue that started earlier is still running
-            return f"runs {past:.2f} s past its cue end"
-        if self.line.end_s >= self.cues_end_s:
-            return f"runs {past:.2f} s past the last cue's end, making the track that much longer"
-        return f"runs {past:.2f} s past its cue end, making the track {longer:.2f} s longer"
-
-
-DubWarning = LineWarning | TooLongWarning
-
-
-@dataclass
-class LineRender:
-    """One line's state: what the GUI's table shows and what the mix uses."""
-
-    line: DubLine
-    status: str = PENDING
-    samples: np.ndarray | None = None  # at ``sample_rate``, trimmed, fitted
-    sample_rate: int = 0
-    natural_s: float = 0.0  # at tempo 1
-    rendered_s: float = 0.0
-    tempo: float = 1.0  # achieved: natural ÷ rendered duration (1.2 = spoken 20 % faster to fit)
-    fit_method: str = "none"  # "none", "model" (length_scale) or "model+world" (plus WORLD tempo)
-    voice: str = ""
-    warnings: list[DubWarning] = field(default_factory=list)
-
-    @property
-    def done(self) -> bool:
-        return self.status in (RENDERED, TOO_LONG, SKIPPED)
 
 
 class DubSession:
@@ -230,7 +116,7 @@ class DubSession:
             self.render_line(result.line.index)
         if cancelled is not None and cancelled():
             raise RenderCancelled()
-        if all(r.status == SKIPPED for r in self.results):
+        if all(r.status is LineStatus.SKIPPED for r in self.results):
             raise DubRenderError("nothing speakable in any line of the script")
         if progress is not None:
             progress(1.0, f"rendered {total} line(s)")
@@ -262,13 +148,13 @@ class DubSession:
         try:
             fit = fit_to_slot(render_at, synth.sample_rate, line.slot_s, self.settings.fit)
         except InputTextError as exc:
-            new.status, new.warnings = SKIPPED, [LineWarning(line, f"nothing speakable, skipped: {exc}")]
+            new.status, new.warnings = LineStatus.SKIPPED, [LineWarning(line, f"nothing speakable, skipped: {exc}")]
         else:
             # Watermarked here, once per line, so the track and the stems (the line times the
             # track's gain) carry the same mark and still add up exactly.
             new.samples, new.natural_s, new.rendered_s = embed(fit.samples, synth.sample_rate), fit.natural_s, fit.rendered_s
             new.tempo, new.fit_method = fit.tempo, fit.method
-            new.status = RENDERED if fit.fits else TOO_LONG
+            new.status = LineStatus.RENDERED if fit.fits else LineStatus.TOO_LONG
             report = TextReport()  # what the text front end left out (cached audio does not say)
             list(synth.sentences(line.text, report))
             new.warnings = [LineWarning(line, message) for message in report.messages()]

@@ -32,7 +32,8 @@ def score_render(
 ) -> RenderScore:
     """Similarity to ``take_paths`` (when there are any) and DNSMOS quality of ``audio``.
     Blocking (seconds the first time): call it off the GUI thread."""
-    from voicestudio.evaluate.secs import EncoderBuildCancelled, similarity_to_takes
+    from voicestudio.evaluate.secs import similarity_to_takes
+    from voicestudio.evaluate.speaker_model import EncoderBuildCancelled
 
     similarity = similarity_error = quality = quality_error = None
     if take_paths:

@@ -20,19 +20,12 @@ and onnxruntime, so the app needs neither torch nor Resemblyzer's own dependenci
    least 75 % covered; each is embedded (LSTM → linear → ReLU → L2 norm), and the mean
    of the partials, L2-normalised, is the clip's embedding.
 
-The ONNX encoder is built once from Resemblyzer's ``pretrained.pt`` by
-``voicestudio.training.speaker_encoder`` (torch, imported only then) and kept in the
-user data folder; an installation without torch can copy that one file in, and the
-packaged app ships it among its resources (``paths.bundled_model``).
+The ONNX encoder is found or built by :mod:`voicestudio.evaluate.speaker_model`.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -44,11 +37,12 @@ from voicestudio.audio.cleanup import InvalidAudioError, prepare_samples, speech
 from voicestudio.audio.io import Audio, resample
 from voicestudio.audio.levels import set_speech_level
 from voicestudio.audio.mel import mel_filterbank, power_spectrogram
-from voicestudio.errors import VoiceStudioError
-from voicestudio.paths import bundled_model, user_data_dir
+from voicestudio.evaluate.speaker_model import (
+    SpeakerEncoderUnavailableError,
+    build_encoder_model_in_subprocess,
+    ensure_encoder_model,
+)
 
-#: Bump the version in the file name whenever the exported graph changes.
-MODEL_FILE = "speaker_encoder-v1.onnx"
 SAMPLE_RATE = 16_000
 N_FFT = 400  # 25 ms
 HOP = 160  # 10 ms
@@ -67,154 +61,14 @@ VAD_SMOOTHING_WINDOWS = 8
 VAD_MAX_SILENCE_WINDOWS = 6
 #: Partials per onnxruntime call: bounds memory for long clips, large enough to batch well.
 MAX_BATCH = 64
-#: Building the model in a child process: importing torch and exporting takes ~10-30 s.
-BUILD_TIMEOUT_S = 600.0
 
-INSTALL_WEIGHTS_HINT = ".venv/bin/python -m pip install --no-deps Resemblyzer  (or run `make install`)"
 
 _default: SpeakerEncoder | None = None
 _default_lock = threading.Lock()
-_build_lock = threading.Lock()
-_reference_cache: dict[tuple, np.ndarray] = {}
-_reference_lock = threading.Lock()
-
-
-class SpeakerEncoderUnavailableError(VoiceStudioError):
-    """The speaker-similarity model is not there and cannot be built here."""
-
-
-def encoder_model_path() -> Path:
-    """Where the ONNX speaker encoder is: the copy a packaged app ships (it has no torch to
-    build one), else the user data folder's ``models/``, where it is built the first time."""
-    bundled = bundled_model(MODEL_FILE)
-    if bundled is not None:
-        return bundled
-    return user_data_dir() / "models" / MODEL_FILE
-
-
-def resemblyzer_weights_path() -> Path:
-    """Resemblyzer's ``pretrained.pt``, found without importing the package (its
-    ``__init__`` imports librosa and webrtcvad, which VoiceStudio does not install)."""
-    try:
-        spec = importlib.util.find_spec("resemblyzer")
-    except (ImportError, ValueError):
-        spec = None
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    for folder in locations:
-        path = Path(folder) / "pretrained.pt"
-        if path.is_file():
-            return path
-    raise SpeakerEncoderUnavailableError(
-        "building the speaker-similarity model needs Resemblyzer's pretrained weights, which are "
-        f"not installed; install them with: {INSTALL_WEIGHTS_HINT}"
-    )
-
-
-def ensure_encoder_model(path: str | Path | None = None) -> Path:
-    """The ONNX encoder's path, building it from Resemblyzer's weights the first time.
-
-    Building needs torch (the training extra). Without it the error says how to get
-    the model: install the extra once, or copy the file from another installation.
-    """
-    path = Path(path) if path is not None else encoder_model_path()
-    with _build_lock:
-        if path.is_file():
-            return path
-        weights = resemblyzer_weights_path()
-        if importlib.util.find_spec("torch") is None:
-            raise SpeakerEncoderUnavailableError(
-                f"the speaker-similarity model {path} has not been built yet, and building it needs "
-                "torch, which is not installed; install the training extra "
-                "(pip install 'voicestudio[train]') and run this once, or copy "
-                f"{MODEL_FILE} from another VoiceStudio installation into {path.parent}"
-            )
-        from voicestudio.training.speaker_encoder import build_onnx
-
-        try:
-            return build_onnx(weights, path)
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise SpeakerEncoderUnavailableError(f"cannot build the speaker-similarity model {path}: {exc}") from exc
-
-
-_BUILD_SCRIPT = """
-import sys
-from voicestudio.errors import VoiceStudioError
-from voicestudio.evaluate.secs import ensure_encoder_model
-try:
-    ensure_encoder_model(sys.argv[1])
-except VoiceStudioError as exc:
-    print(exc, file=sys.stderr)
-    sys.exit(3)
-"""
-
-
-class EncoderBuildCancelled(SpeakerEncoderUnavailableError):
-    """The caller's ``cancelled()`` said stop while the child was building; nothing was kept."""
-
-
-def build_encoder_model_in_subprocess(
-    path: str | Path | None = None,
-    timeout_s: float = BUILD_TIMEOUT_S,
-    cancelled: Callable[[], bool] | None = None,
-) -> Path:
-    """Like :func:`ensure_encoder_model`, but a missing model is built by a child Python
-    process, so torch never enters the caller (the GUI must stay torch-free). Blocks until
-    the child is done: call it off the GUI thread. ``cancelled()`` is polled a few times a
-    second; when it says stop, the child is killed (the model is written atomically, so no
-    half file is left) and :class:`EncoderBuildCancelled` raised, so a closing window never
-    waits half a minute for a torch import."""
-    path = Path(path) if path is not None else encoder_model_path()
-    if path.is_file():
-        return path
-    if getattr(sys, "frozen", False):  # a packaged app: sys.executable is the app, and it has no torch
-        raise SpeakerEncoderUnavailableError(
-            f"the speaker-similarity model {path} is not there, and this build cannot make it; copy "
-            f"{MODEL_FILE} from a VoiceStudio installation with the training extra into {path.parent}"
-        )
-    try:  # a folder that cannot be made is known in a millisecond; the child takes half a minute
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SpeakerEncoderUnavailableError(
-            f"cannot build the speaker-similarity model {path}: folder {path.parent} cannot be created "
-            f"({exc.strerror or exc})"
-        ) from exc
-    with _build_lock:
-        if path.is_file():
-            return path
-        try:
-            child = subprocess.Popen([sys.executable, "-c", _BUILD_SCRIPT, str(path)], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        except OSError as exc:
-            raise SpeakerEncoderUnavailableError(f"cannot start Python to build the speaker-similarity model: {exc}") from exc
-        stderr = _wait_for_child(child, timeout_s, cancelled)
-    message = stderr.strip()
-    if child.returncode == 3 and message:
-        raise SpeakerEncoderUnavailableError(message)
-    if child.returncode != 0 or not path.is_file():
-        last = message.splitlines()[-1] if message else "no error output"
-        raise SpeakerEncoderUnavailableError(
-            f"building the speaker-similarity model {path} failed (exit status {child.returncode}): {last}"
-        )
-    return path
-
-
-def _wait_for_child(child: subprocess.Popen, timeout_s: float, cancelled: Callable[[], bool] | None) -> str:
-    """The child's stderr once it exited; kills it on a timeout or a cancel."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return child.communicate(timeout=0.2)[1] or ""
-        except subprocess.TimeoutExpired:
-            pass
-        stop = cancelled is not None and cancelled()
-        if stop or time.monotonic() > deadline:
-            child.kill()
-            child.communicate()
-            if stop:
-                raise EncoderBuildCancelled("building the speaker-similarity model was cancelled")
-            raise SpeakerEncoderUnavailableError(
-                f"building the speaker-similarity model took longer than {timeout_s:.0f} s and was stopped"
-            )
+_file_cache: dict[tuple[str, int, int], np.ndarray] = {}  # (path, mtime, size) -> embedding
+_file_lock = threading.Lock()
+#: Files whose embeddings are kept (a few MB); the cache starts over when it is full.
+MAX_CACHED_FILES = 5000
 
 
 # ----------------------------------------------------------------------------- preprocessing
@@ -403,26 +257,34 @@ def _pair(clip: tuple[np.ndarray, int] | Audio) -> tuple[np.ndarray, int]:
     return samples, int(rate)
 
 
-def cached_reference_embedding(paths: Sequence[str | Path], encoder: SpeakerEncoder | None = None) -> np.ndarray:
-    """:func:`reference_embedding`, remembered for as long as the files are unchanged (a
-    panel scores every new render against the same takes)."""
-    if not paths:
-        raise ValueError("cached_reference_embedding() needs at least one file")
-    key = []
-    for p in paths:
-        stat = Path(p).stat()
-        key.append((str(Path(p).resolve()), stat.st_mtime_ns, stat.st_size))
-    key = tuple(key)
-    with _reference_lock:
-        cached = _reference_cache.get(key)
+def embed_file(path: str | Path, encoder: SpeakerEncoder | None = None) -> np.ndarray:
+    """One audio file's embedding, computed once per process while the file is unchanged
+    (same path, modification time and size): the consent checks and the score line compare
+    the same takes again and again. AudioFileError/InvalidAudioError for a file that cannot
+    be read or holds no voice; OSError when it is gone."""
+    from voicestudio.audio.io import read_audio
+
+    stat = Path(path).stat()
+    key = (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+    with _file_lock:
+        cached = _file_cache.get(key)
     if cached is not None:
         return cached
-    embedding = reference_embedding(paths, encoder)
-    with _reference_lock:
-        if len(_reference_cache) >= 4:
-            _reference_cache.pop(next(iter(_reference_cache)))
-        _reference_cache[key] = embedding
+    audio = read_audio(path)
+    embedding = (encoder or default_encoder()).embed(audio.samples, audio.sample_rate)
+    with _file_lock:
+        if len(_file_cache) >= MAX_CACHED_FILES:
+            _file_cache.clear()
+        _file_cache[key] = embedding
     return embedding
+
+
+def cached_reference_embedding(paths: Sequence[str | Path], encoder: SpeakerEncoder | None = None) -> np.ndarray:
+    """:func:`reference_embedding` from :func:`embed_file`'s cache (a panel scores every new
+    render against the same takes)."""
+    if not paths:
+        raise ValueError("cached_reference_embedding() needs at least one file")
+    return mean_embedding([embed_file(p, encoder) for p in paths])
 
 
 def similarity_to_takes(

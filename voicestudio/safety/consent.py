@@ -74,9 +74,7 @@ SIDECAR_KEY = "consent"
 FOREIGN_REASON = "does not sound like the person who recorded the consent statement"
 
 _reading_cache: dict[str, tuple[float, str]] = {}  # sha256 of a take -> (CER, what was heard)
-_embedding_cache: dict[tuple, np.ndarray] = {}  # (path, mtime, size) -> a take's embedding
 _cache_lock = threading.Lock()
-MAX_CACHED_TAKES = 5000
 
 
 class TakeAudio(Protocol):
@@ -517,34 +515,20 @@ def _embed_statement(encoder: SpeakerEncoder, audio: Audio, label: str, project:
 
 def _embed_take_files(encoder: SpeakerEncoder, paths: Sequence[Path],
                       cancelled: Callable[[], bool] | None = None) -> tuple[list[int], np.ndarray]:
-    """(indices of the files that could be embedded, their ``[n, 256]`` embeddings); each
-    file is embedded once per process while it is unchanged. An unreadable or silent take
-    is skipped here, as training leaves it out with its reason."""
-    from voicestudio.audio.io import read_audio
+    """(indices of the files that could be embedded, their ``[n, 256]`` embeddings), through
+    the similarity score's per-file cache (each take is embedded once per process while it is
+    unchanged). An unreadable, silent or vanished take is skipped here, as training leaves it
+    out with its reason."""
+    from voicestudio.evaluate import secs
 
-    keys: dict[int, tuple] = {}
+    found: dict[int, np.ndarray] = {}
     for i, path in enumerate(paths):
-        try:
-            stat = path.stat()
-        except OSError:  # gone since it was listed
-            continue
-        keys[i] = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    with _cache_lock:
-        found: dict[int, np.ndarray] = {i: _embedding_cache[k] for i, k in keys.items() if k in _embedding_cache}
-    for i, path in enumerate(paths):
-        if i in found or i not in keys:
-            continue
         if cancelled is not None and cancelled():
             raise ConsentCheckCancelled()
         try:
-            audio = read_audio(path)
-            found[i] = encoder.embed(audio.samples, audio.sample_rate)
-        except VoiceStudioError:
+            found[i] = secs.embed_file(path, encoder)
+        except (VoiceStudioError, OSError):
             continue
-        with _cache_lock:
-            if len(_embedding_cache) >= MAX_CACHED_TAKES:
-                _embedding_cache.clear()
-            _embedding_cache[keys[i]] = found[i]
     order = sorted(found)
     return order, np.stack([found[i] for i in order]) if order else np.zeros((0, 256), np.float32)
 
@@ -552,9 +536,9 @@ def _embed_take_files(encoder: SpeakerEncoder, paths: Sequence[Path],
 def _encoder(encoder: SpeakerEncoder | None, cancelled: Callable[[], bool] | None) -> SpeakerEncoder:
     if encoder is not None:
         return encoder
-    from voicestudio.evaluate import secs
+    from voicestudio.evaluate import secs, speaker_model
 
-    secs.build_encoder_model_in_subprocess(cancelled=cancelled)
+    speaker_model.build_encoder_model_in_subprocess(cancelled=cancelled)
     return secs.default_encoder()
 
 

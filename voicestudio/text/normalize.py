@@ -12,6 +12,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 
 #: A piece longer than this (no sentence punctuation) is cut at a clause or word boundary:
 #: a VITS pass over a huge phoneme sequence costs memory and delays the first audio.
@@ -28,8 +29,9 @@ _LATIN_LANGS = {
 _SENTENCE = re.compile(
     r"\S.*?(?:[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)|\r?\n[ \t\r]*\n|\Z)", re.DOTALL
 )
-#: A piece ending in one of these (or in an initial such as "J.") continues the sentence. Words that
-#: also end sentences ("etc.", "p.m.", "Inc.") are left out: a lowercase word after them joins anyway.
+#: A piece ending in one of these (or in an initial such as "J.") continues the sentence.
+#: Words that also end sentences ("etc.", "p.m.", "Inc.") are left out: a lowercase word
+#: after them joins anyway.
 _ABBREVIATIONS = frozenset(
     ["mr", "mrs", "ms", "dr", "st", "prof", "sr", "jr", "vs", "e.g", "i.e", "mt", "fig", "dept"]
 )
@@ -39,12 +41,33 @@ _SOFT_BREAK = re.compile(r"[,;:\u2014\u2013]\s")
 _SPACES = re.compile(r"\s+")
 
 
+class Dropped(Enum):
+    """Kinds of characters :func:`clean_text` drops; the value names them in a warning."""
+
+    CONTROL = "control characters"
+    INVALID = "invalid or unassigned characters"
+    SYMBOLS = "emoji and symbols"
+
+
+def other_script_noun(script: str) -> str:
+    """How a warning names the letters of ``script`` that a Latin voice cannot speak."""
+    return f"{script} characters this voice cannot speak"
+
+
 @dataclass
 class CleanText:
-    """Cleaned text and what was dropped from it, in plain words."""
+    """Cleaned text and what was dropped from it, counted by kind; ``warnings`` words it."""
 
     text: str
-    warnings: list[str] = field(default_factory=list)
+    dropped: Counter[Dropped] = field(default_factory=Counter)
+    #: Letters of other scripts dropped for a Latin voice, by script ("CJK", "Arabic").
+    scripts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def warnings(self) -> list[str]:
+        counts = [(kind.value, n) for kind, n in self.dropped.items()]
+        counts += [(other_script_noun(script), n) for script, n in self.scripts.items()]
+        return [f"skipped {n} {what}" for what, n in counts]
 
 
 def is_latin_voice(espeak_voice: str) -> bool:
@@ -54,7 +77,7 @@ def is_latin_voice(espeak_voice: str) -> bool:
 def clean_text(text: str, latin_only: bool = True) -> CleanText:
     """NFKC-normalize, drop unspeakable characters (with warnings), collapse whitespace."""
     text = unicodedata.normalize("NFKC", text)
-    dropped: Counter[str] = Counter()
+    dropped: Counter[Dropped] = Counter()
     scripts: Counter[str] = Counter()
     out: list[str] = []
     for ch in text:
@@ -65,12 +88,12 @@ def clean_text(text: str, latin_only: bool = True) -> CleanText:
         if cat == "Cf":
             continue  # soft hyphens, zero-width joiners, direction marks: invisible, so silent
         if cat in ("Cc", "Zl", "Zp"):
-            dropped["control characters"] += 1
+            dropped[Dropped.CONTROL] += 1
             out.append(" ")
         elif cat in ("Cs", "Co", "Cn"):
-            dropped["invalid or unassigned characters"] += 1
+            dropped[Dropped.INVALID] += 1
         elif (cat == "So" or cat == "Sk") and ch not in _SPOKEN_SYMBOLS:
-            dropped["emoji and symbols"] += 1
+            dropped[Dropped.SYMBOLS] += 1
             out.append(" ")
         elif cat.startswith("L") and latin_only and ord(ch) > 0x24F and not _is_latin(ch):
             scripts[_script_of(ch)] += 1
@@ -79,9 +102,7 @@ def clean_text(text: str, latin_only: bool = True) -> CleanText:
             continue  # combining mark left over from a dropped letter
         else:
             out.append(ch)
-    warnings = [f"skipped {n} {what}" for what, n in dropped.items()]
-    warnings += [f"skipped {n} {script} characters this voice cannot speak" for script, n in scripts.items()]
-    return CleanText(_SPACES.sub(" ", "".join(out)).strip(), warnings)
+    return CleanText(_SPACES.sub(" ", "".join(out)).strip(), dropped, scripts)
 
 
 def _is_latin(ch: str) -> bool:

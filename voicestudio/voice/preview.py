@@ -2,17 +2,16 @@
 
 The expensive part of a line — the speaker model's output and its WORLD
 analysis — is computed once per (text, variability) and kept; a control change
-only redoes the WORLD edit and resynthesis. ``LatestWinsRenderer`` runs renders
-on one background thread and keeps a single pending request, so a dragged
-slider never builds a queue of stale renders.
+only redoes the WORLD edit and resynthesis. :class:`LatestWins` decides which renders
+run (one at a time, one waiting, the newest wins), so a dragged slider never builds a
+queue of stale renders; whoever owns it supplies the thread (the GUI's worker tasks, the
+benchmark's plain thread).
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,8 +21,6 @@ from voicestudio.styling.controls import StyleControls, resolve
 from voicestudio.styling.render import style_audio
 from voicestudio.styling.world import WorldAnalysis, analyze
 from voicestudio.voice.synthesizer import Synthesizer, TextReport
-
-_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -88,73 +85,99 @@ class PreviewSession:
 
 
 @dataclass(frozen=True)
+class PreviewRequest:
+    """One render asked for; ids grow with every request, so a larger id is newer."""
+
+    request_id: int
+    text: str
+    controls: StyleControls
+
+
+@dataclass(frozen=True)
 class RenderResult:
     request_id: int
     text: str
     controls: StyleControls
     audio: Audio | None
     error: Exception | None = None
+    #: What the text front end left out of the line (None when the render failed).
+    report: TextReport | None = None
 
 
-class LatestWinsRenderer:
-    """One worker thread, one pending slot: a newer request replaces an older unstarted one,
-    and a result that a newer request has overtaken is dropped rather than delivered."""
+def render_request(session: PreviewSession, request: PreviewRequest) -> RenderResult:
+    """Render ``request``; an error comes back in the result for the caller to show, so one
+    bad line never stops the previews after it."""
+    text, controls = request.text, request.controls
+    try:
+        audio = session.render(text, controls)
+        report = session.prepare(text, controls.validated().variability).report  # cached: free
+    except Exception as exc:
+        return RenderResult(request.request_id, text, controls, None, exc)
+    return RenderResult(request.request_id, text, controls, audio, None, report)
 
-    def __init__(self, session: PreviewSession, on_result: Callable[[RenderResult], None]) -> None:
-        self.session = session
-        self.on_result = on_result
-        self._cond = threading.Condition()
-        self._pending: tuple[int, str, StyleControls] | None = None
+
+@dataclass(frozen=True)
+class Finished:
+    """What to do after a render ended: deliver its result or drop it, and what to start."""
+
+    deliver: bool
+    start: PreviewRequest | None
+
+
+class LatestWins:
+    """The scheduling rule of previews, without threads: at most one render runs and one
+    request waits. A newer request replaces the waiting one, and a result that a newer
+    request has overtaken is dropped rather than delivered, so a dragged slider never
+    builds a queue of stale renders. One owner drives it (the GUI thread, or a caller's
+    lock): it starts what :meth:`request` and :meth:`finish` return, on any thread."""
+
+    def __init__(self) -> None:
+        self.running: PreviewRequest | None = None
+        self.waiting: PreviewRequest | None = None
         self._latest_id = 0
-        self._closed = False
-        self.rendered = 0
+        self._stale_up_to = 0  # ids up to here were abandoned (another voice, a shutdown)
+        self.rendered = 0  # renders that ended, delivered or not
         self.replaced = 0  # requests overwritten before they started
-        self.dropped = 0  # renders finished after a newer request arrived
-        self._thread = threading.Thread(target=self._run, name="preview-render", daemon=True)
-        self._thread.start()
-
-    def request(self, text: str, controls: StyleControls) -> int:
-        with self._cond:
-            if self._closed:
-                raise RuntimeError("the preview renderer is closed")
-            self._latest_id += 1
-            if self._pending is not None:
-                self.replaced += 1
-            self._pending = (self._latest_id, text, controls)
-            self._cond.notify()
-            return self._latest_id
+        self.dropped = 0  # renders that ended after a newer request arrived
 
     @property
-    def alive(self) -> bool:
-        """Whether the render thread still runs (a closed renderer may finish its render)."""
-        return self._thread.is_alive()
+    def latest_id(self) -> int:
+        return self._latest_id
 
-    def close(self, timeout: float | None = 5.0) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
-        self._thread.join(timeout)
+    @property
+    def busy(self) -> bool:
+        """A render runs or waits for this owner (abandoned ones do not count)."""
+        return self.running is not None or self.waiting is not None
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while self._pending is None and not self._closed:
-                    self._cond.wait()
-                if self._closed:
-                    return
-                request_id, text, controls = self._pending
-                self._pending = None
-            try:
-                result = RenderResult(request_id, text, controls, self.session.render(text, controls))
-            except Exception as exc:  # delivered to the caller, who shows it
-                result = RenderResult(request_id, text, controls, None, exc)
-            with self._cond:
-                self.rendered += 1
-                stale = request_id != self._latest_id or self._closed
-                if stale:
-                    self.dropped += 1
-            if not stale:
-                try:
-                    self.on_result(result)
-                except Exception:  # a broken consumer must not stop future previews
-                    _LOG.exception("preview result handler failed")
+    def request(self, text: str, controls: StyleControls) -> PreviewRequest | None:
+        """Number a new request. Returned when it should start now (nothing runs); else it
+        waits, replacing the request that waited before it, and None is returned."""
+        self._latest_id += 1
+        request = PreviewRequest(self._latest_id, text, controls)
+        if self.running is None:
+            self.running = request
+            return request
+        if self.waiting is not None:
+            self.replaced += 1
+        self.waiting = request
+        return None
+
+    def finish(self, request_id: int) -> Finished:
+        """A render ended: whether its result is still the newest, and the waiting request
+        to start now (when this render was the one running)."""
+        self.rendered += 1
+        deliver = request_id == self._latest_id and request_id > self._stale_up_to
+        if not deliver:
+            self.dropped += 1
+        start = None
+        if self.running is not None and self.running.request_id == request_id:
+            self.running, self.waiting, start = self.waiting, None, self.waiting
+        return Finished(deliver, start)
+
+    def abandon(self) -> None:
+        """Forget the running and the waiting render: their results will be dropped, and the
+        next request starts at once (a render already running finishes on its own)."""
+        if self.waiting is not None:
+            self.replaced += 1
+        self.running = self.waiting = None
+        self._stale_up_to = self._latest_id

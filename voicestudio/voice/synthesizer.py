@@ -17,7 +17,14 @@ from voicestudio.errors import InputTextError
 from voicestudio.styling.calibration import ProsodyCalibration
 from voicestudio.styling.controls import StyleControls, resolve
 from voicestudio.styling.render import TARGET_LEVEL_DBFS, set_level, style_audio
-from voicestudio.text.normalize import clean_text, is_latin_voice, split_sentences
+from voicestudio.text.normalize import (
+    CleanText,
+    Dropped,
+    clean_text,
+    is_latin_voice,
+    other_script_noun,
+    split_sentences,
+)
 from voicestudio.voice.model import VoiceModel, config_ids, text_phonemes
 
 #: Silence after each sentence, before tempo changes.
@@ -26,18 +33,37 @@ SENTENCE_PAUSE_S = 0.25
 
 @dataclass
 class TextReport:
-    """What was skipped while reading a text, summed over the whole text."""
+    """What reading a text left out, counted by kind over the whole text. Counts are the
+    record; :meth:`messages` words them for people, and nothing parses those words back."""
 
-    skipped: Counter = field(default_factory=Counter)
+    #: Characters the cleaning dropped (control characters, emoji and symbols...).
+    dropped: Counter[Dropped] = field(default_factory=Counter)
+    #: Letters of scripts a Latin voice cannot speak, by script ("CJK", "Arabic").
+    other_scripts: Counter[str] = field(default_factory=Counter)
+    #: Pieces made only of punctuation (espeak would name each mark).
+    wordless_pieces: int = 0
+    #: Phonemes the voice has no id for.
+    unknown_phonemes: int = 0
+    #: Sentences that were spoken.
     sentences: int = 0
 
-    def add(self, warnings: list[str]) -> None:
-        for message in warnings:
-            count, _, what = message.removeprefix("skipped ").partition(" ")
-            self.skipped[what] += int(count)
+    def add_cleaned(self, cleaned: CleanText) -> None:
+        self.dropped.update(cleaned.dropped)
+        self.other_scripts.update(cleaned.scripts)
+
+    @property
+    def skipped(self) -> int:
+        """Everything left out, summed over the kinds."""
+        return (sum(self.dropped.values()) + sum(self.other_scripts.values())
+                + self.wordless_pieces + self.unknown_phonemes)
 
     def messages(self) -> list[str]:
-        return [f"skipped {n} {_singular(what) if n == 1 else what}" for what, n in self.skipped.items()]
+        """One sentence per kind of problem, for display ("skipped 2 emoji and symbols")."""
+        counts = [(kind.value, n) for kind, n in self.dropped.items()]
+        counts += [(other_script_noun(script), n) for script, n in self.other_scripts.items()]
+        counts += [("pieces of punctuation without words", self.wordless_pieces),
+                   ("phonemes the voice does not know", self.unknown_phonemes)]
+        return [f"skipped {n} {_singular(what) if n == 1 else what}" for what, n in counts if n]
 
 
 def _singular(what: str) -> str:
@@ -70,7 +96,8 @@ class Synthesizer:
         self.voice = voice
         self.f0_method = f0_method
         self.calibration = ProsodyCalibration.from_sidecar(voice.config.extra)
-        self._latin = voice.config.phoneme_type == "espeak" and is_latin_voice(voice.config.espeak_voice)
+        config = voice.config
+        self._latin = config.phoneme_type == "espeak" and is_latin_voice(config.espeak_voice)
 
     @property
     def sample_rate(self) -> int:
@@ -84,11 +111,11 @@ class Synthesizer:
         index = 0
         for piece in split_sentences(text):
             cleaned = clean_text(piece, latin_only=self._latin)
-            report.add(cleaned.warnings)
+            report.add_cleaned(cleaned)
             if not cleaned.text:
                 continue
             if not any(ch.isalnum() for ch in cleaned.text):
-                report.add(["skipped 1 pieces of punctuation without words"])  # espeak would name each mark
+                report.wordless_pieces += 1
                 continue
             # espeak ends a sentence after "Mr." too; the splitter above decided what a sentence
             # is, so espeak's pieces of it are spoken as one utterance.
@@ -96,7 +123,7 @@ class Synthesizer:
             phonemes = [p for i, group in enumerate(groups) for p in ([" "] if i else []) + group]
             ids, missing = config_ids(phonemes, self.voice.config)
             if missing:
-                report.add([f"skipped {len(missing)} phonemes the voice does not know"])
+                report.unknown_phonemes += len(missing)
             if len(ids) <= 4:  # BOS, PAD, EOS only: punctuation without words
                 continue
             report.sentences += 1
@@ -104,12 +131,14 @@ class Synthesizer:
             index += 1
         if index == 0:
             detail = "; ".join(report.messages())
-            raise InputTextError("nothing speakable in the text" + (f" ({detail})" if detail else ""))
+            detail = f" ({detail})" if detail else ""
+            raise InputTextError(f"nothing speakable in the text{detail}")
 
     def speaker_audio(self, sentence: Sentence, variability: float = 1.0) -> np.ndarray:
         """The speaker model's output for one sentence, at the standard speech level."""
         c = self.voice.config
-        raw = self.voice.infer(sentence.ids, noise_scale=c.noise_scale * variability, noise_w=c.noise_w * variability)
+        raw = self.voice.infer(sentence.ids, noise_scale=c.noise_scale * variability,
+                               noise_w=c.noise_w * variability)
         return set_level(raw, self.sample_rate, TARGET_LEVEL_DBFS)
 
     def pause(self, speed: float) -> np.ndarray:

@@ -643,7 +643,7 @@ class SynthesizePanel(QWidget):
             self._similarity_next = (audio, takes)
             return
         from voicestudio.evaluate.render_score import score_render
-        from voicestudio.evaluate.secs import EncoderBuildCancelled, encoder_model_path
+        from voicestudio.evaluate.speaker_model import EncoderBuildCancelled, encoder_model_path
 
         if takes:
             first_time = "" if encoder_model_path().is_file() else \
