@@ -140,7 +140,6 @@ def bench_speaker(speaker: str, budgets: list[float], cap: int, work: Path, thre
 
     from voicestudio.audio.io import read_audio
     from voicestudio.audio.take_report import TakeReport
-    from voicestudio.evaluate.report import ReferenceClip, ReferenceSet, evaluate_voice
     from voicestudio.project.project import IMPORT_SOURCE_PREFIX, VoiceProject
     from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
     from voicestudio.training.finetune import (
@@ -152,6 +151,7 @@ def bench_speaker(speaker: str, budgets: list[float], cap: int, work: Path, thre
         TrainResult,
     )
     from voicestudio.training.publish import publish
+    from voicestudio.voice.evaluation import ReferenceClip, ReferenceSet, evaluate_voice
 
     entries = recordings(speaker)
     held = entries[-HELD_OUT:]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from voicestudio.doctor import audio_devices_summary, report
+from voicestudio.cli.doctor import audio_devices_summary, report
 
 SCRIPT = Path(sys.executable).with_name("voicestudio")
 

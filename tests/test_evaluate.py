@@ -23,7 +23,10 @@ from voicestudio.audio.io import Audio, read_audio, resample
 from voicestudio.cli import main
 from voicestudio.evaluate import mcd, prosody, secs, speaker_model
 from voicestudio.evaluate.prosody import ProsodyStats, prosody_stats
-from voicestudio.evaluate.report import (
+from voicestudio.evaluate.secs import SpeakerEncoder, speaker_similarity
+from voicestudio.evaluate.speaker_model import SpeakerEncoderUnavailableError
+from voicestudio.styling.controls import StyleControls
+from voicestudio.voice.evaluation import (
     EvaluationError,
     evaluate_voice,
     leave_one_out_similarity,
@@ -31,9 +34,6 @@ from voicestudio.evaluate.report import (
     read_texts,
     text_key,
 )
-from voicestudio.evaluate.secs import SpeakerEncoder, speaker_similarity
-from voicestudio.evaluate.speaker_model import SpeakerEncoderUnavailableError
-from voicestudio.styling.controls import StyleControls
 
 SENTENCE = "Printing, then, for our purpose, may be considered as the art of making books by means of movable types."
 SHARED_CLIP = "LJ001-0009.flac"  # SENTENCE, read by both speakers

@@ -12,8 +12,9 @@ import threading
 import numpy as np
 import pytest
 
-from voicestudio.evaluate.wer import edit_distance, normalize_words, transcribe, word_error_rate
+from voicestudio.audio.recognizer import transcribe
 from voicestudio.styling.controls import StyleControls
+from voicestudio.text.compare import edit_distance, normalize_words, word_error_rate
 
 #: Simple everyday sentences, 2-3 s each, no names or numbers written as digits.
 SENTENCES = (

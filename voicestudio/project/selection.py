@@ -103,7 +103,7 @@ def takes_that_train(project: VoiceProject) -> list[Candidate]:
     return [c for c in candidates(project) if may_train(c.take)]
 
 
-def training_files(project: VoiceProject) -> list[tuple[Take, Path]]:
+def training_files(project: VoiceProject) -> list[tuple[Candidate, Path]]:
     """The takes that train, with their files: missing files and links out of the project
     folder are left out (training itself names them with a reason)."""
     found = []
@@ -113,7 +113,7 @@ def training_files(project: VoiceProject) -> list[tuple[Take, Path]]:
         except AudioFileError:  # a link out of the project is never read
             continue
         if path.is_file():
-            found.append((candidate.take, path))
+            found.append((candidate, path))
     return found
 
 

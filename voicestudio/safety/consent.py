@@ -360,8 +360,7 @@ def reading_error(statement: str, heard: str) -> float:
     out on both sides: the date is written in digits ("November 29, 2026") and heard as words
     ("twenty nine", "two thousand twenty six", "twenty twenty six"), which would otherwise
     count as errors in every statement."""
-    from voicestudio.audio.checks import char_error_rate
-    from voicestudio.evaluate.wer import normalize_words
+    from voicestudio.text.compare import char_error_rate, normalize_words
 
     written = " ".join(w for w in normalize_words(statement) if not w.isdigit())
     spoken = " ".join(w for w in normalize_words(heard) if not _NUMBER_WORD.match(w))
@@ -378,14 +377,14 @@ _NUMBER_WORD = re.compile(
 
 # ----------------------------------------------------------------------------- helpers
 def _compare_with_files(project: VoiceProject, label: str, digest: str, consent: np.ndarray,
-                        takes: Sequence[tuple[Take, Path]], encoder: SpeakerEncoder,
+                        takes: Sequence[tuple[selection.Candidate, Path]], encoder: SpeakerEncoder,
                         cancelled: Callable[[], bool] | None = None) -> ConsentCheck:
     kept, embeddings = _embed_take_files(encoder, [path for _take, path in takes], cancelled)
     if not kept:
         raise ConsentError(f"none of the takes of project {project.name!r} can be read, so there is no voice to "
                            "compare the consent statement with")
-    return _compare(project, label, digest, consent, [takes[i][0].file for i in kept], embeddings,
-                    np.array([takes[i][0].duration_s for i in kept]))
+    return _compare(project, label, digest, consent, [takes[i][0].take.file for i in kept], embeddings,
+                    np.array([takes[i][0].take.duration_s for i in kept]))
 
 
 def _compare(project: VoiceProject, label: str, digest: str, consent: np.ndarray, names: Sequence[str],
@@ -477,7 +476,7 @@ def _reading(take: Take, digest: str, audio: Audio, statement: str) -> tuple[flo
     if cached is not None:
         return cached
     try:
-        from voicestudio.evaluate.wer import transcribe
+        from voicestudio.audio.recognizer import transcribe
 
         heard = transcribe(audio.samples, audio.sample_rate)
     except ImportError as exc:

@@ -43,7 +43,7 @@ def voice_name(project: VoiceProject, when: str) -> str:
 
 
 def measure_calibration(onnx_path: Path, data: TrainingData) -> ProsodyCalibration:
-    from voicestudio.evaluate.report import spread
+    from voicestudio.voice.evaluation import spread
     from voicestudio.voice.model import VoiceModel
 
     everything = data.train + data.held_out

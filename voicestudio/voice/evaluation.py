@@ -9,8 +9,8 @@ and the real recordings themselves (the ceiling: each clip's similarity to the m
 of the others, and the recognizer's WER on real speech, which is far from 0 for
 many speakers).
 
-References are a VoiceStudio project (its chosen takes) or any folder the importer
-understands: an LJSpeech ``metadata.csv``, a ``manifest.tsv`` or ``.txt`` transcripts.
+References are a VoiceStudio project (the takes that train, project.selection) or any
+folder the importer understands: an LJSpeech ``metadata.csv``, a ``manifest.tsv`` or ``.txt`` transcripts.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import numpy as np
 
 from voicestudio.audio.cleanup import InvalidAudioError
 from voicestudio.audio.io import read_audio
+from voicestudio.audio.recognizer import transcribe
 from voicestudio.errors import AudioFileError, VoiceStudioError
 from voicestudio.evaluate import DEFAULT_MAX_REFERENCES
 from voicestudio.evaluate.buzz import mean_buzz
@@ -37,7 +38,7 @@ from voicestudio.evaluate.dnsmos import (
 from voicestudio.evaluate.mcd import mel_cepstral_distortion
 from voicestudio.evaluate.prosody import ProsodyAccumulator, ProsodyStats
 from voicestudio.evaluate.secs import SpeakerEncoder, cosine, default_encoder, mean_embedding, unit
-from voicestudio.evaluate.wer import edit_distance, normalize_words, transcribe
+from voicestudio.text.compare import edit_distance, normalize_words
 
 #: Real clips the recognizer and DNSMOS are run on for the ceiling (they are the slow steps).
 REFERENCE_WER_CLIPS = 10
@@ -183,6 +184,7 @@ def text_key(text: str) -> str:
 
 def load_reference_set(spec: str | Path) -> ReferenceSet:
     """A project folder or name, or a folder of recordings with transcripts."""
+    from voicestudio.project import selection
     from voicestudio.project.importer import find_pairs
     from voicestudio.project.project import PROJECT_FILE, ProjectError, VoiceProject
 
@@ -194,8 +196,8 @@ def load_reference_set(spec: str | Path) -> ReferenceSet:
             if path.exists():
                 raise
             raise EvaluationError(f"reference recordings not found: {spec} is neither a folder nor a project name") from exc
-        clips = tuple(ReferenceClip(project.take_path(p.chosen_take), p.text)
-                      for p in project.prompts if p.chosen_take is not None)
+        clips = tuple(ReferenceClip(path, candidate.prompt.text)
+                      for candidate, path in selection.training_files(project))
         source, layout = project.folder, "VoiceStudio project"
     else:
         if not path.is_dir():

@@ -96,3 +96,12 @@ def report() -> str:
     torch_note = "installed (training available)" if importlib.util.find_spec("torch") else "not installed (training needs 'voicestudio[train]')"
     out += ["", f"torch: {torch_note}"]
     return "\n".join(out)
+
+
+def add_parser(sub) -> None:
+    sub.add_parser("doctor", help="print versions, providers, audio devices and data locations")
+
+
+def run(args) -> int:
+    print(report())
+    return 0

@@ -1,0 +1,111 @@
+"""``voicestudio say``: text (an argument, a file or standard input) into a watermarked audio file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from voicestudio.cli.styling import add_style_options, style_controls
+from voicestudio.errors import InputTextError, VoiceStudioError
+
+MAX_TEXT_FILE_BYTES = 64 << 20
+
+def add_parser(sub) -> None:
+    from voicestudio.audio.io import SampleFormat, describe_sample_formats, file_formats
+
+    file_types = ", ".join(f"{f.suffix} {f.label}" for f in file_formats())  # the one table, in audio.io
+    say = sub.add_parser("say", help=f"speak text into an audio file ({', '.join(f.label for f in file_formats())})",
+                         description=f"Speak TEXT (or a file, or stdin) into an audio file; its extension picks the type: "
+                                     f"{file_types}.")
+    say.add_argument("text", nargs="?", help="the text; '-' reads standard input")
+    say.add_argument("--text-file", type=Path, metavar="F", help="read the text from a UTF-8 file")
+    say.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav",
+                     help=f"file to write; its extension picks the type ({file_types})")
+    say.add_argument("--voice", metavar="PATH|NAME", help="voice name (see 'voicestudio voices') or .onnx path")
+    say.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto", help="onnxruntime provider (default auto: measured)")
+    say.add_argument("--threads", type=int, metavar="N", help="CPU threads for the voice model (default: all cores)")
+    say.add_argument("--rate", type=int, metavar="HZ", help="output sample rate (default: the voice's)")
+    say.add_argument("--format", choices=[f.value for f in SampleFormat], default=None,  # None: the file type's default
+                     help=f"sample format of a lossless file ({describe_sample_formats()}; default pcm16); "
+                          "lossy types have no bit depth and refuse it")
+    say.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+
+    add_style_options(say)
+
+
+def run(args: argparse.Namespace) -> int:
+    from voicestudio.audio.io import check_writable, file_format_for
+    from voicestudio.safety.watermark import synthetic_writer
+    from voicestudio.voice.catalog import load_voice
+    from voicestudio.voice.synthesizer import Synthesizer, TextReport
+
+    controls = style_controls(args)
+    check_writable(args.output)
+    file_format = file_format_for(args.output)  # .m4a, no extension…: refused before any work
+    file_format.sample_format(args.format)  # float in FLAC, any --format in Ogg/MP3: refused too
+    if args.rate is not None:
+        file_format.check_rate(args.rate)
+    if args.threads is not None and args.threads < 1:
+        raise VoiceStudioError("--threads must be at least 1")
+    text = read_text(args)
+    if not text.strip():
+        raise InputTextError("nothing to say: the text is empty")
+
+    voice = load_voice(args.voice, provider=args.provider, threads=args.threads)
+    if args.provider == "cuda" and voice.provider.used != "cuda":
+        print(f"voicestudio: note: {voice.provider.reason}", file=sys.stderr)
+    synth = Synthesizer(voice)
+    file_format.check_rate(args.rate or synth.sample_rate)  # the voice's own rate may not fit an MP3
+    report = TextReport()
+    chunks = synth.synthesize(text, controls, report)
+    first = next(chunks)  # empty or unspeakable text fails here, before a file is created
+    writer = synthetic_writer(args.output, synth.sample_rate, args.rate, args.format)  # watermarked, tagged
+    try:
+        writer.write(first.samples)
+        for chunk in chunks:
+            writer.write(chunk.samples)
+        path = writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    for message in report.messages():
+        print(f"voicestudio: warning: {message}", file=sys.stderr)
+    if not args.quiet:
+        seconds = writer.frames_written / writer.rate
+        print(f"wrote {path}: {seconds:.2f} s, {writer.rate} Hz {writer.encoding}, "
+              f"{report.sentences} sentence(s), voice {voice.name} on {voice.provider.used}")
+    return 0
+
+
+def read_text(args: argparse.Namespace) -> str:
+    if args.text_file is not None and args.text is not None:
+        raise InputTextError("give the text either as an argument or with --text-file, not both")
+    if args.text_file is not None and str(args.text_file) == "-":
+        args = argparse.Namespace(**{**vars(args), "text": "-", "text_file": None})
+    if args.text_file is not None:
+        path: Path = args.text_file
+        if not path.is_file():
+            raise InputTextError(f"text file not found: {path}")
+        if path.stat().st_size > MAX_TEXT_FILE_BYTES:
+            raise InputTextError(f"text file {path} is larger than {MAX_TEXT_FILE_BYTES >> 20} MB")
+        data = path.read_bytes()
+        source = str(path)
+    elif args.text == "-":
+        data = sys.stdin.buffer.read(MAX_TEXT_FILE_BYTES + 1)
+        if len(data) > MAX_TEXT_FILE_BYTES:
+            raise InputTextError(f"standard input is larger than {MAX_TEXT_FILE_BYTES >> 20} MB")
+        source = "standard input"
+    elif args.text is not None:
+        return args.text
+    else:
+        raise InputTextError("no text given: pass TEXT, '-' for standard input, or --text-file F")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")  # Windows editors save "Unicode" text like this
+        except UnicodeDecodeError as exc:
+            raise InputTextError(f"{source} looks like UTF-16 text but does not decode: {exc.reason}") from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputTextError(f"{source} is not UTF-8 text (byte {exc.start} is invalid); save it as UTF-8") from exc
