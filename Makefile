@@ -34,8 +34,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/consent.py
 	$(BIN)/python benchmarks/clone_quality.py
 
+# ruff (line length 100 included) and the import contracts in pyproject.toml (the layers of
+# docs/architecture.md, no cycles, no Qt below the GUI, no torch outside training).
 lint: $(STAMP)
 	$(BIN)/ruff check voicestudio tests benchmarks packaging
+	$(BIN)/lint-imports --no-logo --no-cache
 
 # Inference-only desktop bundle (no torch) in dist/VoiceStudio, checked by its self-test.
 dist: $(STAMP)
