@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -61,10 +62,12 @@ def test_consent_from_another_speaker_is_refused_with_the_reason(project):
     assert not check.verified and check.similarity < consent.THRESHOLD
     with pytest.raises(ConsentError, match="do not sound like the same person") as error:
         consent.require_consent(project)
-    assert f"similarity {check.similarity:.2f}" in str(error.value) and "record the consent statement" in str(error.value)
+    assert f"similarity {check.similarity:.2f}" in str(error.value)
+    assert error.value.remedy is not None and error.value.remedy.again  # record it again
     done = subprocess.run(CLI + ["project", "consent", str(project.folder)], capture_output=True, text=True, timeout=180)
     assert done.returncode == 1 and "NOT verified" in done.stdout
     assert "training and export are refused: the consent statement" in done.stderr and "Traceback" not in done.stderr
+    assert "record the consent statement again" in done.stderr  # the terminal's words for the remedy
 
 
 def test_no_consent_take_or_no_takes_is_refused(tmp_path, synth):
@@ -72,8 +75,9 @@ def test_no_consent_take_or_no_takes_is_refused(tmp_path, synth):
     unrecorded = VoiceProject.create("Unrecorded", tmp_path, prompts=[statement, "One line."])
     audio = np.concatenate([c.samples for c in synth.synthesize("One line.")])
     unrecorded.add_take(1, audio, synth.sample_rate)
-    with pytest.raises(ConsentError, match="has none yet; record the consent statement"):
+    with pytest.raises(ConsentError, match="has none yet") as refused:
         consent.check_consent(unrecorded)
+    assert refused.value.remedy.index == 0 and not refused.value.remedy.again
     alone = VoiceProject.create("Alone", tmp_path, prompts=[statement, "One line."])
     alone.add_take(0, audio, synth.sample_rate)
     with pytest.raises(ConsentError, match="no recorded takes to train on"):
@@ -120,9 +124,15 @@ def test_a_project_without_a_statement_gets_one_from_a_file(tmp_path, synth, pro
         take = read_audio(project.folder / prompt.chosen_take.file)
         imported.add_take(i, take.samples, take.sample_rate, save=False)
     imported.save()
-    with pytest.raises(ConsentError, match="no consent statement among its prompts.*reading “I, the speaker, consent to VoiceStudio .*Imported on .*"
-                       "voicestudio project consent .*Imported --file STATEMENT.wav"):
+    with pytest.raises(ConsentError, match="no consent statement among its prompts") as refused:
         consent.check_consent(imported)
+    remedy = refused.value.remedy  # the rule says what to do; each front end words it
+    assert remedy.index is None and remedy.statement == selection.statement_for(imported)
+    done = subprocess.run(CLI + ["project", "consent", str(imported.folder)], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 1 and re.search(
+        "no consent statement among its prompts.*reading “I, the speaker, consent to VoiceStudio .*Imported on "
+        ".*voicestudio project consent .*Imported --file STATEMENT.wav", done.stderr), done.stderr
     statement = tmp_path / "statement.wav"
     write_audio(statement, speaker_reads(synth, selection.statement_for(imported)), SPEAKER_RATE)
 

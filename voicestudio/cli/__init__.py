@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from voicestudio import __version__
+from voicestudio.cli.errors import describe
 from voicestudio.errors import VoiceStudioError
 
 #: Sub-command -> the module (in this package) that parses and runs it, in the help's order.
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_gui(voice=getattr(args, "voice", None), project=getattr(args, "project", None))
     except VoiceStudioError as exc:
-        print(f"voicestudio: error: {exc}", file=sys.stderr)
+        print(f"voicestudio: error: {describe(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("voicestudio: interrupted", file=sys.stderr)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from voicestudio.cli.errors import describe
 from voicestudio.commands import command
 
 if TYPE_CHECKING:
@@ -142,12 +143,12 @@ def consent(args: argparse.Namespace) -> int:
         else:
             check = consent.check_consent(project)
     except consent.ConsentError as exc:
-        print(f"voicestudio: {exc}", file=sys.stderr)
+        print(f"voicestudio: {describe(exc)}", file=sys.stderr)
         return 1
     print(check.describe())
     try:
         consent.refuse_unless_verified(project, check)
     except consent.ConsentError as exc:
-        print(f"voicestudio: training and export are refused: {exc}", file=sys.stderr)
+        print(f"voicestudio: training and export are refused: {describe(exc)}", file=sys.stderr)
         return 1
     return 0

@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from voicestudio.commands import command
 from voicestudio.constants import MODEL_RATE
 from voicestudio.errors import AudioFileError, VoiceStudioError
 from voicestudio.project import selection
@@ -101,23 +100,14 @@ class ForeignTake:
 class ConsentRemedy:
     """What the speaker can do about a refusal: record the statement (``again`` when a take
     of it exists and must be replaced), or add a recording of it made elsewhere. Each front
-    end words it its own way: :meth:`command_line` for the terminal, the Train panel its buttons."""
+    end words it its own way: the command line its commands (``cli.errors``), the Train
+    panel its buttons."""
 
     folder: Path
     index: int | None  # the statement's prompt; None: the project has none yet
     statement: str
     again: bool = False
     advice: str = ""  # how to record it, e.g. "with the same microphone and room as the other takes"
-
-    def command_line(self) -> str:
-        advice = f", {self.advice}" if self.advice else ""
-        add = f"`{command('project', 'consent', self.folder, '--file', 'STATEMENT.wav')}`"
-        if self.index is None:
-            return f"add it from a recording of the speaker reading “{self.statement}”{advice}: {add}"
-        again = " again" if self.again else ""
-        return (f"record the consent statement{again}{advice} (prompt {self.index + 1} in the Record panel, or "
-                f"`{command('record', '--project', self.folder, '--prompt', self.index + 1)}`), or add a "
-                f"recording of it with {add}")
 
 
 @dataclass(frozen=True)
@@ -130,12 +120,12 @@ class ConsentRefusal:
 
 class ConsentError(VoiceStudioError):
     """Training or export is refused: no consent take, or one that is not the speaker's.
-    ``reason`` says why; ``remedy``, when recording the statement would help, what to do;
-    ``str()`` is both, for the terminal."""
+    ``reason`` (also ``str()``) says why; ``remedy``, when recording the statement would help,
+    what to do, for each front end to put in its own words."""
 
     def __init__(self, reason: str, remedy: ConsentRemedy | None = None) -> None:
         self.reason, self.remedy = reason, remedy
-        super().__init__(f"{reason}; {remedy.command_line()}" if remedy is not None else reason)
+        super().__init__(reason)
 
     @property
     def refusal(self) -> ConsentRefusal:
