@@ -37,12 +37,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from voicestudio.audio.io import Audio, check_rate, read_audio
+from voicestudio.audio.recognizer import transcribe
 from voicestudio.constants import MODEL_RATE
 from voicestudio.errors import AudioFileError, VoiceStudioError
 from voicestudio.project import selection
+from voicestudio.project.project import IMPORT_SOURCE_PREFIX
+from voicestudio.text.compare import char_error_rate, normalize_words
 
-if TYPE_CHECKING:  # the encoder pulls in onnxruntime and the VAD: loaded when a check runs
-    from voicestudio.audio.io import Audio
+# The similarity encoder (evaluate.secs, speaker_model) and the take checks pull in scipy,
+# onnxruntime and the VAD (about 0.4 s): they are imported where a check runs.
+if TYPE_CHECKING:
     from voicestudio.audio.take_report import TakeReport
     from voicestudio.evaluate.secs import SpeakerEncoder
     from voicestudio.project.project import Take, VoiceProject
@@ -300,8 +305,6 @@ def add_consent_recording(project: VoiceProject, path: str | Path, encoder: Spea
 def store_consent_recording(project: VoiceProject, recording: StatementRecording) -> ConsentCheck:
     """Add a checked statement recording to ``project`` as its consent take (and the
     statement prompt, when the project has none); the check, naming the stored take."""
-    from voicestudio.project.project import IMPORT_SOURCE_PREFIX
-
     index = selection.consent_prompt(project, create=True)
     take = project.add_take(index, recording.audio.samples, recording.audio.sample_rate, report=recording.report,
                             source=f"{IMPORT_SOURCE_PREFIX}{recording.source.resolve()}")
@@ -314,7 +317,6 @@ def check_consent_recording(project: VoiceProject, path: str | Path, encoder: Sp
     """Every check :func:`add_consent_recording` makes, changing nothing; ConsentError says
     why a recording cannot be the statement, ConsentCheckCancelled when ``cancelled()``."""
     from voicestudio.audio.checks import TakeOrigin, check_take
-    from voicestudio.audio.io import check_rate, read_audio
 
     audio = read_audio(path)  # AudioFileError with the reason for anything unreadable
     check_rate(audio.sample_rate)
@@ -350,8 +352,6 @@ def reading_error(statement: str, heard: str) -> float:
     out on both sides: the date is written in digits ("November 29, 2026") and heard as words
     ("twenty nine", "two thousand twenty six", "twenty twenty six"), which would otherwise
     count as errors in every statement."""
-    from voicestudio.text.compare import char_error_rate, normalize_words
-
     written = " ".join(w for w in normalize_words(statement) if not w.isdigit())
     spoken = " ".join(w for w in normalize_words(heard) if not _NUMBER_WORD.match(w))
     return char_error_rate(written, spoken)
@@ -435,8 +435,6 @@ def _share_of(project: VoiceProject, files: Sequence[str], trained_s: float) -> 
 
 def _consent_recording(project: VoiceProject, index: int, take: Take) -> tuple[str, Audio]:
     """(sha256, audio) of a consent take that may stand as consent."""
-    from voicestudio.audio.io import read_audio
-
     if take.verdict == "fail" and not take.accepted_by_user:
         problems = "; ".join(c.message for c in take.report.checks if c.verdict == "fail") if take.report else ""
         raise ConsentError(f"the consent take {take.file} failed its checks ({problems or 'see the take'})",
@@ -466,8 +464,6 @@ def _reading(take: Take, digest: str, audio: Audio, statement: str) -> tuple[flo
     if cached is not None:
         return cached
     try:
-        from voicestudio.audio.recognizer import transcribe
-
         heard = transcribe(audio.samples, audio.sample_rate)
     except ImportError as exc:
         raise ConsentError(f"cannot check that the consent take {take.file} reads the consent statement: the "
