@@ -26,6 +26,7 @@ from voicestudio.evaluate.prosody import ProsodyStats, prosody_stats
 from voicestudio.evaluate.secs import SpeakerEncoder, speaker_similarity
 from voicestudio.evaluate.speaker_model import SpeakerEncoderUnavailableError
 from voicestudio.styling.controls import StyleControls
+from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
 from voicestudio.voice.evaluation import (
     EvaluationError,
     evaluate_voice,
@@ -198,7 +199,8 @@ def test_scoring_runs_without_torch(encoder, _isolated_user_data):
     code = textwrap.dedent("""
         import sys
         import numpy as np
-        from voicestudio.evaluate import mcd, prosody, report, secs
+        from voicestudio.evaluate import mcd, prosody, secs
+        from voicestudio.voice import evaluation
         x = (np.random.default_rng(0).standard_normal(32000) * 0.1).astype(np.float32)
         assert secs.SpeakerEncoder().embed(x, 16000).shape == (256,)
         prosody.prosody_stats([(x, 16000)])
@@ -425,11 +427,14 @@ def test_eval_cli_requires_its_arguments(capsys):
 def test_reference_set_from_a_project(tmp_path: Path, synth):
     from voicestudio.project.project import VoiceProject
 
-    project = VoiceProject.create("refs", tmp_path, prompts=["First line here.", "Second line.", "Not recorded."])
-    for i in range(2):
+    statement = fill_consent(CONSENT_TEMPLATE, "refs", "May 1, 2026")
+    project = VoiceProject.create("refs", tmp_path, prompts=[statement, "First line here.", "Second line.",
+                                                             "Not recorded."])
+    for i in range(3):
         project.add_take(i, speak(synth, project.prompts[i].text), RATE)
     refs = load_reference_set(project.folder)
     assert refs.layout == "VoiceStudio project"
+    # the takes that train (project.selection): the consent statement is no reference
     assert [c.text for c in refs.clips] == ["First line here.", "Second line."]
     assert all(c.path.is_file() for c in refs.clips)
 

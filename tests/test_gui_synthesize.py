@@ -23,7 +23,8 @@ from training_data import SENTENCES, TARGET_PITCH_ST, TARGET_RANGE, verdict_repo
 
 from voicestudio.audio.io import Audio, read_audio  # noqa: E402
 from voicestudio.evaluate import prosody, secs, speaker_model  # noqa: E402
-from voicestudio.gui.panels.synthesize import NO_PROJECT_HINT, NO_TAKES_HINT, SynthesizePanel  # noqa: E402
+from voicestudio.gui.controllers.synthesize import NO_PROJECT_HINT, NO_TAKES_HINT  # noqa: E402
+from voicestudio.gui.panels.synthesize import SynthesizePanel  # noqa: E402
 from voicestudio.project import selection  # noqa: E402
 from voicestudio.project.project import TrainedVoice, VoiceProject, now_iso  # noqa: E402
 from voicestudio.runtime import cuda_unavailable_reason  # noqa: E402
@@ -33,7 +34,8 @@ from voicestudio.voice.catalog import DEFAULT_VOICE, bundled_voice  # noqa: E402
 
 RENDER_MS = 60_000
 SCORE_MS = 180_000
-SHARED_SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"  # as conftest finds it
+# as conftest finds it
+SHARED_SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"
 #: The panel's area in a 1200 x 800 window, and in the main window at its minimum size.
 DEFAULT_PANEL_SIZE = (944, 716)
 SMALL_PANEL_SIZE = (843, 509)
@@ -67,7 +69,8 @@ def reference_clips(synth) -> list[tuple[str, Audio]]:
                 (SHARED_SPEECH / "pmatthes" / "manifest.tsv").read_text().splitlines()[1:5]]
         return [(row[3], read_audio(SHARED_SPEECH / "pmatthes" / row[0])) for row in rows]
     controls = StyleControls(pitch=TARGET_PITCH_ST, pitch_range=TARGET_RANGE, variability=0.5)
-    return [(text, Audio(np.concatenate([c.samples for c in synth.synthesize(text, controls)]), synth.sample_rate))
+    return [(text, Audio(np.concatenate([c.samples for c in synth.synthesize(text, controls)]),
+                         synth.sample_rate))
             for text in SENTENCES[:4]]
 
 
@@ -76,13 +79,16 @@ def project(tmp_path: Path, synth) -> VoiceProject:
     """A project with four takes (see :func:`reference_clips`) and one "trained" voice (the
     base voice's files, copied into the project as a trained voice would be)."""
     clips = reference_clips(synth)
-    project = VoiceProject.create("Speaker", tmp_path, prompts=[text for text, _clip in clips], consent_index=None)
+    project = VoiceProject.create("Speaker", tmp_path, prompts=[text for text, _clip in clips],
+                                  consent_index=None)
     for index, (_text, clip) in enumerate(clips):
-        project.add_take(index, clip.samples, clip.sample_rate, report=verdict_report("pass"), source="import")
+        project.add_take(index, clip.samples, clip.sample_rate, report=verdict_report("pass"),
+                         source="import")
     base = bundled_voice()
     shutil.copyfile(base.model_path, project.models_dir / "speaker-v1.onnx")
     shutil.copyfile(base.config_path, project.models_dir / "speaker-v1.onnx.json")
-    project.add_voice(TrainedVoice("speaker-v1", "models/speaker-v1.onnx", now_iso(), similarity=0.81, steps=100))
+    project.add_voice(TrainedVoice("speaker-v1", "models/speaker-v1.onnx", now_iso(),
+                                   similarity=0.81, steps=100))
     return project
 
 
@@ -130,7 +136,8 @@ def test_every_render_gets_a_quality_score_without_a_project(qtbot, panel):
     assert panel.quality_label.text() == (f"quality (DNSMOS, 1–5): {quality.ovrl:.2f} overall · "
                                           f"{quality.sig:.2f} voice · {quality.bak:.2f} background")
     audio = panel.current_audio()
-    assert dnsmos(audio.samples, audio.sample_rate) == quality  # the engine's number, on the same audio
+    # the engine's number, on the same audio
+    assert dnsmos(audio.samples, audio.sample_rate) == quality
     assert panel.similarity_label.text() == NO_PROJECT_HINT
 
 
@@ -140,7 +147,8 @@ def test_dragging_pitch_previews_and_release_plays(qtbot, panel, ctx):
     ctx.stop_playback()  # Speak played the line; what follows must not start playing again
     panel.message.clear_message()
     slider = panel.sliders["pitch"]
-    renderer = panel._renderer
+    renders = panel.controller.renders  # the latest-wins policy: its counters
+    before = renders.rendered + renders.replaced
 
     slider.setSliderDown(True)  # the user grabs the handle (sliderPressed)
     with qtbot.waitSignal(panel.rendered, timeout=RENDER_MS) as blocker:
@@ -151,8 +159,9 @@ def test_dragging_pitch_previews_and_release_plays(qtbot, panel, ctx):
     assert panel.current_controls().pitch == 6.0
     raised = panel.current_audio()
     assert blocker.args[0] is not base and raised is not base
-    assert renderer.rendered + renderer.replaced >= 2
-    assert median_f0(raised) > median_f0(base) * 2 ** (4 / 12)  # +6 semitones asked, at least +4 measured
+    assert renders.rendered + renders.replaced == before + 3  # each ran, or gave way
+    # +6 semitones asked, at least +4 measured
+    assert median_f0(raised) > median_f0(base) * 2 ** (4 / 12)
     played = lambda: ctx.is_playing or "cannot be played" in panel.message.text()  # noqa: E731
     assert not played(), "a preview while dragging must not play"
 
@@ -190,18 +199,21 @@ def test_empty_and_unspeakable_text_show_inline_errors(qtbot, panel):
 
     panel.set_text("\U0001F600 \U0001F389")
     panel.speak()
-    qtbot.waitUntil(lambda: panel.message.level == "error" and panel.message.isVisible(), timeout=RENDER_MS)
+    qtbot.waitUntil(lambda: panel.message.level == "error" and panel.message.isVisible(),
+                    timeout=RENDER_MS)
     assert "othing speakable" in panel.message.text()
     assert panel.current_audio() is None
 
-    panel.sliders["pitch"].set_control(3.0)  # a slider moved with bad text: no new error pile-up, no crash
+    # a slider moved with bad text: no new error pile-up, no crash
+    panel.sliders["pitch"].set_control(3.0)
     qtbot.waitUntil(lambda: not panel.busy, timeout=RENDER_MS)
     assert panel.current_audio() is None
 
 
 def test_unknown_or_broken_voice_shows_inline_error(qtbot, panel, tmp_path: Path):
     assert not panel.select_voice("no-such-voice")
-    assert panel.message.level == "error" and "Unknown voice 'no-such-voice'" in panel.message.text()
+    assert panel.message.level == "error"
+    assert "Unknown voice 'no-such-voice'" in panel.message.text()
     assert panel.current_voice_spec() == DEFAULT_VOICE
 
     broken = tmp_path / "broken.onnx"
@@ -239,7 +251,8 @@ def test_presets_round_trip(qtbot, panel):
     chosen = panel.current_controls()
     assert panel.save_preset("My calm")
     assert panel.message.level == "ok" and "My calm" in panel.message.text()
-    assert [panel.preset_combo.itemText(i) for i in range(panel.preset_combo.count())] == ["My calm"]
+    combo = panel.preset_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == ["My calm"]
 
     panel.reset_controls()
     assert panel.current_controls() == StyleControls()
@@ -289,14 +302,17 @@ def encoder_model(tmp_path_factory) -> Path:
     except speaker_model.SpeakerEncoderUnavailableError as exc:
         pytest.skip(str(exc))
     default = speaker_model.encoder_model_path()
-    target = default if not default.is_file() else tmp_path_factory.mktemp("encoder") / speaker_model.MODEL_FILE
+    target = default
+    if default.is_file():
+        target = tmp_path_factory.mktemp("encoder") / speaker_model.MODEL_FILE
     code = textwrap.dedent(f"""
         import sys
         import numpy as np
         from voicestudio.evaluate.secs import SpeakerEncoder
         from voicestudio.evaluate.speaker_model import build_encoder_model_in_subprocess
         path = build_encoder_model_in_subprocess({str(target)!r})
-        assert SpeakerEncoder(path).embed_partials(np.ones((1, 160, 40), "float32")).shape == (1, 256)
+        partials = np.ones((1, 160, 40), "float32")
+        assert SpeakerEncoder(path).embed_partials(partials).shape == (1, 256)
         assert "torch" not in sys.modules, "torch was imported"
     """)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
@@ -306,8 +322,10 @@ def encoder_model(tmp_path_factory) -> Path:
 
 
 def test_encoder_model_is_built_in_a_child_process(encoder_model: Path):
-    assert speaker_model.build_encoder_model_in_subprocess(encoder_model) == encoder_model  # already there: no child
-    with pytest.raises(speaker_model.SpeakerEncoderUnavailableError, match="cannot build the speaker-similarity model"):
+    build = speaker_model.build_encoder_model_in_subprocess
+    assert build(encoder_model) == encoder_model  # already there: no child
+    with pytest.raises(speaker_model.SpeakerEncoderUnavailableError,
+                       match="cannot build the speaker-similarity model"):
         speaker_model.build_encoder_model_in_subprocess(Path("/proc/voicestudio-no-such-dir/encoder.onnx"))
 
 
@@ -333,14 +351,17 @@ def test_a_packaged_encoder_model_is_preferred(tmp_path: Path, monkeypatch):
     """A packaged app ships the model among its resources and cannot build one (no torch)."""
     from voicestudio import paths
 
-    assert speaker_model.encoder_model_path() == paths.user_data_dir() / "models" / speaker_model.MODEL_FILE  # a checkout
+    in_user_data = paths.user_data_dir() / "models" / speaker_model.MODEL_FILE
+    assert speaker_model.encoder_model_path() == in_user_data  # a checkout
     resources = tmp_path / "resources"
     (resources / "models").mkdir(parents=True)
-    monkeypatch.setattr(paths, "resources_dir", lambda: resources)  # where the bundle keeps its resources
-    assert speaker_model.encoder_model_path() == paths.user_data_dir() / "models" / speaker_model.MODEL_FILE  # not shipped
-    (resources / "models" / speaker_model.MODEL_FILE).write_bytes(b"onnx")
-    assert speaker_model.encoder_model_path() == resources / "models" / speaker_model.MODEL_FILE
-    assert speaker_model.build_encoder_model_in_subprocess() == resources / "models" / speaker_model.MODEL_FILE  # nothing to build
+    # where the bundle keeps its resources
+    monkeypatch.setattr(paths, "resources_dir", lambda: resources)
+    assert speaker_model.encoder_model_path() == in_user_data  # not shipped
+    shipped = resources / "models" / speaker_model.MODEL_FILE
+    shipped.write_bytes(b"onnx")
+    assert speaker_model.encoder_model_path() == shipped
+    assert speaker_model.build_encoder_model_in_subprocess() == shipped  # nothing to build
 
 
 def test_project_voices_and_similarity(qtbot, panel, ctx, project, encoder_model):
@@ -350,7 +371,8 @@ def test_project_voices_and_similarity(qtbot, panel, ctx, project, encoder_model
     assert panel.current_voice_spec() == trained  # the project's best voice is chosen
     assert panel.voice_combo.itemText(0) == "speaker-v1 (your voice, similarity 0.81)"
     assert panel.voice_combo.findData(DEFAULT_VOICE) > 0
-    assert panel.select_voice(str(project.folder)) and panel.current_voice_spec() == trained  # the folder names it
+    assert panel.select_voice(str(project.folder))  # the folder names it
+    assert panel.current_voice_spec() == trained
 
     panel.set_text(TEXT)
     with qtbot.waitSignal(panel.similarity_changed, timeout=SCORE_MS) as blocker:
@@ -365,11 +387,13 @@ def test_project_voices_and_similarity(qtbot, panel, ctx, project, encoder_model
     assert secs.similarity_to_takes(panel.current_audio(), takes) == pytest.approx(score, abs=1e-4)
 
     # A take whose checks failed is no reference.
-    project.add_take(0, read_audio(takes[1]).samples, read_audio(takes[1]).sample_rate, report=verdict_report("fail"),
+    failed = read_audio(takes[1])
+    project.add_take(0, failed.samples, failed.sample_rate, report=verdict_report("fail"),
                      source="import")
     assert len(selection.reference_takes(project)) == 3
 
-    empty = VoiceProject.create("Empty", project.folder.parent, prompts=["One line."], consent_index=None)
+    empty = VoiceProject.create("Empty", project.folder.parent, prompts=["One line."],
+                                consent_index=None)
     ctx.set_project(empty)
     assert panel.similarity_label.text() == NO_TAKES_HINT
     assert panel.current_voice_spec() == DEFAULT_VOICE  # no trained voice: the base voice
@@ -385,7 +409,8 @@ def test_screenshots(qtbot, panel, ctx, project, encoder_model, artifacts_dir: P
         speak_and_wait(qtbot, panel)
     panel.message.clear_message()  # no output device here: the playback warning is not the point
     assert panel.waveform.has_audio and panel.waveform.has_f0
-    for name, size in (("panel_synthesize.png", DEFAULT_PANEL_SIZE), ("panel_synthesize_small.png", SMALL_PANEL_SIZE)):
+    for name, size in (("panel_synthesize.png", DEFAULT_PANEL_SIZE),
+                       ("panel_synthesize_small.png", SMALL_PANEL_SIZE)):
         panel.resize(*size)
         qtbot.wait(50)  # let the layout settle and the plots repaint
         assert clipped(panel) == [], name
@@ -395,7 +420,8 @@ def test_screenshots(qtbot, panel, ctx, project, encoder_model, artifacts_dir: P
         panel.grab().save(str(path))
         assert path.stat().st_size > 10_000
 
-    panel.message.error("A long error message, as a broken voice gives one, that wraps onto a second line "
-                        "in a small window and must push the rest down rather than cover it.")
+    panel.message.error("A long error message, as a broken voice gives one, that wraps onto a "
+                        "second line in a small window and must push the rest down rather than "
+                        "cover it.")
     qtbot.wait(50)
     assert clipped(panel) == []

@@ -1,9 +1,8 @@
-"""PreviewSession caching and LatestWinsRenderer, with the real voice and WORLD."""
+"""PreviewSession caching and the LatestWins policy, with the real voice and WORLD."""
 
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 
 import numpy as np
@@ -12,7 +11,13 @@ import pytest
 from voicestudio.audio.io import Audio
 from voicestudio.errors import ControlRangeError, InputTextError
 from voicestudio.styling.controls import StyleControls
-from voicestudio.voice.preview import LatestWinsRenderer, PreviewSession, RenderResult
+from voicestudio.voice.preview import (
+    Finished,
+    LatestWins,
+    PreviewRequest,
+    PreviewSession,
+    render_request,
+)
 
 LINE = "Preview caching keeps the slow part. Sliders only redo the styling."
 
@@ -45,7 +50,8 @@ def test_cached_renders_skip_the_model_and_are_fast(preview: PreviewSession):
         timings.append(time.perf_counter() - start)
     assert preview.model_runs == runs + 1, "a control change must not rerun the speaker model"
     cached = statistics.median(timings)
-    assert cached < first_prepare / 3, f"cached render {cached * 1000:.0f} ms vs first prepare {first_prepare * 1000:.0f} ms"
+    assert cached < first_prepare / 3, (
+        f"cached render {cached * 1000:.0f} ms vs first prepare {first_prepare * 1000:.0f} ms")
 
     # the controls really act on the cached line
     fast, slow = audios[2], audios[3]
@@ -96,77 +102,64 @@ def test_render_rejects_bad_input(preview: PreviewSession):
     assert preview.model_runs == runs
 
 
-class Collector:
-    def __init__(self) -> None:
-        self.results: list[RenderResult] = []
-        self.event = threading.Event()
-        self.threads: set[str] = set()
+def test_latest_wins_runs_one_and_keeps_the_newest_waiting():
+    policy = LatestWins()
+    plain = StyleControls()
+    first = policy.request("one", plain)
+    assert first is not None and first.request_id == 1 and policy.busy  # idle: starts at once
+    assert policy.request("two", plain) is None  # one runs: this one waits
+    assert policy.request("three", plain) is None  # replaces "two", which never started
+    assert policy.replaced == 1 and policy.waiting.text == "three"
 
-    def __call__(self, result: RenderResult) -> None:
-        self.threads.add(threading.current_thread().name)
-        self.results.append(result)
-        self.event.set()
-
-    def wait_for(self, request_id: int, timeout: float = 30.0) -> RenderResult:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.results and self.results[-1].request_id == request_id:
-                return self.results[-1]
-            self.event.wait(0.05)
-            self.event.clear()
-        raise AssertionError(f"no result for request {request_id}; got {[r.request_id for r in self.results]}")
+    finished = policy.finish(first.request_id)  # overtaken by "three": dropped
+    assert finished == Finished(deliver=False, start=policy.running)
+    assert finished.start.text == "three" and finished.start.request_id == 3
+    assert policy.finish(3) == Finished(deliver=True, start=None)
+    assert not policy.busy
+    assert (policy.rendered, policy.replaced, policy.dropped) == (2, 1, 1)
 
 
-def test_latest_wins_under_a_burst(preview: PreviewSession):
+def test_abandoned_renders_are_dropped_and_the_next_starts_at_once():
+    policy = LatestWins()
+    old = policy.request("old voice", StyleControls())
+    policy.request("waiting", StyleControls())
+    policy.abandon()  # another voice: what the old one renders no longer counts
+    assert not policy.busy and policy.replaced == 1
+    new = policy.request("new voice", StyleControls())
+    assert new is not None and new.request_id == 3  # runs beside the old render
+    assert policy.finish(old.request_id) == Finished(deliver=False, start=None)
+    assert policy.busy  # the old render ending does not end the new one
+    assert policy.finish(new.request_id) == Finished(deliver=True, start=None)
+
+
+def test_a_burst_renders_only_the_first_and_the_last(preview: PreviewSession):
+    """30 requests while the first renders, driven the way a worker thread drives it."""
     text = "A dragged slider sends many requests in a row."
-    collector = Collector()
-    renderer = LatestWinsRenderer(preview, collector)
-    try:
-        controls = [StyleControls(pitch=round(-6 + 0.4 * i, 2), speed=1.0 + i / 60) for i in range(30)]
-        ids = [renderer.request(text, c) for c in controls]
-        assert ids == list(range(ids[0], ids[0] + 30))
-        final = collector.wait_for(ids[-1])
-        time.sleep(0.2)  # nothing else may arrive after the final result
-
-        assert final.error is None and isinstance(final.audio, Audio) and final.audio.samples.size > 0
-        assert final.controls == controls[-1] and final.text == text
-        delivered = [r.request_id for r in collector.results]
-        assert delivered == sorted(set(delivered)), f"stale or repeated result delivered: {delivered}"
-        assert delivered[-1] == ids[-1]
-        assert renderer.rendered + renderer.replaced == 30, (renderer.rendered, renderer.replaced)
-        assert renderer.rendered <= 10, f"{renderer.rendered} of 30 burst requests were rendered"
-        assert len(delivered) == renderer.rendered - renderer.dropped
-        assert collector.threads == {"preview-render"}  # callbacks run on the worker thread
-    finally:
-        renderer.close()
+    policy = LatestWins()
+    controls = [StyleControls(pitch=round(-6 + 0.4 * i, 2), speed=1.0 + i / 60) for i in range(30)]
+    started = [policy.request(text, c) for c in controls]
+    assert [r is not None for r in started] == [True] + [False] * 29
+    delivered = []
+    request = started[0]
+    while request is not None:
+        result = render_request(preview, request)
+        finished = policy.finish(result.request_id)
+        if finished.deliver:
+            delivered.append(result)
+        request = finished.start
+    (final,) = delivered
+    assert final.request_id == 30 and final.controls == controls[-1] and final.text == text
+    assert final.error is None and isinstance(final.audio, Audio) and final.audio.samples.size
+    assert final.report is not None and final.report.sentences == 1
+    assert (policy.rendered, policy.replaced, policy.dropped) == (2, 28, 1)
 
 
-def test_renderer_delivers_errors_and_keeps_running(preview: PreviewSession):
-    collector = Collector()
-    renderer = LatestWinsRenderer(preview, collector)
-    try:
-        bad = renderer.request("\U0001F600 \U0001F389", StyleControls())
-        result = collector.wait_for(bad)
-        assert result.audio is None
-        assert isinstance(result.error, InputTextError)
-        assert "nothing speakable" in str(result.error)
-
-        good = renderer.request("Still working after an error.", StyleControls(pitch=1))
-        result = collector.wait_for(good)
-        assert result.error is None and result.audio is not None and result.audio.samples.size > 0
-        assert renderer._thread.is_alive()
-    finally:
-        renderer.close()
-    assert not renderer._thread.is_alive()
-
-
-def test_close_stops_an_idle_and_a_busy_thread(preview: PreviewSession):
-    idle = LatestWinsRenderer(preview, lambda result: None)
-    assert idle._thread.is_alive()
-    idle.close(timeout=5)
-    assert not idle._thread.is_alive()
-
-    busy = LatestWinsRenderer(preview, lambda result: None)
-    busy.request("Closing while a render is under way, or about to start.", StyleControls())
-    busy.close(timeout=30)
-    assert not busy._thread.is_alive()
+def test_render_request_returns_errors_instead_of_raising(preview: PreviewSession):
+    bad = render_request(preview, PreviewRequest(1, "\U0001F600 \U0001F389", StyleControls()))
+    assert bad.audio is None and bad.report is None
+    assert isinstance(bad.error, InputTextError) and "nothing speakable" in str(bad.error)
+    out_of_range = render_request(preview, PreviewRequest(2, LINE, StyleControls(pitch=40)))
+    assert isinstance(out_of_range.error, ControlRangeError)
+    good = render_request(preview, PreviewRequest(3, "Still working after an error.",
+                                                  StyleControls(pitch=1)))
+    assert good.error is None and good.audio is not None and good.audio.samples.size > 0

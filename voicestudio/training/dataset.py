@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
@@ -116,89 +116,101 @@ def collect(
     """The project's chosen takes as utterances, or :class:`TrainingDataError`. ``screen``
     (the consent gate's) names utterances to leave out, with reasons, before the minimums
     and the held-out split apply."""
-    from voicestudio.audio.checks import check_take
-
     config = config or DataConfig()
-    chosen = [(c.index, c.prompt, c.take) for c in selection.candidates(project)]
+    chosen = selection.candidates(project)
     if not chosen:
         raise TrainingDataError(
-            f"project {project.name!r} has no recorded takes besides the consent statement: record or import takes first"
+            f"project {project.name!r} has no recorded takes besides the consent statement: "
+            "record or import takes first"
         )
     kept: list[Utterance] = []
     excluded: list[Exclusion] = []
-    texts = [p.text for _i, p, _t in chosen]
-    all_ids = phoneme_ids(texts)
-    for n, ((_index, prompt, take), ids) in enumerate(zip(chosen, all_ids, strict=True)):
+    all_ids = phoneme_ids([c.prompt.text for c in chosen])
+    for n, (candidate, ids) in enumerate(zip(chosen, all_ids, strict=True)):
         if progress:
             progress(n + 1, len(chosen))
-        name = take.file
-        try:
-            clip = read_audio(project.take_path(take))
-        except (AudioFileError, OSError) as exc:
-            excluded.append(Exclusion(name, ExclusionReason.UNREADABLE, f"cannot be read ({exc})"))
-            continue
-        samples, rate = clip.samples, clip.sample_rate
-        if rate < config.min_sample_rate:
-            excluded.append(Exclusion(name, ExclusionReason.LOW_RATE,
-                                      f"recorded at {rate} Hz; at least {config.min_sample_rate} Hz is needed"))
-            continue
-        try:
-            checked = take.report if take.report is not None else check_take(samples, rate)
-        except (ValueError, InvalidAudioError) as exc:
-            excluded.append(Exclusion(name, ExclusionReason.UNREADABLE, str(exc)))
-            continue
-        verdict = checked.verdict
-        problems = "; ".join(c.message for c in checked.problems if c.verdict == "fail")
-        span = (checked.speech_start_s, checked.speech_end_s)
-        if verdict == "fail" and not take.accepted_by_user:  # selection.may_train, on a fresh report
-            excluded.append(Exclusion(name, ExclusionReason.FAILED_CHECKS,
-                                      f"failed its checks ({problems or 'see the take report'})"))
-            continue
-        if config.denoise:
-            samples = denoised(project, take, samples, rate)
-        if span[0] is not None and span[1] is not None and span[1] > span[0]:
-            samples = samples[int(span[0] * rate) : int(np.ceil(span[1] * rate))]
-        seconds = len(samples) / rate
-        if seconds > config.max_take_s:
-            excluded.append(Exclusion(name, ExclusionReason.TOO_LONG, f"{seconds:.1f} s is longer than "
-                                      f"{config.max_take_s:g} s; split it into sentences"))
-            continue
-        rate_pps = (len(ids) - 2) / 2 / max(seconds, 1e-3)  # ids interleave pads: ~2 per phoneme
-        if not config.min_phonemes_per_s <= rate_pps <= config.max_phonemes_per_s:
-            excluded.append(Exclusion(
-                name, ExclusionReason.TRANSCRIPT_MISMATCH,
-                f"its transcript does not fit the recording ({rate_pps:.1f} phonemes per second; "
-                f"read speech has {config.min_phonemes_per_s:g}-{config.max_phonemes_per_s:g}): "
-                f"check that it reads {prompt.text[:60]!r}",
-            ))
-            continue
-        audio = resample(samples, rate, MODEL_RATE) if rate != MODEL_RATE else samples
-        audio = set_speech_level(audio.astype(np.float32), MODEL_RATE, level_dbfs)
-        kept.append(Utterance(name, prompt.text, list(ids), audio))
-
+        outcome = _utterance(project, candidate, ids, level_dbfs, config)
+        (kept if isinstance(outcome, Utterance) else excluded).append(outcome)
     if screen is not None and kept:
         gone = screen(kept)
         excluded.extend(Exclusion(f.take, ExclusionReason.FOREIGN_SPEAKER, f.describe()) for f in gone)
         names = {f.take for f in gone}
         kept = [u for u in kept if u.name not in names]
-    seconds = sum(len(u.audio) for u in kept) / MODEL_RATE
-    held = min(config.validation_takes, max(0, len(kept) - config.min_takes))
-    if len(kept) < config.min_takes or seconds < config.min_seconds:
-        detail = "".join(f"\n  - {e.take}: {e.detail}" for e in excluded[:10])
-        more = f"\n  … and {len(excluded) - 10} more" if len(excluded) > 10 else ""
-        raise TrainingDataError(
-            f"too little usable audio to train: {len(kept)} takes, {seconds:.0f} s "
-            f"(at least {config.min_takes} takes and {config.min_seconds:g} s are needed)"
-            + (f"; {len(excluded)} takes were left out:{detail}{more}" if excluded else "")
-        )
-    # Hold out takes spread over the length order, so the reference covers short and long ones.
-    order = sorted(range(len(kept)), key=lambda i: len(kept[i].audio))
-    held_idx = {order[int(k)] for k in np.linspace(0, len(order) - 1, held + 2)[1:-1].round()} if held else set()
+    _refuse_too_little(kept, excluded, config)
+    held = _held_out(kept, config)
     return TrainingData(
-        train=[u for i, u in enumerate(kept) if i not in held_idx],
-        held_out=[u for i, u in enumerate(kept) if i in held_idx],
+        train=[u for i, u in enumerate(kept) if i not in held],
+        held_out=[u for i, u in enumerate(kept) if i in held],
         excluded=excluded,
     )
+
+
+def _utterance(project: VoiceProject, candidate: selection.Candidate, ids: list[int],
+               level_dbfs: float, config: DataConfig) -> Utterance | Exclusion:
+    """One take read, checked (now, without the slow reading check, when it never was),
+    trimmed to its speech and brought to the model's rate and level; or why it is left out."""
+    from voicestudio.audio.checks import check_take
+
+    take, name = candidate.take, candidate.take.file
+    try:
+        clip = read_audio(project.take_path(take))
+    except (AudioFileError, OSError) as exc:
+        return Exclusion(name, ExclusionReason.UNREADABLE, f"cannot be read ({exc})")
+    samples, rate = clip.samples, clip.sample_rate
+    if rate < config.min_sample_rate:
+        return Exclusion(name, ExclusionReason.LOW_RATE,
+                         f"recorded at {rate} Hz; at least {config.min_sample_rate} Hz is needed")
+    try:
+        checked = take.report if take.report is not None else check_take(samples, rate)
+    except (ValueError, InvalidAudioError) as exc:
+        return Exclusion(name, ExclusionReason.UNREADABLE, str(exc))
+    if not selection.may_train(replace(take, report=checked)):
+        problems = "; ".join(c.message for c in checked.problems if c.verdict == "fail")
+        return Exclusion(name, ExclusionReason.FAILED_CHECKS,
+                         f"failed its checks ({problems or 'see the take report'})")
+    if config.denoise:
+        samples = denoised(project, take, samples, rate)
+    start, end = checked.speech_start_s, checked.speech_end_s
+    if start is not None and end is not None and end > start:
+        samples = samples[int(start * rate) : int(np.ceil(end * rate))]
+    seconds = len(samples) / rate
+    if seconds > config.max_take_s:
+        return Exclusion(name, ExclusionReason.TOO_LONG, f"{seconds:.1f} s is longer than "
+                         f"{config.max_take_s:g} s; split it into sentences")
+    rate_pps = (len(ids) - 2) / 2 / max(seconds, 1e-3)  # ids interleave pads: ~2 per phoneme
+    if not config.min_phonemes_per_s <= rate_pps <= config.max_phonemes_per_s:
+        return Exclusion(
+            name, ExclusionReason.TRANSCRIPT_MISMATCH,
+            f"its transcript does not fit the recording ({rate_pps:.1f} phonemes per second; "
+            f"read speech has {config.min_phonemes_per_s:g}-{config.max_phonemes_per_s:g}): "
+            f"check that it reads {candidate.prompt.text[:60]!r}",
+        )
+    audio = resample(samples, rate, MODEL_RATE) if rate != MODEL_RATE else samples
+    audio = set_speech_level(audio.astype(np.float32), MODEL_RATE, level_dbfs)
+    return Utterance(name, candidate.prompt.text, list(ids), audio)
+
+
+def _refuse_too_little(kept: list[Utterance], excluded: list[Exclusion], config: DataConfig) -> None:
+    seconds = sum(len(u.audio) for u in kept) / MODEL_RATE
+    if len(kept) >= config.min_takes and seconds >= config.min_seconds:
+        return
+    detail = "".join(f"\n  - {e.take}: {e.detail}" for e in excluded[:10])
+    more = f"\n  … and {len(excluded) - 10} more" if len(excluded) > 10 else ""
+    raise TrainingDataError(
+        f"too little usable audio to train: {len(kept)} takes, {seconds:.0f} s "
+        f"(at least {config.min_takes} takes and {config.min_seconds:g} s are needed)"
+        + (f"; {len(excluded)} takes were left out:{detail}{more}" if excluded else "")
+    )
+
+
+def _held_out(kept: list[Utterance], config: DataConfig) -> set[int]:
+    """Indices of the takes held out for the similarity reference: spread over the length
+    order, so the reference covers short and long ones; never below the minimum to train."""
+    held = min(config.validation_takes, max(0, len(kept) - config.min_takes))
+    if not held:
+        return set()
+    order = sorted(range(len(kept)), key=lambda i: len(kept[i].audio))
+    return {order[int(k)] for k in np.linspace(0, len(order) - 1, held + 2)[1:-1].round()}
 
 
 def denoised(project: VoiceProject, take, samples: np.ndarray, rate: int) -> np.ndarray:

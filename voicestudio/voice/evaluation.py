@@ -10,7 +10,8 @@ of the others, and the recognizer's WER on real speech, which is far from 0 for
 many speakers).
 
 References are a VoiceStudio project (the takes that train, project.selection) or any
-folder the importer understands: an LJSpeech ``metadata.csv``, a ``manifest.tsv`` or ``.txt`` transcripts.
+folder the importer understands: an LJSpeech ``metadata.csv``, a ``manifest.tsv`` or ``.txt``
+transcripts.
 """
 
 from __future__ import annotations
@@ -114,19 +115,22 @@ class EvaluationReport:
 
     def format_table(self) -> str:
         """A plain-text table, one row per voice, then what the columns mean."""
-        header = (f"{'':30} {'SECS':>6} {'OVRL':>5} {'SIG':>5} {'WER':>6} {'MCD dB':>7} {'buzz':>5} "
-                  f"{'F0 med':>7} {'F0 p10-p90':>12} {'range':>6} {'rate':>6}")
-        units = (f"{'':30} {'':>6} {'':>5} {'':>5} {'':>6} {'':>7} {'':>5} {'Hz':>7} {'Hz':>12} {'st':>6} "
-                 f"{'ph/s':>6}")
+        header = (f"{'':30} {'SECS':>6} {'OVRL':>5} {'SIG':>5} {'WER':>6} {'MCD dB':>7} "
+                  f"{'buzz':>5} {'F0 med':>7} {'F0 p10-p90':>12} {'range':>6} {'rate':>6}")
+        units = (f"{'':30} {'':>6} {'':>5} {'':>5} {'':>6} {'':>7} {'':>5} {'Hz':>7} {'Hz':>12} "
+                 f"{'st':>6} {'ph/s':>6}")
         v = self.voice
         rows = [_row(f"voice {v.name}", v.secs, v.quality, v.wer, v.mcd_db, v.buzz, v.prosody)]
         if self.floor is not None:
             f = self.floor
-            rows.append(_row(f"base voice {f.name}", f.secs, f.quality, f.wer, f.mcd_db, f.buzz, f.prosody))
+            rows.append(_row(f"base voice {f.name}", f.secs, f.quality, f.wer, f.mcd_db, f.buzz,
+                             f.prosody))
         r = self.real
-        rows.append(_row("real speech (ceiling)", r.secs_ceiling, r.quality, r.wer, None, r.buzz, r.prosody))
-        mcd_note = (f"against the reference recording of the same sentence ({self.voice.mcd_texts} of "
-                    f"{len(self.texts)} sentence{'s' if len(self.texts) != 1 else ''} have one)")
+        rows.append(_row("real speech (ceiling)", r.secs_ceiling, r.quality, r.wer, None, r.buzz,
+                         r.prosody))
+        mcd_note = (f"against the reference recording of the same sentence "
+                    f"({self.voice.mcd_texts} of {len(self.texts)} "
+                    f"sentence{'s' if len(self.texts) != 1 else ''} have one)")
         n = len(self.texts)
         lines = [
             f"{self.voice.name} against {self.reference}: {self.real.clips} reference clips, "
@@ -144,27 +148,28 @@ class EvaluationReport:
             f"MCD   mel-cepstral distortion {mcd_note}",
             "buzz  power repeating with the decoder's 256-sample frame (86 Hz at 22.05 kHz), "
             "natural speech about 1",
-            "F0    pitch over voiced frames (median, 10th-90th percentile, their range in semitones); "
-            "rate: phonemes per second of speech",
+            "F0    pitch over voiced frames (median, 10th-90th percentile, their range in "
+            "semitones); rate: phonemes per second of speech",
         ]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
 
-def _row(label: str, secs: float | None, quality: QualityScore | None, wer: float | None, mcd: float | None,
-         buzz: float | None, p: ProsodyStats) -> str:
+def _row(label: str, secs: float | None, quality: QualityScore | None, wer: float | None,
+         mcd: float | None, buzz: float | None, p: ProsodyStats) -> str:
     def num(value: float | None, width: int, digits: int) -> str:
         return f"{value:>{width}.{digits}f}" if value is not None else f"{'-':>{width}}"
 
-    f0_span = (f"{p.f0_p10_hz:.0f}-{p.f0_p90_hz:.0f}" if p.f0_p10_hz is not None and p.f0_p90_hz is not None
-               else "-")
+    known = p.f0_p10_hz is not None and p.f0_p90_hz is not None
+    f0_span = f"{p.f0_p10_hz:.0f}-{p.f0_p90_hz:.0f}" if known else "-"
     ovrl, sig = (quality.ovrl, quality.sig) if quality is not None else (None, None)
-    return (f"{label[:30]:30} {num(secs, 6, 3)} {num(ovrl, 5, 2)} {num(sig, 5, 2)} {num(wer, 6, 3)} "
-            f"{num(mcd, 7, 2)} {num(buzz, 5, 2)} {num(p.f0_median_hz, 7, 1)} "
+    return (f"{label[:30]:30} {num(secs, 6, 3)} {num(ovrl, 5, 2)} {num(sig, 5, 2)} "
+            f"{num(wer, 6, 3)} {num(mcd, 7, 2)} {num(buzz, 5, 2)} {num(p.f0_median_hz, 7, 1)} "
             f"{f0_span:>12} {num(p.f0_range_st, 6, 1)} {num(p.speaking_rate_pps, 6, 1)}")
 
 
-def quality_of(clips: list[tuple[np.ndarray, int]], notes: list[str] | None = None) -> QualityScore | None:
+def quality_of(clips: list[tuple[np.ndarray, int]],
+               notes: list[str] | None = None) -> QualityScore | None:
     """DNSMOS over ``clips``, or None (with a note) when its models are not installed."""
     try:
         return mean_quality(clips, default_scorer())
@@ -195,15 +200,18 @@ def load_reference_set(spec: str | Path) -> ReferenceSet:
         except ProjectError as exc:
             if path.exists():
                 raise
-            raise EvaluationError(f"reference recordings not found: {spec} is neither a folder nor a project name") from exc
+            raise EvaluationError(f"reference recordings not found: {spec} is neither a folder "
+                                  "nor a project name") from exc
         clips = tuple(ReferenceClip(path, candidate.prompt.text)
                       for candidate, path in selection.training_files(project))
         source, layout = project.folder, "VoiceStudio project"
     else:
         if not path.is_dir():
-            raise EvaluationError(f"{path} is a file; give the folder of reference recordings (or a project)")
+            raise EvaluationError(
+                f"{path} is a file; give the folder of reference recordings (or a project)")
         layout, pairs = find_pairs(path)
-        clips = tuple(ReferenceClip(audio, text) for audio, text in pairs if text.strip() and audio.is_file())
+        clips = tuple(ReferenceClip(audio, text) for audio, text in pairs
+                      if text.strip() and audio.is_file())
         source = path
     if not clips:
         raise EvaluationError(f"no usable reference recordings with transcripts in {source}")
@@ -220,8 +228,10 @@ def read_texts(path: str | Path) -> list[str]:
     try:
         content = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise EvaluationError(f"{path} is not UTF-8 text (byte {exc.start} is invalid); save it as UTF-8") from exc
-    texts = [line.strip() for line in content.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        raise EvaluationError(f"{path} is not UTF-8 text (byte {exc.start} is invalid); "
+                              "save it as UTF-8") from exc
+    texts = [line.strip() for line in content.splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
     if not texts:
         raise EvaluationError(f"texts file {path} has no sentences (one per line)")
     return texts
@@ -297,6 +307,59 @@ def leave_one_out_similarity(embeddings: np.ndarray) -> float | None:
     return float(np.mean([cosine(e, unit(total - e)) for e in embeddings]))
 
 
+def score_references(
+    refs: ReferenceSet,
+    chosen: Sequence[ReferenceClip],
+    sentences: Sequence[str],
+    encoder: SpeakerEncoder,
+    language: str,
+    progress: Progress | None,
+    notes: list[str],
+) -> tuple[RealScores, np.ndarray]:
+    """The ceiling row from the real recordings ``chosen`` (embeddings, pitch and tempo, the
+    recognizer on a few of them), and the mean embedding a voice is compared with."""
+    wanted = {text_key(t) for t in sentences}
+    # Recognizer on real speech: the sentences the voice reads first, then clips spread over
+    # the set.
+    wer_clips = [c for c in chosen if text_key(c.text) in wanted][:REFERENCE_WER_CLIPS]
+    wer_clips += [c for c in spread(chosen, REFERENCE_WER_CLIPS) if c not in wer_clips]
+    wer_clips = wer_clips[:REFERENCE_WER_CLIPS]
+    audio, prosody = [], ProsodyAccumulator(language)
+    recognized_audio: list[tuple[np.ndarray, int]] = []
+    errors = words = 0
+    for i, clip in enumerate(chosen, start=1):
+        if progress and (i == len(chosen) or i % 10 == 0):
+            progress(f"references: {i}/{len(chosen)}")
+        try:
+            a = read_audio(clip.path)
+            if not np.any(a.samples):
+                raise InvalidAudioError("the recording is silent")
+            prosody.add(a.samples, a.sample_rate, clip.text)
+        except (AudioFileError, InvalidAudioError) as exc:
+            notes.append(f"skipped reference {clip.path.name}: {exc}")
+            continue
+        audio.append(a)
+        if clip in wer_clips:
+            ref_words = normalize_words(clip.text)
+            heard = normalize_words(transcribe(a.samples, a.sample_rate))
+            errors += edit_distance(ref_words, heard)
+            words += len(ref_words)
+            recognized_audio.append((a.samples, a.sample_rate))
+    if len(audio) < 2:
+        raise EvaluationError(f"fewer than 2 readable reference recordings in {refs.source}")
+    embeddings = encoder.embed_many(audio)
+    real = RealScores(
+        clips=len(audio),
+        secs_ceiling=leave_one_out_similarity(embeddings),
+        wer=errors / words if words else None,
+        wer_clips=len(recognized_audio),
+        prosody=prosody.stats(),
+        quality=quality_of(recognized_audio, notes),
+        buzz=mean_buzz([(a.samples, a.sample_rate) for a in audio]),
+    )
+    return real, mean_embedding(embeddings)
+
+
 def evaluate_voice(
     voice: str | None,
     reference: str | Path | ReferenceSet,
@@ -315,7 +378,10 @@ def evaluate_voice(
     started = time.monotonic()
     if max_references is not None and max_references < 2:
         raise EvaluationError("at least 2 reference recordings are needed (--max-references)")
-    sentences = read_texts(texts) if isinstance(texts, str | Path) else [t.strip() for t in texts if t.strip()]
+    if isinstance(texts, str | Path):
+        sentences = read_texts(texts)
+    else:
+        sentences = [t.strip() for t in texts if t.strip()]
     if not sentences:
         raise EvaluationError("no sentences to evaluate with")
     refs = reference if isinstance(reference, ReferenceSet) else load_reference_set(reference)
@@ -323,52 +389,15 @@ def evaluate_voice(
     encoder = encoder or default_encoder()
     notes: list[str] = []
 
-    # The references: embeddings, pitch and tempo, and the recognizer on a few of them.
-    wanted = {text_key(t) for t in sentences}
     by_text: dict[str, ReferenceClip] = {}
     for clip in refs.clips:
         by_text.setdefault(text_key(clip.text), clip)
     chosen = spread(refs.clips, max_references)
-    # Recognizer on real speech: the sentences the voice reads first, then clips spread over the set.
-    wer_clips = [c for c in chosen if text_key(c.text) in wanted][:REFERENCE_WER_CLIPS]
-    wer_clips += [c for c in spread(chosen, REFERENCE_WER_CLIPS) if c not in wer_clips]
-    wer_clips = wer_clips[:REFERENCE_WER_CLIPS]
-    audio, prosody = [], ProsodyAccumulator(model.config.espeak_voice or "en-us")
-    recognized_audio: list[tuple[np.ndarray, int]] = []
-    errors = words = recognized = 0
-    for i, clip in enumerate(chosen, start=1):
-        if progress and (i == len(chosen) or i % 10 == 0):
-            progress(f"references: {i}/{len(chosen)}")
-        try:
-            a = read_audio(clip.path)
-            if not np.any(a.samples):
-                raise InvalidAudioError("the recording is silent")
-            prosody.add(a.samples, a.sample_rate, clip.text)
-        except (AudioFileError, InvalidAudioError) as exc:
-            notes.append(f"skipped reference {clip.path.name}: {exc}")
-            continue
-        audio.append(a)
-        if clip in wer_clips:
-            ref_words = normalize_words(clip.text)
-            errors += edit_distance(ref_words, normalize_words(transcribe(a.samples, a.sample_rate)))
-            words += len(ref_words)
-            recognized += 1
-            recognized_audio.append((a.samples, a.sample_rate))
-    if len(audio) < 2:
-        raise EvaluationError(f"fewer than 2 readable reference recordings in {refs.source}")
-    embeddings = encoder.embed_many(audio)
-    real = RealScores(
-        clips=len(audio),
-        secs_ceiling=leave_one_out_similarity(embeddings),
-        wer=errors / words if words else None,
-        wer_clips=recognized,
-        prosody=prosody.stats(),
-        quality=quality_of(recognized_audio, notes),
-        buzz=mean_buzz([(a.samples, a.sample_rate) for a in audio]),
-    )
-    target = mean_embedding(embeddings)
+    language = model.config.espeak_voice or "en-us"
+    real, target = score_references(refs, chosen, sentences, encoder, language, progress, notes)
 
-    voice_scores = score_voice(Synthesizer(model), sentences, target, by_text, encoder, progress, notes)
+    voice_scores = score_voice(Synthesizer(model), sentences, target, by_text, encoder, progress,
+                               notes)
     floor_scores = None
     if floor:
         if resolve_voice(voice).model_path.resolve() == bundled_voice().model_path.resolve():

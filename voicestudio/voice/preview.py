@@ -61,7 +61,8 @@ class PreviewSession:
         sentences = []
         for sentence in synth.sentences(text, report):
             samples = synth.speaker_audio(sentence, variability)
-            sentences.append(PreparedSentence(samples, analyze(samples, synth.sample_rate, method=synth.f0_method)))
+            analysis = analyze(samples, synth.sample_rate, method=synth.f0_method)
+            sentences.append(PreparedSentence(samples, analysis))
         line = PreparedLine(text, variability, tuple(sentences), report)
         with self._lock:
             self.model_runs += 1

@@ -109,24 +109,46 @@ class DubbingSection(QGroupBox):
     def _build(self) -> None:
         grid = QGridLayout(self)
         grid.setColumnStretch(1, 1)
-        explain = QLabel("SRT or WebVTT subtitles (each line fitted into its cue), a CSV/TSV table (id, text, "
-                         "and optional voice, emotion, intensity, pitch, speed, start, end) or plain text. "
-                         "Spoken with the voice and style of Synthesize & Customize; per-line settings win.")
+        explain = QLabel("SRT or WebVTT subtitles (each line fitted into its cue), a CSV/TSV table "
+                         "(id, text, and optional voice, emotion, intensity, pitch, speed, start, "
+                         "end) or plain text. Spoken with the voice and style of Synthesize & "
+                         "Customize; per-line settings win.")
         explain.setProperty("role", "hint")
         explain.setWordWrap(True)
         grid.addWidget(explain, 0, 0, 1, 3)
 
         self.script_edit = QLineEdit()
         self.script_edit.setPlaceholderText("A subtitle file or script")
-        self.script_edit.returnPressed.connect(lambda: self.import_script(self.script_edit.text().strip() or None))
+        self.script_edit.returnPressed.connect(
+            lambda: self.import_script(self.script_edit.text().strip() or None))
         import_button = QPushButton("Import…")
         import_button.setToolTip("Read a script or subtitle file (its lines appear below)")
         import_button.clicked.connect(lambda: self.import_script())
         grid.addWidget(QLabel("Script"), 1, 0)
         grid.addWidget(self.script_edit, 1, 1)
         grid.addWidget(import_button, 1, 2)
+        grid.addWidget(QLabel("Output"), 2, 0)
+        grid.addLayout(self._build_output_row(), 2, 1, 1, 2)
+        fit_label = QLabel("Fit")
+        fit_label.setToolTip("Lines longer than their cue are sped up (pitch kept) within these "
+                             "limits; lines that still do not fit are reported, never cut")
+        grid.addWidget(fit_label, 3, 0)
+        grid.addLayout(self._build_fit_row(), 3, 1, 1, 2)
+        grid.addWidget(self._build_table(), 4, 0, 1, 3)
+        grid.addLayout(self._build_buttons(), 5, 0, 1, 3)
 
-        # output settings
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setFormat("%p %")
+        self.progress_label = QLabel()
+        self.progress_label.setProperty("role", "hint")
+        grid.addWidget(self.progress, 6, 0, 1, 3)
+        grid.addWidget(self.progress_label, 7, 0, 1, 3)
+        self.message = InlineMessage()
+        grid.addWidget(self.message, 8, 0, 1, 3)
+
+    def _build_output_row(self) -> QHBoxLayout:
+        """Loudness target, sample rate and bit depth of the dub."""
         self.loudness_combo = QComboBox()
         for lufs, label in LOUDNESS_CHOICES:
             self.loudness_combo.addItem(label, lufs)
@@ -136,14 +158,15 @@ class DubbingSection(QGroupBox):
         self.bits_combo = QComboBox()
         for bits, label in DUB_BITS:
             self.bits_combo.addItem(label, bits)
-        out_row = QHBoxLayout()
-        out_row.addWidget(self.loudness_combo)
-        out_row.addWidget(self.dub_rate_combo)
-        out_row.addWidget(self.bits_combo)
-        out_row.addStretch(1)
-        grid.addWidget(QLabel("Output"), 2, 0)
-        grid.addLayout(out_row, 2, 1, 1, 2)
+        row = QHBoxLayout()
+        row.addWidget(self.loudness_combo)
+        row.addWidget(self.dub_rate_combo)
+        row.addWidget(self.bits_combo)
+        row.addStretch(1)
+        return row
 
+    def _build_fit_row(self) -> QHBoxLayout:
+        """The tempo limits a line may be fitted with, and whether short lines are slowed."""
         limits = FitLimits()
         self.slowest_spin = QDoubleSpinBox()
         self.slowest_spin.setRange(0.5, 1.0)
@@ -156,21 +179,18 @@ class DubbingSection(QGroupBox):
         self.fastest_spin.setValue(limits.fastest)
         self.fastest_spin.setSuffix(" ×")
         self.fill_check = QCheckBox("slow short lines to fill their cue")
-        fit_row = QHBoxLayout()
-        fit_row.addWidget(QLabel("tempo from"))
-        fit_row.addWidget(self.slowest_spin)
-        fit_row.addWidget(QLabel("to"))
-        fit_row.addWidget(self.fastest_spin)
-        fit_row.addSpacing(12)
-        fit_row.addWidget(self.fill_check)
-        fit_row.addStretch(1)
-        fit_label = QLabel("Fit")
-        fit_label.setToolTip("Lines longer than their cue are sped up (pitch kept) within these limits; "
-                             "lines that still do not fit are reported, never cut")
-        grid.addWidget(fit_label, 3, 0)
-        grid.addLayout(fit_row, 3, 1, 1, 2)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("tempo from"))
+        row.addWidget(self.slowest_spin)
+        row.addWidget(QLabel("to"))
+        row.addWidget(self.fastest_spin)
+        row.addSpacing(12)
+        row.addWidget(self.fill_check)
+        row.addStretch(1)
+        return row
 
-        # the lines
+    def _build_table(self) -> QTableWidget:
+        """One row per line of the script; double-click plays it."""
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
@@ -184,13 +204,17 @@ class DubbingSection(QGroupBox):
         self.table.setMinimumHeight(180)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.cellDoubleClicked.connect(lambda row, _column: self.play_line(row + 1))
-        grid.addWidget(self.table, 4, 0, 1, 3)
+        return self.table
 
+    def _build_buttons(self) -> QHBoxLayout:
+        """Play and re-render the selected line; render all, cancel, export."""
         self.play_button = QPushButton("Play line")
-        self.play_button.setToolTip("Play the selected line as rendered (double-click a row does the same)")
+        self.play_button.setToolTip(
+            "Play the selected line as rendered (double-click a row does the same)")
         self.play_button.clicked.connect(lambda: self.play_line())
         self.rerender_button = QPushButton("Re-render line")
-        self.rerender_button.setToolTip("Render the selected line again (a new take), leaving the others")
+        self.rerender_button.setToolTip(
+            "Render the selected line again (a new take), leaving the others")
         self.rerender_button.clicked.connect(lambda: self.rerender_line())
         self.render_button = QPushButton("Render all")
         self.render_button.setToolTip("Render every line not rendered yet")
@@ -201,23 +225,13 @@ class DubbingSection(QGroupBox):
         self.export_button.setProperty("accent", True)
         self.export_button.setToolTip("Write track.wav, stems/ and report.csv into a folder")
         self.export_button.clicked.connect(lambda: self.export())
-        line_row = QHBoxLayout()
+        row = QHBoxLayout()
         for button in (self.play_button, self.rerender_button):
-            line_row.addWidget(button)
-        line_row.addStretch(1)
+            row.addWidget(button)
+        row.addStretch(1)
         for button in (self.render_button, self.cancel_button, self.export_button):
-            line_row.addWidget(button)
-        grid.addLayout(line_row, 5, 0, 1, 3)
-
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setFormat("%p %")
-        self.progress_label = QLabel()
-        self.progress_label.setProperty("role", "hint")
-        grid.addWidget(self.progress, 6, 0, 1, 3)
-        grid.addWidget(self.progress_label, 7, 0, 1, 3)
-        self.message = InlineMessage()
-        grid.addWidget(self.message, 8, 0, 1, 3)
+            row.addWidget(button)
+        return row
 
     # ------------------------------------------------------------------ state
     @property
@@ -231,7 +245,9 @@ class DubbingSection(QGroupBox):
     def _update_buttons(self) -> None:
         has_script, busy = self.script is not None, self.busy
         line = self.selected_line()
-        result = self.session.results[line - 1] if self.session is not None and line is not None else None
+        result = None
+        if self.session is not None and line is not None:
+            result = self.session.results[line - 1]
         self.render_button.setEnabled(has_script and not busy)
         self.export_button.setEnabled(has_script and not busy)
         self.cancel_button.setEnabled(busy)
@@ -239,11 +255,13 @@ class DubbingSection(QGroupBox):
         self.play_button.setEnabled(result is not None and result.samples is not None)
 
     def settings(self) -> DubSettings:
-        """The dub's settings from these fields and the Synthesize panel (raises on bad values)."""
+        """The dub's settings from these fields and the Synthesize panel (raises on bad
+        values)."""
         return DubSettings(
             voice=None,  # the Synthesize panel's voice comes in as the session's synthesizer
             controls=self.synthesize.current_controls(),
-            fit=FitLimits(self.slowest_spin.value(), self.fastest_spin.value(), self.fill_check.isChecked()),
+            fit=FitLimits(self.slowest_spin.value(), self.fastest_spin.value(),
+                          self.fill_check.isChecked()),
             rate=int(self.dub_rate_combo.currentData()),
             bits=int(self.bits_combo.currentData()),
             target_lufs=float(self.loudness_combo.currentData()),
@@ -252,7 +270,8 @@ class DubbingSection(QGroupBox):
 
     def set_output(self, lufs: float, rate: int, bits: int) -> None:
         """Choose loudness target, sample rate and bit depth (from the offered choices)."""
-        for combo, value in ((self.loudness_combo, lufs), (self.dub_rate_combo, rate), (self.bits_combo, bits)):
+        for combo, value in ((self.loudness_combo, lufs), (self.dub_rate_combo, rate),
+                             (self.bits_combo, bits)):
             index = combo.findData(value)
             if index < 0:
                 raise ValueError(f"not offered: {value}")
@@ -264,11 +283,13 @@ class DubbingSection(QGroupBox):
         number and what is wrong; the script shown before stays."""
         self.message.clear_message()
         if self.busy:
-            self.message.show_message("Wait for the current render to finish, or cancel it.", "warning")
+            self.message.show_message("Wait for the current render to finish, or cancel it.",
+                                      "warning")
             return False
         if path is None:
             start = self.script_edit.text().strip() or str(self._default_folder())
-            path, _filter = QFileDialog.getOpenFileName(self, "Script or subtitles to dub", start, SCRIPT_FILTER)
+            path, _filter = QFileDialog.getOpenFileName(self, "Script or subtitles to dub", start,
+                                                        SCRIPT_FILTER)
             if not path:
                 return False
         try:
@@ -279,14 +300,16 @@ class DubbingSection(QGroupBox):
         self.script, self.session, self._session_voice = script, None, None
         self.script_edit.setText(str(path))
         self._fill_table()
-        kind = f"{len(script.lines)} timed cue(s) ending at {cue_text(script.end_s)}" if script.timed \
-            else f"{len(script.lines)} line(s), untimed"
+        kind = (f"{len(script.lines)} timed cue(s) ending at {cue_text(script.end_s)}"
+                if script.timed else f"{len(script.lines)} line(s), untimed")
+        name = Path(path).name
         if script.warnings:
-            shown = "; ".join(script.warnings[:3]) + (f"; and {len(script.warnings) - 3} more"
-                                                      if len(script.warnings) > 3 else "")
-            self.message.show_message(f"Imported {kind} from {Path(path).name}, with warnings: {shown}", "warning")
+            more = len(script.warnings) - 3
+            shown = "; ".join(script.warnings[:3]) + (f"; and {more} more" if more > 0 else "")
+            self.message.show_message(f"Imported {kind} from {name}, with warnings: {shown}",
+                                      "warning")
         else:
-            self.message.show_message(f"Imported {kind} from {Path(path).name} ({script.format}).", "ok")
+            self.message.show_message(f"Imported {kind} from {name} ({script.format}).", "ok")
         self.progress.setValue(0)
         self.progress_label.setText("")
         self._update_buttons()
@@ -304,10 +327,12 @@ class DubbingSection(QGroupBox):
         for row, line in enumerate(lines):
             cue = cue_text(line.start_s) if line.timed else "–"
             slot = f"{line.slot_s:.2f}" if line.slot_s is not None else "–"
-            for column, text in enumerate((str(line.index), cue, slot, "", "", STATUS_LABELS[PENDING], line.text)):
+            cells = (str(line.index), cue, slot, "", "", STATUS_LABELS[PENDING], line.text)
+            for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column != TEXT_COLUMN:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
+                                          | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, column, item)
         self._refresh_rows()
 
@@ -337,20 +362,23 @@ class DubbingSection(QGroupBox):
                 item.setText(text)
         status = self.table.item(row, COLUMNS.index("Status"))
         if status is not None:
-            status.setToolTip("\n".join(w.message for w in result.warnings) or f"fit: {result.fit_method}")
+            status.setToolTip("\n".join(w.message for w in result.warnings)
+                              or f"fit: {result.fit_method}")
             status.setForeground(QColor(STATUS_COLORS.get(result.status, COLORS["text"])))
 
     # ------------------------------------------------------------------ background work
     def _session_for(self, settings: DubSettings):
-        """A function for the worker that returns the session, built or updated for ``settings``
-        (a new voice needs a new session; a new style only new settings, its cache stays)."""
+        """A function for the worker that returns the session, built or updated for
+        ``settings`` (a new voice needs a new session; a new style only new settings, its cache
+        stays)."""
         spec, provider = self.synthesize.current_voice_spec(), self.ctx.provider
         key = (spec, provider)
         script, ctx = self.script, self.ctx
 
         def get() -> DubSession:
             if self.session is None or self._session_voice != key:
-                self.session = DubSession(script, settings, synthesizer=Synthesizer(ctx.voice(spec)))
+                synthesizer = Synthesizer(ctx.voice(spec))
+                self.session = DubSession(script, settings, synthesizer=synthesizer)
                 self._session_voice = key
             elif self.session.settings != settings:
                 self.session.set_settings(settings)
@@ -374,8 +402,9 @@ class DubbingSection(QGroupBox):
         get_session = self._session_for(settings)
         self.progress.setValue(0)
         self.progress_label.setText(f"{what}…")
-        task = run_task(lambda handle: work(get_session, handle), self, done=done, failed=self._on_failed,
-                        cancelled=self._on_cancelled, progress=self._on_progress)
+        task = run_task(lambda handle: work(get_session, handle), self, done=done,
+                        failed=self._on_failed, cancelled=self._on_cancelled,
+                        progress=self._on_progress)
         self._task = task
         self._tasks.add(task)
         task.finished.connect(lambda: self._on_task_finished(task))
@@ -411,21 +440,24 @@ class DubbingSection(QGroupBox):
         """Render what is missing and write the dub into ``out_dir`` (asked for when None).
         Existing dub outputs there are replaced only after the user agrees (or ``overwrite``)."""
         if out_dir is None:
-            out_dir = QFileDialog.getExistingDirectory(self, "Folder for the dub", str(self._default_folder()))
+            out_dir = QFileDialog.getExistingDirectory(self, "Folder for the dub",
+                                                       str(self._default_folder()))
             if not out_dir:
                 return False
         folder = Path(out_dir).expanduser()
         taken = [name for name in OUTPUT_NAMES if (folder / name).exists()]
         if taken and overwrite is None:
             answer = QMessageBox.question(self, "Replace the dub?",
-                                          f"{folder} already holds {', '.join(taken)}. Replace them?")
+                                          f"{folder} already holds {', '.join(taken)}. "
+                                          "Replace them?")
             overwrite = answer == QMessageBox.StandardButton.Yes
             if not overwrite:
                 return False
 
         def work(get_session, handle):
             try:
-                return export_dub(get_session(), folder, handle.report, lambda: handle.cancelled, bool(overwrite))
+                return export_dub(get_session(), folder, handle.report, lambda: handle.cancelled,
+                                  bool(overwrite))
             except RenderCancelled:
                 raise Cancelled() from None
 
@@ -477,7 +509,8 @@ class DubbingSection(QGroupBox):
         self.progress.setValue(1000)
         notes, level = self._summary()
         self.progress_label.setText(f"rendered {len(results)} line(s)")
-        self.message.show_message(f"Rendered {len(results)} line(s)." + (f" {notes}." if notes else ""), level)
+        self.message.show_message(
+            f"Rendered {len(results)} line(s)." + (f" {notes}." if notes else ""), level)
         self.rendered.emit(results)
 
     def _on_line_rendered(self, result: LineRender) -> None:
@@ -490,11 +523,12 @@ class DubbingSection(QGroupBox):
     def _on_exported(self, result) -> None:
         self._refresh_rows()
         self.progress.setValue(1000)
-        self.progress_label.setText(f"{result.duration_s:.1f} s, {result.integrated_lufs:.1f} LUFS, "
-                                    f"true peak {result.true_peak_dbtp:.1f} dBTP")
+        self.progress_label.setText(f"{result.duration_s:.1f} s, {result.integrated_lufs:.1f} "
+                                    f"LUFS, true peak {result.true_peak_dbtp:.1f} dBTP")
         notes, level = self._summary()
-        self.message.show_message(f"Exported the dub to {result.folder}: track.wav, {len(result.stems)} stem(s), "
-                                  f"report.csv." + (f" {notes}." if notes else ""), level)
+        self.message.show_message(
+            f"Exported the dub to {result.folder}: track.wav, {len(result.stems)} stem(s), "
+            f"report.csv." + (f" {notes}." if notes else ""), level)
         self.ctx.status.emit(f"Exported the dub to {result.folder.name}")
         self.exported.emit(result)
 
@@ -509,7 +543,8 @@ class DubbingSection(QGroupBox):
         self._refresh_rows()
         self.progress.setValue(0)
         self.progress_label.setText("")
-        self.message.show_message("Cancelled: lines rendered so far are kept; nothing was exported.", "info")
+        self.message.show_message(
+            "Cancelled: lines rendered so far are kept; nothing was exported.", "info")
         self.cancelled.emit()
 
     def _on_task_finished(self, task) -> None:

@@ -76,93 +76,12 @@ class ExportPanel(QWidget):
     def _build(self) -> None:
         heading = QLabel(self.title)
         heading.setProperty("role", "title")
-
-        # --- format, shared by both sections
-        self.rate_combo = QComboBox()
-        for rate in RATE_CHOICES:
-            self.rate_combo.addItem("the voice's own rate" if rate is None else f"{rate} Hz", rate)
-        self.depth_combo = QComboBox()
-        for fmt, label in DEPTH_CHOICES:
-            self.depth_combo.addItem(label, fmt)
-        self._restore_choice(self.rate_combo, "export/rate", int)
-        self._restore_choice(self.depth_combo, "export/format", str)
-        self.rate_combo.currentIndexChanged.connect(self._remember_choices)
-        self.depth_combo.currentIndexChanged.connect(self._remember_choices)
-        fmt_box = QGroupBox("Audio format")
-        fmt_row = QHBoxLayout(fmt_box)
-        fmt_row.addWidget(QLabel("Sample rate"))
-        fmt_row.addWidget(self.rate_combo)
-        fmt_row.addSpacing(16)
-        fmt_row.addWidget(QLabel("Bit depth"))
-        fmt_row.addWidget(self.depth_combo)
-        fmt_row.addStretch(1)
-
-        # --- the current line
-        line_box = QGroupBox("Current line")
-        line_layout = QVBoxLayout(line_box)
-        self.current_label = QLabel()
-        self.current_label.setWordWrap(True)
-        self.save_button = QPushButton("Save line as…")
-        self.save_button.setProperty("accent", True)
-        self.save_button.setToolTip("Save the last render of Synthesize & Customize as "
-                                    f"{' / '.join(f.label for f in file_formats())} (Ctrl+E)")
-        self.save_button.clicked.connect(lambda: self.export_current())
-        line_row = QHBoxLayout()
-        line_row.addWidget(self.current_label, 1)
-        line_row.addWidget(self.save_button)
-        self.line_message = InlineMessage()
-        line_layout.addLayout(line_row)
-        line_layout.addWidget(self.line_message)
-
-        # --- a whole script
-        script_box = QGroupBox("Whole script")
-        grid = QGridLayout(script_box)
-        grid.setColumnStretch(1, 1)
-        explain = QLabel("One clip per line (blank lines and lines starting with # are skipped), numbered in "
-                         "script order, spoken with the voice and style chosen in Synthesize & Customize.")
-        explain.setProperty("role", "hint")
-        explain.setWordWrap(True)
-        grid.addWidget(explain, 0, 0, 1, 3)
-        self.script_edit = QLineEdit()
-        self.script_edit.setPlaceholderText("A text file, one line per clip")
-        script_browse = QPushButton("Choose…")
-        script_browse.clicked.connect(self._choose_script)
-        self.folder_edit = QLineEdit()
-        self.folder_edit.setPlaceholderText("Where the numbered WAV files go (created when missing)")
-        folder_browse = QPushButton("Choose…")
-        folder_browse.clicked.connect(self._choose_folder)
-        grid.addWidget(QLabel("Script"), 1, 0)
-        grid.addWidget(self.script_edit, 1, 1)
-        grid.addWidget(script_browse, 1, 2)
-        grid.addWidget(QLabel("Folder"), 2, 0)
-        grid.addWidget(self.folder_edit, 2, 1)
-        grid.addWidget(folder_browse, 2, 2)
-        self.render_button = QPushButton("Render script")
-        self.render_button.setToolTip("Render every line into the folder")
-        self.render_button.clicked.connect(lambda: self.render_script())
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel_render)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.progress.setFormat("%p %")
-        run_row = QHBoxLayout()
-        run_row.addWidget(self.progress, 1)
-        run_row.addWidget(self.cancel_button)
-        run_row.addWidget(self.render_button)
-        grid.addLayout(run_row, 3, 0, 1, 3)
-        self.progress_label = QLabel()
-        self.progress_label.setProperty("role", "hint")
-        grid.addWidget(self.progress_label, 4, 0, 1, 3)
-        self.script_message = InlineMessage()
-        grid.addWidget(self.script_message, 5, 0, 1, 3)
-
-        # The sections scroll, so a later one (dubbing) never squeezes the others in a small window.
+        # The sections scroll, so a later one (dubbing) never squeezes the others in a small
+        # window.
         content = QWidget()
         self.sections = QVBoxLayout(content)
         self.sections.setContentsMargins(0, 0, 0, 0)
-        for box in (fmt_box, line_box, script_box):
+        for box in (self._build_format(), self._build_line(), self._build_script()):
             self.sections.addWidget(box)
         self.sections.addStretch(1)
         self.scroll = QScrollArea()
@@ -176,6 +95,99 @@ class ExportPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addWidget(self.scroll, 1)
+
+    def _build_format(self) -> QGroupBox:
+        """Sample rate and bit depth, shared by both sections (and remembered)."""
+        self.rate_combo = QComboBox()
+        for rate in RATE_CHOICES:
+            self.rate_combo.addItem("the voice's own rate" if rate is None else f"{rate} Hz", rate)
+        self.depth_combo = QComboBox()
+        for fmt, label in DEPTH_CHOICES:
+            self.depth_combo.addItem(label, fmt)
+        self._restore_choice(self.rate_combo, "export/rate", int)
+        self._restore_choice(self.depth_combo, "export/format", str)
+        self.rate_combo.currentIndexChanged.connect(self._remember_choices)
+        self.depth_combo.currentIndexChanged.connect(self._remember_choices)
+        box = QGroupBox("Audio format")
+        row = QHBoxLayout(box)
+        row.addWidget(QLabel("Sample rate"))
+        row.addWidget(self.rate_combo)
+        row.addSpacing(16)
+        row.addWidget(QLabel("Bit depth"))
+        row.addWidget(self.depth_combo)
+        row.addStretch(1)
+        return box
+
+    def _build_line(self) -> QGroupBox:
+        """The current line of Synthesize & Customize and its Save button."""
+        box = QGroupBox("Current line")
+        layout = QVBoxLayout(box)
+        self.current_label = QLabel()
+        self.current_label.setWordWrap(True)
+        self.save_button = QPushButton("Save line as…")
+        self.save_button.setProperty("accent", True)
+        self.save_button.setToolTip("Save the last render of Synthesize & Customize as "
+                                    f"{' / '.join(f.label for f in file_formats())} (Ctrl+E)")
+        self.save_button.clicked.connect(lambda: self.export_current())
+        row = QHBoxLayout()
+        row.addWidget(self.current_label, 1)
+        row.addWidget(self.save_button)
+        self.line_message = InlineMessage()
+        layout.addLayout(row)
+        layout.addWidget(self.line_message)
+        return box
+
+    def _build_script(self) -> QGroupBox:
+        """A whole script: the file, the folder, and the render with its progress."""
+        box = QGroupBox("Whole script")
+        grid = QGridLayout(box)
+        grid.setColumnStretch(1, 1)
+        explain = QLabel("One clip per line (blank lines and lines starting with # are skipped), "
+                         "numbered in script order, spoken with the voice and style chosen in "
+                         "Synthesize & Customize.")
+        explain.setProperty("role", "hint")
+        explain.setWordWrap(True)
+        grid.addWidget(explain, 0, 0, 1, 3)
+        self.script_edit = QLineEdit()
+        self.script_edit.setPlaceholderText("A text file, one line per clip")
+        script_browse = QPushButton("Choose…")
+        script_browse.clicked.connect(self._choose_script)
+        self.folder_edit = QLineEdit()
+        self.folder_edit.setPlaceholderText(
+            "Where the numbered WAV files go (created when missing)")
+        folder_browse = QPushButton("Choose…")
+        folder_browse.clicked.connect(self._choose_folder)
+        grid.addWidget(QLabel("Script"), 1, 0)
+        grid.addWidget(self.script_edit, 1, 1)
+        grid.addWidget(script_browse, 1, 2)
+        grid.addWidget(QLabel("Folder"), 2, 0)
+        grid.addWidget(self.folder_edit, 2, 1)
+        grid.addWidget(folder_browse, 2, 2)
+        grid.addLayout(self._build_run_row(), 3, 0, 1, 3)
+        self.progress_label = QLabel()
+        self.progress_label.setProperty("role", "hint")
+        grid.addWidget(self.progress_label, 4, 0, 1, 3)
+        self.script_message = InlineMessage()
+        grid.addWidget(self.script_message, 5, 0, 1, 3)
+        return box
+
+    def _build_run_row(self) -> QHBoxLayout:
+        """Progress, Cancel and Render script."""
+        self.render_button = QPushButton("Render script")
+        self.render_button.setToolTip("Render every line into the folder")
+        self.render_button.clicked.connect(lambda: self.render_script())
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_render)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("%p %")
+        row = QHBoxLayout()
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.render_button)
+        return row
 
     def add_section(self, widget: QWidget) -> None:
         """Add a section (e.g. dubbing) below the others."""
@@ -214,7 +226,8 @@ class ExportPanel(QWidget):
         else:
             text = " ".join(self.synthesize.current_text().split())
             shown = text if len(text) <= 90 else text[:87] + "…"
-            self.current_label.setText(f"“{shown}” — {audio.duration_s:.1f} s, rendered at {audio.sample_rate} Hz")
+            self.current_label.setText(
+                f"“{shown}” — {audio.duration_s:.1f} s, rendered at {audio.sample_rate} Hz")
             self.current_label.setProperty("role", "")
         self.current_label.style().unpolish(self.current_label)
         self.current_label.style().polish(self.current_label)
@@ -240,9 +253,11 @@ class ExportPanel(QWidget):
             return None
         chosen = FileFormat.WAV
         if path is None:
-            suggestion = self._default_folder() / clip_name(1, self.synthesize.current_text()).split("_", 1)[1]
+            name = clip_name(1, self.synthesize.current_text()).split("_", 1)[1]
+            suggestion = self._default_folder() / name
             filters = {f"{f.label} audio (*{f.suffix})": f for f in file_formats()}
-            path, picked = QFileDialog.getSaveFileName(self, "Save the line", str(suggestion), ";;".join(filters))
+            path, picked = QFileDialog.getSaveFileName(self, "Save the line", str(suggestion),
+                                                       ";;".join(filters))
             if not path:
                 return None
             chosen = filters.get(picked, chosen)
@@ -252,15 +267,16 @@ class ExportPanel(QWidget):
         rate = self.rate_combo.currentData()
         try:
             file_format = file_format_for(target)
-            fmt = None if file_format.lossy else self.depth_combo.currentData()  # lossy files have no bit depth
+            # lossy files have no bit depth
+            fmt = None if file_format.lossy else self.depth_combo.currentData()
             written = write_synthetic(target, audio.samples, audio.sample_rate, rate, fmt)
         except VoiceStudioError as exc:
             self.line_message.error(f"Not saved: {exc}")
             return None
         self.ctx.settings.setValue("export/last_dir", str(written.parent))
         self.line_message.show_message(
-            f"Saved {written} ({audio.duration_s:.1f} s, {rate or audio.sample_rate} Hz, {file_format.describe(fmt)}).",
-            "ok")
+            f"Saved {written} ({audio.duration_s:.1f} s, {rate or audio.sample_rate} Hz, "
+            f"{file_format.describe(fmt)}).", "ok")
         self.ctx.status.emit(f"Exported {written.name}")
         self.exported.emit(str(written))
         return written
@@ -271,13 +287,15 @@ class ExportPanel(QWidget):
         return self._task is not None
 
     def _choose_script(self) -> None:
-        path, _filter = QFileDialog.getOpenFileName(self, "Script to render", str(self._default_folder()),
+        path, _filter = QFileDialog.getOpenFileName(self, "Script to render",
+                                                    str(self._default_folder()),
                                                     "Text files (*.txt);;All files (*)")
         if path:
             self.script_edit.setText(path)
 
     def _choose_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Folder for the clips", str(self._default_folder()))
+        path = QFileDialog.getExistingDirectory(self, "Folder for the clips",
+                                                str(self._default_folder()))
         if path:
             self.folder_edit.setText(path)
 
@@ -286,7 +304,8 @@ class ExportPanel(QWidget):
         or a file dialog, supply what is not given). True when the render started."""
         self.script_message.clear_message()
         if self._task is not None:
-            self.script_message.show_message("A script is already being rendered; wait or cancel it.", "warning")
+            self.script_message.show_message(
+                "A script is already being rendered; wait or cancel it.", "warning")
             return False
         script_path = script_path or self.script_edit.text().strip() or None
         if script_path is None:
@@ -343,11 +362,13 @@ class ExportPanel(QWidget):
 
     def _on_rendered(self, result) -> None:
         self.progress.setValue(1000)
-        self.progress_label.setText(f"{result.seconds_of_audio:.1f} s of speech in {len(result.files)} file(s)")
+        self.progress_label.setText(
+            f"{result.seconds_of_audio:.1f} s of speech in {len(result.files)} file(s)")
         text = f"Rendered {len(result.files)} clip(s) into {result.folder}."
         if result.skipped:
             lines = ", ".join(str(n) for n, _why in result.skipped)
-            self.script_message.show_message(f"{text} Skipped line(s) {lines}: nothing speakable.", "warning")
+            self.script_message.show_message(
+                f"{text} Skipped line(s) {lines}: nothing speakable.", "warning")
         else:
             self.script_message.show_message(text, "ok")
         self.ctx.status.emit(f"Rendered {len(result.files)} clips")

@@ -1,17 +1,16 @@
 """Synthesize & Customize: type a line, pick a voice, shape it with the styling sliders.
 
-The panel only wires widgets to the engine: a :class:`PreviewSession` renders (its
-:class:`LatestWinsRenderer` thread keeps one pending request, so a dragged slider never
-queues stale renders), ``evaluate.prosody`` measures the F0 contour, ``evaluate.secs``
-scores the similarity to the project's takes, ``styling.presets`` keeps named presets.
-Sliders preview while they are dragged and play when released.
+A thin face over :class:`~voicestudio.gui.controllers.synthesize.SynthesizeController`,
+which decides which preview renders run (the newest request wins, so a dragged slider never
+queues stale renders) and what the result area says. This panel builds the widgets,
+forwards user actions to the controller and runs the work it asks for as worker tasks:
+loading a voice, a :class:`PreviewSession` render with its F0 contour, the similarity and
+quality scores. ``styling.presets`` keeps named presets. Sliders preview while they are
+dragged and play when released.
 """
 
 from __future__ import annotations
 
-import time
-
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -24,14 +23,23 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
 
 from voicestudio.audio.io import Audio
 from voicestudio.errors import VoiceStudioError
-from voicestudio.evaluate import prosody
+from voicestudio.gui.controllers.messages import Level
+from voicestudio.gui.controllers.synthesize import (
+    Line,
+    Preview,
+    ScoreJob,
+    ScoreText,
+    SynthesizeController,
+    VoiceKey,
+    render_preview,
+)
+from voicestudio.gui.widgets.control_slider import ControlSlider, format_value
 from voicestudio.gui.widgets.inline_message import InlineMessage
 from voicestudio.gui.widgets.waveform import WaveformView
 from voicestudio.gui.workers import Cancelled, run_task
@@ -40,58 +48,22 @@ from voicestudio.runtime import cuda_unavailable_reason
 from voicestudio.styling.controls import CONTROL_SPECS, ControlSpec, StyleControls, emotion_presets
 from voicestudio.styling.presets import PresetError, PresetStore
 from voicestudio.voice.catalog import DEFAULT_VOICE, list_voices, resolve_voice
-from voicestudio.voice.preview import LatestWinsRenderer, PreviewSession, RenderResult
+from voicestudio.voice.preview import PreviewRequest, PreviewSession
 from voicestudio.voice.synthesizer import Synthesizer
 
-#: Slider order and resolution (one slider step, in the control's unit).
-SLIDER_STEPS: dict[str, float] = {
-    "pitch": 0.5,
-    "pitch_range": 0.05,
-    "speed": 0.05,
-    "energy": 0.5,
-    "breathiness": 0.05,
-    "variability": 0.05,
-    "intensity": 5.0,
-}
+#: The sliders above the emotion picker; intensity goes below it.
+STYLE_SLIDERS = ("pitch", "pitch_range", "speed", "energy", "breathiness", "variability")
 PROVIDERS = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "CUDA (GPU)"))
 DEFAULT_TEXT = "Hello! This is how my voice sounds when VoiceStudio speaks for me."
-NO_PROJECT_HINT = "Open or create a voice project (File menu) to compare this voice with your recordings."
-NO_TAKES_HINT = "Record a few takes in the Record panel to compare this voice with your recordings."
-
-
-def format_value(spec: ControlSpec, value: float) -> str:
-    """A control's value with its unit, as the slider label shows it."""
-    if spec.unit.startswith("×"):
-        return f"{value:.2f}×"
-    if spec.unit == "%":
-        return f"{value:.0f} %"
-    if spec.unit == "semitones":
-        return f"{value:+.1f} semitones"
-    if spec.unit == "dB":
-        return f"{value:+.1f} dB"
-    return f"{value:.2f}"
-
-
-class ControlSlider(QSlider):
-    """A horizontal slider over one control's range in steps of :data:`SLIDER_STEPS`."""
-
-    def __init__(self, spec: ControlSpec, parent: QWidget | None = None) -> None:
-        super().__init__(Qt.Orientation.Horizontal, parent)
-        self.spec = spec
-        self.step = SLIDER_STEPS[spec.name]
-        self.setRange(0, int(round((spec.high - spec.low) / self.step)))
-        self.setPageStep(max(1, self.maximum() // 10))
-        self.set_control(spec.default)
-
-    def control(self) -> float:
-        return round(self.spec.low + self.value() * self.step, 6)
-
-    def set_control(self, value: float) -> None:
-        self.setValue(int(round((float(value) - self.spec.low) / self.step)))
+QUALITY_TIP = ("Predicted listener rating (DNSMOS P.835, 1 bad … 5 excellent) of this render: "
+               "overall, the voice itself, and the background")
+SIMILARITY_TIP = ("Speaker similarity (SECS, 0-1; above about 0.75 usually sounds like the same "
+                  "person) between this render and your recorded takes")
 
 
 class SynthesizePanel(QWidget):
-    """Text → styled speech with the chosen voice; see the module docstring."""
+    """Text → styled speech with the chosen voice; see the module docstring. Implements
+    the controller's :class:`~voicestudio.gui.controllers.synthesize.SynthesizeView`."""
 
     title = "Synthesize & Customize"
     #: Every finished render (an :class:`Audio`), previews included.
@@ -100,48 +72,28 @@ class SynthesizePanel(QWidget):
     similarity_changed = Signal(object)
     #: The DNSMOS quality of the latest render (a QualityScore), or None.
     quality_changed = Signal(object)
-    # From the renderer thread to the GUI thread: (generation, RenderResult, F0 or None, warnings).
-    _result_ready = Signal(object)
 
     def __init__(self, ctx, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.presets = PresetStore()
+        self.controller = SynthesizeController(self)
         self.sliders: dict[str, ControlSlider] = {}
         self.value_labels: dict[str, QLabel] = {}
-        self.similarity: float | None = None
-        self.quality = None  # evaluate.dnsmos.QualityScore of the latest render
-        self._audio: Audio | None = None
-        self._renderer: LatestWinsRenderer | None = None
-        self._generation = 0
-        self._session_key: tuple[str | None, str] | None = None  # (voice spec, provider) of the renderer
-        self._wanted_key: tuple[str | None, str] | None = None  # the voice being loaded
-        self._pending: tuple[str, StyleControls, bool] | None = None  # a request waiting for its voice
-        self._latest: tuple[int, str, StyleControls, tuple] | None = None  # last request sent
-        self._delivered: tuple[str, StyleControls, tuple] | None = None  # what the shown audio is
-        self._play_ids: set[int] = set()
-        self._requested_at: dict[int, float] = {}
         self._tasks: set = set()
-        self._retired: list[LatestWinsRenderer] = []  # replaced renderers whose thread may still run
-        self._similarity_task = None
-        self._similarity_next: tuple[Audio, list] | None = None
-        self._similarity_epoch = 0
         self._applying = False  # sliders set by code: no render per slider
-        self._shut = False
         self._build()
-        self._result_ready.connect(self._on_result)
         ctx.project_changed.connect(self._on_project_changed)
         ctx.voices_changed.connect(self._on_voices_changed)
         ctx.devices_changed.connect(self._on_devices_changed)
         self.refresh_voices(select_best=True)
         self.refresh_presets()
-        self._show_similarity_hint()
+        self.controller.show_similarity_hint()
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
         heading = QLabel(self.title)
         heading.setProperty("role", "title")
-
         self.text = QPlainTextEdit()
         self.text.setPlaceholderText("Type what the voice should say…")
         self.text.setPlainText(DEFAULT_TEXT)
@@ -150,11 +102,30 @@ class SynthesizePanel(QWidget):
         self.text.setMaximumHeight(78)
         speak_shortcut = QShortcut(QKeySequence("Ctrl+Return"), self.text)
         speak_shortcut.activated.connect(self.speak)
+        self.message = InlineMessage()
 
+        style_column = QVBoxLayout()
+        style_column.addWidget(self._build_style())
+        style_column.addStretch(1)
+        body = QHBoxLayout()
+        body.addLayout(style_column, 0)
+        body.addWidget(self._build_result(), 1)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading)
+        layout.addWidget(self.text)
+        layout.addLayout(self._build_voice_row())
+        layout.addWidget(self.message)
+        layout.addLayout(body, 1)
+
+    def _build_voice_row(self) -> QHBoxLayout:
+        """Voice, provider, Play / Stop and Speak."""
         self.voice_combo = QComboBox()
-        self.voice_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.voice_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.voice_combo.setMinimumContentsLength(24)
-        self.voice_combo.setToolTip("The voice that speaks: your trained voices, the base voice, other Piper voices")
+        self.voice_combo.setToolTip(
+            "The voice that speaks: your trained voices, the base voice, other Piper voices")
         self.voice_combo.currentIndexChanged.connect(self._on_voice_chosen)
 
         self.provider_combo = QComboBox()
@@ -171,36 +142,37 @@ class SynthesizePanel(QWidget):
 
         self.speak_button = QPushButton("Speak")
         self.speak_button.setProperty("accent", True)
-        self.speak_button.setToolTip("Render the text with these settings and play it (Ctrl+Enter)")
+        self.speak_button.setToolTip(
+            "Render the text with these settings and play it (Ctrl+Enter)")
         self.speak_button.clicked.connect(self.speak)
         self.play_button = QPushButton("Play / Stop")
         self.play_button.setToolTip("Play the last render again, or stop playback")
         self.play_button.clicked.connect(self.toggle_play)
 
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Voice"))
-        top.addWidget(self.voice_combo, 1)
-        top.addSpacing(8)
-        top.addWidget(QLabel("Run on"))
-        top.addWidget(self.provider_combo)
-        top.addSpacing(8)
-        top.addWidget(self.play_button)
-        top.addWidget(self.speak_button)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Voice"))
+        row.addWidget(self.voice_combo, 1)
+        row.addSpacing(8)
+        row.addWidget(QLabel("Run on"))
+        row.addWidget(self.provider_combo)
+        row.addSpacing(8)
+        row.addWidget(self.play_button)
+        row.addWidget(self.speak_button)
+        return row
 
-        self.message = InlineMessage()
-
-        # --- style controls
+    def _build_style(self) -> QGroupBox:
+        """The sliders, the emotion with its intensity, and the presets."""
         style = QGroupBox("Style")
         grid = QGridLayout(style)
         grid.setColumnStretch(1, 1)
-        row = 0
-        for name in ("pitch", "pitch_range", "speed", "energy", "breathiness", "variability"):
+        for row, name in enumerate(STYLE_SLIDERS):
             self._add_slider(grid, row, CONTROL_SPECS[name])
-            row += 1
+        row = len(STYLE_SLIDERS)
         self.emotion = QComboBox()
         for name, preset in emotion_presets().items():
             self.emotion.addItem(name.capitalize(), name)
-            self.emotion.setItemData(self.emotion.count() - 1, preset.description, Qt.ItemDataRole.ToolTipRole)
+            self.emotion.setItemData(self.emotion.count() - 1, preset.description,
+                                     Qt.ItemDataRole.ToolTipRole)
         self.emotion.setToolTip("An emotion preset, applied at the intensity below")
         self.emotion.currentIndexChanged.connect(self._on_emotion_changed)
         self.reset_button = QPushButton("Reset all")
@@ -209,77 +181,64 @@ class SynthesizePanel(QWidget):
         grid.addWidget(QLabel("Emotion"), row, 0)
         grid.addWidget(self.emotion, row, 1)
         grid.addWidget(self.reset_button, row, 2)
-        row += 1
-        self._add_slider(grid, row, CONTROL_SPECS["intensity"])
-        row += 1
+        self._add_slider(grid, row + 1, CONTROL_SPECS["intensity"])
+        self._build_presets(grid, row + 2)
+        style.setMinimumWidth(470)
+        style.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        return style
 
+    def _build_presets(self, grid: QGridLayout, row: int) -> None:
+        """The saved presets (load, delete) and "save as", on rows ``row`` and ``row + 1``."""
         self.preset_combo = QComboBox()
         self.preset_combo.setPlaceholderText("Saved presets")
         self.preset_combo.setToolTip("Load a saved style preset")
-        self.preset_combo.activated.connect(lambda i: self.load_preset(self.preset_combo.itemText(i)))
+        self.preset_combo.activated.connect(
+            lambda i: self.load_preset(self.preset_combo.itemText(i)))
         self.preset_name = QLineEdit()
         self.preset_name.setPlaceholderText("Preset name")
         self.preset_name.returnPressed.connect(lambda: self.save_preset(self.preset_name.text()))
         self.save_preset_button = QPushButton("Save")
         self.save_preset_button.setToolTip("Save these settings under the name on the left")
-        self.save_preset_button.clicked.connect(lambda: self.save_preset(self.preset_name.text()))
+        self.save_preset_button.clicked.connect(
+            lambda: self.save_preset(self.preset_name.text()))
         self.delete_preset_button = QPushButton("Delete")
         self.delete_preset_button.setToolTip("Delete the preset chosen in the list")
-        self.delete_preset_button.clicked.connect(lambda: self.delete_preset(self.preset_combo.currentText()))
+        self.delete_preset_button.clicked.connect(
+            lambda: self.delete_preset(self.preset_combo.currentText()))
         grid.addWidget(QLabel("Presets"), row, 0)
         grid.addWidget(self.preset_combo, row, 1)
         grid.addWidget(self.delete_preset_button, row, 2)
-        row += 1
-        grid.addWidget(QLabel("Save as"), row, 0)
-        grid.addWidget(self.preset_name, row, 1)
-        grid.addWidget(self.save_preset_button, row, 2)
-        style.setMinimumWidth(470)
-        style.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        grid.addWidget(QLabel("Save as"), row + 1, 0)
+        grid.addWidget(self.preset_name, row + 1, 1)
+        grid.addWidget(self.save_preset_button, row + 1, 2)
 
-        # --- result
+    def _build_result(self) -> QGroupBox:
+        """The waveform with its F0 contour, and the status lines below it."""
         result = QGroupBox("Result")
         # Wide enough that the wrapped status lines below the plot never overlap it.
         result.setMinimumWidth(320)
-        result_layout = QVBoxLayout(result)
         self.waveform = WaveformView()
         self.waveform.setMinimumHeight(130)
         self.state_label = QLabel("Press Speak to hear the text.")
-        self.state_label.setProperty("role", "hint")
-        self.state_label.setWordWrap(True)
         self.similarity_label = QLabel()
-        self.similarity_label.setWordWrap(True)
         self.quality_label = QLabel()
-        self.quality_label.setWordWrap(True)
-        self.quality_label.setProperty("role", "hint")
-        self.quality_label.setToolTip("Predicted listener rating (DNSMOS P.835, 1 bad … 5 excellent) of this "
-                                      "render: overall, the voice itself, and the background")
+        self.quality_label.setToolTip(QUALITY_TIP)
         self.provider_label = QLabel()
-        self.provider_label.setProperty("role", "hint")
-        self.provider_label.setWordWrap(True)
-        result_layout.addWidget(self.waveform, 1)
-        result_layout.addWidget(self.state_label)
-        result_layout.addWidget(self.similarity_label)
-        result_layout.addWidget(self.quality_label)
-        result_layout.addWidget(self.provider_label)
-
-        style_column = QVBoxLayout()
-        style_column.addWidget(style)
-        style_column.addStretch(1)
-        body = QHBoxLayout()
-        body.addLayout(style_column, 0)
-        body.addWidget(result, 1)
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(heading)
-        layout.addWidget(self.text)
-        layout.addLayout(top)
-        layout.addWidget(self.message)
-        layout.addLayout(body, 1)
+        layout = QVBoxLayout(result)
+        layout.addWidget(self.waveform, 1)
+        for label in (self.state_label, self.similarity_label, self.quality_label,
+                      self.provider_label):
+            label.setWordWrap(True)
+            if label is not self.similarity_label:  # that one is a hint until measured
+                label.setProperty("role", "hint")
+            layout.addWidget(label)
+        return result
 
     def _add_slider(self, grid: QGridLayout, row: int, spec: ControlSpec) -> None:
         slider = ControlSlider(spec)
         unit = f" ({spec.unit})" if spec.unit and spec.unit != "%" else ""
-        slider.setToolTip(f"{spec.label}{unit}: {spec.low:g} to {spec.high:g}, default {spec.default:g}")
+        slider.setToolTip(
+            f"{spec.label}{unit}: {spec.low:g} to {spec.high:g}, default {spec.default:g}")
         value = QLabel(format_value(spec, spec.default))
         value.setMinimumWidth(110)
         value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -313,7 +272,7 @@ class SynthesizePanel(QWidget):
             self.emotion.setCurrentIndex(max(0, index))
         finally:
             self._applying = False
-        self._request(play=True, quiet=True)
+        self.controller.request(self._line(), play=True, quiet=True)
 
     def reset_controls(self) -> None:
         self.set_controls(StyleControls())
@@ -323,7 +282,17 @@ class SynthesizePanel(QWidget):
         return str(data) if data else None
 
     def current_audio(self) -> Audio | None:
-        return self._audio
+        return self.controller.audio
+
+    @property
+    def similarity(self) -> float | None:
+        """Similarity of the shown render to the project's takes, when measured."""
+        return self.controller.similarity
+
+    @property
+    def quality(self):
+        """DNSMOS quality (a QualityScore) of the shown render, when measured."""
+        return self.controller.quality
 
     def select_voice(self, spec: str) -> bool:
         """Choose the voice ``spec`` (a catalog name, a .onnx path, a project folder), adding
@@ -336,7 +305,8 @@ class SynthesizePanel(QWidget):
                 self.message.error(str(exc))
                 return False
             index = next((i for i in range(self.voice_combo.count())
-                          if self.voice_combo.itemData(i) in (info.name, str(info.model_path))), -1)
+                          if self.voice_combo.itemData(i) in (info.name, str(info.model_path))),
+                         -1)
             if index < 0:
                 self.voice_combo.addItem(info.name, spec)
                 index = self.voice_combo.count() - 1
@@ -345,35 +315,25 @@ class SynthesizePanel(QWidget):
 
     def speak(self) -> None:
         """Render the text with the current voice and controls, then play it."""
-        self.message.clear_message()
-        self._request(play=True, quiet=False)
+        self.controller.speak(self._line())
 
     def toggle_play(self) -> None:
         """Stop playback, or play the last render (rendering it first when there is none)."""
         if self.ctx.is_playing:
             self.ctx.stop_playback()
-        elif self._audio is not None:
-            self._play(self._audio)
+        elif self.controller.audio is not None:
+            self.play(self.controller.audio)
         else:
             self.speak()
 
     @property
     def busy(self) -> bool:
         """True while a render (or the voice it waits for) is under way."""
-        return self._pending is not None or bool(self._requested_at)
+        return self.controller.busy
 
     def shutdown(self) -> None:
-        """Stop the renderer and wait for background tasks; safe to call twice."""
-        if self._shut:
-            return
-        self._shut = True
-        self._generation += 1
-        if self._renderer is not None:
-            self._renderer.close(timeout=10.0)
-            self._renderer = None
-        for renderer in self._retired:
-            renderer.close(timeout=10.0)
-        self._retired.clear()
+        """Stop starting work and wait for the tasks under way; safe to call twice."""
+        self.controller.shutdown()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -384,95 +344,67 @@ class SynthesizePanel(QWidget):
         """Rebuild the voice list: the project's trained voices (best first), the base voice,
         other installed Piper voices. Keeps the choice unless ``select_best``."""
         previous = self.current_voice_spec()
-        project = self.ctx.project
-        entries: list[tuple[str, str]] = []
-        best_spec = None
-        if project is not None:
-            best = project.best_voice()
-            trained = [v for v in reversed(project.voices) if (project.folder / v.path).is_file()]
-            trained.sort(key=lambda v: v is not best)
-            for voice in trained:
-                score = f", similarity {voice.similarity:.2f}" if voice.similarity is not None else ""
-                spec = str(project.folder / voice.path)
-                entries.append((f"{voice.name} (your voice{score})", spec))
-                if voice is best:
-                    best_spec = spec
+        entries, best_spec = self._project_voice_entries()
         try:
             installed = list_voices()
         except Exception as exc:  # a broken bundled package: say so, keep the project voices
             installed = []
             self.message.error(f"cannot list the installed voices: {exc}")
         for info in installed:
-            label = f"{info.name} (base voice)" if info.source == "bundled" else f"{info.name} (Piper voice)"
-            entries.append((label, info.name))
+            kind = "base voice" if info.source == "bundled" else "Piper voice"
+            entries.append((f"{info.name} ({kind})", info.name))
 
-        self.voice_combo.blockSignals(True)
+        combo = self.voice_combo
+        combo.blockSignals(True)
         try:
-            self.voice_combo.clear()
+            combo.clear()
             for label, spec in entries:
-                self.voice_combo.addItem(label, spec)
-                self.voice_combo.setItemData(self.voice_combo.count() - 1, spec, Qt.ItemDataRole.ToolTipRole)
+                combo.addItem(label, spec)
+                combo.setItemData(combo.count() - 1, spec, Qt.ItemDataRole.ToolTipRole)
             wanted = best_spec if (select_best and best_spec) else previous
-            index = self.voice_combo.findData(wanted) if wanted else -1
+            index = combo.findData(wanted) if wanted else -1
             if index < 0:
-                index = self.voice_combo.findData(best_spec) if best_spec else self.voice_combo.findData(DEFAULT_VOICE)
-            self.voice_combo.setCurrentIndex(max(0, index))
+                index = combo.findData(best_spec or DEFAULT_VOICE)
+            combo.setCurrentIndex(max(0, index))
         finally:
-            self.voice_combo.blockSignals(False)
+            combo.blockSignals(False)
         if self.current_voice_spec() != previous:
             self._on_voice_chosen()
 
+    def _project_voice_entries(self) -> tuple[list[tuple[str, str]], str | None]:
+        """(label, spec) of the project's trained voices, best first, and the best one's spec."""
+        project = self.ctx.project
+        if project is None:
+            return [], None
+        best = project.best_voice()
+        trained = [v for v in reversed(project.voices) if (project.folder / v.path).is_file()]
+        trained.sort(key=lambda v: v is not best)
+        entries, best_spec = [], None
+        for voice in trained:
+            score = f", similarity {voice.similarity:.2f}" if voice.similarity is not None else ""
+            spec = str(project.folder / voice.path)
+            entries.append((f"{voice.name} (your voice{score})", spec))
+            if voice is best:
+                best_spec = spec
+        return entries, best_spec
+
     def _on_voice_chosen(self, *_args) -> None:
-        if self._delivered is not None and self.current_text().strip():
-            self._request(play=False, quiet=True)  # show the new voice on the same line
-        else:
-            self._load_voice(self._key())
+        self.controller.voice_chosen(self._line())
 
-    def _key(self) -> tuple[str | None, str]:
-        return (self.current_voice_spec(), self.ctx.provider)
+    def _key(self) -> VoiceKey:
+        return VoiceKey(self.current_voice_spec(), self.ctx.provider,
+                        self.voice_combo.currentText())
 
-    def _load_voice(self, key: tuple[str | None, str]) -> None:
-        if key == self._session_key or key == self._wanted_key:
-            return
-        self._wanted_key = key
-        spec = key[0]
-        self.state_label.setText(f"Loading voice {self.voice_combo.currentText() or spec}…")
-        ctx = self.ctx
-        self._start_task(lambda _handle: ctx.voice(spec),
-                         done=lambda voice, key=key: self._on_voice_loaded(key, voice),
-                         failed=lambda message, key=key: self._on_voice_failed(key, message))
+    def _line(self) -> Line:
+        return Line(self.current_text(), self.current_controls(), self._key())
 
-    def _on_voice_loaded(self, key, voice) -> None:
-        if key != self._wanted_key or self._shut:
-            return
-        self._wanted_key = None
-        if self._renderer is not None:
-            # Its thread ends by itself after the render in hand (late results are dropped);
-            # shutdown() joins it, so no render is cut off when the app exits.
-            self._renderer.close(timeout=0)
-            self._retired = [r for r in self._retired if r.alive]  # keep only running ones
-            self._retired.append(self._renderer)
-        self._generation += 1
-        generation = self._generation
-        session = PreviewSession(Synthesizer(voice))
-        self._renderer = LatestWinsRenderer(session, lambda result: self._deliver(generation, session, result))
-        self._session_key = key
-        self._requested_at.clear()
-        self._play_ids.clear()
-        choice = voice.provider
-        self.provider_label.setText(f"{voice.name} runs on {choice.used.upper()}: {choice.reason}")
-        self.state_label.setText("Press Speak to hear the text." if self._audio is None else self.state_label.text())
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            self._send(*pending)
+    def _on_voices_changed(self) -> None:
+        self.controller.voice_files_changed(self.current_voice_spec())
+        self.refresh_voices(select_best=False)
 
-    def _on_voice_failed(self, key, message: str) -> None:
-        if key != self._wanted_key:
-            return
-        self._wanted_key = None
-        self._pending = None
-        self.state_label.setText("")
-        self.message.error(f"The voice could not be loaded: {message}")
+    def _on_project_changed(self, _project) -> None:
+        self.refresh_voices(select_best=True)
+        self.controller.project_changed()
 
     # ------------------------------------------------------------------ providers
     def _select_provider(self, value: str) -> None:
@@ -488,214 +420,99 @@ class SynthesizePanel(QWidget):
 
     def _on_devices_changed(self) -> None:
         self._select_provider(self.ctx.provider)
-        if self._session_key is not None and self._session_key != self._key():
-            self._session_key = None
-            self._load_voice(self._key())
+        self.controller.provider_changed(self._key())
 
-    # ------------------------------------------------------------------ rendering
+    # ------------------------------------------------------------------ controls
     def _on_slider_moved(self, name: str) -> None:
         slider = self.sliders[name]
         self.value_labels[name].setText(format_value(slider.spec, slider.control()))
-        if self._applying:
-            return
-        # Dragging previews silently; a click, a key or the wheel is a finished change: play it.
-        self._request(play=not slider.isSliderDown(), quiet=True)
+        if not self._applying:
+            # Dragging previews silently; a click, a key or the wheel is a finished change.
+            self.controller.request(self._line(), play=not slider.isSliderDown(), quiet=True)
 
     def _on_slider_released(self) -> None:
-        if self._applying:
-            return
-        text, controls, key = self.current_text(), self.current_controls(), self._key()
-        if self._latest is not None and self._latest[1:] == (text, controls, key) and self._latest[0] in self._requested_at:
-            self._play_ids.add(self._latest[0])  # the render of this position is under way: play it when done
-        elif self._delivered == (text, controls, key) and self._audio is not None:
-            self._play(self._audio)
-        else:
-            self._request(play=True, quiet=True)
+        if not self._applying:
+            self.controller.slider_released(self._line())
 
     def _on_emotion_changed(self, *_args) -> None:
         if not self._applying:
-            self._request(play=True, quiet=True)
+            self.controller.request(self._line(), play=True, quiet=True)
 
-    def _request(self, play: bool, quiet: bool) -> None:
-        """Ask for a render of the current text, voice and controls. ``quiet``: an empty
-        text is not an error (a slider moved before anything was typed)."""
-        if self._shut:
-            return
-        text = self.current_text()
-        if not text.strip():
-            if not quiet:
-                self.message.error("Nothing to say: type some text first.")
-            return
-        controls = self.current_controls()
-        key = self._key()
-        if self._renderer is None or self._session_key != key:
-            self._pending = (text, controls, play)
-            self._load_voice(key)
-            return
-        self._send(text, controls, play)
+    # ------------------------------------------------------------------ the controller's view
+    def start_render(self, session: PreviewSession, request: PreviewRequest) -> None:
+        self._start_task(lambda _handle: render_preview(session, request),
+                         done=self.controller.render_finished,
+                         failed=lambda message: self.controller.render_failed(request, message))
 
-    def _send(self, text: str, controls: StyleControls, play: bool) -> None:
-        if self._renderer is None:
-            return
-        request_id = self._renderer.request(text, controls)
-        self._requested_at[request_id] = time.perf_counter()
-        self._latest = (request_id, text, controls, self._session_key)
-        if play:
-            self._play_ids.add(request_id)
-        self.state_label.setText("Rendering…")
+    def load_voice(self, key: VoiceKey) -> None:
+        ctx = self.ctx
+        self._start_task(lambda _handle: PreviewSession(Synthesizer(ctx.voice(key.spec))),
+                         done=lambda session: self._on_voice_loaded(key, session),
+                         failed=lambda message: self.controller.voice_failed(key, message))
 
-    def _deliver(self, generation: int, session: PreviewSession, result: RenderResult) -> None:
-        """Runs on the renderer thread: measure the contour, then hand over to the GUI thread."""
-        f0 = None
-        warnings: list[str] = []
-        if result.audio is not None and result.audio.samples.size:
-            try:
-                f0 = prosody.f0_contour(result.audio.samples, result.audio.sample_rate)
-            except Exception:  # no contour is no reason to lose the render
-                f0 = None
-            try:
-                warnings = session.prepare(result.text, result.controls.variability).report.messages()
-            except Exception:
-                warnings = []
-        self._result_ready.emit((generation, result, f0, warnings))
+    def _on_voice_loaded(self, key: VoiceKey, session: PreviewSession) -> None:
+        if self.controller.voice_loaded(key, session):
+            voice = session.synthesizer.voice
+            choice = voice.provider
+            self.provider_label.setText(
+                f"{voice.name} runs on {choice.used.upper()}: {choice.reason}")
 
-    def _on_result(self, payload) -> None:
-        generation, result, f0, warnings = payload
-        if generation != self._generation or self._shut:
-            return
-        started = self._requested_at.pop(result.request_id, None)
-        for stale in [i for i in self._requested_at if i < result.request_id]:
-            del self._requested_at[stale]  # replaced before they started: they will never arrive
-        play = any(i <= result.request_id for i in self._play_ids)
-        self._play_ids = {i for i in self._play_ids if i > result.request_id}
-        if result.error is not None:
-            error = result.error
-            text = str(error) if isinstance(error, VoiceStudioError) else f"internal error: {error!r}"
-            self.message.error(text[:1].upper() + text[1:])
-            self.state_label.setText("")
-            return
-        audio = result.audio
-        self._audio = audio
-        self._delivered = (result.text, result.controls, self._session_key)
-        self.waveform.set_audio(audio.samples, audio.sample_rate)
-        if f0 is not None and len(f0):
-            self.waveform.set_f0(np.arange(len(f0)) * (prosody.FRAME_PERIOD_MS / 1000.0), f0)
-        if warnings:
-            self.message.show_message("Some of the text was left out: " + "; ".join(warnings), "warning")
-        elif self.message.level == "error" or self.message.level == "warning":
-            self.message.clear_message()
-        took = f", rendered in {time.perf_counter() - started:.2f} s" if started is not None else ""
-        if not self._requested_at:
-            self.state_label.setText(f"{audio.duration_s:.1f} s at {audio.sample_rate} Hz{took}")
-        if play:
-            self._play(audio)
-        self.rendered.emit(audio)
-        self._score(audio)
+    def start_score(self, job: ScoreJob) -> None:
+        from voicestudio.evaluate.render_score import score_render
+        from voicestudio.evaluate.speaker_model import EncoderBuildCancelled
 
-    def _play(self, audio: Audio) -> None:
+        def measure(handle):
+            try:  # a window closing while the model is built kills the build, not waits
+                return score_render(job.audio, job.takes, cancelled=lambda: handle.cancelled)
+            except EncoderBuildCancelled:
+                raise Cancelled() from None
+
+        self._start_task(measure, done=lambda scores: self.controller.score_done(job, scores),
+                         failed=lambda message: self.controller.score_failed(job, message),
+                         finished=lambda: self.controller.score_ended(job))
+
+    def reference_takes(self) -> list | None:
+        project = self.ctx.project
+        return selection.reference_takes(project) if project is not None else None
+
+    def play(self, audio: Audio) -> None:
         try:
             self.ctx.play(audio.samples, audio.sample_rate)
         except VoiceStudioError as exc:
             self.message.show_message(f"Rendered, but it cannot be played: {exc}", "warning")
 
-    # ------------------------------------------------------------------ similarity
-    def _on_project_changed(self, _project) -> None:
-        self._similarity_epoch += 1  # a score under way is for the previous project's takes
-        self.refresh_voices(select_best=True)
-        self.similarity = None
-        self._show_similarity_hint()
-        if self._audio is not None:
-            self._score(self._audio)
+    def show_message(self, text: str, level: Level) -> None:
+        self.message.show_message(text, level.value)
 
-    def _on_voices_changed(self) -> None:
-        spec = self.current_voice_spec()
-        if spec is not None and self._session_key is not None and self._session_key[0] == spec:
-            self._session_key = None  # the file may have been replaced: reload it on next use
-        self.refresh_voices(select_best=False)
+    def clear_problem(self) -> None:
+        if self.message.level in (Level.ERROR.value, Level.WARNING.value):
+            self.message.clear_message()
 
-    def _reference_takes(self) -> list:
+    def show_state(self, text: str) -> None:
+        self.state_label.setText(text)
 
-        project = self.ctx.project
-        return selection.reference_takes(project) if project is not None else []
+    def show_preview(self, preview: Preview) -> None:
+        audio = preview.result.audio
+        self.waveform.set_audio(audio.samples, audio.sample_rate)
+        if preview.f0 is not None:
+            self.waveform.set_f0(preview.f0.times_s, preview.f0.hz)
+        self.rendered.emit(audio)
 
-    def _show_similarity_hint(self) -> None:
-        if self.ctx.project is None:
-            self._set_similarity_text(NO_PROJECT_HINT, hint=True)
-        elif not self._reference_takes():
-            self._set_similarity_text(NO_TAKES_HINT, hint=True)
-        else:
-            self._set_similarity_text("Speak a line to see how close it sounds to your recordings.", hint=True)
+    def show_similarity(self, line: ScoreText) -> None:
+        label = self.similarity_label
+        label.setText(line.text)
+        label.setProperty("role", "hint" if line.hint else "")
+        label.style().unpolish(label)
+        label.style().polish(label)
+        if line.measured:
+            if line.value is not None:
+                label.setToolTip(SIMILARITY_TIP)
+            self.similarity_changed.emit(line.value)
 
-    def _set_similarity_text(self, text: str, hint: bool) -> None:
-        self.similarity_label.setText(text)
-        self.similarity_label.setProperty("role", "hint" if hint else "")
-        self.similarity_label.style().unpolish(self.similarity_label)
-        self.similarity_label.style().polish(self.similarity_label)
-
-    def _score(self, audio: Audio) -> None:
-        """Similarity of ``audio`` to the project's takes and its quality, off the GUI thread;
-        while one score runs, only the newest audio waits for the next."""
-        takes = self._reference_takes()
-        if not takes:
-            self.similarity = None
-            self._show_similarity_hint()
-        if self._similarity_task is not None:
-            self._similarity_next = (audio, takes)
-            return
-        from voicestudio.evaluate.render_score import score_render
-        from voicestudio.evaluate.speaker_model import EncoderBuildCancelled, encoder_model_path
-
-        if takes:
-            first_time = "" if encoder_model_path().is_file() else \
-                " (preparing the speaker model, once, about a minute)"
-            self._set_similarity_text(f"similarity to your recordings: measuring…{first_time}", hint=True)
-        self.quality_label.setText("quality: measuring…")
-
-        def finished() -> None:
-            self._similarity_task = None
-            waiting, self._similarity_next = self._similarity_next, None
-            if waiting is not None and not self._shut:
-                self._score(waiting[0])
-
-        def measure(handle):
-            try:  # a window closing while the model is built kills the build rather than wait for it
-                return score_render(audio, takes, cancelled=lambda: handle.cancelled)
-            except EncoderBuildCancelled:
-                raise Cancelled() from None
-
-        epoch = self._similarity_epoch
-        task = self._start_task(measure,
-                                done=lambda scores: self._on_scores(audio, scores, epoch, bool(takes)),
-                                failed=lambda message: self._on_similarity_failed(message, epoch),
-                                finished=finished)
-        self._similarity_task = task
-
-    def _on_scores(self, audio: Audio, scores, epoch: int, compared: bool) -> None:
-        if audio is not self._audio or epoch != self._similarity_epoch:
-            return  # a newer render, or another project's takes, is waiting for its own score
-        q = scores.quality
-        self.quality = q
-        self.quality_label.setText(
-            f"quality (DNSMOS, 1–5): {q.ovrl:.2f} overall · {q.sig:.2f} voice · {q.bak:.2f} background"
-            if q is not None else f"Quality score unavailable: {scores.quality_error}")
-        self.quality_changed.emit(q)
-        if not compared:
-            return
-        if scores.similarity is None:
-            self._on_similarity_failed(scores.similarity_error or "not measured", epoch)
-            return
-        self.similarity = float(scores.similarity)
-        self._set_similarity_text(f"similarity to your recordings: {self.similarity:.2f}", hint=False)
-        self.similarity_label.setToolTip("Speaker similarity (SECS, 0-1; above about 0.75 usually sounds like "
-                                         "the same person) between this render and your recorded takes")
-        self.similarity_changed.emit(self.similarity)
-
-    def _on_similarity_failed(self, message: str, epoch: int) -> None:
-        if epoch != self._similarity_epoch:
-            return
-        self.similarity = None
-        self._set_similarity_text(f"Similarity to your recordings is unavailable: {message}", hint=True)
-        self.similarity_changed.emit(None)
+    def show_quality(self, line: ScoreText) -> None:
+        self.quality_label.setText(line.text)
+        if line.measured:
+            self.quality_changed.emit(line.value)
 
     # ------------------------------------------------------------------ presets
     def refresh_presets(self) -> bool:
