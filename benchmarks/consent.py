@@ -37,7 +37,9 @@ from corpus import SPEECH, recordings  # noqa: E402
 from texts import SENTENCES  # noqa: E402
 
 
-def equal_error_rate(genuine: np.ndarray, impostor: np.ndarray) -> tuple[float, float, float, float]:
+def equal_error_rate(
+    genuine: np.ndarray, impostor: np.ndarray
+) -> tuple[float, float, float, float]:
     """(EER, its threshold, lowest and highest threshold reaching it). A threshold t accepts
     scores >= t; the EER is where false rejects and false accepts cross."""
     candidates = np.unique(np.concatenate([genuine, impostor, [1.0 + 1e-6]]))
@@ -71,13 +73,20 @@ def main(argv: list[str] | None = None) -> int:
     for speaker in ("pmatthes", "ljspeech"):
         rows = recordings(speaker)
         if not rows:
-            print(f"no speech corpus at {SPEECH}: {speaker} is left out (the figures are then weaker still)")
+            print(
+                f"no speech corpus at {SPEECH}: {speaker} is "
+                "left out (the figures are then weaker still)"
+            )
             continue
-        clips[speaker] = [(a.samples, a.sample_rate) for a in (read_audio(path) for path, _text in rows)]
+        clips[speaker] = [
+            (a.samples, a.sample_rate) for a in (read_audio(path) for path, _text in rows)
+        ]
     synth = Synthesizer(load_voice(None, provider="cpu"))
     statement = fill_consent(CONSENT_TEMPLATE, "Benchmark", "2026-11-29")
-    clips["base voice"] = [(np.concatenate([c.samples for c in synth.synthesize(t)]), synth.sample_rate)
-                           for t in (statement, *SENTENCES)]
+    clips["base voice"] = [
+        (np.concatenate([c.samples for c in synth.synthesize(t)]), synth.sample_rate)
+        for t in (statement, *SENTENCES)
+    ]
     arctic = Path(__import__("pysptk").__file__).parent / "example_audio_data" / "arctic_a0007.wav"
     extra = {}
     if arctic.is_file():
@@ -92,21 +101,33 @@ def main(argv: list[str] | None = None) -> int:
         return (y + noise * np.sqrt(np.mean(y**2)) * 10 ** (-20 / 20)).astype(np.float32), 16_000
 
     emb = {s: encoder.embed_many(c) for s, c in {**clips, **extra}.items()}
-    degraded = {s: encoder.embed_many([worse_microphone(*c) for c in cs]) for s, cs in clips.items()}
+    degraded = {
+        s: encoder.embed_many([worse_microphone(*c) for c in cs]) for s, cs in clips.items()
+    }
 
     def reference(speaker: str, leave_out: int | None = None) -> np.ndarray:
         return mean_embedding(emb[speaker][[i for i in range(len(emb[speaker])) if i != leave_out]])
 
-    genuine = {s: np.array([cosine(emb[s][i], reference(s, i)) for i in range(len(emb[s]))]) for s in clips}
-    genuine_worse = {s: np.array([cosine(degraded[s][i], reference(s, i)) for i in range(len(emb[s]))])
-                     for s in clips}
+    genuine = {
+        s: np.array([cosine(emb[s][i], reference(s, i)) for i in range(len(emb[s]))]) for s in clips
+    }
+    genuine_worse = {
+        s: np.array([cosine(degraded[s][i], reference(s, i)) for i in range(len(emb[s]))])
+        for s in clips
+    }
     # the statement takes about 7 s to read: how clips of that length fare on their own
-    long_enough = {s: np.array([len(x) >= LONG_CLIP_S * r for x, r in cs]) for s, cs in clips.items()}
+    long_enough = {
+        s: np.array([len(x) >= LONG_CLIP_S * r for x, r in cs]) for s, cs in clips.items()
+    }
     refs = {s: reference(s) for s in clips}
-    impostor = {(a, b): np.array([cosine(e, refs[b]) for e in emb[a]]) for a in emb for b in clips if a != b}
+    impostor = {
+        (a, b): np.array([cosine(e, refs[b]) for e in emb[a]]) for a in emb for b in clips if a != b
+    }
 
     # Per take (the screening of every training take): statement clip against one take.
-    pair_same = np.concatenate([(emb[s] @ emb[s].T)[np.triu_indices(len(emb[s]), 1)] for s in clips])
+    pair_same = np.concatenate(
+        [(emb[s] @ emb[s].T)[np.triu_indices(len(emb[s]), 1)] for s in clips]
+    )
     pair_other = np.concatenate([(emb[a] @ emb[b].T).ravel() for a in emb for b in clips if a != b])
     wrongly_left_out = float((pair_same < TAKE_THRESHOLD).mean())
     wrongly_kept = float((pair_other >= TAKE_THRESHOLD).mean())
@@ -118,14 +139,18 @@ def main(argv: list[str] | None = None) -> int:
     eer_worse, *_ = equal_error_rate(worse, all_impostor)
 
     print("Consent gate: one clip against the mean of a speaker's takes\n")
-    print(f"| same speaker | trials | min | 5th pct | median | below threshold | worse mic: min | worse mic: below "
-          f"| worse mic, clips ≥ {LONG_CLIP_S:g} s: below |")
+    print(
+        "| same speaker | trials | min | 5th pct | median | below threshold | worse mic: min | "
+        f"worse mic: below | worse mic, clips ≥ {LONG_CLIP_S:g} s: below |"
+    )
     print("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
     for s, g in genuine.items():
         w, keep = genuine_worse[s], long_enough[s]
-        print(f"| {s} | {len(g)} | {g.min():.3f} | {np.percentile(g, 5):.3f} | {np.median(g):.3f} | "
-              f"{int((g < THRESHOLD).sum())} | {w.min():.3f} | {int((w < THRESHOLD).sum())} | "
-              f"{int((w[keep] < THRESHOLD).sum())} of {int(keep.sum())} |")
+        print(
+            f"| {s} | {len(g)} | {g.min():.3f} | {np.percentile(g, 5):.3f} | {np.median(g):.3f} | "
+            f"{int((g < THRESHOLD).sum())} | {w.min():.3f} | {int((w < THRESHOLD).sum())} | "
+            f"{int((w[keep] < THRESHOLD).sum())} of {int(keep.sum())} |"
+        )
     print("\n| consent take from → takes of | trials | median | max | accepted |")
     print("|---|--:|--:|--:|--:|")
     for (a, b), scores in impostor.items():
@@ -135,26 +160,58 @@ def main(argv: list[str] | None = None) -> int:
     far = float((all_impostor >= THRESHOLD).mean())
     gap = f"every threshold from {low:.3f} to {high:.3f} separates them" if eer == 0 else \
         f"at threshold {eer_threshold:.3f}"
-    print(f"\nEER {100 * eer:.2f} % over {len(all_genuine)} same-speaker and {len(all_impostor)} different-speaker "
-          f"trials ({gap}); with the worse microphone {100 * eer_worse:.2f} %.")
-    print(f"Chosen threshold {THRESHOLD:.2f}: false rejects {100 * frr:.2f} % "
-          f"({100 * float((worse < THRESHOLD).mean()):.2f} % with the worse microphone), false accepts "
-          f"{100 * far:.2f} %. {time.perf_counter() - started:.0f} s in all.")
-    print(f"Per take, threshold {TAKE_THRESHOLD:.2f}: {100 * wrongly_left_out:.2f} % of {len(pair_same)} same-speaker "
-          f"clip pairs would leave a take out (lowest {pair_same.min():.3f}); {100 * wrongly_kept:.2f} % of "
-          f"{len(pair_other)} different-speaker pairs would keep another speaker's take (highest {pair_other.max():.3f}).")
+    print(
+        f"\nEER {100 * eer:.2f} % over {len(all_genuine)} same-speaker and {len(all_impostor)} "
+        f"different-speaker trials ({gap}); with the worse microphone {100 * eer_worse:.2f} %."
+    )
+    print(
+        f"Chosen threshold {THRESHOLD:.2f}: false rejects {100 * frr:.2f} % "
+        f"({100 * float((worse < THRESHOLD).mean()):.2f} % with the worse microphone), false "
+        f"accepts {100 * far:.2f} %. {time.perf_counter() - started:.0f} s in all."
+    )
+    print(
+        f"Per take, threshold {TAKE_THRESHOLD:.2f}: {100 * wrongly_left_out:.2f} % "
+        f"of {len(pair_same)} same-speaker clip pairs would leave a take out "
+        f"(lowest {pair_same.min():.3f}); {100 * wrongly_kept:.2f} % of {len(pair_other)} "
+        "different-speaker pairs would keep another speaker's take "
+        f"(highest {pair_other.max():.3f})."
+    )
     out = HERE / "results" / "consent.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({
-        "threshold": THRESHOLD, "eer": eer, "eer_threshold": eer_threshold,
-        "eer_range": [low, high], "eer_worse_microphone": eer_worse, "false_reject_rate": frr,
-        "false_accept_rate": far, "take_threshold": TAKE_THRESHOLD, "take_wrongly_left_out": wrongly_left_out,
-        "take_wrongly_kept": wrongly_kept,
-        "genuine": {s: {"trials": len(g), "min": float(g.min()), "median": float(np.median(g)),
-                        "worse_microphone_min": float(genuine_worse[s].min())} for s, g in genuine.items()},
-        "impostor": {f"{a} -> {b}": {"trials": len(v), "median": float(np.median(v)), "max": float(v.max())}
-                     for (a, b), v in impostor.items()},
-    }, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "threshold": THRESHOLD,
+                "eer": eer,
+                "eer_threshold": eer_threshold,
+                "eer_range": [low, high],
+                "eer_worse_microphone": eer_worse,
+                "false_reject_rate": frr,
+                "false_accept_rate": far,
+                "take_threshold": TAKE_THRESHOLD,
+                "take_wrongly_left_out": wrongly_left_out,
+                "take_wrongly_kept": wrongly_kept,
+                "genuine": {
+                    s: {
+                        "trials": len(g),
+                        "min": float(g.min()),
+                        "median": float(np.median(g)),
+                        "worse_microphone_min": float(genuine_worse[s].min()),
+                    }
+                    for s, g in genuine.items()
+                },
+                "impostor": {
+                    f"{a} -> {b}": {
+                        "trials": len(v),
+                        "median": float(np.median(v)),
+                        "max": float(v.max()),
+                    }
+                    for (a, b), v in impostor.items()
+                },
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

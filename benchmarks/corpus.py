@@ -16,4 +16,7 @@ def recordings(speaker: str) -> list[tuple[Path, str]]:
     if not manifest.is_file():
         return []
     with open(manifest, encoding="utf-8") as f:
-        return [(SPEECH / speaker / row["file"], row["transcript"]) for row in csv.DictReader(f, delimiter="\t")]
+        return [
+            (SPEECH / speaker / row["file"], row["transcript"])
+            for row in csv.DictReader(f, delimiter="\t")
+        ]

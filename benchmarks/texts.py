@@ -12,7 +12,8 @@ SENTENCES: tuple[str, ...] = (
     "Please turn off the lights when you leave the room.",
     "The new coffee shop on Main Street opens at six in the morning and closes at noon.",
     "What time does the pharmacy close on Sundays?",
-    "She finished the marathon in just under four hours, which surprised everyone, including herself.",
+    "She finished the marathon in just under four "
+    "hours, which surprised everyone, including herself.",
     "Don't forget that the meeting has been moved to Thursday afternoon.",
     "We planted tomatoes, peppers and a row of sunflowers along the back fence.",
     "My laptop battery dies after about two hours, so I always carry the charger.",
@@ -31,9 +32,8 @@ SENTENCES: tuple[str, ...] = (
 WARMUP_SENTENCE = "A quick warm-up sentence before the timing begins."
 
 #: About five seconds of speech: the line re-rendered while a slider moves.
-PREVIEW_LINE = (
-    "Thank you for calling the help desk; someone from our team will be with you in just a moment, please hold."
-)
+PREVIEW_LINE = ("Thank you for calling the help desk; someone from our team will be with you in just a "
+                "moment, please hold.")
 
 #: About 500 words of ordinary prose in several paragraphs (time to first audio).
 PASSAGE = """\

@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
             audio = read_audio(path)
             sources.append(("real speech", audio.samples, audio.sample_rate))
     synth = Synthesizer(load_voice(None, provider="cpu"))
-    base = np.concatenate([c.samples for text in SENTENCES for c in synth.synthesize(text)]).astype(np.float32)
+    base = np.concatenate([c.samples for text in SENTENCES for c in synth.synthesize(text)]).astype(
+        np.float32
+    )
     sources.append(("base voice", base, synth.sample_rate))
 
     clip_s = args.seconds
@@ -56,7 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     levels: list[float] = []
     for kind, samples, rate in sources:
         n = int(clip_s * rate)
-        starts = range(0, samples.size - n + 1, n) if kind == "base voice" else ([0] if samples.size >= n else [])
+        starts = (
+            range(0, samples.size - n + 1, n)
+            if kind == "base voice"
+            else ([0] if samples.size >= n else [])
+        )
         for start in starts:
             clip = samples[start:start + n]
             with_mark = embed(clip, rate)
@@ -76,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         "+6 dB (clipped)": lambda x, r: (np.clip(x * 2.0, -1, 1), r),
         "-6 dB": lambda x, r: (x * 0.5, r),
         "noise at 30 dB SNR": lambda x, r: (noisy(x, 30.0), r),
-        "16 kHz + -6 dB + 30 dB SNR": lambda x, r: (noisy(resample(x, r, 16_000) * 0.5, 30.0), 16_000),
+        "16 kHz + -6 dB + 30 dB SNR": lambda x, r: (
+            noisy(resample(x, r, 16_000) * 0.5, 30.0),
+            16_000,
+        ),
     }
     detection = {}
     for name, attack in attacks.items():
@@ -95,12 +104,20 @@ def main(argv: list[str] | None = None) -> int:
             if k != kind:
                 continue
             n, hop = int(clip_s * rate), rate // 2
-            scores += [confidence(samples[s:s + n], rate) for s in range(0, samples.size - n + 1, hop)]
-        false[kind] = {"windows": len(scores), "false_positives": int(sum(s >= THRESHOLD for s in scores)),
-                       "max_confidence": float(max(scores)) if scores else None,
-                       "p99_confidence": float(np.percentile(scores, 99)) if scores else None}
+            scores += [
+                confidence(samples[s : s + n], rate) for s in range(0, samples.size - n + 1, hop)
+            ]
+        false[kind] = {
+            "windows": len(scores),
+            "false_positives": int(sum(s >= THRESHOLD for s in scores)),
+            "max_confidence": float(max(scores)) if scores else None,
+            "p99_confidence": float(np.percentile(scores, 99)) if scores else None,
+        }
 
-    print(f"Watermark: {clip_s:g} s clips, threshold {THRESHOLD:g}, mark set at {MARK_LEVEL_DB:g} dB\n")
+    print(
+        f"Watermark: {clip_s:g} s clips, threshold {THRESHOLD:g}, "
+        f"mark set at {MARK_LEVEL_DB:g} dB\n"
+    )
     print("| attack / material | detected | min z | median z |")
     print("|---|--:|--:|--:|")
     for name, d in detection.items():
@@ -109,15 +126,31 @@ def main(argv: list[str] | None = None) -> int:
     print("\n| unmarked material | windows | false positives | max z | p99 z |")
     print("|---|--:|--:|--:|--:|")
     for kind, d in false.items():
-        print(f"| {kind} | {d['windows']} | {d['false_positives']} ({100 * d['false_positives'] / max(1, d['windows']):.2f} %)"
-              f" | {d['max_confidence']:.1f} | {d['p99_confidence']:.1f} |")
-    print(f"\nmark level relative to the speech: median {np.median(levels):.1f} dB, loudest {max(levels):.1f} dB "
-          f"({len(levels)} clips); {time.perf_counter() - started:.0f} s in all")
+        print(
+            f"| {kind} | {d['windows']} | {d['false_positives']} "
+            f"({100 * d['false_positives'] / max(1, d['windows']):.2f} %) "
+            f"| {d['max_confidence']:.1f} | {d['p99_confidence']:.1f} |"
+        )
+    print(
+        f"\nmark level relative to the speech: median {np.median(levels):.1f} dB, "
+        f"loudest {max(levels):.1f} dB ({len(levels)} "
+        f"clips); {time.perf_counter() - started:.0f} s in all"
+    )
     out = HERE / "results" / "watermark.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"seconds": clip_s, "threshold": THRESHOLD, "detection": detection,
-                               "false_positives": false, "level_db_median": float(np.median(levels)),
-                               "level_db_max": float(max(levels))}, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "seconds": clip_s,
+                "threshold": THRESHOLD,
+                "detection": detection,
+                "false_positives": false,
+                "level_db_median": float(np.median(levels)),
+                "level_db_max": float(max(levels)),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

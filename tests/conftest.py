@@ -97,7 +97,9 @@ def virtual_audio(tmp_path_factory: pytest.TempPathFactory):
     try:
         with audio_env.client_of(audio):
             if not audio_env.has_virtual_devices():
-                unavailable(f"PipeWire started but PortAudio sees only {sorted(audio_env.device_names())}")
+                unavailable(
+                    f"PipeWire started but PortAudio sees only {sorted(audio_env.device_names())}"
+                )
             yield audio
     finally:
         audio.stop()

@@ -26,7 +26,11 @@ def clipped(widget: QWidget) -> list[str]:
     for child in children:
         name = f"{child.metaObject().className()} {getattr(child, 'text', lambda: '')()[:40]!r}"
         if isinstance(child, QLabel) and child.text():
-            need_h = child.heightForWidth(child.width()) if child.wordWrap() else child.minimumSizeHint().height()
+            need_h = (
+                child.heightForWidth(child.width())
+                if child.wordWrap()
+                else child.minimumSizeHint().height()
+            )
             need_w = 0 if child.wordWrap() else child.minimumSizeHint().width()
             if child.height() < need_h or child.width() < need_w:
                 problems.append(f"{name}: {child.size().toTuple()} < {(need_w, need_h)}")
@@ -37,12 +41,18 @@ def clipped(widget: QWidget) -> list[str]:
         parent = child.parentWidget()
         scrolled = parent is not None and parent.objectName() == "qt_scrollarea_viewport"
         if parent is not None and not scrolled and not parent.rect().contains(child.geometry()):
-            problems.append(f"{name} sticks out of its parent: {child.geometry().getRect()} in {parent.size().toTuple()}")
+            problems.append(
+                f"{name} sticks out of its parent: {child.geometry().getRect()} "
+                f"in {parent.size().toTuple()}"
+            )
     for parent in [widget, *children]:
         laid_out = [c for c in layout_widgets(parent.layout()) if c.isVisibleTo(widget)]
         for i, first in enumerate(laid_out):
             for second in laid_out[i + 1:]:
                 if first.geometry().intersects(second.geometry()):
-                    problems.append(f"{first.metaObject().className()} overlaps {second.metaObject().className()}: "
-                                    f"{first.geometry().getRect()} / {second.geometry().getRect()}")
+                    problems.append(
+                        f"{first.metaObject().className()} "
+                        f"overlaps {second.metaObject().className()}: {first.geometry().getRect()} "
+                        f"/ {second.geometry().getRect()}"
+                    )
     return problems

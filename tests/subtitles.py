@@ -11,4 +11,7 @@ def srt_time(seconds: float) -> str:
 
 
 def srt_text(cues: list[tuple[float, float, str]]) -> str:
-    return "".join(f"{i}\n{srt_time(a)} --> {srt_time(b)}\n{text}\n\n" for i, (a, b, text) in enumerate(cues, start=1))
+    return "".join(
+        f"{i}\n{srt_time(a)} --> {srt_time(b)}\n{text}\n\n"
+        for i, (a, b, text) in enumerate(cues, start=1)
+    )

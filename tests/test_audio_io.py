@@ -77,7 +77,9 @@ def test_many_channels_are_averaged_to_mono(tmp_path, channels, fmt):
     # each channel a constant plus a per-channel ramp: the mean is known exactly
     levels = np.linspace(-0.5, 0.75, channels)
     ramp = np.linspace(-0.2, 0.2, frames)
-    data = (levels[None, :] + ramp[:, None] * (np.arange(channels)[None, :] % 2 * 2 - 1)).astype(np.float32)
+    data = (levels[None, :] + ramp[:, None] * (np.arange(channels)[None, :] % 2 * 2 - 1)).astype(
+        np.float32
+    )
     path = tmp_path / f"multi.{fmt.lower()}"
     sf.write(path, data, 44_100, format=fmt, subtype="PCM_24")
     audio = read_audio(path)
@@ -131,14 +133,22 @@ def test_write_formats_at_source_rate(tmp_path, fmt, subtype, tol):
     x = _sine(300.0, 22_050, 0.5, amp=0.8)
     path = write_audio(tmp_path / f"out-{fmt}.wav", x, 22_050, fmt=fmt)
     info = sf.info(path)
-    assert (info.format, info.subtype, info.samplerate, info.channels) == ("WAV", subtype, 22_050, 1)
+    assert (info.format, info.subtype, info.samplerate, info.channels) == (
+        "WAV",
+        subtype,
+        22_050,
+        1,
+    )
     back, rate = sf.read(path, dtype="float32")
     assert rate == 22_050 and len(back) == len(x)
     assert np.max(np.abs(back - x)) <= tol
     assert not _leftovers(tmp_path)
 
 
-@pytest.mark.parametrize(("fmt", "subtype", "rate"), [("pcm16", "PCM_16", 48_000), ("pcm24", "PCM_24", 44_100), ("float", "FLOAT", 16_000)])
+@pytest.mark.parametrize(
+    ("fmt", "subtype", "rate"),
+    [("pcm16", "PCM_16", 48_000), ("pcm24", "PCM_24", 44_100), ("float", "FLOAT", 16_000)],
+)
 def test_write_at_chosen_rate(tmp_path, fmt, subtype, rate):
     x = _sine(440.0, 22_050, 1.0)
     path = write_audio(tmp_path / "out.wav", x, 22_050, rate=rate, fmt=fmt)
@@ -199,7 +209,10 @@ def test_streaming_writer_same_rate_concatenates(tmp_path):
 
 def test_exception_inside_writer_leaves_nothing(tmp_path):
     path = tmp_path / "never.wav"
-    with pytest.raises(RuntimeError, match="cancelled"), AudioFileWriter(path, 22_050, rate=44_100) as writer:
+    with (
+        pytest.raises(RuntimeError, match="cancelled"),
+        AudioFileWriter(path, 22_050, rate=44_100) as writer,
+    ):
         writer.write(_sine(440.0, 22_050, 0.5))
         assert _leftovers(tmp_path)  # the partial file exists while writing
         raise RuntimeError("cancelled")
@@ -335,7 +348,9 @@ def test_folder_is_not_an_audio_file(tmp_path):
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_non_finite_samples(tmp_path, bad):
     path = tmp_path / "nan.wav"
-    sf.write(path, np.array([[0.1, 0.1], [bad, 0.0], [0.2, 0.2]], np.float32), 22_050, subtype="FLOAT")
+    sf.write(
+        path, np.array([[0.1, 0.1], [bad, 0.0], [0.2, 0.2]], np.float32), 22_050, subtype="FLOAT"
+    )
     with pytest.raises(AudioFileError, match="NaN or infinite"):
         read_audio(path)
 
@@ -375,7 +390,9 @@ def test_inherited_output_rate_is_checked_too(tmp_path, source_rate):
         write_audio(tmp_path / "out.wav", np.zeros(100, np.float32), source_rate)
     assert list(tmp_path.iterdir()) == []
     # resampling to a valid rate is fine
-    path = write_audio(tmp_path / "ok.wav", np.zeros(source_rate // 10, np.float32), source_rate, rate=16_000)
+    path = write_audio(
+        tmp_path / "ok.wav", np.zeros(source_rate // 10, np.float32), source_rate, rate=16_000
+    )
     assert sf.info(path).samplerate == 16_000
 
 
@@ -386,10 +403,13 @@ def test_rate_limits_accepted(tmp_path):
         assert sf.info(path).samplerate == rate
 
 
-# --------------------------------------------------------------------------- file types by extension
+# --------------------------------------------------------------------------- file types by
+# extension
 
 HAS_MP3 = FileFormat.MP3 in file_formats()
-needs_mp3 = pytest.mark.skipif(not HAS_MP3, reason="this libsndfile cannot write MP3 (needs >= 1.1 with LAME)")
+needs_mp3 = pytest.mark.skipif(
+    not HAS_MP3, reason="this libsndfile cannot write MP3 (needs >= 1.1 with LAME)"
+)
 
 
 @pytest.mark.parametrize(
@@ -405,7 +425,12 @@ def test_the_extension_picks_the_file_type(tmp_path, name, fmt, container, subty
         for start in range(0, len(x), 4096):  # streamed block by block, as say and the batch do
             writer.write(x[start:start + 4096])
     info = sf.info(str(tmp_path / name))
-    assert (info.format, info.subtype, info.samplerate, info.channels) == (container, subtype, 22_050, 1)
+    assert (info.format, info.subtype, info.samplerate, info.channels) == (
+        container,
+        subtype,
+        22_050,
+        1,
+    )
     back, rate = sf.read(str(tmp_path / name), dtype="float32")
     assert rate == 22_050 and abs(len(back) - len(x)) <= 1152  # an MPEG frame at most
     if tol is not None:  # lossless: the samples themselves
@@ -428,9 +453,13 @@ def test_other_extensions_are_refused_naming_the_supported_ones(tmp_path, name):
 
 @pytest.mark.parametrize(
     ("name", "fmt", "fragment"),
-    [("out.flac", "float", "FLAC files cannot hold float"), ("out.ogg", "pcm16", "lossy"),
-     ("out.ogg", "float", "no bit depth"), pytest.param("out.mp3", "pcm24", "lossy", marks=needs_mp3),
-     ("out.flac", "pcm32", "unknown format")],
+    [
+        ("out.flac", "float", "FLAC files cannot hold float"),
+        ("out.ogg", "pcm16", "lossy"),
+        ("out.ogg", "float", "no bit depth"),
+        pytest.param("out.mp3", "pcm24", "lossy", marks=needs_mp3),
+        ("out.flac", "pcm32", "unknown format"),
+    ],
 )
 def test_sample_formats_that_do_not_fit_the_type_are_refused(tmp_path, name, fmt, fragment):
     with pytest.raises(AudioFileError, match=fragment):
@@ -440,8 +469,13 @@ def test_sample_formats_that_do_not_fit_the_type_are_refused(tmp_path, name, fmt
 
 def test_the_format_table_answers_for_every_type():
     assert [f.suffix for f in FileFormat] == [".wav", ".flac", ".ogg", ".mp3"]
-    assert FileFormat.WAV.describe() == "pcm16 WAV" and FileFormat.FLAC.describe("pcm24") == "pcm24 FLAC"
-    assert FileFormat.OGG.describe() == "Ogg Vorbis (lossy)" and FileFormat.MP3.sample_format() is None
+    assert (
+        FileFormat.WAV.describe() == "pcm16 WAV"
+        and FileFormat.FLAC.describe("pcm24") == "pcm24 FLAC"
+    )
+    assert (
+        FileFormat.OGG.describe() == "Ogg Vorbis (lossy)" and FileFormat.MP3.sample_format() is None
+    )
     assert dict(WAV_FORMATS) == {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}
     assert describe_sample_formats() == "WAV takes pcm16, pcm24 or float, FLAC takes pcm16 or pcm24"
     assert file_format_for("a/b/Speech.Ogg") is FileFormat.OGG
@@ -466,11 +500,14 @@ def test_tags_go_into_each_types_own_metadata(tmp_path, name):
     with sf.SoundFile(str(path)) as f:
         back = f.copy_metadata()
     assert back["comment"] == tags["comment"]
-    if path.suffix != ".mp3":  # libsndfile's ID3 writer has no software field (LAME may put its own name there)
+    # libsndfile's ID3 writer has no software field (LAME may put its own name there)
+    if path.suffix != ".mp3":
         assert back["software"].startswith("VoiceStudio test")  # libsndfile appends its version
 
 
-@pytest.mark.parametrize("name", ["take.flac", "take.ogg", pytest.param("take.mp3", marks=needs_mp3)])
+@pytest.mark.parametrize(
+    "name", ["take.flac", "take.ogg", pytest.param("take.mp3", marks=needs_mp3)]
+)
 def test_a_failed_write_of_any_type_leaves_the_old_file(tmp_path, name):
     path = tmp_path / name
     path.write_bytes(b"the user's earlier file")

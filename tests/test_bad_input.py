@@ -24,7 +24,9 @@ SPEECHLIKE_RATE = 16_000
 
 def _tone(seconds: float, rate: int, channels: int = 1) -> np.ndarray:
     t = np.arange(int(seconds * rate)) / rate
-    wave = (0.2 * np.sin(2 * np.pi * 150 * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2).astype(np.float32)
+    wave = (0.2 * np.sin(2 * np.pi * 150 * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2).astype(
+        np.float32
+    )
     return np.repeat(wave[:, None], channels, axis=1) if channels > 1 else wave
 
 
@@ -84,20 +86,34 @@ def test_a_folder_of_broken_recordings_imports_what_it_can_and_names_the_rest(tm
         make(source / name)
         rows.append(f"{name}\t1.0\t16000\tSentence number {n} of the broken corpus.")
     rows.append("missing.wav\t1.0\t16000\tThis file is not there.")
-    (source / "manifest.tsv").write_text("file\tduration_s\tsample_rate\ttranscript\n" + "\n".join(rows) + "\n")
-    project = VoiceProject.create("Corpus", tmp_path, prompts=["The first prompt."], consent_index=None)
+    (source / "manifest.tsv").write_text(
+        "file\tduration_s\tsample_rate\ttranscript\n" + "\n".join(rows) + "\n"
+    )
+    project = VoiceProject.create(
+        "Corpus", tmp_path, prompts=["The first prompt."], consent_index=None
+    )
 
     report = import_folder(project, source, asr=False)
 
     skipped = dict(report.skipped)
-    for name in ("zero-length.wav", "garbage.wav", "text-as-audio.wav", "header-only.wav", "nan.wav", "inf.wav",
-                 "rate-1hz.wav", "folder.wav", "missing.wav"):
+    for name in (
+        "zero-length.wav",
+        "garbage.wav",
+        "text-as-audio.wav",
+        "header-only.wav",
+        "nan.wav",
+        "inf.wav",
+        "rate-1hz.wav",
+        "folder.wav",
+        "missing.wav",
+    ):
         assert name in skipped, f"{name} was not refused"
         assert skipped[name] and "Traceback" not in skipped[name]
     assert "NaN or infinite" in skipped["nan.wav"] and "NaN or infinite" in skipped["inf.wav"]
     assert "empty" in skipped["zero-length.wav"] and "missing" in skipped["missing.wav"]
     for name in ("8khz.wav", "192khz.wav", "eight-channels.wav", "long-90s.wav"):
-        assert name not in skipped, f"{name}: {skipped.get(name)}"  # odd but real recordings are kept
+        # odd but real recordings are kept
+        assert name not in skipped, f"{name}: {skipped.get(name)}"
     # truncated: libsndfile reads what is there, or the file is refused; either way no crash
     assert report.imported + len(report.skipped) == len(AUDIO_CASES) + 1
 
@@ -159,7 +175,9 @@ def test_a_megabyte_of_text_starts_speaking_without_reading_it_all(synth):
 # ----------------------------------------------------------------------------- projects
 @pytest.fixture
 def project(tmp_path) -> VoiceProject:
-    project = VoiceProject.create("Broken", tmp_path, prompts=["One prompt.", "Two prompt."], consent_index=None)
+    project = VoiceProject.create(
+        "Broken", tmp_path, prompts=["One prompt.", "Two prompt."], consent_index=None
+    )
     project.add_take(0, _tone(1.0, 48_000), 48_000, source="test")
     return project
 
@@ -172,17 +190,33 @@ def _edit(project: VoiceProject, change) -> None:
 
 
 PROJECT_CASES = {
-    "invalid-json": (lambda p: (p.folder / "project.json").write_text('{"schema": 2, "name": '), "line 1"),
+    "invalid-json": (
+        lambda p: (p.folder / "project.json").write_text('{"schema": 2, "name": '),
+        "line 1",
+    ),
     "empty-file": (lambda p: (p.folder / "project.json").write_text(""), "project.json"),
-    "not-an-object": (lambda p: (p.folder / "project.json").write_text("[1, 2, 3]"), "project.json"),
+    "not-an-object": (
+        lambda p: (p.folder / "project.json").write_text("[1, 2, 3]"),
+        "project.json",
+    ),
     "newer-schema": (lambda p: _edit(p, lambda d: d.update(schema=999)), "newer VoiceStudio"),
     "no-schema": (lambda p: _edit(p, lambda d: d.pop("schema")), "no schema"),
-    "take-escapes": (lambda p: _edit(p, lambda d: d["prompts"][0]["takes"][0].update(file="../../etc/passwd")),
-                     "inside the project"),
-    "absolute-take": (lambda p: _edit(p, lambda d: d["prompts"][0]["takes"][0].update(file="/etc/passwd")),
-                      "inside the project"),
-    "prompts-not-list": (lambda p: _edit(p, lambda d: d.update(prompts="many")), "'prompts' must be a list"),
-    "unknown-take-field": (lambda p: _edit(p, lambda d: d["prompts"][0]["takes"][0].update(evil=1)), "unknown"),
+    "take-escapes": (
+        lambda p: _edit(p, lambda d: d["prompts"][0]["takes"][0].update(file="../../etc/passwd")),
+        "inside the project",
+    ),
+    "absolute-take": (
+        lambda p: _edit(p, lambda d: d["prompts"][0]["takes"][0].update(file="/etc/passwd")),
+        "inside the project",
+    ),
+    "prompts-not-list": (
+        lambda p: _edit(p, lambda d: d.update(prompts="many")),
+        "'prompts' must be a list",
+    ),
+    "unknown-take-field": (
+        lambda p: _edit(p, lambda d: d["prompts"][0]["takes"][0].update(evil=1)),
+        "unknown",
+    ),
     "missing-file": (lambda p: (p.folder / "project.json").unlink(), "not"),
 }
 
@@ -213,7 +247,8 @@ def test_a_take_that_links_outside_the_project_is_never_read(project, tmp_path):
     from voicestudio.project.selection import reference_takes
 
     assert reference_takes(project) == []
-    assert VoiceProject.open(project.folder).prompts[0].takes[0].file == take.file  # the project still opens
+    # the project still opens
+    assert VoiceProject.open(project.folder).prompts[0].takes[0].file == take.file
     target.unlink()
     target.symlink_to(target)  # a link loop
     with pytest.raises(AudioFileError):

@@ -57,14 +57,20 @@ def test_renders_every_line_at_the_chosen_rate_and_format(synth, tmp_path: Path)
     seen: list[float] = []
     result = render_script(LINES, synth, out, StyleControls(pitch=2.0), rate=16_000, fmt="pcm24",
                            progress=lambda fraction, _message: seen.append(fraction))
-    names = ["001_first-words-of-the.wav", "002_a-second-short-line.wav", "003_and-the-third-one.wav"]
+    names = [
+        "001_first-words-of-the.wav",
+        "002_a-second-short-line.wav",
+        "003_and-the-third-one.wav",
+    ]
     assert [p.name for p in result.files] == names
     assert leftovers(out) == names  # no staging folder left behind
     for path in result.files:
         info = sf.info(str(path))
         assert (info.samplerate, info.subtype, info.channels) == (16_000, "PCM_24", 1)
         assert info.duration > 0.5
-    assert result.seconds_of_audio == pytest.approx(sum(sf.info(str(p)).duration for p in result.files), rel=1e-3)
+    assert result.seconds_of_audio == pytest.approx(
+        sum(sf.info(str(p)).duration for p in result.files), rel=1e-3
+    )
     assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
     assert result.skipped == []
 
@@ -125,9 +131,13 @@ def test_bad_inputs_are_clear_errors(synth, tmp_path: Path):
 def test_unwritable_folder_is_refused_before_rendering(synth, tmp_path: Path):
     locked = unwritable_folder(tmp_path)
     before = leftovers(locked)
-    with pytest.raises(OutputPathError, match="not writable|Operation not permitted|Permission denied"):
+    with pytest.raises(
+        OutputPathError, match="not writable|Operation not permitted|Permission denied"
+    ):
         render_script(LINES, synth, locked)
-    with pytest.raises(OutputPathError, match="not writable|Operation not permitted|Permission denied"):
+    with pytest.raises(
+        OutputPathError, match="not writable|Operation not permitted|Permission denied"
+    ):
         render_script(LINES, synth, locked / "clips")
     assert leftovers(locked) == before
     if locked.is_relative_to(tmp_path):

@@ -31,7 +31,9 @@ def test_natural_speech_scores_about_one_and_a_comb_far_above(speech):
     rms = float(np.sqrt(np.mean(speech**2)))
     buzzing = speech + _comb(len(speech), rms * 10 ** (-10 / 20))  # 10 dB under the speech
     assert frame_buzz(buzzing, GRID_RATE) > 10 * clean
-    assert frame_buzz(buzzing * 0.1 + 0.05, GRID_RATE) == pytest.approx(frame_buzz(buzzing, GRID_RATE), rel=0.02)
+    assert frame_buzz(buzzing * 0.1 + 0.05, GRID_RATE) == pytest.approx(
+        frame_buzz(buzzing, GRID_RATE), rel=0.02
+    )
 
 
 def test_the_grid_is_the_model_rate_whatever_the_file_rate(speech):
@@ -47,7 +49,9 @@ def test_silence_and_scraps_are_not_measured(speech):
     assert math.isnan(frame_buzz(np.zeros(GRID_RATE), GRID_RATE))
     assert math.isnan(frame_buzz(speech[:300], GRID_RATE))
     assert mean_buzz([(np.zeros(100), GRID_RATE)]) is None
-    assert mean_buzz([(speech, GRID_RATE), (np.zeros(10), GRID_RATE)]) == frame_buzz(speech, GRID_RATE)
+    assert mean_buzz([(speech, GRID_RATE), (np.zeros(10), GRID_RATE)]) == frame_buzz(
+        speech, GRID_RATE
+    )
 
 
 def test_it_is_the_training_loss_measured_on_the_clip_itself(speech):
@@ -56,5 +60,9 @@ def test_it_is_the_training_loss_measured_on_the_clip_itself(speech):
 
     x = speech - speech.mean()
     x = x[: len(x) // GRID_HOP * GRID_HOP]
-    loss = float(frame_sync_loss(torch.from_numpy(x.astype(np.float32)), torch.from_numpy(x.astype(np.float32))))
+    loss = float(
+        frame_sync_loss(
+            torch.from_numpy(x.astype(np.float32)), torch.from_numpy(x.astype(np.float32))
+        )
+    )
     assert frame_buzz(x, GRID_RATE) == pytest.approx(loss, rel=1e-3)

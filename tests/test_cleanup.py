@@ -37,7 +37,9 @@ def spoken(synth) -> tuple[np.ndarray, int, float, float]:
     return x, synth.sample_rate, loud[0] / synth.sample_rate, loud[-1] / synth.sample_rate
 
 
-def padded(x: np.ndarray, rate: int, lead_s: float, tail_s: float, noise_dbfs: float = -65.0, seed: int = 0):
+def padded(
+    x: np.ndarray, rate: int, lead_s: float, tail_s: float, noise_dbfs: float = -65.0, seed: int = 0
+):
     """A recorded take: silence before and after, microphone hiss throughout."""
     rng = np.random.default_rng(seed)
     y = np.concatenate([np.zeros(int(lead_s * rate)), x, np.zeros(int(tail_s * rate))])
@@ -80,7 +82,10 @@ def test_finds_speech_in_real_speech(shared_speech):
         assert segments, f"no speech found in {corpus}/{name}"
         # The clips are trimmed to the speech, so speech starts and ends at the padding.
         assert segments[0][0] == pytest.approx(1.0, abs=TOLERANCE_S), (corpus, segments)
-        assert segments[-1][1] == pytest.approx(1.0 + audio.duration_s, abs=TOLERANCE_S), (corpus, segments)
+        assert segments[-1][1] == pytest.approx(1.0 + audio.duration_s, abs=TOLERANCE_S), (
+            corpus,
+            segments,
+        )
 
 
 @pytest.mark.parametrize(
@@ -135,7 +140,9 @@ def test_probabilities_one_per_32ms_window():
 
 def test_hysteresis_keeps_short_dips_and_drops_blips():
     w = cleanup.WINDOW_S
-    probs = np.array([0.0] * 10 + [0.9] * 20 + [0.4] * 2 + [0.9] * 20 + [0.0] * 10 + [0.9] * 3 + [0.0] * 5)
+    probs = np.array(
+        [0.0] * 10 + [0.9] * 20 + [0.4] * 2 + [0.9] * 20 + [0.0] * 10 + [0.9] * 3 + [0.0] * 5
+    )
     segments = segments_from_probabilities(probs, len(probs) * w)
     # the 2-window dip at 0.4 is above the exit threshold (0.35): one segment;
     # the 3-window blip (96 ms) is shorter than 250 ms and dropped

@@ -31,7 +31,12 @@ def run_script(*args: str, cwd: Path, input: bytes | None = None) -> subprocess.
     """The installed console script, as a user runs it (environment incl. VOICESTUDIO_DATA_DIR)."""
     assert SCRIPT.is_file(), f"console script missing at {SCRIPT}"
     return subprocess.run(
-        [str(SCRIPT), *args], cwd=cwd, input=input, capture_output=True, timeout=120, env=os.environ.copy()
+        [str(SCRIPT), *args],
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        timeout=120,
+        env=os.environ.copy(),
     )
 
 
@@ -78,7 +83,11 @@ def test_say_script_writes_wav_at_voice_rate(tmp_path: Path):
     assert info.samplerate == VOICE_RATE
     assert 0.5 < info.duration < 10
     stdout = proc.stdout.decode()
-    assert stdout.startswith("wrote out.wav:") and "22050 Hz pcm16" in stdout and "en_US-joe-medium" in stdout
+    assert (
+        stdout.startswith("wrote out.wav:")
+        and "22050 Hz pcm16" in stdout
+        and "en_US-joe-medium" in stdout
+    )
     assert proc.stderr == b""
     assert listing(tmp_path) == {"out.wav"}  # no temp file left beside it
 
@@ -178,8 +187,27 @@ def test_say_text_file(capsys, tmp_path: Path):
 
 def test_say_accepts_every_styling_flag(capsys, tmp_path: Path):
     rc, out, err = cli(
-        capsys, "say", SHORT, "-o", tmp_path / "styled.wav", "--pitch", "3", "--range", "1.2", "--speed", "1.1",
-        "--energy", "2", "--breathiness", "0.2", "--variability", "0.5", "--emotion", "happy", "--intensity", "60",
+        capsys,
+        "say",
+        SHORT,
+        "-o",
+        tmp_path / "styled.wav",
+        "--pitch",
+        "3",
+        "--range",
+        "1.2",
+        "--speed",
+        "1.1",
+        "--energy",
+        "2",
+        "--breathiness",
+        "0.2",
+        "--variability",
+        "0.5",
+        "--emotion",
+        "happy",
+        "--intensity",
+        "60",
     )
     assert rc == 0, err
     assert err == ""
@@ -208,7 +236,9 @@ def test_say_variability_zero_is_deterministic(capsys, tmp_path: Path):
 @pytest.mark.parametrize("voice", ["joe", "path"])
 def test_say_voice_by_name_and_path(capsys, tmp_path: Path, bundled_model: Path, voice):
     spec = str(bundled_model) if voice == "path" else voice
-    rc, out, err = cli(capsys, "say", SHORT, "-o", tmp_path / "v.wav", "--voice", spec, "--provider", "cpu")
+    rc, out, err = cli(
+        capsys, "say", SHORT, "-o", tmp_path / "v.wav", "--voice", spec, "--provider", "cpu"
+    )
     assert rc == 0, err
     assert "voice en_US-joe-medium on cpu" in out
     assert sf.info(str(tmp_path / "v.wav")).samplerate == VOICE_RATE
@@ -235,7 +265,7 @@ def test_say_mixed_text_warns_but_speaks(capsys, tmp_path: Path):
     [
         (["say", ""], ["empty"]),
         (["say", " \n\t "], ["empty"]),
-        (["say", "\U0001F600\U0001F389\u2764"], ["nothing speakable", "emoji"]),
+        (["say", "\U0001f600\U0001f389\u2764"], ["nothing speakable", "emoji"]),
         (["say"], ["no text given"]),
         (["say", "Hi.", "--voice", "nobody-at-all"], ["unknown voice", "en_US-joe-medium"]),
         (["say", "Hi.", "--pitch", "13"], ["pitch", "-12", "12"]),
@@ -251,8 +281,25 @@ def test_say_mixed_text_warns_but_speaks(capsys, tmp_path: Path):
         (["say", "Hi.", "--rate", "100"], ["100", "8000"]),
         (["say", "Hi.", "--threads", "0"], ["threads"]),
     ],
-    ids=["empty", "whitespace", "only-emoji", "no-text", "unknown-voice", "pitch", "range", "speed", "energy",
-         "breathiness", "variability", "intensity", "emotion", "nan", "inf", "rate", "threads"],
+    ids=[
+        "empty",
+        "whitespace",
+        "only-emoji",
+        "no-text",
+        "unknown-voice",
+        "pitch",
+        "range",
+        "speed",
+        "energy",
+        "breathiness",
+        "variability",
+        "intensity",
+        "emotion",
+        "nan",
+        "inf",
+        "rate",
+        "threads",
+    ],
 )
 def test_say_bad_input_fails_cleanly(capsys, tmp_path: Path, args, fragments):
     rc, out, err = cli(capsys, *args, "-o", tmp_path / "out.wav")
@@ -261,7 +308,9 @@ def test_say_bad_input_fails_cleanly(capsys, tmp_path: Path, args, fragments):
 
 
 def test_say_missing_text_file(capsys, tmp_path: Path):
-    rc, out, err = cli(capsys, "say", "--text-file", tmp_path / "nope.txt", "-o", tmp_path / "out.wav")
+    rc, out, err = cli(
+        capsys, "say", "--text-file", tmp_path / "nope.txt", "-o", tmp_path / "out.wav"
+    )
     assert_clean_failure(rc, out, err, "not found", "nope.txt")
     assert listing(tmp_path) == set()
 
@@ -277,7 +326,9 @@ def test_say_non_utf8_text_file(capsys, tmp_path: Path):
 def test_say_text_and_text_file_together(capsys, tmp_path: Path):
     text_file = tmp_path / "t.txt"
     text_file.write_text("From the file.", encoding="utf-8")
-    rc, out, err = cli(capsys, "say", "From the argument.", "--text-file", text_file, "-o", tmp_path / "out.wav")
+    rc, out, err = cli(
+        capsys, "say", "From the argument.", "--text-file", text_file, "-o", tmp_path / "out.wav"
+    )
     assert_clean_failure(rc, out, err, "not both")
     assert listing(tmp_path) == {"t.txt"}
 
@@ -285,7 +336,9 @@ def test_say_text_and_text_file_together(capsys, tmp_path: Path):
 def test_say_corrupt_voice_file(capsys, tmp_path: Path, bundled_model: Path):
     bad = tmp_path / "broken.onnx"
     bad.write_bytes(os.urandom(4096))
-    shutil.copyfile(bundled_model.with_name(bundled_model.name + ".json"), tmp_path / "broken.onnx.json")
+    shutil.copyfile(
+        bundled_model.with_name(bundled_model.name + ".json"), tmp_path / "broken.onnx.json"
+    )
     before = listing(tmp_path)
     rc, out, err = cli(capsys, "say", "Hi.", "--voice", bad, "-o", tmp_path / "out.wav")
     line = assert_clean_failure(rc, out, err, "cannot load voice model", "broken.onnx")
@@ -322,7 +375,9 @@ def test_say_output_parent_is_a_file(capsys, tmp_path: Path):
     assert listing(tmp_path) == {"file"}
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can write to read-only folders")
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can write to read-only folders"
+)
 def test_say_output_folder_read_only(capsys, tmp_path: Path):
     folder = tmp_path / "ro"
     folder.mkdir()
@@ -346,7 +401,12 @@ def test_say_output_on_read_only_filesystem(capsys):
 
 @pytest.mark.parametrize(
     "args",
-    [["say", ""], ["say", "\U0001F600"], ["say", "Hi.", "--pitch", "13"], ["say", "Hi.", "--voice", "nobody-at-all"]],
+    [
+        ["say", ""],
+        ["say", "\U0001f600"],
+        ["say", "Hi.", "--pitch", "13"],
+        ["say", "Hi.", "--voice", "nobody-at-all"],
+    ],
     ids=["empty", "emoji", "pitch", "voice"],
 )
 def test_failed_say_leaves_existing_output_untouched(capsys, tmp_path: Path, args):
@@ -365,8 +425,20 @@ def test_say_help_lists_flags_and_ranges(capsys):
         main(["say", "--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for flag in ("--pitch", "--range", "--speed", "--energy", "--breathiness", "--variability", "--emotion",
-                 "--intensity", "--rate", "--format", "--provider", "--text-file"):
+    for flag in (
+        "--pitch",
+        "--range",
+        "--speed",
+        "--energy",
+        "--breathiness",
+        "--variability",
+        "--emotion",
+        "--intensity",
+        "--rate",
+        "--format",
+        "--provider",
+        "--text-file",
+    ):
         assert flag in out
     assert "-12..12" in out and "whisper" in out  # ranges and emotion names come from the specs
     with pytest.raises(SystemExit) as exc:
@@ -379,50 +451,75 @@ def test_say_help_lists_flags_and_ranges(capsys):
 # --------------------------------------------------------------------------- output file types
 
 HAS_MP3 = "MP3" in sf.available_formats()
-needs_mp3 = pytest.mark.skipif(not HAS_MP3, reason="this libsndfile cannot write MP3 (needs >= 1.1 with LAME)")
-LONG = "The extension picks the file type. A second sentence makes the clip long enough to check the watermark."
+needs_mp3 = pytest.mark.skipif(
+    not HAS_MP3, reason="this libsndfile cannot write MP3 (needs >= 1.1 with LAME)"
+)
+LONG = ("The extension picks the file type. A second sentence makes the clip long enough to check "
+        "the watermark.")
 
 
 @pytest.mark.parametrize(
     ("name", "extra", "container", "subtype", "described"),
-    [("out.wav", (), "WAV", "PCM_16", "pcm16 WAV"), ("out.flac", (), "FLAC", "PCM_16", "pcm16 FLAC"),
-     ("out.flac", ("--format", "pcm24", "--rate", "48000"), "FLAC", "PCM_24", "pcm24 FLAC"),
-     ("out.ogg", (), "OGG", "VORBIS", "Ogg Vorbis (lossy)"),
-     pytest.param("out.mp3", (), "MP3", "MPEG_LAYER_III", "MP3 (lossy)", marks=needs_mp3),
-     pytest.param("OUT.MP3", ("--rate", "16000"), "MP3", "MPEG_LAYER_III", "MP3 (lossy)", marks=needs_mp3)],
+    [
+        ("out.wav", (), "WAV", "PCM_16", "pcm16 WAV"),
+        ("out.flac", (), "FLAC", "PCM_16", "pcm16 FLAC"),
+        ("out.flac", ("--format", "pcm24", "--rate", "48000"), "FLAC", "PCM_24", "pcm24 FLAC"),
+        ("out.ogg", (), "OGG", "VORBIS", "Ogg Vorbis (lossy)"),
+        pytest.param("out.mp3", (), "MP3", "MPEG_LAYER_III", "MP3 (lossy)", marks=needs_mp3),
+        pytest.param(
+            "OUT.MP3", ("--rate", "16000"), "MP3", "MPEG_LAYER_III", "MP3 (lossy)", marks=needs_mp3
+        ),
+    ],
     ids=["wav", "flac", "flac-pcm24-48k", "ogg", "mp3", "mp3-upper-16k"],
 )
-def test_say_writes_the_type_its_extension_names(capsys, tmp_path: Path, name, extra, container, subtype, described):
+def test_say_writes_the_type_its_extension_names(
+    capsys, tmp_path: Path, name, extra, container, subtype, described
+):
     target = tmp_path / name
     rc, out, err = cli(capsys, "say", LONG, "-o", target, *extra)
     assert rc == 0, err
     info = sf.info(str(target))
     rate = int(extra[extra.index("--rate") + 1]) if "--rate" in extra else VOICE_RATE
-    assert (info.format, info.subtype, info.samplerate, info.channels) == (container, subtype, rate, 1)
+    assert (info.format, info.subtype, info.samplerate, info.channels) == (
+        container,
+        subtype,
+        rate,
+        1,
+    )
     assert f"{rate} Hz {described}" in out
     data, _ = sf.read(str(target), dtype="float32")
     assert abs(data).max() > 0.05 and len(data) / rate > 3.0  # speech, read back by soundfile
     with sf.SoundFile(str(target)) as f:
         assert "Synthetic speech made with VoiceStudio" in f.comment  # the type's own metadata
-        assert container == "MP3" or "VoiceStudio" in f.software  # libsndfile's ID3 has no software field
+        # libsndfile's ID3 has no software field
+        assert container == "MP3" or "VoiceStudio" in f.software
     assert listing(tmp_path) == {name}  # written under a temporary name, renamed in
     rc, out, err = cli(capsys, "watermark", "detect", target)
-    assert rc == 0 and "watermark found" in out, out + err  # lossy coding at default quality keeps the mark
+    # lossy coding at default quality keeps the mark
+    assert rc == 0 and "watermark found" in out, out + err
 
 
 @pytest.mark.parametrize(
     ("name", "extra", "fragments"),
-    [("x.m4a", (), [".m4a", ".wav", ".flac", ".ogg"]), ("x.aac", (), [".aac", ".wav", ".flac", ".ogg"]),
-     ("noext", (), ["no extension", ".wav", ".flac", ".ogg"]),
-     ("x.flac", ("--format", "float"), ["FLAC", "float", "pcm24"]),
-     ("x.ogg", ("--format", "pcm16"), ["Ogg Vorbis", "lossy", "no bit depth"]),
-     pytest.param("x.mp3", ("--format", "pcm24"), ["MP3", "lossy"], marks=needs_mp3),
-     pytest.param("x.mp3", ("--rate", "96000"), ["MP3", "96000", "48000"], marks=needs_mp3)],
+    [
+        ("x.m4a", (), [".m4a", ".wav", ".flac", ".ogg"]),
+        ("x.aac", (), [".aac", ".wav", ".flac", ".ogg"]),
+        ("noext", (), ["no extension", ".wav", ".flac", ".ogg"]),
+        ("x.flac", ("--format", "float"), ["FLAC", "float", "pcm24"]),
+        ("x.ogg", ("--format", "pcm16"), ["Ogg Vorbis", "lossy", "no bit depth"]),
+        pytest.param("x.mp3", ("--format", "pcm24"), ["MP3", "lossy"], marks=needs_mp3),
+        pytest.param("x.mp3", ("--rate", "96000"), ["MP3", "96000", "48000"], marks=needs_mp3),
+    ],
     ids=["m4a", "aac", "no-extension", "flac-float", "ogg-format", "mp3-format", "mp3-rate"],
 )
-def test_say_refuses_what_it_cannot_write_before_any_work(capsys, tmp_path: Path, name, extra, fragments):
-    """One line naming what works, no file; the voice is never loaded (an unknown one would be the error)."""
-    rc, out, err = cli(capsys, "say", "Hi.", "-o", tmp_path / name, "--voice", "nobody-at-all", *extra)
+def test_say_refuses_what_it_cannot_write_before_any_work(
+    capsys, tmp_path: Path, name, extra, fragments
+):
+    """One line naming what works, no file; the voice is never loaded (an unknown one would be the
+    error)."""
+    rc, out, err = cli(
+        capsys, "say", "Hi.", "-o", tmp_path / name, "--voice", "nobody-at-all", *extra
+    )
     line = assert_clean_failure(rc, out, err, *fragments)
     assert "unknown voice" not in line
     assert listing(tmp_path) == set()

@@ -18,7 +18,9 @@ def speech(synth) -> tuple[np.ndarray, int]:
     from voicestudio.styling.controls import StyleControls
 
     text = "A quiet room makes a clean voice, they say."
-    audio = np.concatenate([c.samples for c in synth.synthesize(text, StyleControls(variability=0))])
+    audio = np.concatenate(
+        [c.samples for c in synth.synthesize(text, StyleControls(variability=0))]
+    )
     return audio.astype(np.float32), synth.sample_rate
 
 
@@ -56,7 +58,9 @@ def test_training_cleans_a_copy_and_reuses_it(tmp_path, synth):
     from voicestudio.training.base import joe_phoneme_ids
     from voicestudio.training.dataset import DataConfig, collect
 
-    project = make_project(tmp_path, synth, sentences=["The first take of the day.", "And then a second one."])
+    project = make_project(
+        tmp_path, synth, sentences=["The first take of the day.", "And then a second one."]
+    )
     takes = sorted(project.folder.rglob("*.wav"))
     before = {p: p.read_bytes() for p in takes}
     config = DataConfig(min_seconds=1, min_takes=2, validation_takes=0, denoise=True)
@@ -69,5 +73,7 @@ def test_training_cleans_a_copy_and_reuses_it(tmp_path, synth):
     assert [p.stat().st_mtime_ns for p in cache] == stamps  # read, not made again
     for a, b in zip(first.train, again.train, strict=True):
         np.testing.assert_array_equal(a.audio, b.audio)
-    plain = collect(project, joe_phoneme_ids, -24.0, DataConfig(min_seconds=1, min_takes=2, validation_takes=0))
+    plain = collect(
+        project, joe_phoneme_ids, -24.0, DataConfig(min_seconds=1, min_takes=2, validation_takes=0)
+    )
     assert not np.array_equal(plain.train[0].audio, first.train[0].audio)

@@ -29,7 +29,7 @@ SCRIPT = Path(sys.executable).with_name("voicestudio")
 # What ldd printed for PySide6's xcb plugin on a Debian 12 machine without two of the packages.
 LDD_OUTPUT = """\
 \tlinux-vdso.so.1 (0x00007ffd4b5f2000)
-\tlibQt6XcbQpa.so.6 => /venv/PySide6/Qt/plugins/platforms/../../lib/libQt6XcbQpa.so.6 (0x00007f0c1b000000)
+\tlibQt6XcbQpa.so.6 => /venv/PySide6/Qt/lib/libQt6XcbQpa.so.6 (0x00007f0c1b000000)
 \tlibxcb-cursor.so.0 => /lib/x86_64-linux-gnu/libxcb-cursor.so.0 (0x00007f0c1ae00000)
 \tlibxcb-icccm.so.4 => not found
 \tlibxcb-keysyms.so.1 => not found
@@ -45,7 +45,9 @@ def test_ldd_output_gives_each_missing_library_once_and_its_package():
     problem = MissingLibraries("xcb", Path("libqxcb.so"), missing)
     assert problem.install_command() == "sudo apt-get install libxcb-icccm4 libxcb-keysyms1"
     assert "libxcb-icccm.so.4, libxcb-keysyms.so.1" in problem.message()
-    assert problem.message().endswith("install them with: sudo apt-get install libxcb-icccm4 libxcb-keysyms1")
+    assert problem.message().endswith(
+        "install them with: sudo apt-get install libxcb-icccm4 libxcb-keysyms1"
+    )
     assert parse_ldd(LDD_OUTPUT.replace("not found", "/usr/lib/x.so (0x1)")) == ()
 
 
@@ -74,7 +76,9 @@ def test_the_platforms_qt_will_try(env, expected):
 def test_no_display_or_one_that_does_not_answer_is_said_in_one_line(tmp_path):
     none = check_window({})
     assert none.verdict is WindowVerdict.NO_DISPLAY and not none.ok
-    assert none.message().startswith("no display to open the VoiceStudio window on (DISPLAY is unset)")
+    assert none.message().startswith(
+        "no display to open the VoiceStudio window on (DISPLAY is unset)"
+    )
     assert "offscreen" not in none.message()  # an invisible window helps nobody
     gone = check_window({"DISPLAY": ":97"})  # no X server there
     assert gone.verdict is WindowVerdict.UNREACHABLE
@@ -108,20 +112,33 @@ def test_every_library_qt_links_has_a_known_package():
     the table, so a missing one always gives an install line (readelf reads the ELF itself)."""
     readelf = shutil.which("readelf") or shutil.which("objdump")
     if readelf is None:
-        pytest.skip("neither readelf nor objdump is installed (binutils): cannot read the plugin's needs")
+        pytest.skip(
+            "neither readelf nor objdump is installed (binutils): cannot read the plugin's needs"
+        )
     plugin = platform_plugin("xcb")
     assert plugin is not None, "PySide6's xcb plugin is not installed"
     qt_lib = plugin.parents[2] / "lib"
-    files = [plugin, qt_lib / "libQt6XcbQpa.so.6", qt_lib / "libQt6Gui.so.6", qt_lib / "libQt6Widgets.so.6",
-             *sorted((plugin.parents[1] / "xcbglintegrations").glob("*.so"))]
+    files = [
+        plugin,
+        qt_lib / "libQt6XcbQpa.so.6",
+        qt_lib / "libQt6Gui.so.6",
+        qt_lib / "libQt6Widgets.so.6",
+        *sorted((plugin.parents[1] / "xcbglintegrations").glob("*.so")),
+    ]
     needed: set[str] = set()
     for path in files:
-        args = [readelf, "-d", str(path)] if readelf.endswith("readelf") else [readelf, "-p", str(path)]
+        args = (
+            [readelf, "-d", str(path)]
+            if readelf.endswith("readelf")
+            else [readelf, "-p", str(path)]
+        )
         out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
         needed |= set(re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]", out)) | set(
             re.findall(r"^\s+NEEDED\s+(\S+)", out, re.MULTILINE))
     assert needed, "no NEEDED entries read"
-    system = {n for n in needed if not n.startswith(("libQt6", "libicu", "libpyside", "libshiboken"))}
+    system = {
+        n for n in needed if not n.startswith(("libQt6", "libicu", "libpyside", "libshiboken"))
+    }
     base = {"libc.so.6", "libm.so.6", "libgcc_s.so.1", "libstdc++.so.6", "libdl.so.2",
             "libpthread.so.0", "librt.so.1"}  # glibc and the compiler runtime: on every system
     unknown = {n for n in system - base - LIBRARY_PACKAGES.keys() if not n.startswith("ld-linux")}
@@ -130,7 +147,9 @@ def test_every_library_qt_links_has_a_known_package():
 
 def test_the_readme_and_ci_install_every_window_package():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    line = next((line for line in readme.splitlines() if line.startswith("sudo apt-get install")), "")
+    line = next(
+        (line for line in readme.splitlines() if line.startswith("sudo apt-get install")), ""
+    )
     assert line, "README has no 'sudo apt-get install' line"
     missing = [p for p in WINDOW_PACKAGES if p not in line.split()]
     assert missing == [], f"README's apt line lacks {missing}"
@@ -147,25 +166,50 @@ def _plugin_with_a_missing_library(folder: Path) -> Path:
     absent = folder / "libvoicestudio-absent.so.1"
     source = folder / "empty.c"
     source.write_text("int voicestudio_absent(void) { return 1; }\n")
-    subprocess.run([cc, "-shared", "-fPIC", "-Wl,-soname,libvoicestudio-absent.so.1", "-o", str(absent),
-                    str(source)], check=True)
+    subprocess.run(
+        [
+            cc,
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libvoicestudio-absent.so.1",
+            "-o",
+            str(absent),
+            str(source),
+        ],
+        check=True,
+    )
     plugin = folder / "plugins" / "platforms" / "libqxcb.so"
     plugin.parent.mkdir(parents=True)
-    source.write_text("extern int voicestudio_absent(void);\nint plugin_entry(void) { return voicestudio_absent(); }\n")
-    subprocess.run([cc, "-shared", "-fPIC", "-Wl,--no-as-needed", "-o", str(plugin), str(source), str(absent)],
-                   check=True)
+    source.write_text(
+        "extern int voicestudio_absent(void);\nint plugin_entry(void) { return "
+        "voicestudio_absent(); }\n"
+    )
+    subprocess.run(
+        [cc, "-shared", "-fPIC", "-Wl,--no-as-needed", "-o", str(plugin), str(source), str(absent)],
+        check=True,
+    )
     absent.unlink()
     return plugin
 
 
 def _window_env(tmp_path: Path, plugins: Path, display: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE")}
-    env.update(DISPLAY=display, QT_PLUGIN_PATH=str(plugins), VOICESTUDIO_DATA_DIR=str(tmp_path / "data"),
-               XDG_CONFIG_HOME=str(tmp_path / "config"))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE")
+    }
+    env.update(
+        DISPLAY=display,
+        QT_PLUGIN_PATH=str(plugins),
+        VOICESTUDIO_DATA_DIR=str(tmp_path / "data"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+    )
     return env
 
 
-def test_launch_with_a_missing_library_prints_the_fix_and_exits_cleanly(tmp_path: Path, answering_display):
+def test_launch_with_a_missing_library_prints_the_fix_and_exits_cleanly(
+    tmp_path: Path, answering_display
+):
     """What `make run` runs, on a desktop whose xcb plugin misses a library: one line with the
     library and the way to install it, a plain exit 1 — not Qt's abort (SIGABRT)."""
     plugin = _plugin_with_a_missing_library(tmp_path)
@@ -174,10 +218,14 @@ def test_launch_with_a_missing_library_prints_the_fix_and_exits_cleanly(tmp_path
     assert done.returncode == 1, (done.returncode, done.stderr)
     assert "Aborted" not in done.stderr and "qt.qpa.plugin" not in done.stderr
     line, = [line for line in done.stderr.splitlines() if line.strip()]
-    assert line.startswith("voicestudio: error: the VoiceStudio window cannot open: Qt's xcb platform plugin")
+    assert line.startswith(
+        "voicestudio: error: the VoiceStudio window cannot open: Qt's xcb platform plugin"
+    )
     assert "libvoicestudio-absent.so.1" in line
 
-    doctor = subprocess.run([str(SCRIPT), "doctor"], env=env, capture_output=True, text=True, timeout=120)
+    doctor = subprocess.run(
+        [str(SCRIPT), "doctor"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert doctor.returncode == 0, doctor.stderr
     assert "libraries: MISSING libvoicestudio-absent.so.1" in doctor.stdout
     assert "can open: no: the VoiceStudio window cannot open" in doctor.stdout

@@ -28,8 +28,13 @@ def synthetic_voice() -> np.ndarray:
     """3 s at 16 kHz of a buzzy harmonic tone with a chirp: deterministic, needs no files,
     and short enough to be doubled twice (the reference's tiling, 3 windows)."""
     t = np.arange(3 * 16000) / 16000
-    voice = sum(np.sin(2 * np.pi * 150 * k * t * (1 + 0.05 * np.sin(2 * np.pi * 0.7 * t))) / k for k in range(1, 21))
-    x = 0.1 * voice * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t)) + 0.01 * np.sin(2 * np.pi * 3000 * t**2)
+    voice = sum(
+        np.sin(2 * np.pi * 150 * k * t * (1 + 0.05 * np.sin(2 * np.pi * 0.7 * t))) / k
+        for k in range(1, 21)
+    )
+    x = 0.1 * voice * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t)) + 0.01 * np.sin(
+        2 * np.pi * 3000 * t**2
+    )
     return x.astype(np.float32)
 
 
@@ -50,15 +55,26 @@ def test_matches_speechmos_on_a_tiled_synthetic_clip(scorer):
 
 def test_personalized_model_and_polynomials_match_speechmos():
     score = DnsmosScorer(calibration=PERSONALIZED).score(synthetic_voice(), 16000)
-    assert_scores(score, (2.0079520463653053, 2.9690944198519484, 1.9814232969178456, 3.0515785217285156))
+    assert_scores(
+        score, (2.0079520463653053, 2.9690944198519484, 1.9814232969178456, 3.0515785217285156)
+    )
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    # one 9.01 s window
-    ("LJ001-0001.flac", (3.3337271153485064, 3.622179596522434, 4.0366408781361445, 4.123562812805176)),
-    # 1.9 s, doubled three times: six windows
-    ("LJ001-0002.flac", (2.8320842293881126, 3.5741844434814234, 3.2056515743354095, 3.5241668224334717)),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # one 9.01 s window
+        (
+            "LJ001-0001.flac",
+            (3.3337271153485064, 3.622179596522434, 4.0366408781361445, 4.123562812805176),
+        ),
+        # 1.9 s, doubled three times: six windows
+        (
+            "LJ001-0002.flac",
+            (2.8320842293881126, 3.5741844434814234, 3.2056515743354095, 3.5241668224334717),
+        ),
+    ],
+)
 def test_matches_speechmos_on_real_speech(scorer, shared_speech, name, expected):
     """speechmos got the same recordings resampled to 16 kHz by the same soxr call; reading
     the file itself (librosa.load) it gives these to 4 decimals too."""
@@ -68,7 +84,9 @@ def test_matches_speechmos_on_real_speech(scorer, shared_speech, name, expected)
     assert_scores(scorer.score(audio.samples, audio.sample_rate), expected)
 
 
-@pytest.mark.parametrize(("seconds", "count"), [(9.01, 1), (11.0, 2), (17.0, 7), (26.36, 7), (40.0, 14), (1.9, 6)])
+@pytest.mark.parametrize(
+    ("seconds", "count"), [(9.01, 1), (11.0, 2), (17.0, 7), (26.36, 7), (40.0, 14), (1.9, 6)]
+)
 def test_windows_are_cut_as_the_reference_cuts_them(seconds, count):
     """Window ends are float products (int((i + 9.01) * 16000)); for i = 7..23 they round one
     sample short and speechmos drops those windows, so a 17-33 s clip is scored on fewer
@@ -145,7 +163,9 @@ def test_mean_quality_weighs_each_clip_once(scorer, clean_speech, clean_score):
 
 def test_missing_package_names_what_to_install(monkeypatch):
     monkeypatch.setattr(dnsmos.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(DnsmosUnavailableError, match=r"speechmos.*pip install --no-deps 'speechmos==") as info:
+    with pytest.raises(
+        DnsmosUnavailableError, match=r"speechmos.*pip install --no-deps 'speechmos=="
+    ) as info:
         DnsmosScorer()
     assert isinstance(info.value, VoiceStudioError)
 
@@ -156,7 +176,9 @@ def test_missing_model_file_says_reinstall(monkeypatch, tmp_path):
     spec = ModuleSpec("speechmos", None, is_package=True)
     spec.submodule_search_locations = [str(tmp_path)]
     monkeypatch.setattr(dnsmos.importlib.util, "find_spec", lambda name: spec)
-    with pytest.raises(DnsmosUnavailableError, match="model dnsmos_models/sig_bak_ovr.onnx is missing; reinstall"):
+    with pytest.raises(
+        DnsmosUnavailableError, match="model dnsmos_models/sig_bak_ovr.onnx is missing; reinstall"
+    ):
         DnsmosScorer()
 
 

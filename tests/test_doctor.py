@@ -39,9 +39,9 @@ def test_doctor_script_exits_zero_and_reports_everything(tmp_path: Path):
     packages = _section(out, "packages")
     for dist in ("onnxruntime", "piper-tts", "pyworld"):
         version = importlib.metadata.version(dist)
-        assert any(re.fullmatch(rf"\s+{re.escape(dist)}\s+{re.escape(version)}", line) for line in packages), (
-            f"{dist} {version} not listed:\n" + "\n".join(packages)
-        )
+        assert any(
+            re.fullmatch(rf"\s+{re.escape(dist)}\s+{re.escape(version)}", line) for line in packages
+        ), f"{dist} {version} not listed:\n" + "\n".join(packages)
 
     runtime = _section(out, "onnxruntime")
     providers = [line for line in runtime if "available providers:" in line]

@@ -36,7 +36,8 @@ from voicestudio.voice.evaluation import (
     text_key,
 )
 
-SENTENCE = "Printing, then, for our purpose, may be considered as the art of making books by means of movable types."
+SENTENCE = ("Printing, then, for our purpose, may be considered as the art of making books by means "
+            "of movable types.")
 SHARED_CLIP = "LJ001-0009.flac"  # SENTENCE, read by both speakers
 RATE = 22050
 
@@ -54,7 +55,9 @@ def encoder(_isolated_user_data) -> SpeakerEncoder:
     import importlib.util
 
     path = speaker_model.encoder_model_path()
-    assert str(path).startswith(str(_isolated_user_data)), "the model must go to the test data folder"
+    assert str(path).startswith(str(_isolated_user_data)), (
+        "the model must go to the test data folder"
+    )
     if importlib.util.find_spec("torch") is None:
         pytest.skip("building the speaker encoder needs torch (pip install 'voicestudio[train]')")
     try:
@@ -80,7 +83,8 @@ def manifest_rows(folder: Path) -> list[dict[str, str]]:
 
 
 def harmonic_tone(f0_hz, seconds: float, rate: int = RATE) -> np.ndarray:
-    """A buzz with 10 harmonics whose F0 follows ``f0_hz(t)`` (phase integrated sample by sample)."""
+    """A buzz with 10 harmonics whose F0 follows ``f0_hz(t)`` (phase integrated sample by
+    sample)."""
     t = np.arange(int(seconds * rate)) / rate
     f0 = np.broadcast_to(np.asarray(f0_hz(t), dtype=np.float64), t.shape)
     phase = 2 * np.pi * np.cumsum(f0) / rate
@@ -165,8 +169,13 @@ def test_same_speaker_scores_higher_than_other_speakers(encoder, synth, shared_s
     reference = secs.reference_embedding([pm / r["file"] for r in rows[:6]], encoder)
     same = encoder.embed_files([pm / r["file"] for r in rows[6:9]]) @ reference
     other = encoder.embed_files([lj / r["file"] for r in manifest_rows(lj)[:3]]) @ reference
-    joe = np.array([encoder.embed(speak(synth, r["transcript"]), RATE) @ reference for r in rows[6:9]])
-    print(f"SECS to pmatthes: pmatthes {same.mean():.3f}, ljspeech {other.mean():.3f}, joe {joe.mean():.3f}")
+    joe = np.array(
+        [encoder.embed(speak(synth, r["transcript"]), RATE) @ reference for r in rows[6:9]]
+    )
+    print(
+        f"SECS to pmatthes: pmatthes {same.mean():.3f}, "
+        f"ljspeech {other.mean():.3f}, joe {joe.mean():.3f}"
+    )
     assert same.min() > 0.85
     assert other.max() < same.min() - 0.2
     assert joe.max() < same.min() - 0.15
@@ -220,7 +229,9 @@ def test_dtw_finds_the_cheapest_monotonic_path():
     best[0, 0] = 0.0
     for i in range(1, 24):
         for j in range(1, 32):
-            best[i, j] = cost[i - 1, j - 1] + min(best[i - 1, j], best[i, j - 1], best[i - 1, j - 1])
+            best[i, j] = cost[i - 1, j - 1] + min(
+                best[i - 1, j], best[i, j - 1], best[i - 1, j - 1]
+            )
     rows, cols = mcd.dtw_path(cost)
     assert (rows[0], cols[0], rows[-1], cols[-1]) == (0, 0, 22, 30)
     steps = np.stack([np.diff(rows), np.diff(cols)], axis=1)
@@ -230,7 +241,8 @@ def test_dtw_finds_the_cheapest_monotonic_path():
 
 def test_mcd_of_a_clip_with_itself_and_a_retimed_copy(synth, sentence):
     x = sentence
-    faster = speak(synth, SENTENCE, variability=0.0, speed=1.2)  # WORLD re-timing of the same model output
+    # WORLD re-timing of the same model output
+    faster = speak(synth, SENTENCE, variability=0.0, speed=1.2)
     assert len(faster) < 0.9 * len(x)
     itself = mcd.mel_cepstral_distortion(x, RATE, x, RATE)
     retimed = mcd.mel_cepstral_distortion(x, RATE, faster, RATE)
@@ -293,10 +305,16 @@ def test_silence_has_no_pitch():
 
 
 def test_speaking_rate_is_sane_and_follows_speed(synth):
-    texts = ["The children are playing outside in the park.", "Can you call me back this afternoon?"]
+    texts = [
+        "The children are playing outside in the park.",
+        "Can you call me back this afternoon?",
+    ]
     normal = prosody_stats([(speak(synth, t, variability=0.0), RATE, t) for t in texts])
     fast = prosody_stats([(speak(synth, t, variability=0.0, speed=1.4), RATE, t) for t in texts])
-    print(f"joe: {normal.speaking_rate_pps:.1f} phonemes/s, at speed 1.4: {fast.speaking_rate_pps:.1f}")
+    print(
+        f"joe: {normal.speaking_rate_pps:.1f} phonemes/s, at speed "
+        f"1.4: {fast.speaking_rate_pps:.1f}"
+    )
     assert 8.0 < normal.speaking_rate_pps < 20.0
     assert fast.speaking_rate_pps / normal.speaking_rate_pps == pytest.approx(1.4, rel=0.15)
     assert 60.0 < normal.f0_median_hz < 160.0  # joe is a low male voice
@@ -306,7 +324,9 @@ def test_prosody_of_real_speakers(shared_speech):
     def stats(corpus: str) -> ProsodyStats:
         rows = manifest_rows(shared_speech / corpus)[:4]
         clips = [read_audio(shared_speech / corpus / r["file"]) for r in rows]
-        return prosody_stats([(a.samples, a.sample_rate, r["transcript"]) for a, r in zip(clips, rows, strict=True)])
+        return prosody_stats(
+            [(a.samples, a.sample_rate, r["transcript"]) for a, r in zip(clips, rows, strict=True)]
+        )
 
     male, female = stats("pmatthes"), stats("ljspeech")  # README: F0 about 107 and 227 Hz
     print(f"pmatthes {male}\nljspeech {female}")
@@ -321,9 +341,18 @@ def test_prosody_stats_round_trip_with_stable_names():
                           "speaking_rate_pps"]
     assert ProsodyStats.from_dict(data) == stats
     assert ProsodyStats.from_dict({**data, "added_later": 1}) == stats
-    assert ProsodyStats.from_dict({**data, "f0_median_hz": None, "speaking_rate_pps": 12}).speaking_rate_pps == 12.0
-    for bad in ({**data, "voiced_frames": -1}, {**data, "f0_p10_hz": "90"}, {**data, "f0_p90_hz": math.nan},
-                {k: v for k, v in data.items() if k != "voiced_frames"}):
+    assert (
+        ProsodyStats.from_dict(
+            {**data, "f0_median_hz": None, "speaking_rate_pps": 12}
+        ).speaking_rate_pps
+        == 12.0
+    )
+    for bad in (
+        {**data, "voiced_frames": -1},
+        {**data, "f0_p10_hz": "90"},
+        {**data, "f0_p90_hz": math.nan},
+        {k: v for k, v in data.items() if k != "voiced_frames"},
+    ):
         with pytest.raises(ValueError):
             ProsodyStats.from_dict(bad)
 
@@ -340,8 +369,11 @@ def test_phoneme_count_ignores_stress_and_punctuation():
 def joe_references(synth, tmp_path_factory) -> Path:
     """A reference folder in the importer's .txt layout, spoken by the base voice itself."""
     folder = tmp_path_factory.mktemp("joe-refs")
-    texts = ["My sister is reading a book in the garden.", "Please open the window before you leave.",
-             "It is going to rain later this evening."]
+    texts = [
+        "My sister is reading a book in the garden.",
+        "Please open the window before you leave.",
+        "It is going to rain later this evening.",
+    ]
     for i, text in enumerate(texts):
         sf.write(folder / f"clip{i}.wav", speak(synth, text), RATE)
         (folder / f"clip{i}.txt").write_text(text + "\n", encoding="utf-8")
@@ -350,8 +382,11 @@ def joe_references(synth, tmp_path_factory) -> Path:
 
 def test_eval_cli_prints_a_table(capsys, tmp_path: Path, joe_references: Path, encoder):
     texts = tmp_path / "texts.txt"
-    texts.write_text("# held-out sentences\nplease open the window before you leave\n\nWe need to buy bread and eggs today.\n",
-                     encoding="utf-8")
+    texts.write_text(
+        "# held-out sentences\nplease open the window before "
+        "you leave\n\nWe need to buy bread and eggs today.\n",
+        encoding="utf-8",
+    )
     rc = main(["eval", "--voice", "joe", "--reference", str(joe_references), "--texts", str(texts)])
     out, err = capsys.readouterr()
     assert rc == 0, err
@@ -377,11 +412,17 @@ def test_eval_report_with_floor_on_real_speech(tmp_path: Path, shared_speech, en
         shutil.copy(pm / r["file"], tmp_path / "refs" / r["file"])
     with open(tmp_path / "refs" / "manifest.tsv", "w", encoding="utf-8") as handle:
         handle.write("file\tduration_s\tsample_rate\ttranscript\n")
-        handle.writelines(f"{r['file']}\t{r['duration_s']}\t{r['sample_rate']}\t{r['transcript']}\n" for r in rows)
+        handle.writelines(
+            f"{r['file']}\t{r['duration_s']}\t{r['sample_rate']}\t{r['transcript']}\n" for r in rows
+        )
     voice = tmp_path / "clone.onnx"  # the base voice under another name stands in for a clone
     shutil.copy(joe.model_path, voice)
-    shutil.copy(joe.model_path.with_name(joe.model_path.name + ".json"), tmp_path / "clone.onnx.json")
-    report = evaluate_voice(str(voice), tmp_path / "refs", [rows[1]["transcript"]], encoder=encoder, provider="cpu")
+    shutil.copy(
+        joe.model_path.with_name(joe.model_path.name + ".json"), tmp_path / "clone.onnx.json"
+    )
+    report = evaluate_voice(
+        str(voice), tmp_path / "refs", [rows[1]["transcript"]], encoder=encoder, provider="cpu"
+    )
     print(report.format_table())
     assert report.real.clips == 5 and report.voice.name == "clone"
     assert report.floor is not None and report.floor.name == "en_US-joe-medium"
@@ -389,7 +430,8 @@ def test_eval_report_with_floor_on_real_speech(tmp_path: Path, shared_speech, en
     for scores in (report.voice, report.floor):
         assert scores.secs < report.real.secs_ceiling - 0.15
         assert scores.mcd_texts == 1 and scores.mcd_db > 6.0
-    assert report.voice.prosody.f0_median_hz < report.real.prosody.f0_median_hz  # joe is lower than pmatthes
+    # joe is lower than pmatthes
+    assert report.voice.prosody.f0_median_hz < report.real.prosody.f0_median_hz
     assert "base voice en_US-joe-medium" in report.format_table()
     for quality in (report.voice.quality, report.floor.quality, report.real.quality):
         assert quality is not None and 2.0 < quality.ovrl < 5.0 and 2.0 < quality.sig < 5.0
@@ -399,16 +441,49 @@ def test_eval_report_with_floor_on_real_speech(tmp_path: Path, shared_speech, en
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
-        (["--voice", "joe", "--reference", "{refs}", "--texts", "{tmp}/missing.txt"], ["texts file not found"]),
-        (["--voice", "joe", "--reference", "{tmp}/nowhere", "--texts", "{texts}"], ["not found", "nowhere"]),
-        (["--voice", "joe", "--reference", "{tmp}", "--texts", "{texts}"], ["no recordings with transcripts"]),
-        (["--voice", "no-such-voice", "--reference", "{refs}", "--texts", "{texts}"], ["unknown voice"]),
+        (
+            ["--voice", "joe", "--reference", "{refs}", "--texts", "{tmp}/missing.txt"],
+            ["texts file not found"],
+        ),
+        (
+            ["--voice", "joe", "--reference", "{tmp}/nowhere", "--texts", "{texts}"],
+            ["not found", "nowhere"],
+        ),
+        (
+            ["--voice", "joe", "--reference", "{tmp}", "--texts", "{texts}"],
+            ["no recordings with transcripts"],
+        ),
+        (
+            ["--voice", "no-such-voice", "--reference", "{refs}", "--texts", "{texts}"],
+            ["unknown voice"],
+        ),
         (["--voice", "joe", "--reference", "{refs}", "--texts", "{empty}"], ["no sentences"]),
-        (["--voice", "joe", "--reference", "{refs}", "--texts", "{texts}", "--max-references", "1"], ["at least 2"]),
+        (
+            [
+                "--voice",
+                "joe",
+                "--reference",
+                "{refs}",
+                "--texts",
+                "{texts}",
+                "--max-references",
+                "1",
+            ],
+            ["at least 2"],
+        ),
     ],
-    ids=["texts-missing", "reference-missing", "no-transcripts", "unknown-voice", "empty-texts", "one-reference"],
+    ids=[
+        "texts-missing",
+        "reference-missing",
+        "no-transcripts",
+        "unknown-voice",
+        "empty-texts",
+        "one-reference",
+    ],
 )
-def test_eval_cli_bad_input_fails_cleanly(capsys, tmp_path: Path, joe_references: Path, args, fragments):
+def test_eval_cli_bad_input_fails_cleanly(
+    capsys, tmp_path: Path, joe_references: Path, args, fragments
+):
     texts, empty = tmp_path / "texts.txt", tmp_path / "empty.txt"
     texts.write_text("Hello there.\n", encoding="utf-8")
     empty.write_text("\n# only a comment\n", encoding="utf-8")
@@ -428,8 +503,9 @@ def test_reference_set_from_a_project(tmp_path: Path, synth):
     from voicestudio.project.project import VoiceProject
 
     statement = fill_consent(CONSENT_TEMPLATE, "refs", "May 1, 2026")
-    project = VoiceProject.create("refs", tmp_path, prompts=[statement, "First line here.", "Second line.",
-                                                             "Not recorded."])
+    project = VoiceProject.create(
+        "refs", tmp_path, prompts=[statement, "First line here.", "Second line.", "Not recorded."]
+    )
     for i in range(3):
         project.add_take(i, speak(synth, project.prompts[i].text), RATE)
     refs = load_reference_set(project.folder)

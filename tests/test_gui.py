@@ -59,7 +59,9 @@ def test_every_panel_builds_and_the_status_bar_says_where_things_stand(make_wind
 
 
 @pytest.mark.parametrize("size", ["default", "minimum"])
-def test_no_panel_is_clipped_at_the_default_or_the_minimum_size(qtbot, make_window, tmp_path, size, artifacts_dir):
+def test_no_panel_is_clipped_at_the_default_or_the_minimum_size(
+    qtbot, make_window, tmp_path, size, artifacts_dir
+):
     """With a project open (the fullest state), every panel lays out without cut-off text or
     overlaps: at the first-run size and at the smallest size the window allows."""
     win = make_window()
@@ -96,7 +98,9 @@ def test_new_project_opens_it_and_remembers_it(make_window, tmp_path):
     assert win.ctx.project is project
 
 
-def test_broken_and_missing_projects_show_a_message_and_keep_the_window_usable(make_window, tmp_path):
+def test_broken_and_missing_projects_show_a_message_and_keep_the_window_usable(
+    make_window, tmp_path
+):
     win = make_window()
     broken = tmp_path / "Broken"
     broken.mkdir()
@@ -108,7 +112,9 @@ def test_broken_and_missing_projects_show_a_message_and_keep_the_window_usable(m
 
     newer = tmp_path / "Newer"
     newer.mkdir()
-    (newer / "project.json").write_text(json.dumps({"schema": 999, "name": "Newer"}), encoding="utf-8")
+    (newer / "project.json").write_text(
+        json.dumps({"schema": 999, "name": "Newer"}), encoding="utf-8"
+    )
     assert win.open_project(str(newer)) is None
     assert "newer VoiceStudio" in win.banner.text()
 
@@ -216,27 +222,45 @@ def _env() -> dict[str, str]:
 
 def test_showing_the_window_does_not_import_torch():
     """In a fresh interpreter (this test process may have imported torch for training tests)."""
-    done = subprocess.run([sys.executable, "-c", SHOW_WINDOW], capture_output=True, text=True, timeout=180,
-                          env=_env())
+    done = subprocess.run(
+        [sys.executable, "-c", SHOW_WINDOW], capture_output=True, text=True, timeout=180, env=_env()
+    )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "False", "showing the window must not import torch"
+    assert done.stdout.strip().splitlines()[-1] == "False", (
+        "showing the window must not import torch"
+    )
 
 
 def test_self_test_command_renders_and_screenshots_every_panel(tmp_path, artifacts_dir):
     shots = tmp_path / "shots"
-    done = subprocess.run([sys.executable, "-m", "voicestudio", "--self-test", "--screenshots", str(shots)],
-                          capture_output=True, text=True, timeout=300, env=_env())
+    done = subprocess.run(
+        [sys.executable, "-m", "voicestudio", "--self-test", "--screenshots", str(shots)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "self-test passed" in done.stdout and "torch not imported: yes" in done.stdout
     names = sorted(p.name for p in shots.glob("*.png"))
-    assert names == ["panel_export.png", "panel_record.png", "panel_synthesize.png", "panel_train.png"]
+    assert names == [
+        "panel_export.png",
+        "panel_record.png",
+        "panel_synthesize.png",
+        "panel_train.png",
+    ]
     for png in shots.glob("*.png"):
         assert png.stat().st_size > 5000
         (artifacts_dir / f"selftest_{png.name}").write_bytes(png.read_bytes())
 
 
 def test_screenshots_without_self_test_is_refused():
-    done = subprocess.run([sys.executable, "-m", "voicestudio", "--screenshots", "x"], capture_output=True,
-                          text=True, timeout=60, env=_env())
+    done = subprocess.run(
+        [sys.executable, "-m", "voicestudio", "--screenshots", "x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(),
+    )
     assert done.returncode != 0
     assert "--self-test" in done.stderr

@@ -70,23 +70,37 @@ def wait_for(qtbot, view, signal_name: str, start) -> list:
     return blocker.args
 
 
-def test_import_render_rerender_and_export_a_timed_dub(qtbot, view, ctx, tmp_path: Path, artifacts_dir: Path):
+def test_import_render_rerender_and_export_a_timed_dub(
+    qtbot, view, ctx, tmp_path: Path, artifacts_dir: Path
+):
     import pyloudnorm
 
-    assert not view.render_button.isEnabled() and not view.export_button.isEnabled()  # nothing imported yet
+    # nothing imported yet
+    assert not view.render_button.isEnabled() and not view.export_button.isEnabled()
     assert view.import_script(str(srt_file(tmp_path)))
     assert view.table.rowCount() == 4 and view.message.level == "ok"
     assert "4 timed cue(s) ending at 0:10.250" in view.message.text()
-    assert [cell(view, 0, c) for c in ("#", "Cue", "Slot s", "Status")] == ["1", "0:00.500", "2.50", "pending"]
+    assert [cell(view, 0, c) for c in ("#", "Cue", "Slot s", "Status")] == [
+        "1",
+        "0:00.500",
+        "2.50",
+        "pending",
+    ]
     assert cell(view, 2, "Text").startswith("This line is far too long")
 
     view.set_output(-16.0, 44_100, 16)
     (results,) = wait_for(qtbot, view, "rendered", view.render_all)
     assert [r.status for r in results] == [RENDERED, RENDERED, TOO_LONG, RENDERED]
-    assert cell(view, 2, "Status") == "too long" and "cue(s) 3 still too long" in view.message.text()
+    assert (
+        cell(view, 2, "Status") == "too long" and "cue(s) 3 still too long" in view.message.text()
+    )
     tooltip = view.table.item(2, COLUMNS.index("Status")).toolTip()
-    assert tooltip == results[2].warnings[0].message  # the engine's wording, as in report.csv and the CLI
-    assert tooltip.startswith("cue 3 (00:00:06.500): too long for its slot") and f"{results[2].tempo:.2f}×" in tooltip
+    # the engine's wording, as in report.csv and the CLI
+    assert tooltip == results[2].warnings[0].message
+    assert (
+        tooltip.startswith("cue 3 (00:00:06.500): too long for its slot")
+        and f"{results[2].tempo:.2f}×" in tooltip
+    )
     assert f"runs {6.5 + results[2].rendered_s - 8.0:.2f} s into cue 4" in tooltip
     for row, result in enumerate(results):
         assert cell(view, row, "Rendered s") == f"{result.rendered_s:.2f}"
@@ -102,7 +116,8 @@ def test_import_render_rerender_and_export_a_timed_dub(qtbot, view, ctx, tmp_pat
     (again,) = wait_for(qtbot, view, "line_rendered", view.rerender_line)
     assert again.line.index == 2 and again is view.session.results[1] and again is not before
     assert all(view.session.results[i] is results[i] for i in (0, 2, 3))  # the others are untouched
-    played = lambda: ctx.is_playing or "Cannot play" in view.message.text()  # noqa: E731 (no speaker here)
+    # played, or refused for want of a speaker here
+    played = lambda: ctx.is_playing or "Cannot play" in view.message.text()  # noqa: E731
     qtbot.waitUntil(played, timeout=10_000)
     ctx.stop_playback()
 
@@ -128,7 +143,10 @@ def test_import_render_rerender_and_export_a_timed_dub(qtbot, view, ctx, tmp_pat
 
     apply_theme(QApplication.instance())
     view.table.selectRow(2)
-    for size, name in (((944, 716), "panel_export_dubbing.png"), ((843, 509), "panel_export_dubbing_small.png")):
+    for size, name in (
+        ((944, 716), "panel_export_dubbing.png"),
+        ((843, 509), "panel_export_dubbing_small.png"),
+    ):
         export = view.window()
         assert isinstance(export, ExportPanel)
         export.resize(*size)
@@ -143,14 +161,25 @@ def test_a_malformed_file_names_its_line_and_keeps_the_script_shown(qtbot, view,
     broken = SRT.replace("00:00:06,500 --> 00:00:07,000", "00:00:06,500 -> soon")
     assert not view.import_script(str(srt_file(tmp_path, broken, "broken.srt")))
     message = view.message.text()
-    assert view.message.level == "error" and message.startswith("Not imported:") and "line 10:" in message
-    assert "not a valid cue time '00:00:06,500 -> soon'" in message  # the time line, not the number above it
-    assert view.table.rowCount() == 4 and view.script is not None and view.script_edit.text().endswith("dub.srt")
+    assert (
+        view.message.level == "error"
+        and message.startswith("Not imported:")
+        and "line 10:" in message
+    )
+    # the time line, not the number above it
+    assert "not a valid cue time '00:00:06,500 -> soon'" in message
+    assert (
+        view.table.rowCount() == 4
+        and view.script is not None
+        and view.script_edit.text().endswith("dub.srt")
+    )
     assert not view.import_script(str(tmp_path / "missing.srt"))
     assert "missing.srt" in view.message.text()
 
 
-def test_overlaps_are_warned_and_existing_outputs_are_not_replaced_silently(qtbot, view, tmp_path: Path):
+def test_overlaps_are_warned_and_existing_outputs_are_not_replaced_silently(
+    qtbot, view, tmp_path: Path
+):
     overlapping = SRT.replace("00:00:03,500 --> 00:00:06,000", "00:00:02,000 --> 00:00:06,000")
     assert view.import_script(str(srt_file(tmp_path, overlapping)))
     assert view.message.level == "warning" and "overlap" in view.message.text()
@@ -165,8 +194,10 @@ def test_overlaps_are_warned_and_existing_outputs_are_not_replaced_silently(qtbo
 
 def test_cancel_keeps_rendered_lines_and_writes_nothing(qtbot, view, tmp_path: Path):
     script = tmp_path / "lines.txt"
-    script.write_text("\n".join(f"Sentence number {n} of a script that takes a while." for n in range(1, 31)),
-                      encoding="utf-8")
+    script.write_text(
+        "\n".join(f"Sentence number {n} of a script that takes a while." for n in range(1, 31)),
+        encoding="utf-8",
+    )
     assert view.import_script(str(script))
     assert view.message.level == "ok" and "30 line(s), untimed" in view.message.text()
     assert cell(view, 0, "Cue") == "–" and cell(view, 0, "Slot s") == "–"
@@ -180,5 +211,9 @@ def test_cancel_keeps_rendered_lines_and_writes_nothing(qtbot, view, tmp_path: P
 
 
 def test_cue_text():
-    assert (cue_text(None), cue_text(0.5), cue_text(83.25), cue_text(3600.0)) == ("–", "0:00.500", "1:23.250",
-                                                                                   "60:00.000")
+    assert (cue_text(None), cue_text(0.5), cue_text(83.25), cue_text(3600.0)) == (
+        "–",
+        "0:00.500",
+        "1:23.250",
+        "60:00.000",
+    )

@@ -24,7 +24,13 @@ from voicestudio.styling.controls import StyleControls  # noqa: E402
 RENDER_MS = 60_000
 SCRIPT_MS = 180_000
 TEXT = "Export this line, please."
-SCRIPT = ["The first clip of the script.", "A second one!", "# a comment is skipped", "", "And the third."]
+SCRIPT = [
+    "The first clip of the script.",
+    "A second one!",
+    "# a comment is skipped",
+    "",
+    "And the third.",
+]
 #: The panel's area in a 1200 x 800 window, and in the main window at its minimum size.
 DEFAULT_PANEL_SIZE = (944, 716)
 SMALL_PANEL_SIZE = (843, 509)
@@ -58,7 +64,9 @@ def write_script(folder: Path, lines: list[str]) -> Path:
     return path
 
 
-def render_and_wait(qtbot, export: ExportPanel, script: Path, out: Path, signal_name: str = "script_rendered"):
+def render_and_wait(
+    qtbot, export: ExportPanel, script: Path, out: Path, signal_name: str = "script_rendered"
+):
     with qtbot.waitSignal(getattr(export, signal_name), timeout=SCRIPT_MS) as blocker:
         assert export.render_script(str(script), str(out))
     qtbot.waitUntil(lambda: not export.rendering, timeout=SCRIPT_MS)
@@ -74,8 +82,10 @@ def test_nothing_to_export_before_a_render(qtbot, panels, tmp_path: Path):
     assert not (tmp_path / "x.wav").exists()
 
 
-@pytest.mark.parametrize("rate, fmt, subtype", [(None, "float", "FLOAT"), (16_000, "pcm16", "PCM_16"),
-                                                (48_000, "pcm24", "PCM_24")])
+@pytest.mark.parametrize(
+    "rate, fmt, subtype",
+    [(None, "float", "FLOAT"), (16_000, "pcm16", "PCM_16"), (48_000, "pcm24", "PCM_24")],
+)
 def test_current_line_as_wav(qtbot, panels, tmp_path: Path, rate, fmt, subtype):
     synth, export = panels
     audio = speak(qtbot, synth)
@@ -85,17 +95,35 @@ def test_current_line_as_wav(qtbot, panels, tmp_path: Path, rate, fmt, subtype):
         written = export.export_current(str(tmp_path / "line"))  # ".wav" is added
     assert written == tmp_path / "line.wav" and blocker.args == [str(written)]
     info = sf.info(str(written))
-    assert (info.samplerate, info.subtype, info.channels, info.format) == (rate or audio.sample_rate, subtype, 1, "WAV")
+    assert (info.samplerate, info.subtype, info.channels, info.format) == (
+        rate or audio.sample_rate,
+        subtype,
+        1,
+        "WAV",
+    )
     assert info.duration == pytest.approx(audio.duration_s, abs=0.01)
     assert export.line_message.level == "ok" and str(written) in export.line_message.text()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["line.wav", "settings.ini"]  # no temporary left
+    # no temporary left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["line.wav", "settings.ini"]
     data, _ = sf.read(str(written), dtype="float32")
     if rate is None:  # 32-bit float at the voice's rate: the render plus its watermark, 32 dB below
         mark = data - np.clip(audio.samples, -1, 1)
-        assert 10 * np.log10(np.mean(mark.astype(np.float64) ** 2) / np.mean(audio.samples.astype(np.float64) ** 2)) < -30
-        assert detect(data, audio.sample_rate).present and not detect(audio.samples, audio.sample_rate).present
+        assert (
+            10
+            * np.log10(
+                np.mean(mark.astype(np.float64) ** 2)
+                / np.mean(audio.samples.astype(np.float64) ** 2)
+            )
+            < -30
+        )
+        assert (
+            detect(data, audio.sample_rate).present
+            and not detect(audio.samples, audio.sample_rate).present
+        )
     else:  # resampled and quantized: the same loudness
-        assert np.sqrt(np.mean(data**2)) == pytest.approx(np.sqrt(np.mean(audio.samples**2)), rel=0.05)
+        assert np.sqrt(np.mean(data**2)) == pytest.approx(
+            np.sqrt(np.mean(audio.samples**2)), rel=0.05
+        )
     with sf.SoundFile(str(written)) as f:
         assert "Synthetic speech" in f.comment
 
@@ -119,7 +147,11 @@ def test_unwritable_folder_is_a_clear_message(qtbot, panels, tmp_path: Path):
     before = sorted(os.listdir(locked))
     assert export.export_current(str(locked / "line.wav")) is None
     message = export.line_message.text()
-    assert export.line_message.level == "error" and message.startswith("Not saved:") and str(locked) in message
+    assert (
+        export.line_message.level == "error"
+        and message.startswith("Not saved:")
+        and str(locked) in message
+    )
     assert "not writable" in message or "Permission denied" in message
     assert export.export_current(str(tmp_path / "no" / "such" / "line.wav")) is None
     assert "does not exist" in export.line_message.text()
@@ -136,7 +168,8 @@ def test_unwritable_folder_is_a_clear_message(qtbot, panels, tmp_path: Path):
 
 def test_script_renders_to_a_folder_with_progress(qtbot, panels, tmp_path: Path):
     synth, export = panels
-    synth.set_controls(StyleControls(pitch=2.0, emotion="calm"))  # the script takes the panel's style
+    # the script takes the panel's style
+    synth.set_controls(StyleControls(pitch=2.0, emotion="calm"))
     export.set_format(22_050, "pcm24")
     script = write_script(tmp_path, SCRIPT)
     out = tmp_path / "clips"
@@ -148,9 +181,16 @@ def test_script_renders_to_a_folder_with_progress(qtbot, panels, tmp_path: Path)
     assert sorted(p.name for p in out.iterdir()) == names  # nothing else: no staging folder
     for path in result.files:
         info = sf.info(str(path))
-        assert (info.samplerate, info.subtype, info.channels) == (22_050, "PCM_24", 1) and info.duration > 0.4
-    assert seen[-1] == 1000 and len(set(seen)) >= 3 and seen == sorted(seen)  # one step per line, then full
-    assert export.script_message.level == "ok" and "Rendered 3 clip(s)" in export.script_message.text()
+        assert (info.samplerate, info.subtype, info.channels) == (
+            22_050,
+            "PCM_24",
+            1,
+        ) and info.duration > 0.4
+    # one step per line, then full
+    assert seen[-1] == 1000 and len(set(seen)) >= 3 and seen == sorted(seen)
+    assert (
+        export.script_message.level == "ok" and "Rendered 3 clip(s)" in export.script_message.text()
+    )
     assert "3 file(s)" in export.progress_label.text()
     assert export.render_button.isEnabled() and not export.cancel_button.isEnabled()
 
@@ -173,7 +213,11 @@ def test_cancel_leaves_nothing_behind(qtbot, panels, tmp_path: Path):
     render_and_wait(qtbot, export, script, out, "script_cancelled")
     assert not out.exists()  # the folder the render made is gone again, and nothing is in it
     assert export.script_message.text() == "Cancelled: no clips were written."
-    assert export.progress.value() == 0 and export.render_button.isEnabled() and not export.cancel_button.isEnabled()
+    assert (
+        export.progress.value() == 0
+        and export.render_button.isEnabled()
+        and not export.cancel_button.isEnabled()
+    )
 
     out.mkdir()  # a folder of the user's: their file stays, nothing is added
     (out / "notes.txt").write_text("mine")
@@ -183,10 +227,14 @@ def test_cancel_leaves_nothing_behind(qtbot, panels, tmp_path: Path):
 
 def test_bad_script_files_are_clear_messages(qtbot, panels, tmp_path: Path):
     _synth, export = panels
-    missing = render_and_wait(qtbot, export, tmp_path / "missing.txt", tmp_path / "clips", "script_failed")
+    missing = render_and_wait(
+        qtbot, export, tmp_path / "missing.txt", tmp_path / "clips", "script_failed"
+    )
     assert "not found" in missing and str(tmp_path / "missing.txt") in missing
     empty = write_script(tmp_path, ["# only a comment", ""])
-    assert "no prompts found" in render_and_wait(qtbot, export, empty, tmp_path / "clips", "script_failed")
+    assert "no prompts found" in render_and_wait(
+        qtbot, export, empty, tmp_path / "clips", "script_failed"
+    )
     assert not (tmp_path / "clips").exists()
 
 
@@ -201,14 +249,18 @@ def test_add_section_and_screenshots(qtbot, panels, tmp_path: Path, artifacts_di
     assert written is not None
     export.script_edit.setText(str(tmp_path / "script.txt"))
     export.folder_edit.setText(str(tmp_path / "clips"))
-    assert export.sections.indexOf(export.dubbing) == export.sections.count() - 2  # last, above the stretch
+    # last, above the stretch
+    assert export.sections.indexOf(export.dubbing) == export.sections.count() - 2
     extra = QGroupBox("Later")
     QVBoxLayout(extra).addWidget(QLabel("A later section goes below the others."))
     export.add_section(extra)
     assert export.sections.indexOf(extra) == export.sections.count() - 2
     extra.hide()
 
-    for name, size in (("panel_export.png", DEFAULT_PANEL_SIZE), ("panel_export_small.png", SMALL_PANEL_SIZE)):
+    for name, size in (
+        ("panel_export.png", DEFAULT_PANEL_SIZE),
+        ("panel_export_small.png", SMALL_PANEL_SIZE),
+    ):
         export.resize(*size)
         qtbot.wait(50)
         assert clipped(export) == [], name
@@ -226,24 +278,35 @@ def test_current_line_in_every_file_type(qtbot, panels, tmp_path: Path, monkeypa
     synth, export = panels
     audio = speak(qtbot, synth)
     export.set_format(None, "pcm24")
-    expected = {"line.flac": ("FLAC", "PCM_24", "pcm24 FLAC"), "line.ogg": ("OGG", "VORBIS", "Ogg Vorbis (lossy)")}
+    expected = {
+        "line.flac": ("FLAC", "PCM_24", "pcm24 FLAC"),
+        "line.ogg": ("OGG", "VORBIS", "Ogg Vorbis (lossy)"),
+    }
     if "MP3" in sf.available_formats():
         expected["line.mp3"] = ("MP3", "MPEG_LAYER_III", "MP3 (lossy)")
     for name, (container, subtype, described) in expected.items():
         written = export.export_current(str(tmp_path / name))
         assert written == tmp_path / name, export.line_message.text()
         info = sf.info(str(written))
-        assert (info.format, info.subtype, info.samplerate) == (container, subtype, audio.sample_rate)
+        assert (info.format, info.subtype, info.samplerate) == (
+            container,
+            subtype,
+            audio.sample_rate,
+        )
         assert export.line_message.level == "ok" and described in export.line_message.text()
         with sf.SoundFile(str(written)) as f:
             assert "Synthetic speech" in f.comment
 
     export.set_format(None, "float")  # FLAC has no float: a clear message, nothing written
     assert export.export_current(str(tmp_path / "float.flac")) is None
-    assert export.line_message.level == "error" and "FLAC files cannot hold float" in export.line_message.text()
+    assert (
+        export.line_message.level == "error"
+        and "FLAC files cannot hold float" in export.line_message.text()
+    )
     assert export.export_current(str(tmp_path / "line.m4a")) is None
     assert ".m4a" in export.line_message.text() and ".flac" in export.line_message.text()
-    assert export.export_current(str(tmp_path / "line.ogg")) is not None  # lossy: the depth does not apply
+    # lossy: the depth does not apply
+    assert export.export_current(str(tmp_path / "line.ogg")) is not None
 
     offered: list[str] = []
 
@@ -253,8 +316,12 @@ def test_current_line_in_every_file_type(qtbot, panels, tmp_path: Path, monkeypa
 
     monkeypatch.setattr(export_module.QFileDialog, "getSaveFileName", staticmethod(pick_flac))
     export.set_format(None, "pcm16")
-    assert export.export_current() == tmp_path / "picked.flac"  # the chosen filter's extension is added
-    assert [entry.split("(*")[1].rstrip(")") for entry in offered] == [f.suffix for f in file_formats()]
+    # the chosen filter's extension is added
+    assert export.export_current() == tmp_path / "picked.flac"
+    assert [entry.split("(*")[1].rstrip(")") for entry in offered] == [
+        f.suffix for f in file_formats()
+    ]
     assert sf.info(str(tmp_path / "picked.flac")).format == "FLAC"
     names = {p.name for p in tmp_path.iterdir()}
-    assert names == set(expected) | {"picked.flac", "settings.ini"}  # no temporaries, no refused files
+    # no temporaries, no refused files
+    assert names == set(expected) | {"picked.flac", "settings.ini"}

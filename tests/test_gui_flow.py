@@ -12,7 +12,9 @@ import pytest
 import soundfile as sf
 
 pytest.importorskip("PySide6")
-pytest.importorskip("torch", reason="training needs the [train] extra (torch==2.13.0); make test installs it")
+pytest.importorskip(
+    "torch", reason="training needs the [train] extra (torch==2.13.0); make test installs it"
+)
 
 from PySide6.QtCore import QSettings  # noqa: E402
 from training_data import SENTENCES, TARGET_PITCH_ST, TARGET_RANGE  # noqa: E402
@@ -51,7 +53,12 @@ def recordings(tmp_path, synth):
 def _record_file(synth, text: str, stem: Path) -> None:
     controls = StyleControls(pitch=TARGET_PITCH_ST, pitch_range=TARGET_RANGE, variability=0.5)
     audio = np.concatenate([c.samples for c in synth.synthesize(text, controls)])
-    sf.write(stem.with_suffix(".wav"), resample(audio, synth.sample_rate, 44_100), 44_100, subtype="PCM_16")
+    sf.write(
+        stem.with_suffix(".wav"),
+        resample(audio, synth.sample_rate, 44_100),
+        44_100,
+        subtype="PCM_16",
+    )
     stem.with_suffix(".txt").write_text(text + "\n", encoding="utf-8")
 
 
@@ -129,7 +136,9 @@ def _flow(qtbot, win, tmp_path, recordings, synth, artifacts_dir) -> None:
         synth.emotion.setCurrentIndex(happy)
     emotional = styled.args[0]
     assert synth.current_controls().emotion == "happy" and synth.current_controls().pitch == 4.0
-    assert emotional.samples.shape != higher.samples.shape or not np.allclose(emotional.samples, higher.samples)
+    assert emotional.samples.shape != higher.samples.shape or not np.allclose(
+        emotional.samples, higher.samples
+    )
     assert synth.current_audio() is emotional
     _shot(win, synth, artifacts_dir, "synthesize")
 

@@ -326,7 +326,9 @@ def test_encoder_model_is_built_in_a_child_process(encoder_model: Path):
     assert build(encoder_model) == encoder_model  # already there: no child
     with pytest.raises(speaker_model.SpeakerEncoderUnavailableError,
                        match="cannot build the speaker-similarity model"):
-        speaker_model.build_encoder_model_in_subprocess(Path("/proc/voicestudio-no-such-dir/encoder.onnx"))
+        speaker_model.build_encoder_model_in_subprocess(
+            Path("/proc/voicestudio-no-such-dir/encoder.onnx")
+        )
 
 
 def test_encoder_build_can_be_cancelled(tmp_path: Path):

@@ -1,4 +1,5 @@
-"""Importing recordings with transcripts: the three layouts, bad files, re-import, the real corpus."""
+"""Importing recordings with transcripts: the three layouts, bad files, re-import, the real
+corpus."""
 
 from __future__ import annotations
 
@@ -36,8 +37,12 @@ def test_txt_layout_with_real_checks(tmp_path, synth, empty_project):
     (src / "b.txt").write_text("Please close the window before you leave.")
     (src / "orphan.wav").write_bytes(b"no transcript, so not part of the import")
     report = import_folder(empty_project, src)  # default checker: every check, ASR included
-    assert report.layout.endswith(".txt transcripts") and report.imported == 2 and not report.skipped
-    assert report.seconds == pytest.approx(seconds + len(sf.read(src / "b.wav")[0]) / synth.sample_rate, rel=1e-3)
+    assert (
+        report.layout.endswith(".txt transcripts") and report.imported == 2 and not report.skipped
+    )
+    assert report.seconds == pytest.approx(
+        seconds + len(sf.read(src / "b.wav")[0]) / synth.sample_rate, rel=1e-3
+    )
     again = VoiceProject.open(empty_project.folder)
     takes = [p.chosen_take for p in again.prompts]
     assert [t.verdict for t in takes] != ["unchecked", "unchecked"]
@@ -66,7 +71,9 @@ def test_ljspeech_layout_and_bad_files_are_reported(tmp_path, synth, empty_proje
 
 
 def test_reimport_adds_nothing_and_matches_existing_prompts(tmp_path, synth):
-    project = VoiceProject.create("Match", tmp_path, prompts=["Good morning to you.", "Something else."])
+    project = VoiceProject.create(
+        "Match", tmp_path, prompts=["Good morning to you.", "Something else."]
+    )
     src = tmp_path / "src"
     src.mkdir()
     speech_wav(synth, src / "gm.wav", "Good morning to you.")
@@ -75,7 +82,8 @@ def test_reimport_adds_nothing_and_matches_existing_prompts(tmp_path, synth):
     second = import_folder(project, src, checker=no_checks)
     assert (first.imported, second.imported, second.already_present) == (1, 0, 1)
     project = VoiceProject.open(project.folder)
-    assert len(project.prompts) == 2 and project.prompts[0].status == "recorded"  # attached to the script prompt
+    # attached to the script prompt
+    assert len(project.prompts) == 2 and project.prompts[0].status == "recorded"
 
 
 def test_one_bad_file_never_stops_an_import(tmp_path, synth, empty_project):
@@ -83,7 +91,8 @@ def test_one_bad_file_never_stops_an_import(tmp_path, synth, empty_project):
     src.mkdir()
     speech_wav(synth, src / "a.wav", "Good morning to you.")
     (src / "a.txt").write_text("Good morning to you.")
-    sf.write(str(src / "b.wav"), np.zeros(6000, np.float32), 6000)  # a rate VoiceStudio does not take
+    # a rate VoiceStudio does not take
+    sf.write(str(src / "b.wav"), np.zeros(6000, np.float32), 6000)
     (src / "b.txt").write_text("Too slow a rate.")
     (src / "c.wav").write_bytes(b"")
     (src / "c.txt").write_text("Empty file.")
@@ -112,14 +121,29 @@ def test_folder_without_transcripts_is_refused(tmp_path, empty_project):
 def test_manifest_must_stay_inside_its_folder(tmp_path, empty_project):
     src = tmp_path / "m"
     src.mkdir()
-    (src / "manifest.tsv").write_text("file\tduration_s\tsample_rate\ttranscript\n../../etc/passwd\t1\t16000\thello\n")
+    (src / "manifest.tsv").write_text(
+        "file\tduration_s\tsample_rate\ttranscript\n../../etc/passwd\t1\t16000\thello\n"
+    )
     assert find_pairs(src)[1] == []
 
 
 def test_import_pmatthes_reports_141_takes_and_17_9_minutes(shared_speech, tmp_path, capsys):
-    """The acceptance case. ASR is skipped here for time (2 min of pocketsphinx); the other checks run."""
+    """The acceptance case. ASR is skipped here for time (2 min of pocketsphinx); the other checks
+    run."""
     assert main(["project", "new", "pm", "--dir", str(tmp_path)]) == 0
-    assert main(["project", "import", str(shared_speech / "pmatthes"), "--project", str(tmp_path / "pm"), "--no-asr"]) == 0
+    assert (
+        main(
+            [
+                "project",
+                "import",
+                str(shared_speech / "pmatthes"),
+                "--project",
+                str(tmp_path / "pm"),
+                "--no-asr",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["project", "info", str(tmp_path / "pm")]) == 0
     out = capsys.readouterr().out

@@ -79,7 +79,13 @@ def test_word_error_rate_on_known_strings(reference: str, hypothesis: str, expec
 
 
 def test_normalize_words_keeps_apostrophes_and_drops_punctuation():
-    assert normalize_words("It's 5 o'clock — don’t STOP!") == ["it's", "5", "o'clock", "don't", "stop"]
+    assert normalize_words("It's 5 o'clock — don’t STOP!") == [
+        "it's",
+        "5",
+        "o'clock",
+        "don't",
+        "stop",
+    ]
     assert normalize_words("'quoted' words, (brackets)") == ["quoted", "words", "brackets"]
 
 

@@ -14,13 +14,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LINT = Path(sys.executable).with_name("lint-imports")
 
-pytestmark = pytest.mark.skipif(not LINT.is_file(), reason="import-linter is not installed (make install)")
+pytestmark = pytest.mark.skipif(
+    not LINT.is_file(), reason="import-linter is not installed (make install)"
+)
 
 
 def lint(tree: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    return subprocess.run([str(LINT), "--no-cache", "--no-logo", str(tree / "pyproject.toml")], cwd=tree,
-                          env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(LINT), "--no-cache", "--no-logo", str(tree / "pyproject.toml")],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,5 +64,9 @@ def test_a_bad_import_breaks_its_contract(tmp_path, clean_copy, module, bad_impo
     path.write_text(path.read_text() + f"\n{bad_import}  # noqa\n")
     result = lint(tree)
     assert result.returncode != 0
-    broken = [line for line in result.stdout.splitlines() if line.endswith("BROKEN") or " BROKEN (" in line]
+    broken = [
+        line
+        for line in result.stdout.splitlines()
+        if line.endswith("BROKEN") or " BROKEN (" in line
+    ]
     assert any(line.startswith(contract) for line in broken), result.stdout[-3000:]

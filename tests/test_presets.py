@@ -18,8 +18,16 @@ from voicestudio.styling.presets import (
     presets_path,
 )
 
-BRIGHT = StyleControls(pitch=2.5, pitch_range=1.3, speed=1.1, energy=1.5, breathiness=0.1, variability=0.5,
-                       emotion="happy", intensity=60.0)
+BRIGHT = StyleControls(
+    pitch=2.5,
+    pitch_range=1.3,
+    speed=1.1,
+    energy=1.5,
+    breathiness=0.1,
+    variability=0.5,
+    emotion="happy",
+    intensity=60.0,
+)
 
 
 @pytest.fixture
@@ -38,7 +46,8 @@ def test_save_and_load_round_trip(store: PresetStore):
     store.save("calm", StyleControls(emotion="calm"))
     assert store.names() == ["Bright voice", "calm"]  # names tidied, sorted case-insensitively
     assert store.get("Bright voice") == BRIGHT
-    assert PresetStore(store.path).load()["calm"] == StyleControls(emotion="calm")  # a fresh reader agrees
+    # a fresh reader agrees
+    assert PresetStore(store.path).load()["calm"] == StyleControls(emotion="calm")
 
     data = json.loads(store.path.read_text(encoding="utf-8"))  # plain JSON a person can read
     assert data["version"] == 1 and data["presets"]["Bright voice"]["pitch"] == 2.5

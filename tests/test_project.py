@@ -19,7 +19,11 @@ from voicestudio.project.project import ProjectError, VoiceProject
 from voicestudio.project.store import ProjectFileError, restore_backup
 from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
 
-PROMPTS = [fill_consent(CONSENT_TEMPLATE, "Proj", "May 1, 2026"), "The cat sat on the mat.", "Rain falls softly tonight."]
+PROMPTS = [
+    fill_consent(CONSENT_TEMPLATE, "Proj", "May 1, 2026"),
+    "The cat sat on the mat.",
+    "Rain falls softly tonight.",
+]
 
 
 def tone(seconds: float = 1.0, rate: int = 48_000) -> np.ndarray:
@@ -34,9 +38,17 @@ def proj(tmp_path) -> VoiceProject:
 
 def test_create_makes_folder_layout_and_reopens(proj, tmp_path):
     folder = tmp_path / "Demo"
-    assert (folder / "project.json").is_file() and (folder / "takes").is_dir() and (folder / "models").is_dir()
+    assert (
+        (folder / "project.json").is_file()
+        and (folder / "takes").is_dir()
+        and (folder / "models").is_dir()
+    )
     data = json.loads((folder / "project.json").read_text())
-    assert data["schema"] == project_module.SCHEMA_VERSION and data["name"] == "Demo" and data["speaker"] == "Ann"
+    assert (
+        data["schema"] == project_module.SCHEMA_VERSION
+        and data["name"] == "Demo"
+        and data["speaker"] == "Ann"
+    )
     assert data["record_rate"] == 48_000 and data["train_rate"] == 22_050
     again = VoiceProject.open(folder)
     assert [p.text for p in again.prompts] == PROMPTS and again.consent_index == 0
@@ -66,7 +78,9 @@ def test_takes_keep_their_rate_and_retakes_never_overwrite(proj):
     second = proj.add_take(1, tone(0.5, 44_100), 44_100, report=verdict_report("warn"))
     assert first.file != second.file
     info = sf.info(str(proj.take_path(first)))
-    assert info.samplerate == 48_000 and info.subtype == "PCM_24" and abs(info.duration - 1.0) < 1e-3
+    assert (
+        info.samplerate == 48_000 and info.subtype == "PCM_24" and abs(info.duration - 1.0) < 1e-3
+    )
     assert sf.info(str(proj.take_path(second))).samplerate == 44_100
     again = VoiceProject.open(proj.folder)
     prompt = again.prompts[1]
@@ -88,7 +102,8 @@ def test_skip_and_resume_where_left_off(proj):
 def test_summary_counts_minutes_and_verdicts(proj):
     proj.add_take(0, tone(30.0), 48_000, report=verdict_report("pass"))
     proj.add_take(1, tone(30.0), 48_000, report=verdict_report("fail"))
-    proj.add_take(1, tone(60.0), 48_000, report=verdict_report("pass"))  # the retake counts, not both
+    # the retake counts, not both
+    proj.add_take(1, tone(60.0), 48_000, report=verdict_report("pass"))
     s = VoiceProject.open(proj.folder).summary()
     assert (s.prompts, s.recorded, s.takes) == (3, 2, 3)
     assert s.minutes == pytest.approx(1.5)
@@ -107,7 +122,10 @@ def test_damaged_json_gives_exact_error_and_backup_restores(proj):
     path = proj.folder / "project.json"
     good = path.read_text()
     path.write_text(good[: len(good) // 2])
-    with pytest.raises(ProjectFileError, match=r"is damaged: .* at line \d+, column \d+\. A good copy .* project restore"):
+    with pytest.raises(
+        ProjectFileError,
+        match=r"is damaged: .* at line \d+, column \d+\. A good copy .* project restore",
+    ):
         VoiceProject.open(proj.folder)
     kept = restore_backup(path)
     assert kept.parent == proj.folder and kept.read_text() == good[: len(good) // 2]
@@ -130,15 +148,37 @@ def test_restore_needs_a_good_backup(proj):
         (lambda d: d.update(prompts="x"), "'prompts' must be a list"),
         (lambda d: d.pop("name"), "'name' must be a string"),
         (lambda d: d["prompts"][0].update(status="done"), r"prompts\[0\].status"),
-        (lambda d: d["prompts"][0].update(takes=[{"file": "../../etc/passwd", "sample_rate": 1, "duration_s": 1,
-                                                  "recorded": ""}]), "inside the project"),
-        (lambda d: d["prompts"][0].update(takes=[{"file": "/etc/passwd", "sample_rate": 1, "duration_s": 1,
-                                                  "recorded": ""}]), "inside the project"),
+        (
+            lambda d: d["prompts"][0].update(
+                takes=[
+                    {"file": "../../etc/passwd", "sample_rate": 1, "duration_s": 1, "recorded": ""}
+                ]
+            ),
+            "inside the project",
+        ),
+        (
+            lambda d: d["prompts"][0].update(
+                takes=[{"file": "/etc/passwd", "sample_rate": 1, "duration_s": 1, "recorded": ""}]
+            ),
+            "inside the project",
+        ),
         (lambda d: d["prompts"][0].update(selected=5), "selected is out of range"),
         (lambda d: d.pop("schema"), "no schema version"),
         (lambda d: d.update(consent_index="0"), "'consent_index' must be a whole number"),
-        (lambda d: d["prompts"][0].update(takes=[{"file": "takes/a.wav", "sample_rate": 1, "duration_s": 1,
-                                                  "recorded": "", "report": "ok"}]), "report must be an object"),
+        (
+            lambda d: d["prompts"][0].update(
+                takes=[
+                    {
+                        "file": "takes/a.wav",
+                        "sample_rate": 1,
+                        "duration_s": 1,
+                        "recorded": "",
+                        "report": "ok",
+                    }
+                ]
+            ),
+            "report must be an object",
+        ),
     ],
 )
 def test_structurally_damaged_files_are_named(proj, mutate, message):
@@ -176,7 +216,8 @@ def test_newer_schema_is_refused_and_left_untouched(proj):
 
 
 def test_older_schema_is_migrated(proj, monkeypatch):
-    """The migration chain runs in order; here a stand-in schema 0 lacked 'speaker' and 'position'."""
+    """The migration chain runs in order; here a stand-in schema 0 lacked 'speaker' and
+    'position'."""
     path = proj.folder / "project.json"
     data = json.loads(path.read_text())
     data["schema"] = 0
@@ -240,7 +281,9 @@ while True:
 def test_kill_9_during_saves_never_loses_the_project(proj):
     """SIGKILL a process that saves in a tight loop, at varied moments: the project always opens."""
     for attempt in range(6):
-        child = subprocess.Popen([sys.executable, "-c", SAVER, str(proj.folder)], stdout=subprocess.PIPE)
+        child = subprocess.Popen(
+            [sys.executable, "-c", SAVER, str(proj.folder)], stdout=subprocess.PIPE
+        )
         assert child.stdout.readline().strip() == b"ready"
         time.sleep(0.05 + 0.037 * attempt)
         os.kill(child.pid, signal.SIGKILL)

@@ -52,8 +52,10 @@ def test_info_of_an_imported_corpus(capsys, clips, tmp_path):
     code, out, _ = _run(capsys, "project", "info", folder)
     assert code == 0
     # the statement is still to record; the script's other prompts are optional
-    assert f"3 imported, 0 recorded here, 0 skipped, 1 to record; {script_prompts - 1} script prompts " \
-           "not recorded, optional" in out
+    assert (
+        f"3 imported, 0 recorded here, 0 skipped, 1 to record; {script_prompts - 1} script prompts "
+        "not recorded, optional" in out
+    )
     commands = _suggested_commands(out)
     assert ["voicestudio", "project", "consent", str(folder)] in commands
     assert ["voicestudio", "project", "info", str(folder), "--takes"] in commands  # warnings to see
@@ -62,11 +64,15 @@ def test_info_of_an_imported_corpus(capsys, clips, tmp_path):
     assert code == 0
     rows = [line for line in out.splitlines() if "(imported from clip" in line]
     assert len(rows) == 3 and all(f"(imported from clip{n}.wav)" in rows[n - 1] for n in (1, 2, 3))
-    assert len(rows) == 3 and all(re.search(r"\bp\d{4}_t01\.wav\s+\d+\.\d s  (pass|warn|fail)", r) for r in rows)
+    assert len(rows) == 3 and all(
+        re.search(r"\bp\d{4}_t01\.wav\s+\d+\.\d s  (pass|warn|fail)", r) for r in rows
+    )
     details = [line.strip() for line in out.splitlines() if re.match(r"\s{10}(warn|fail): ", line)]
     assert details, out  # the tight cut gives each clip an edge warning, and it is listed
     assert any("of the file" in line for line in details)
-    assert not any("wait a moment before stopping" in line or "leave a short pause" in line for line in details)
+    assert not any(
+        "wait a moment before stopping" in line or "leave a short pause" in line for line in details
+    )
 
 
 def test_suggested_commands_paste_with_a_space_in_the_folder(capsys, tmp_path, synth):
@@ -85,14 +91,26 @@ def test_suggested_commands_paste_with_a_space_in_the_folder(capsys, tmp_path, s
     assert code == 1
     assert any(str(project.folder) in c for c in _suggested_commands(err)), err
     code, _, err = _run(capsys, "say", "--voice", project.folder, "Hi.", "-o", tmp_path / "x.wav")
-    assert code == 1 and ["voicestudio", "train", "--project", str(project.folder)] in _suggested_commands(err)
+    assert code == 1 and [
+        "voicestudio",
+        "train",
+        "--project",
+        str(project.folder),
+    ] in _suggested_commands(err)
     (project.folder / "project.json").write_text("{ broken", encoding="utf-8")
     code, _, err = _run(capsys, "project", "info", project.folder)
-    assert code == 1 and ["voicestudio", "project", "restore", str(project.folder)] in _suggested_commands(err)
+    assert code == 1 and [
+        "voicestudio",
+        "project",
+        "restore",
+        str(project.folder),
+    ] in _suggested_commands(err)
 
 
 def test_a_missing_voice_path_is_not_found(capsys, tmp_path):
-    code, _, err = _run(capsys, "say", "Hi.", "-o", tmp_path / "x.wav", "--voice", tmp_path / "projects" / "myvoice")
+    code, _, err = _run(
+        capsys, "say", "Hi.", "-o", tmp_path / "x.wav", "--voice", tmp_path / "projects" / "myvoice"
+    )
     assert code == 1
     assert f"voice not found: {tmp_path / 'projects' / 'myvoice'} does not exist" in err
     assert "is not a voice" not in err

@@ -89,7 +89,9 @@ def test_write_allocates_no_sample_memory():
         current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak - baseline < 4096, f"write() used {peak - baseline} bytes at its peak (a block is 16 KiB)"
+    assert peak - baseline < 4096, (
+        f"write() used {peak - baseline} bytes at its peak (a block is 16 KiB)"
+    )
     assert current - baseline < 4096
     assert ring.frames_dropped > 0 and ring.overflow_count >= 1
 

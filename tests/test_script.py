@@ -197,7 +197,8 @@ def _write(tmp_path, content: str | bytes, name: str = "my_script.txt"):
 def test_user_script_skips_blank_lines_and_comments_and_gets_consent(tmp_path):
     path = _write(
         tmp_path,
-        "# my prompts\n\n  The first line to read.  \n\t\n#  another comment\nThe   second line.\r\n",
+        "# my prompts\n\n  The first line to read.  "
+        "\n\t\n#  another comment\nThe   second line.\r\n",
     )
     script = load_script(path, "Garden Voice", DATE)
     assert script.name == "my_script"
@@ -214,15 +215,24 @@ def test_user_script_with_bom_and_crlf(tmp_path):
 def test_a_users_own_consent_wording_is_replaced_by_the_fixed_statement(tmp_path):
     path = _write(
         tmp_path,
-        "# consent first\nI consent to a voice for {project}, recorded {date}.\nA line with {braces}.\n",
+        "# consent first\nI consent to a voice for {project}, "
+        "recorded {date}.\nA line with {braces}.\n",
     )
     script = load_script(path, "Garden Voice", "today")
-    assert script.prompts == [fill_consent(CONSENT_TEMPLATE, "Garden Voice", "today"), "A line with {braces}."]
+    assert script.prompts == [
+        fill_consent(CONSENT_TEMPLATE, "Garden Voice", "today"),
+        "A line with {braces}.",
+    ]
     assert is_consent_statement(script.prompts[0])
     assert not is_consent_statement("I consent to a voice for Garden Voice, recorded today.")
-    assert not is_consent_statement("Printing, in the only sense with which we are concerned. I consent.")
-    assert is_consent_statement("I, the speaker, consent to VoiceStudio  creating a synthetic voice from my "
-                                "recordings for the project X on May 1, 2026.")  # spacing does not matter
+    assert not is_consent_statement(
+        "Printing, in the only sense with which we are concerned. I consent."
+    )
+    assert is_consent_statement(
+        "I, the speaker, consent to VoiceStudio  creating a synthetic voice from my "
+        # spacing does not matter
+        "recordings for the project X on May 1, 2026."
+    )
 
 
 def test_user_script_that_is_not_utf8_is_refused(tmp_path):

@@ -41,7 +41,9 @@ def test_the_statement_is_the_consent_prompt_with_the_fixed_wording(project, tmp
     own = VoiceProject.create("Own", tmp_path, prompts=["I agree to be cloned.", "A line."])
     assert own.consent_index == 0 and selection.consent_prompt(own) is None  # not the fixed wording
     index = selection.consent_prompt(own, create=True)
-    assert index == 2 and VoiceProject.open(own.folder).prompts[2].text == selection.statement_for(own)
+    assert index == 2 and VoiceProject.open(own.folder).prompts[2].text == selection.statement_for(
+        own
+    )
 
 
 def test_takes_that_train_leave_out_the_statement_and_failed_takes_unless_accepted(project):

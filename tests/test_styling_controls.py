@@ -48,7 +48,9 @@ class Lab:
             # -12 st puts F0 near 45 Hz, hence the low floor.
             hop = int(round(a.sample_rate * FRAME_MS / 1000.0))
             self._f0[controls] = np.asarray(
-                pysptk.rapt(a.samples.astype(np.float32) * 32767.0, a.sample_rate, hop, min=35.0, max=700.0),
+                pysptk.rapt(
+                    a.samples.astype(np.float32) * 32767.0, a.sample_rate, hop, min=35.0, max=700.0
+                ),
                 dtype=np.float64,
             )
         return self._f0[controls]
@@ -113,7 +115,8 @@ def periodicity(samples: np.ndarray, sample_rate: int, f0: np.ndarray) -> np.nda
         lags = lags[(lags > 0) & (lags < win // 2)]
         if lags.size:
             peaks[i] = max(
-                np.dot(seg[:-k], seg[k:]) / math.sqrt(np.dot(seg[:-k], seg[:-k]) * np.dot(seg[k:], seg[k:]) + 1e-12)
+                np.dot(seg[:-k], seg[k:])
+                / math.sqrt(np.dot(seg[:-k], seg[:-k]) * np.dot(seg[k:], seg[k:]) + 1e-12)
                 for k in lags
             )
     return peaks
@@ -142,10 +145,15 @@ def band_energies_db(samples: np.ndarray, sample_rate: int, n_bands: int = 24) -
     from scipy.signal import stft
 
     hop = int(sample_rate * 0.02)
-    freqs, _, z = stft(np.asarray(samples, np.float64), sample_rate, nperseg=1024, noverlap=1024 - hop)
+    freqs, _, z = stft(
+        np.asarray(samples, np.float64), sample_rate, nperseg=1024, noverlap=1024 - hop
+    )
     power = np.abs(z) ** 2
     edges = np.geomspace(100.0, 8000.0, n_bands + 1)
-    rows = [power[(freqs >= lo) & (freqs < hi)].sum(axis=0) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    rows = [
+        power[(freqs >= lo) & (freqs < hi)].sum(axis=0)
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+    ]
     return 10.0 * np.log10(np.stack(rows) + 1e-10)
 
 
@@ -206,7 +214,8 @@ def test_energy_changes_active_level_in_db(lab: Lab, energy: float):
     change = lab.level_db(StyleControls(energy=energy)) - lab.level_db(NEUTRAL)
     print(f"energy {energy:+g} dB -> active level change {change:+.2f} dB")
     assert change == pytest.approx(energy, abs=1.0)
-    assert np.max(np.abs(lab.audio(StyleControls(energy=energy)).samples)) <= 0.97 + 1e-6  # limited, never clipped
+    # limited, never clipped
+    assert np.max(np.abs(lab.audio(StyleControls(energy=energy)).samples)) <= 0.97 + 1e-6
 
 
 # ---------------------------------------------------------------- emotions
@@ -244,10 +253,14 @@ def test_emotion_preset_moves_in_its_documented_direction(lab: Lab, name: str):
         f0_neutral, f0_styled = lab.f0(same_tempo), lab.f0(styled)
         voiced_neutral = clearly_voiced_fraction(lab.audio(same_tempo), f0_neutral)
         voiced = clearly_voiced_fraction(lab.audio(styled), f0_styled)
-        per_neutral, per = periodicity_on_clear_frames(lab.audio(same_tempo), f0_neutral, lab.audio(styled))
-        print(f"{name}: Harvest-voiced {np.mean(f0_styled > 0):.2f} vs {np.mean(f0_neutral > 0):.2f}, "
-              f"clearly voiced {voiced:.2f} vs {voiced_neutral:.2f}, "
-              f"periodicity {per:.2f} vs {per_neutral:.2f} neutral")
+        per_neutral, per = periodicity_on_clear_frames(
+            lab.audio(same_tempo), f0_neutral, lab.audio(styled)
+        )
+        print(
+            f"{name}: Harvest-voiced {np.mean(f0_styled > 0):.2f} "
+            f"vs {np.mean(f0_neutral > 0):.2f}, clearly voiced {voiced:.2f} "
+            f"vs {voiced_neutral:.2f}, periodicity {per:.2f} vs {per_neutral:.2f} neutral"
+        )
         assert np.mean(f0_styled > 0) < np.mean(f0_neutral > 0)
         assert voiced < 0.25 * voiced_neutral
         assert per < 0.45 and per < 0.5 * per_neutral
@@ -287,13 +300,17 @@ def test_breathiness_replaces_harmonics_with_noise(lab: Lab):
         lab.audio(StyleControls(speed=1.0001, breathiness=0.5)),
         lab.audio(StyleControls(speed=1.0001, breathiness=1.0)),
     )
-    print(f"periodicity at F0 lag: breathiness 0 -> {clean:.2f}, 0.5 -> {half:.2f}, 1 -> {full:.2f}")
+    print(
+        f"periodicity at F0 lag: breathiness 0 -> {clean:.2f}, 0.5 -> {half:.2f}, 1 -> {full:.2f}"
+    )
     # 1.0 keeps 10 % of the periodic amplitude (about -6 dB harmonics-to-noise where the
     # voice was clean), so some periodicity remains: measured 0.30-0.42 against 0.85-0.90.
     assert full < 0.6 * clean
     assert full < half < clean
     # Breathiness changes the excitation, not the level.
-    assert lab.level_db(StyleControls(breathiness=1.0)) == pytest.approx(lab.level_db(NEUTRAL), abs=0.5)
+    assert lab.level_db(StyleControls(breathiness=1.0)) == pytest.approx(
+        lab.level_db(NEUTRAL), abs=0.5
+    )
 
 
 def test_world_resynthesis_is_transparent(lab: Lab):
@@ -315,10 +332,14 @@ def test_world_resynthesis_is_transparent(lab: Lab):
         return float(np.corrcoef(a[active], b[active])[0, 1])
 
     ours, pyworld_own = closeness(forced.samples), closeness(reference)
-    shift = float(np.median(aligned_semitones(lab.f0(NEUTRAL), lab.f0(StyleControls(speed=1.0001)))))
+    shift = float(
+        np.median(aligned_semitones(lab.f0(NEUTRAL), lab.f0(StyleControls(speed=1.0001))))
+    )
     level = lab.level_db(StyleControls(speed=1.0001)) - lab.level_db(NEUTRAL)
-    print(f"band-energy correlation with model output: ours {ours:.3f}, plain pyworld {pyworld_own:.3f}; "
-          f"F0 {shift:+.3f} st, level {level:+.2f} dB")
+    print(
+        f"band-energy correlation with model output: ours {ours:.3f}, plain "
+        f"pyworld {pyworld_own:.3f}; F0 {shift:+.3f} st, level {level:+.2f} dB"
+    )
     assert ours > 0.7
     assert ours > pyworld_own - 0.05
     assert abs(shift) < 0.25
@@ -344,7 +365,13 @@ def _out_of_range_cases():
     cases = []
     for name, spec in CONTROL_SPECS.items():
         span = spec.high - spec.low
-        for value in (spec.low - 0.01 * span, spec.high + 0.01 * span, math.nan, math.inf, -math.inf):
+        for value in (
+            spec.low - 0.01 * span,
+            spec.high + 0.01 * span,
+            math.nan,
+            math.inf,
+            -math.inf,
+        ):
             cases.append(pytest.param(name, value, id=f"{name}={value:g}"))
     return cases
 
@@ -392,6 +419,9 @@ def test_save_examples_for_listening(lab: Lab, artifacts_dir):
         audio = lab.audio(StyleControls(emotion=name))
         path = write_audio(artifacts_dir / f"styling_{name}.wav", audio.samples, audio.sample_rate)
         assert path.stat().st_size > 1000
-    for controls, label in ((StyleControls(pitch=4.0), "pitch+4"), (StyleControls(breathiness=1.0), "breathy")):
+    for controls, label in (
+        (StyleControls(pitch=4.0), "pitch+4"),
+        (StyleControls(breathiness=1.0), "breathy"),
+    ):
         audio = lab.audio(controls)
         write_audio(artifacts_dir / f"styling_{label}.wav", audio.samples, audio.sample_rate)

@@ -84,7 +84,11 @@ def test_other_scripts_kept_when_not_latin_only():
 def test_warnings_count_each_kind():
     result = clean_text("a\x00b\x01 😀 你好 c")
     assert sorted(result.warnings) == sorted(
-        ["skipped 2 control characters", "skipped 1 emoji and symbols", "skipped 2 CJK characters this voice cannot speak"]
+        [
+            "skipped 2 control characters",
+            "skipped 1 emoji and symbols",
+            "skipped 2 CJK characters this voice cannot speak",
+        ]
     )
 
 
@@ -143,7 +147,15 @@ def test_empty_and_blank():
 
 @pytest.mark.parametrize(
     ("voice", "latin"),
-    [("en-us", True), ("es", True), ("de", True), ("vi", True), ("ru", False), ("cmn", False), ("ar", False)],
+    [
+        ("en-us", True),
+        ("es", True),
+        ("de", True),
+        ("vi", True),
+        ("ru", False),
+        ("cmn", False),
+        ("ar", False),
+    ],
 )
 def test_is_latin_voice(voice, latin):
     assert is_latin_voice(voice) is latin
@@ -202,7 +214,9 @@ def test_split_megabyte_is_lazy(unit):
 
 def test_long_unpunctuated_text_splits_at_word_boundaries():
     rng = random.Random(3)
-    words = ["".join(rng.choice("abcdefghij") for _ in range(rng.randint(1, 12))) for _ in range(2000)]
+    words = [
+        "".join(rng.choice("abcdefghij") for _ in range(rng.randint(1, 12))) for _ in range(2000)
+    ]
     text = " ".join(words)
     pieces = list(split_sentences(text))
     assert len(pieces) > 1
@@ -235,8 +249,28 @@ def test_enormous_word_is_cut_anyway():
 @pytest.mark.parametrize("max_chars", [20, 80, MAX_PIECE_CHARS])
 def test_split_never_loses_text_and_respects_limit(max_chars):
     rng = random.Random(max_chars)
-    vocab = ["word", "Dr.", "e.g.", "U.S.A.", "it's", "(aside)", '"quoted."', "3.14", "—", "well,", "so;",
-             "wow!", "what?", "hmm…", "ok...", "'single'", "end.)", "x" * 350, "über", "naïve"]
+    vocab = [
+        "word",
+        "Dr.",
+        "e.g.",
+        "U.S.A.",
+        "it's",
+        "(aside)",
+        '"quoted."',
+        "3.14",
+        "—",
+        "well,",
+        "so;",
+        "wow!",
+        "what?",
+        "hmm…",
+        "ok...",
+        "'single'",
+        "end.)",
+        "x" * 350,
+        "über",
+        "naïve",
+    ]
     seps = [" ", " ", " ", "\n", "\n\n", "\t", "  \n \n"]
     for _ in range(30):
         n = rng.randint(1, 200)
@@ -255,11 +289,12 @@ def test_normal_prose_keeps_every_word():
         "perfectly normal, thank you very much. They were the last people you'd expect to be "
         "involved in anything strange or mysterious, because they just didn't hold with such "
         "nonsense.\n\nMr. Dursley was the director of a firm called Grunnings, which made drills. "
-        "He was a big, beefy man with hardly any neck, although he did have a very large mustache; "
-        "Mrs. Dursley was thin and blonde and had nearly twice the usual amount of neck, which came "
-        "in very useful as she spent so much of her time craning over garden fences, spying on the "
-        "neighbors and the quiet, ordinary life they led from morning until night without a single "
-        "pause for breath or punctuation of any kind whatsoever in this rather long clause here"
+        "He was a big, beefy man with hardly any neck, although he did have a very large "
+        "mustache; Mrs. Dursley was thin and blonde and had nearly twice the usual amount of "
+        "neck, which came in very useful as she spent so much of her time craning over garden "
+        "fences, spying on the neighbors and the quiet, ordinary life they led from morning until "
+        "night without a single pause for breath or punctuation "
+        "of any kind whatsoever in this rather long clause here"
     )
     pieces = list(split_sentences(text))
     assert " ".join(pieces).split() == text.split()

@@ -48,8 +48,13 @@ def entry(data: bytes) -> dict:
     return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def handmade(path: Path, files: dict[str, bytes], manifest: dict | bytes | None = None, extra: dict | None = None,
-             symlink: str | None = None) -> Path:
+def handmade(
+    path: Path,
+    files: dict[str, bytes],
+    manifest: dict | bytes | None = None,
+    extra: dict | None = None,
+    symlink: str | None = None,
+) -> Path:
     """A bundle built by hand: ``files`` listed in a correct manifest unless one is given,
     ``extra`` entries added without being listed."""
     if manifest is None:
@@ -72,12 +77,16 @@ def voices_folder_state(data_dir: Path) -> list[str]:
 
 def tiny_onnx(input_name: str) -> bytes:
     """A valid ONNX graph that is not a Piper voice (its input is not ``input``)."""
-    onnx = pytest.importorskip("onnx", reason="building a test ONNX needs the onnx package (the [train] extra)")
+    onnx = pytest.importorskip(
+        "onnx", reason="building a test ONNX needs the onnx package (the [train] extra)"
+    )
     from onnx import TensorProto, helper
 
     x = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, [1])
     y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1])
-    graph = helper.make_graph([helper.make_node("Identity", [input_name], ["output"])], "g", [x], [y])
+    graph = helper.make_graph(
+        [helper.make_node("Identity", [input_name], ["output"])], "g", [x], [y]
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     onnx.checker.check_model(model)
@@ -96,8 +105,12 @@ def test_export_then_import_gives_the_same_voice(joe_bundle, data_dir, tmp_path,
     assert main(["voices", "--import", str(joe_bundle)]) == 0
     assert "imported voice joe-copy" in capsys.readouterr().out
     info = resolve_voice("joe-copy")
-    assert info.source == "user" and info.model_path.read_bytes() == bundled_voice().model_path.read_bytes()
-    assert voices_folder_state(data_dir) == ["joe-copy.onnx", "joe-copy.onnx.json"]  # nothing temporary left
+    assert (
+        info.source == "user"
+        and info.model_path.read_bytes() == bundled_voice().model_path.read_bytes()
+    )
+    # nothing temporary left
+    assert voices_folder_state(data_dir) == ["joe-copy.onnx", "joe-copy.onnx.json"]
 
     assert main(["voices", "--import", str(joe_bundle)]) == 1  # the name is taken now
     assert "already exists (in " in capsys.readouterr().err
@@ -112,9 +125,12 @@ def test_export_then_import_gives_the_same_voice(joe_bundle, data_dir, tmp_path,
     assert set(read_manifest(written)["files"]) == {MODEL, SIDECAR}
     assert stat.S_IMODE(written.stat().st_mode) == 0o666 & ~_umask()  # the user's usual permissions
     before = written.read_bytes()
-    assert main(["voices", "--export", "joe-copy", "-o", str(out), "--no-preview"]) == 1  # never replaced silently
+    # never replaced silently
+    assert main(["voices", "--export", "joe-copy", "-o", str(out), "--no-preview"]) == 1
     assert "already exists" in capsys.readouterr().err and written.read_bytes() == before
-    assert main(["voices", "--export", "joe-copy", "-o", str(out), "--no-preview", "--overwrite"]) == 0
+    assert (
+        main(["voices", "--export", "joe-copy", "-o", str(out), "--no-preview", "--overwrite"]) == 0
+    )
     assert read_manifest(written)["name"] == "joe-copy"
     assert main(["voices", "--export", "joe-two"]) == 1
     assert "needs -o" in capsys.readouterr().err
@@ -144,7 +160,13 @@ def _cases() -> list[tuple[str, object, str]]:
     listed = {name: entry(data) for name, data in ok.items()}
 
     def manifest(**changes):
-        return {"format": BUNDLE_FORMAT, "schema": 1, "name": "hand-made", "files": listed, **changes}
+        return {
+            "format": BUNDLE_FORMAT,
+            "schema": 1,
+            "name": "hand-made",
+            "files": listed,
+            **changes,
+        }
 
     return [
         ("not-a-zip", lambda p: _raw(p, b"PK\x03\x04 truncated"), "not a readable zip"),
@@ -156,24 +178,64 @@ def _cases() -> list[tuple[str, object, str]]:
         ("pickle", lambda p: handmade(p, ok, extra={"voice.pt": b"\x80\x04K\x01."}), "pickled"),
         ("numpy-pickle", lambda p: handmade(p, ok, extra={"weights.npy": b"\x93NUMPY"}), "pickled"),
         ("extra-file", lambda p: handmade(p, ok, extra={"run.sh": b"rm -rf ~"}), "unexpected file"),
-        ("symlink", lambda p: handmade(p, {MODEL: ONNX_GARBAGE, SIDECAR: b"/etc/passwd"}, symlink=SIDECAR),
-         "symbolic link"),
+        (
+            "symlink",
+            lambda p: handmade(p, {MODEL: ONNX_GARBAGE, SIDECAR: b"/etc/passwd"}, symlink=SIDECAR),
+            "symbolic link",
+        ),
         ("no-model", lambda p: handmade(p, {SIDECAR: SIDECAR_BYTES}), "voice.onnx missing"),
         ("no-manifest", lambda p: _zip(p, ok), "manifest.json missing"),
-        ("manifest-not-json", lambda p: handmade(p, ok, manifest=b"{not json"), "not valid JSON (line 1"),
+        (
+            "manifest-not-json",
+            lambda p: handmade(p, ok, manifest=b"{not json"),
+            "not valid JSON (line 1",
+        ),
         ("manifest-not-utf8", lambda p: handmade(p, ok, manifest=b"\xff\xfe{}"), "not UTF-8"),
-        ("manifest-wrong-format", lambda p: handmade(p, ok, manifest=manifest(format="zip")), "not a VoiceStudio"),
-        ("newer-schema", lambda p: handmade(p, ok, manifest=manifest(schema=99)), "newer VoiceStudio"),
+        (
+            "manifest-wrong-format",
+            lambda p: handmade(p, ok, manifest=manifest(format="zip")),
+            "not a VoiceStudio",
+        ),
+        (
+            "newer-schema",
+            lambda p: handmade(p, ok, manifest=manifest(schema=99)),
+            "newer VoiceStudio",
+        ),
         ("bad-name", lambda p: handmade(p, ok, manifest=manifest(name="../../x")), "not allowed"),
-        ("unlisted-file", lambda p: handmade(p, ok, manifest=manifest(files={MODEL: listed[MODEL]})),
-         "does not list"),
-        ("wrong-size", lambda p: handmade(p, ok, manifest=manifest(files={**listed, MODEL: {
-            "size": 5, "sha256": listed[MODEL]["sha256"]}})), "wrong size"),
-        ("altered", lambda p: handmade(p, ok, manifest=manifest(files={**listed, MODEL: {
-            "size": len(ONNX_GARBAGE), "sha256": "0" * 64}})), "does not match its manifest"),
+        (
+            "unlisted-file",
+            lambda p: handmade(p, ok, manifest=manifest(files={MODEL: listed[MODEL]})),
+            "does not list",
+        ),
+        (
+            "wrong-size",
+            lambda p: handmade(
+                p,
+                ok,
+                manifest=manifest(
+                    files={**listed, MODEL: {"size": 5, "sha256": listed[MODEL]["sha256"]}}
+                ),
+            ),
+            "wrong size",
+        ),
+        (
+            "altered",
+            lambda p: handmade(
+                p,
+                ok,
+                manifest=manifest(
+                    files={**listed, MODEL: {"size": len(ONNX_GARBAGE), "sha256": "0" * 64}}
+                ),
+            ),
+            "does not match its manifest",
+        ),
         ("duplicate-entry", lambda p: _duplicate(p, ok), "more than once"),
         ("garbage-onnx", lambda p: handmade(p, ok), "does not load"),
-        ("sidecar-not-json", lambda p: handmade(p, {MODEL: ONNX_GARBAGE, SIDECAR: b"{"}), "voice.onnx.json is not valid"),
+        (
+            "sidecar-not-json",
+            lambda p: handmade(p, {MODEL: ONNX_GARBAGE, SIDECAR: b"{"}),
+            "voice.onnx.json is not valid",
+        ),
     ]
 
 
@@ -191,13 +253,16 @@ def _zip(path: Path, files: dict[str, bytes]) -> Path:
 
 def _duplicate(path: Path, files: dict[str, bytes]) -> Path:
     handmade(path, files)
-    with pytest.warns(UserWarning), zipfile.ZipFile(path, "a") as zf:  # zipfile warns: duplicate name
+    # zipfile warns: duplicate name
+    with pytest.warns(UserWarning), zipfile.ZipFile(path, "a") as zf:
         zf.writestr(MODEL, b"second copy")
     return path
 
 
 @pytest.mark.parametrize("case, build, message", _cases(), ids=[c[0] for c in _cases()])
-def test_a_hostile_or_broken_bundle_is_refused_and_installs_nothing(case, build, message, tmp_path, data_dir):
+def test_a_hostile_or_broken_bundle_is_refused_and_installs_nothing(
+    case, build, message, tmp_path, data_dir
+):
     (data_dir / "voices").mkdir(parents=True)
     (data_dir / "voices" / "keep.txt").write_text("the user's file")
     bundle = build(tmp_path / f"{case}.vsvoice")
@@ -214,7 +279,8 @@ def test_an_onnx_with_the_wrong_inputs_is_refused(tmp_path, data_dir):
     assert main(["voices", "--import", str(bundle)]) == 1
     with pytest.raises(BundleError, match="does not load") as caught:
         import_bundle(bundle)
-    assert "input" in str(caught.value) and ".part" not in str(caught.value)  # no staging folder in it
+    # no staging folder in it
+    assert "input" in str(caught.value) and ".part" not in str(caught.value)
     assert str(caught.value).count("wrong.vsvoice") == 1
     assert voices_folder_state(data_dir) == []
 

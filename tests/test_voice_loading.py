@@ -59,7 +59,8 @@ def _value_info(name: str, elem_type: int) -> bytes:
 def tiny_onnx_model(inputs: list[tuple[str, int]]) -> bytes:
     """A valid ONNX ModelProto (IR 8, opset 13): each input passes through an Identity node."""
     graph = b"".join(
-        _field(1, _field(1, name) + _field(2, f"{name}_out") + _field(4, "Identity")) for name, _ in inputs
+        _field(1, _field(1, name) + _field(2, f"{name}_out") + _field(4, "Identity"))
+        for name, _ in inputs
     )
     graph += _field(2, "tiny")
     graph += b"".join(_field(11, _value_info(name, t)) for name, t in inputs)
@@ -69,7 +70,9 @@ def tiny_onnx_model(inputs: list[tuple[str, int]]) -> bytes:
 
 
 def test_tiny_onnx_model_is_valid():
-    session = ort.InferenceSession(tiny_onnx_model([("text", _INT64)]), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        tiny_onnx_model([("text", _INT64)]), providers=["CPUExecutionProvider"]
+    )
     assert [i.name for i in session.get_inputs()] == ["text"]
     (out,) = session.run(None, {"text": np.array([[1, 2, 3]], np.int64)})
     np.testing.assert_array_equal(out, [[1, 2, 3]])
@@ -90,8 +93,11 @@ def _sidecar_dict() -> dict:
     return json.loads(bundled_voice().config_path.read_text(encoding="utf-8"))
 
 
-def _voice_files(folder, name: str, model: bytes | None = None, sidecar: dict | str | bytes | None = None):
-    """Write NAME.onnx (joe's model unless bytes are given) and NAME.onnx.json (joe's unless given)."""
+def _voice_files(
+    folder, name: str, model: bytes | None = None, sidecar: dict | str | bytes | None = None
+):
+    """Write NAME.onnx (joe's model unless bytes are given) and NAME.onnx.json (joe's unless
+    given)."""
     folder.mkdir(parents=True, exist_ok=True)
     model_path = folder / f"{name}.onnx"
     if model is None:
@@ -175,10 +181,13 @@ def test_unknown_provider_is_refused():
         load_voice(None, provider="tpu")
 
 
-# --------------------------------------------------------------------------- resolving names and paths
+# --------------------------------------------------------------------------- resolving names and
+# paths
 
 
-@pytest.mark.parametrize("spec", [None, "", DEFAULT_VOICE, DEFAULT_VOICE.upper(), "joe", "JOE", "default", "joe-medium"])
+@pytest.mark.parametrize(
+    "spec", [None, "", DEFAULT_VOICE, DEFAULT_VOICE.upper(), "joe", "JOE", "default", "joe-medium"]
+)
 def test_resolve_bundled_voice(spec, data_dir):
     info = resolve_voice(spec)
     assert info.name == DEFAULT_VOICE and info.source == "bundled"
@@ -219,7 +228,10 @@ def test_ambiguous_name(data_dir):
         ("nowhere.onnx.json", "voice not found: nowhere.onnx.json does not exist"),
         # a project folder that is not there (the README once gave such a path): not found,
         # not "is not a voice"
-        ("VoiceStudio/projects/myvoice", "voice not found: VoiceStudio/projects/myvoice does not exist"),
+        (
+            "VoiceStudio/projects/myvoice",
+            "voice not found: VoiceStudio/projects/myvoice does not exist",
+        ),
     ],
 )
 def test_bad_paths(tmp_path, monkeypatch, spec, match):
@@ -290,7 +302,9 @@ def test_missing_model_file(tmp_path):
 def test_missing_sidecar(tmp_path):
     model, config = _voice_files(tmp_path, "lonely")
     config.unlink()
-    with pytest.raises(VoiceLoadError, match=r"voice config not found: .*lonely\.onnx\.json") as info:
+    with pytest.raises(
+        VoiceLoadError, match=r"voice config not found: .*lonely\.onnx\.json"
+    ) as info:
         VoiceModel.load(model, provider="cpu")
     assert "NAME.onnx plus NAME.onnx.json" in str(info.value)
 

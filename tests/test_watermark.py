@@ -31,7 +31,9 @@ def _noisy(samples: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
 def test_a_marked_clip_is_found_after_resampling_gain_and_noise(speech):
     samples, rate = speech
     marked = embed(samples, rate)
-    assert marked.shape == samples.shape and marked.dtype == np.float32 and np.abs(marked).max() <= 1.0
+    assert (
+        marked.shape == samples.shape and marked.dtype == np.float32 and np.abs(marked).max() <= 1.0
+    )
     attacks = {
         "as written": (marked, rate),
         "16 kHz": (resample(marked, rate, 16_000), 16_000),
@@ -59,12 +61,16 @@ def test_unmarked_speech_and_another_key_are_not_found(speech):
 def test_the_mark_is_at_least_30_db_below_the_speech_and_silence_stays_silent(speech):
     samples, rate = speech
     mark = embed(samples, rate) - samples
-    level = 10 * np.log10(np.mean(mark.astype(np.float64) ** 2) / np.mean(samples.astype(np.float64) ** 2))
+    level = 10 * np.log10(
+        np.mean(mark.astype(np.float64) ** 2) / np.mean(samples.astype(np.float64) ** 2)
+    )
     assert level <= -30.0
     with_silence = np.concatenate([np.zeros(rate, np.float32), samples])
     marked = embed(with_silence, rate)
     assert np.abs(marked[: rate // 2]).max() < 1e-4  # nothing audible is added where nobody speaks
-    np.testing.assert_array_equal(embed(np.zeros(rate, np.float32), rate), np.zeros(rate, np.float32))
+    np.testing.assert_array_equal(
+        embed(np.zeros(rate, np.float32), rate), np.zeros(rate, np.float32)
+    )
 
 
 def test_bad_audio_is_a_clear_error(speech):
@@ -113,12 +119,18 @@ def test_say_batch_and_dub_outputs_are_marked_and_tagged(synth, tmp_path):
     assert main(["say", TEXT, "-o", str(said), "--rate", "16000", "-q"]) == 0
     assert _marked_and_tagged(said)
 
-    lines = ["The first clip of a script, long enough to check.", "And a second clip that is just as long."]
+    lines = [
+        "The first clip of a script, long enough to check.",
+        "And a second clip that is just as long.",
+    ]
     result = render_script(lines, synth, tmp_path / "clips", StyleControls(), 48_000, "pcm24")
     assert len(result.files) == 2 and all(_marked_and_tagged(p) for p in result.files)
 
-    script = parse_dub_script("1\n00:00:00,500 --> 00:00:04,000\nA dubbed line that carries the mark.\n\n"
-                              "2\n00:00:04,500 --> 00:00:08,000\nAnd another one, right after it.\n", "srt")
+    script = parse_dub_script(
+        "1\n00:00:00,500 --> 00:00:04,000\nA dubbed line that carries the mark.\n\n"
+        "2\n00:00:04,500 --> 00:00:08,000\nAnd another one, right after it.\n",
+        "srt",
+    )
     done = dub(script, tmp_path / "dub", DubSettings(), synthesizer=synth)
     assert _marked_and_tagged(done.track) and all(_marked_and_tagged(p) for p in done.stems)
 

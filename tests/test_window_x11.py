@@ -29,7 +29,8 @@ WINDOW_TIMEOUT_S = 90.0
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        reason = f"{name} is not installed (apt-get install {TOOLS[name]}): the real-window test cannot run"
+        reason = (f"{name} is not installed (apt-get install {TOOLS[name]}): the real-window test "
+                  "cannot run")
         if REQUIRED:
             pytest.fail(reason)
         pytest.skip(reason)
@@ -40,8 +41,20 @@ def _tool(name: str) -> str:
 def x_display() -> Iterator[str]:
     """A private Xvfb server; its display name (":N", a free number chosen by Xvfb)."""
     read_end, write_end = os.pipe()
-    server = subprocess.Popen([_tool("Xvfb"), "-displayfd", str(write_end), "-screen", "0", "1280x800x24",
-                               "-nolisten", "tcp"], pass_fds=(write_end,), stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            _tool("Xvfb"),
+            "-displayfd",
+            str(write_end),
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+        ],
+        pass_fds=(write_end,),
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write_end)
     try:
         ready, _, _ = select.select([read_end], [], [], 30.0)
@@ -78,14 +91,18 @@ def test_make_run_opens_the_real_window_on_x11(x_display: str, tmp_path: Path, a
                 pytest.fail(f"the app exited with {app.returncode} before its window showed:\n"
                             + log.read_text(errors="replace"))
             if time.monotonic() > deadline:
-                pytest.fail(f"no VoiceStudio window on {x_display} after {WINDOW_TIMEOUT_S:.0f} s:\n"
-                            + log.read_text(errors="replace"))
+                pytest.fail(
+                    f"no VoiceStudio window on {x_display} after {WINDOW_TIMEOUT_S:.0f} s:\n"
+                    + log.read_text(errors="replace")
+                )
             time.sleep(0.5)
         time.sleep(3.0)  # let the first paint (panels, status bar) land before the picture
         shot = artifacts_dir / "window_x11.png"
         subprocess.run([_tool("import"), "-display", x_display, "-window", "root", str(shot)],
                        check=True, timeout=60)
-        assert app.poll() is None, "the app died while its window was shown:\n" + log.read_text(errors="replace")
+        assert app.poll() is None, "the app died while its window was shown:\n" + log.read_text(
+            errors="replace"
+        )
     finally:
         if app.poll() is None:
             app.send_signal(signal.SIGTERM)
