@@ -78,7 +78,11 @@ class MissingLibraries:
 
     @property
     def packages(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(LIBRARY_PACKAGES[lib] for lib in self.libraries if lib in LIBRARY_PACKAGES))
+        return tuple(
+            dict.fromkeys(
+                LIBRARY_PACKAGES[lib] for lib in self.libraries if lib in LIBRARY_PACKAGES
+            )
+        )
 
     @property
     def unknown(self) -> tuple[str, ...]:
@@ -89,8 +93,10 @@ class MissingLibraries:
         return "sudo apt-get install " + " ".join(self.packages) if self.packages else ""
 
     def message(self) -> str:
-        text = (f"the VoiceStudio window cannot open: Qt's {self.platform} platform plugin needs system "
-                f"libraries that are missing here ({', '.join(self.libraries)})")
+        text = (
+            f"the VoiceStudio window cannot open: Qt's {self.platform} platform plugin needs "
+            f"system libraries that are missing here ({', '.join(self.libraries)})"
+        )
         if self.packages:
             text += f"; install them with: {self.install_command()}"
         if self.unknown:
@@ -114,8 +120,12 @@ def _pyside_plugins_dir() -> Path | None:
 def platform_plugin(platform: str) -> Path | None:
     """The plugin file Qt would load for ``platform``, searched in Qt's own order."""
     name = f"libq{platform}.so"
-    folders = [Path(p) for p in os.environ.get("QT_QPA_PLATFORM_PLUGIN_PATH", "").split(os.pathsep) if p]
-    folders += [Path(p) / "platforms" for p in os.environ.get("QT_PLUGIN_PATH", "").split(os.pathsep) if p]
+    folders = [
+        Path(p) for p in os.environ.get("QT_QPA_PLATFORM_PLUGIN_PATH", "").split(os.pathsep) if p
+    ]
+    folders += [
+        Path(p) / "platforms" for p in os.environ.get("QT_PLUGIN_PATH", "").split(os.pathsep) if p
+    ]
     bundled = _pyside_plugins_dir()
     if bundled is not None:
         folders.append(bundled / "platforms")
@@ -128,8 +138,9 @@ def missing_libraries(library: Path) -> tuple[str, ...] | None:
     if ldd is None:
         return None
     try:
-        done = subprocess.run([ldd, str(library)], capture_output=True, text=True, timeout=_LDD_TIMEOUT_S,
-                              check=False)
+        done = subprocess.run(
+            [ldd, str(library)], capture_output=True, text=True, timeout=_LDD_TIMEOUT_S, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return parse_ldd(done.stdout)
@@ -211,15 +222,19 @@ class WindowCheck:
         return self.verdict in (WindowVerdict.OK, WindowVerdict.NOT_LINUX_OR_CHOSEN)
 
     def message(self) -> str:
-        start = ("start VoiceStudio from a desktop session (or a virtual screen such as Xvfb); without a "
-                 "screen, use 'voicestudio say' and the other commands (see 'voicestudio --help')")
+        start = (
+            "start VoiceStudio from a desktop session (or a virtual screen such as Xvfb); without "
+            "a screen, use 'voicestudio say' and the other commands (see 'voicestudio --help')"
+        )
         if self.verdict is WindowVerdict.NO_DISPLAY:
             unset = {"xcb": "DISPLAY is unset", "wayland": "WAYLAND_DISPLAY is unset"}.get(
                 self.platform or "", "DISPLAY and WAYLAND_DISPLAY are unset")
             return f"no display to open the VoiceStudio window on ({unset}); {start}"
         if self.verdict is WindowVerdict.UNREACHABLE:
-            return (f"cannot connect to the display {self.display} ({self.platform}): no screen answers there; "
-                    f"check DISPLAY/WAYLAND_DISPLAY, or {start}")
+            return (
+                f"cannot connect to the display {self.display} ({self.platform}): no screen "
+                f"answers there; check DISPLAY/WAYLAND_DISPLAY, or {start}"
+            )
         if self.verdict is WindowVerdict.MISSING_LIBRARIES and self.missing is not None:
             return self.missing.message()
         return ""
@@ -233,13 +248,20 @@ def _check_platform(platform: str, env: dict[str, str]) -> WindowCheck:
     display = env.get(variable) or None
     if display is None:
         return WindowCheck(WindowVerdict.NO_DISPLAY, platform)
-    reachable = _x_display_reachable(display) if platform == "xcb" else _wayland_display_reachable(env)
+    reachable = (
+        _x_display_reachable(display) if platform == "xcb" else _wayland_display_reachable(env)
+    )
     if not reachable:
         return WindowCheck(WindowVerdict.UNREACHABLE, platform, display)
     plugin = platform_plugin(platform)
     missing = missing_libraries(plugin) if plugin is not None else ()
     if missing:
-        return WindowCheck(WindowVerdict.MISSING_LIBRARIES, platform, display, MissingLibraries(platform, plugin, missing))
+        return WindowCheck(
+            WindowVerdict.MISSING_LIBRARIES,
+            platform,
+            display,
+            MissingLibraries(platform, plugin, missing),
+        )
     return WindowCheck(WindowVerdict.OK, platform, display, libraries_checked=missing is not None)
 
 

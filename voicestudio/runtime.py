@@ -34,8 +34,8 @@ def cuda_unavailable_reason() -> str | None:
     if "CUDAExecutionProvider" in ort.get_available_providers():
         return None
     return (
-        "onnxruntime has no CUDA provider here "
-        f"(installed: onnxruntime {ort.__version__}; install 'voicestudio[gpu]' for onnxruntime-gpu)"
+        f"onnxruntime has no CUDA provider here (installed: onnxruntime {ort.__version__}; install "
+        "'voicestudio[gpu]' for onnxruntime-gpu)"
     )
 
 
@@ -71,48 +71,69 @@ def create_session(
 ) -> tuple[ort.InferenceSession, ProviderChoice]:
     """Open ``model`` on the requested provider, falling back to the CPU with a reason."""
     if provider not in PROVIDER_CHOICES:
-        raise ValueError(f"provider must be one of {', '.join(PROVIDER_CHOICES)} (got {provider!r})")
+        raise ValueError(
+            f"provider must be one of {', '.join(PROVIDER_CHOICES)} (got {provider!r})"
+        )
     threads = threads or inference_threads()
     cuda_missing = cuda_unavailable_reason()
 
     if provider == "cpu":
-        return _warm(_session(model, "cpu", threads), warmup), ProviderChoice("cpu", "cpu", "CPU requested")
+        return _warm(_session(model, "cpu", threads), warmup), ProviderChoice(
+            "cpu", "cpu", "CPU requested"
+        )
 
     if provider == "cuda":
         if cuda_missing:
-            return _warm(_session(model, "cpu", threads), warmup), ProviderChoice("cuda", "cpu", f"using CPU: {cuda_missing}")
+            return _warm(_session(model, "cpu", threads), warmup), ProviderChoice(
+                "cuda", "cpu", f"using CPU: {cuda_missing}"
+            )
         session = _session(model, "cuda", threads)
         if session.get_providers()[0] != _ORT_NAMES["cuda"]:
             return session, ProviderChoice(
-                "cuda", "cpu", "using CPU: the CUDA provider failed to start (no usable GPU or CUDA/cuDNN libraries)"
+                "cuda",
+                "cpu",
+                "using CPU: the CUDA provider failed to "
+                "start (no usable GPU or CUDA/cuDNN libraries)",
             )
         return _warm(session, warmup), ProviderChoice("cuda", "cuda", "CUDA requested")
 
     # auto
     if cuda_missing:
-        return _warm(_session(model, "cpu", threads), warmup), ProviderChoice("auto", "cpu", f"CPU is the only provider ({cuda_missing})")
+        return _warm(_session(model, "cpu", threads), warmup), ProviderChoice(
+            "auto", "cpu", f"CPU is the only provider ({cuda_missing})"
+        )
     sessions = {"cpu": _session(model, "cpu", threads)}
     cuda_session = _session(model, "cuda", threads)
     if cuda_session.get_providers()[0] == _ORT_NAMES["cuda"]:
         sessions["cuda"] = cuda_session
     else:
-        return sessions["cpu"], ProviderChoice("auto", "cpu", "the CUDA provider failed to start; using CPU")
+        return sessions["cpu"], ProviderChoice(
+            "auto", "cpu", "the CUDA provider failed to start; using CPU"
+        )
     if warmup is None:
-        return sessions["cuda"], ProviderChoice("auto", "cuda", "no warm-up input given; CUDA assumed faster")
+        return sessions["cuda"], ProviderChoice(
+            "auto", "cuda", "no warm-up input given; CUDA assumed faster"
+        )
     timings = {name: _time_warmup(session, warmup) for name, session in sessions.items()}
     best = min(timings, key=timings.__getitem__)
     summary = ", ".join(f"{name} {ms:.1f} ms" for name, ms in timings.items())
-    return sessions[best], ProviderChoice("auto", best, f"fastest on a warm-up sentence ({summary})", timings)
+    return sessions[best], ProviderChoice(
+        "auto", best, f"fastest on a warm-up sentence ({summary})", timings
+    )
 
 
-def _warm(session: ort.InferenceSession, warmup: Callable[[ort.InferenceSession], None] | None) -> ort.InferenceSession:
+def _warm(
+    session: ort.InferenceSession, warmup: Callable[[ort.InferenceSession], None] | None
+) -> ort.InferenceSession:
     """One run at load time, so the user's first sentence does not pay for allocation."""
     if warmup is not None:
         warmup(session)
     return session
 
 
-def _time_warmup(session: ort.InferenceSession, warmup: Callable[[ort.InferenceSession], None]) -> float:
+def _time_warmup(
+    session: ort.InferenceSession, warmup: Callable[[ort.InferenceSession], None]
+) -> float:
     warmup(session)  # first run pays for allocation and kernel selection
     best = float("inf")
     for _ in range(3):

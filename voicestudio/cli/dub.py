@@ -28,26 +28,69 @@ def add_parser(sub) -> None:
     from voicestudio.dubbing.types import BIT_FORMATS
 
     dub = sub.add_parser(
-        "dub", help="speak a script or subtitles into a timed, loudness-normalized track with stems",
-        description="Speak every line of SCRIPT (.txt: one line per clip; .csv/.tsv: id,text and optional "
-                    "voice,emotion,intensity,pitch,speed,start,end columns; .srt or .vtt subtitles) and write "
-                    "OUTDIR/track.wav, OUTDIR/stems/ and OUTDIR/report.csv. Subtitle lines start at their cue "
-                    "and are sped up (pitch kept) to fit it, within --fit.")
+        "dub",
+        help="speak a script or subtitles into a timed, loudness-normalized track with stems",
+        description="Speak every line of SCRIPT (.txt: one line "
+                    "per clip; .csv/.tsv: id,text and optional "
+        "voice,emotion,intensity,pitch,speed,start,end columns; .srt or .vtt subtitles) and write "
+        "OUTDIR/track.wav, OUTDIR/stems/ and OUTDIR/report.csv. Subtitle lines start at their cue "
+        "and are sped up (pitch kept) to fit it, within --fit.",
+    )
     dub.add_argument("script", type=Path, metavar="SCRIPT", help="the script or subtitle file")
-    dub.add_argument("-o", "--output-dir", type=Path, required=True, metavar="OUTDIR", help="folder for the dub")
-    dub.add_argument("--voice", metavar="PATH|NAME", help="voice name or .onnx path (lines may name their own)")
-    dub.add_argument("--lufs", type=float, default=BROADCAST_LUFS, metavar="LUFS",
-                     help=f"integrated loudness target (default {BROADCAST_LUFS:g}, EBU R128; {WEB_LUFS:g} for the web)")
-    dub.add_argument("--rate", type=int, default=48_000, metavar="HZ", help="sample rate (default 48000)")
-    dub.add_argument("--bits", type=int, default=24, choices=sorted(BIT_FORMATS), help="bit depth (default 24; 32 = float)")
-    dub.add_argument("--fit", type=fit_limits, default=None, metavar="SLOWEST:FASTEST",
-                     help="how far a line's tempo may change to fit its cue (default 0.8:1.25); lines are only "
-                          "slowed down (to SLOWEST) with --fill")
-    dub.add_argument("--fill", action="store_true", help="also slow short lines down so they fill their cue")
+    dub.add_argument(
+        "-o", "--output-dir", type=Path, required=True, metavar="OUTDIR", help="folder for the dub"
+    )
+    dub.add_argument(
+        "--voice", metavar="PATH|NAME", help="voice name or .onnx path (lines may name their own)"
+    )
+    dub.add_argument(
+        "--lufs",
+        type=float,
+        default=BROADCAST_LUFS,
+        metavar="LUFS",
+        help=f"integrated loudness target (default {BROADCAST_LUFS:g}, "
+             f"EBU R128; {WEB_LUFS:g} for the web)",
+    )
+    dub.add_argument(
+        "--rate", type=int, default=48_000, metavar="HZ", help="sample rate (default 48000)"
+    )
+    dub.add_argument(
+        "--bits",
+        type=int,
+        default=24,
+        choices=sorted(BIT_FORMATS),
+        help="bit depth (default 24; 32 = float)",
+    )
+    dub.add_argument(
+        "--fit",
+        type=fit_limits,
+        default=None,
+        metavar="SLOWEST:FASTEST",
+        help="how far a line's tempo may change to fit its cue (default 0.8:1.25); lines are only "
+        "slowed down (to SLOWEST) with --fill",
+    )
+    dub.add_argument(
+        "--fill", action="store_true", help="also slow short lines down so they fill their cue"
+    )
     dub.add_argument("--overwrite", action="store_true", help="replace a dub already in OUTDIR")
-    dub.add_argument("--cache", type=Path, metavar="DIR", help="keep rendered lines here; a rerun only renders changed lines")
-    dub.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto", help="onnxruntime provider (default auto)")
-    dub.add_argument("--threads", type=int, metavar="N", help="CPU threads for the voice model (default: all cores)")
+    dub.add_argument(
+        "--cache",
+        type=Path,
+        metavar="DIR",
+        help="keep rendered lines here; a rerun only renders changed lines",
+    )
+    dub.add_argument(
+        "--provider",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="onnxruntime provider (default auto)",
+    )
+    dub.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="CPU threads for the voice model (default: all cores)",
+    )
     dub.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
     add_style_options(dub)
 
@@ -61,8 +104,16 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise VoiceStudioError("--threads must be at least 1")
     fit = replace(args.fit or FitLimits(), fill=args.fill)
-    settings = DubSettings(voice=args.voice, controls=controls, fit=fit, rate=args.rate, bits=args.bits,
-                           target_lufs=args.lufs, provider=args.provider, threads=args.threads).validated()
+    settings = DubSettings(
+        voice=args.voice,
+        controls=controls,
+        fit=fit,
+        rate=args.rate,
+        bits=args.bits,
+        target_lufs=args.lufs,
+        provider=args.provider,
+        threads=args.threads,
+    ).validated()
     script = load_dub_script(args.script)  # a malformed file fails here, naming its line
     tty = sys.stderr.isatty()
 
@@ -75,13 +126,23 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(text, file=sys.stderr, flush=True)
 
-    result = dub(script, args.output_dir, settings, progress=progress, overwrite=args.overwrite, cache_dir=args.cache)
+    result = dub(
+        script,
+        args.output_dir,
+        settings,
+        progress=progress,
+        overwrite=args.overwrite,
+        cache_dir=args.cache,
+    )
     if tty and not args.quiet:
         print(f"\r{'':78}\r", end="", file=sys.stderr, flush=True)
     for message in result.warnings:
         print(f"voicestudio: warning: {message}", file=sys.stderr)
     if not args.quiet:
-        print(f"wrote {result.folder}: {result.track.name} ({result.duration_s:.2f} s, {settings.rate} Hz, "
-              f"{settings.bits}-bit, {result.integrated_lufs:.1f} LUFS, true peak {result.true_peak_dbtp:.1f} dBTP), "
-              f"{len(result.stems)} stems, {result.report.name}")
+        print(
+            f"wrote {result.folder}: {result.track.name} ({result.duration_s:.2f} "
+            f"s, {settings.rate} Hz, {settings.bits}-bit, {result.integrated_lufs:.1f} LUFS, true "
+            f"peak {result.true_peak_dbtp:.1f} dBTP), {len(result.stems)} "
+            f"stems, {result.report.name}"
+        )
     return 0

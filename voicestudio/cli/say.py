@@ -1,4 +1,5 @@
-"""``voicestudio say``: text (an argument, a file or standard input) into a watermarked audio file."""
+"""``voicestudio say``: text (an argument, a file or standard input) into a watermarked audio
+file."""
 
 from __future__ import annotations
 
@@ -14,21 +15,45 @@ MAX_TEXT_FILE_BYTES = 64 << 20
 def add_parser(sub) -> None:
     from voicestudio.audio.io import SampleFormat, describe_sample_formats, file_formats
 
-    file_types = ", ".join(f"{f.suffix} {f.label}" for f in file_formats())  # the one table, in audio.io
-    say = sub.add_parser("say", help=f"speak text into an audio file ({', '.join(f.label for f in file_formats())})",
-                         description=f"Speak TEXT (or a file, or stdin) into an audio file; its extension picks the type: "
-                                     f"{file_types}.")
+    # the one table, in audio.io
+    file_types = ", ".join(f"{f.suffix} {f.label}" for f in file_formats())
+    say = sub.add_parser(
+        "say",
+        help=f"speak text into an audio file ({', '.join(f.label for f in file_formats())})",
+        description="Speak TEXT (or a file, or stdin) into an "
+                    "audio file; its extension picks the type: "
+        f"{file_types}.",
+    )
     say.add_argument("text", nargs="?", help="the text; '-' reads standard input")
     say.add_argument("--text-file", type=Path, metavar="F", help="read the text from a UTF-8 file")
     say.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav",
                      help=f"file to write; its extension picks the type ({file_types})")
-    say.add_argument("--voice", metavar="PATH|NAME", help="voice name (see 'voicestudio voices') or .onnx path")
-    say.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto", help="onnxruntime provider (default auto: measured)")
-    say.add_argument("--threads", type=int, metavar="N", help="CPU threads for the voice model (default: all cores)")
-    say.add_argument("--rate", type=int, metavar="HZ", help="output sample rate (default: the voice's)")
-    say.add_argument("--format", choices=[f.value for f in SampleFormat], default=None,  # None: the file type's default
-                     help=f"sample format of a lossless file ({describe_sample_formats()}; default pcm16); "
-                          "lossy types have no bit depth and refuse it")
+    say.add_argument(
+        "--voice", metavar="PATH|NAME", help="voice name (see 'voicestudio voices') or .onnx path"
+    )
+    say.add_argument(
+        "--provider",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="onnxruntime provider (default auto: measured)",
+    )
+    say.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="CPU threads for the voice model (default: all cores)",
+    )
+    say.add_argument(
+        "--rate", type=int, metavar="HZ", help="output sample rate (default: the voice's)"
+    )
+    # None: the file type's default
+    say.add_argument(
+        "--format",
+        choices=[f.value for f in SampleFormat],
+        default=None,
+        help=f"sample format of a lossless file ({describe_sample_formats()}; default pcm16); "
+        "lossy types have no bit depth and refuse it",
+    )
     say.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
     add_style_options(say)
@@ -56,11 +81,13 @@ def run(args: argparse.Namespace) -> int:
     if args.provider == "cuda" and voice.provider.used != "cuda":
         print(f"voicestudio: note: {voice.provider.reason}", file=sys.stderr)
     synth = Synthesizer(voice)
-    file_format.check_rate(args.rate or synth.sample_rate)  # the voice's own rate may not fit an MP3
+    # the voice's own rate may not fit an MP3
+    file_format.check_rate(args.rate or synth.sample_rate)
     report = TextReport()
     chunks = synth.synthesize(text, controls, report)
     first = next(chunks)  # empty or unspeakable text fails here, before a file is created
-    writer = synthetic_writer(args.output, synth.sample_rate, args.rate, args.format)  # watermarked, tagged
+    # watermarked, tagged
+    writer = synthetic_writer(args.output, synth.sample_rate, args.rate, args.format)
     try:
         writer.write(first.samples)
         for chunk in chunks:
@@ -104,8 +131,12 @@ def read_text(args: argparse.Namespace) -> str:
         try:
             return data.decode("utf-16")  # Windows editors save "Unicode" text like this
         except UnicodeDecodeError as exc:
-            raise InputTextError(f"{source} looks like UTF-16 text but does not decode: {exc.reason}") from exc
+            raise InputTextError(
+                f"{source} looks like UTF-16 text but does not decode: {exc.reason}"
+            ) from exc
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputTextError(f"{source} is not UTF-8 text (byte {exc.start} is invalid); save it as UTF-8") from exc
+        raise InputTextError(
+            f"{source} is not UTF-8 text (byte {exc.start} is invalid); save it as UTF-8"
+        ) from exc

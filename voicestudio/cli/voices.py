@@ -9,16 +9,42 @@ from voicestudio.errors import VoiceStudioError
 
 
 def add_parser(sub) -> None:
-    voices = sub.add_parser("voices", help="list available voices, add one, or export/import a voice bundle")
+    voices = sub.add_parser(
+        "voices", help="list available voices, add one, or export/import a voice bundle"
+    )
     action = voices.add_mutually_exclusive_group()
-    action.add_argument("--add", type=Path, metavar="PATH", help="check a Piper voice (.onnx + .onnx.json) and copy it into your voices folder")
-    action.add_argument("--export", metavar="VOICE", help="write VOICE (a name, .onnx path or project) into one .vsvoice file (-o)")
-    action.add_argument("--import", dest="import_bundle", type=Path, metavar="FILE",
-                        help="check a .vsvoice bundle and install its voice into your voices folder")
-    voices.add_argument("-o", "--output", type=Path, metavar="FILE", help="the bundle to write (with --export)")
-    voices.add_argument("--name", help="the voice's name in the bundle or after import (default: its own)")
-    voices.add_argument("--no-preview", action="store_true", help="leave the spoken preview out of the bundle")
-    voices.add_argument("--overwrite", action="store_true", help="replace the bundle file if it exists (with --export)")
+    action.add_argument(
+        "--add",
+        type=Path,
+        metavar="PATH",
+        help="check a Piper voice (.onnx + .onnx.json) and copy it into your voices folder",
+    )
+    action.add_argument(
+        "--export",
+        metavar="VOICE",
+        help="write VOICE (a name, .onnx path or project) into one .vsvoice file (-o)",
+    )
+    action.add_argument(
+        "--import",
+        dest="import_bundle",
+        type=Path,
+        metavar="FILE",
+        help="check a .vsvoice bundle and install its voice into your voices folder",
+    )
+    voices.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="the bundle to write (with --export)"
+    )
+    voices.add_argument(
+        "--name", help="the voice's name in the bundle or after import (default: its own)"
+    )
+    voices.add_argument(
+        "--no-preview", action="store_true", help="leave the spoken preview out of the bundle"
+    )
+    voices.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the bundle file if it exists (with --export)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,9 +66,16 @@ def run(args: argparse.Namespace) -> int:
 
         if args.output is None:
             raise VoiceStudioError(f"--export needs -o FILE{BUNDLE_SUFFIX}")
-        bundle = export_bundle(args.export, args.output, None if args.no_preview else PREVIEW_TEXT, args.name,
-                               overwrite=args.overwrite)
-        print(f"wrote {bundle.path} (voice {bundle.name}, {bundle.path.stat().st_size / 1e6:.1f} MB)")
+        bundle = export_bundle(
+            args.export,
+            args.output,
+            None if args.no_preview else PREVIEW_TEXT,
+            args.name,
+            overwrite=args.overwrite,
+        )
+        print(
+            f"wrote {bundle.path} (voice {bundle.name}, {bundle.path.stat().st_size / 1e6:.1f} MB)"
+        )
         return 0
     if args.import_bundle is not None:
         from voicestudio.voice.bundle import import_bundle
@@ -59,5 +92,8 @@ def run(args: argparse.Namespace) -> int:
         except VoiceLoadError as exc:
             rate, lang = "?", f"broken: {exc}"
         print(f"{info.name:28} {info.source:8} {rate:>6} {lang:6} {info.model_path}")
-    print(f"\nAdd a Piper voice with 'voicestudio voices --add NAME.onnx' (or a bundle with --import FILE.vsvoice), or copy NAME.onnx + NAME.onnx.json into {user_voices_dir()}")
+    print(
+        "\nAdd a Piper voice with 'voicestudio voices --add NAME.onnx' (or a bundle with --import "
+        f"FILE.vsvoice), or copy NAME.onnx + NAME.onnx.json into {user_voices_dir()}"
+    )
     return 0

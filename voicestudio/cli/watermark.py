@@ -10,11 +10,16 @@ from voicestudio.errors import VoiceStudioError
 
 
 def add_parser(sub) -> None:
-    mark = sub.add_parser("watermark", help="check an audio file for VoiceStudio's synthetic-speech watermark")
+    mark = sub.add_parser(
+        "watermark", help="check an audio file for VoiceStudio's synthetic-speech watermark"
+    )
     msub = mark.add_subparsers(dest="watermark_command", metavar="ACTION", required=True)
-    det = msub.add_parser("detect", help="exit 0 when the watermark is found, 1 when not, 2 on error",
-                          description="Print whether FILE carries VoiceStudio's watermark and how confidently "
-                                      "(a z-score; 8 or more counts as marked). Exit 0: found, 1: not found, 2: error.")
+    det = msub.add_parser(
+        "detect",
+        help="exit 0 when the watermark is found, 1 when not, 2 on error",
+        description="Print whether FILE carries VoiceStudio's watermark and how confidently "
+        "(a z-score; 8 or more counts as marked). Exit 0: found, 1: not found, 2: error.",
+    )
     det.add_argument("file", type=Path, metavar="FILE")
 
 

@@ -40,8 +40,25 @@ OUTPUT_NAMES = (TRACK_NAME, STEMS_DIR, REPORT_NAME)
 #: ``tempo``: natural ÷ rendered duration (1.2 = spoken 20 % faster to fit); ``fit_ratio``:
 #: rendered ÷ slot duration (above 1: the line runs past its cue, and ``warnings`` says so);
 #: ``fit_method``: none, model (the voice model's length_scale) or model+world (plus WORLD tempo).
-REPORT_COLUMNS = ("index", "id", "source_line", "text", "voice", "status", "slot_start_s", "slot_end_s", "slot_s",
-                  "start_sample", "natural_s", "rendered_s", "tempo", "fit_ratio", "fit_method", "stem", "warnings")
+REPORT_COLUMNS = (
+    "index",
+    "id",
+    "source_line",
+    "text",
+    "voice",
+    "status",
+    "slot_start_s",
+    "slot_end_s",
+    "slot_s",
+    "start_sample",
+    "natural_s",
+    "rendered_s",
+    "tempo",
+    "fit_ratio",
+    "fit_method",
+    "stem",
+    "warnings",
+)
 
 
 @dataclass(frozen=True)
@@ -107,7 +124,11 @@ def write_dub(
     _remove_stale_staging(out_dir)
     fresh = not out_dir.exists()  # then the staging folder becomes out_dir itself
     token = secrets.token_hex(4)
-    staging = out_dir.parent / f".{out_dir.name}.{token}.part" if fresh else out_dir / f".voicestudio-dub-{token}.part"
+    staging = (
+        out_dir.parent / f".{out_dir.name}.{token}.part"
+        if fresh
+        else out_dir / f".voicestudio-dub-{token}.part"
+    )
     try:
         staging.mkdir()
         (staging / STEMS_DIR).mkdir()
@@ -124,11 +145,22 @@ def write_dub(
             name = stem_name(line.index, placement.start_sample / dub_mix.rate, line.text, digits)
             if progress is not None:
                 progress(number / (total + 1), f"writing stem {name}")
-            write_audio(staging / STEMS_DIR / name, placement.samples, dub_mix.rate, fmt=settings.wav_format,
-                        tags=synthetic_tags())  # the lines carry the watermark since rendering
+            write_audio(
+                staging / STEMS_DIR / name,
+                placement.samples,
+                dub_mix.rate,
+                fmt=settings.wav_format,
+                tags=synthetic_tags(),
+            )  # the lines carry the watermark since rendering
             stem_names[line.index] = name
         _check(cancelled)
-        write_audio(staging / TRACK_NAME, dub_mix.track, dub_mix.rate, fmt=settings.wav_format, tags=synthetic_tags())
+        write_audio(
+            staging / TRACK_NAME,
+            dub_mix.track,
+            dub_mix.rate,
+            fmt=settings.wav_format,
+            tags=synthetic_tags(),
+        )
         starts = {p.result.line.index: p.start_sample for p in dub_mix.placements}
         _write_report(staging / REPORT_NAME, session, starts, stem_names, dub_mix.rate)
         _check(cancelled)
@@ -148,8 +180,16 @@ def write_dub(
         with contextlib.suppress(Exception):  # done: a cancel arriving now changes nothing
             progress(1.0, f"wrote the dub into {out_dir}")
     stems = [out_dir / STEMS_DIR / stem_names[i] for i in sorted(stem_names)]
-    return DubExport(out_dir, out_dir / TRACK_NAME, stems, out_dir / REPORT_NAME, dub_mix.duration_s,
-                     dub_mix.loudness.integrated_lufs, dub_mix.loudness.true_peak_dbtp, warnings)
+    return DubExport(
+        out_dir,
+        out_dir / TRACK_NAME,
+        stems,
+        out_dir / REPORT_NAME,
+        dub_mix.duration_s,
+        dub_mix.loudness.integrated_lufs,
+        dub_mix.loudness.true_peak_dbtp,
+        warnings,
+    )
 
 
 def dub(
@@ -174,8 +214,11 @@ def _check(cancelled: CancelFn | None) -> None:
         raise RenderCancelled()
 
 
-def _write_report(path: Path, session: DubSession, starts: dict[int, int], stems: dict[int, str], rate: int) -> None:
-    about_line: dict[int, list[str]] = {}  # script warnings (overlaps...) go on the row of their line
+def _write_report(
+    path: Path, session: DubSession, starts: dict[int, int], stems: dict[int, str], rate: int
+) -> None:
+    # script warnings (overlaps...) go on the row of their line
+    about_line: dict[int, list[str]] = {}
     for message in session.script.warnings:
         head, _, rest = message.partition(": ")
         if head.startswith("line ") and head[5:].isdigit():
@@ -187,17 +230,31 @@ def _write_report(path: Path, session: DubSession, starts: dict[int, int], stems
             line = r.line
             start = starts.get(line.index)
             skipped = r.status is LineStatus.SKIPPED
-            writer.writerow([
-                line.index, line.clip_id, line.line_no, line.text, r.voice, r.status,
-                _num(line.start_s if line.timed else (None if start is None else start / rate)),
-                _num(line.end_s if line.timed else (None if start is None else start / rate + r.rendered_s)),
-                _num(line.slot_s), "" if start is None else start,
-                "" if skipped else _num(r.natural_s), "" if skipped else _num(r.rendered_s),
-                "" if skipped else f"{r.tempo:.3f}",
-                "" if skipped or not line.timed else f"{r.rendered_s / line.slot_s:.3f}",
-                "" if skipped else r.fit_method, stems.get(line.index, ""),
-                " | ".join(about_line.get(line.line_no, []) + [w.message for w in r.warnings]),
-            ])
+            writer.writerow(
+                [
+                    line.index,
+                    line.clip_id,
+                    line.line_no,
+                    line.text,
+                    r.voice,
+                    r.status,
+                    _num(line.start_s if line.timed else (None if start is None else start / rate)),
+                    _num(
+                        line.end_s
+                        if line.timed
+                        else (None if start is None else start / rate + r.rendered_s)
+                    ),
+                    _num(line.slot_s),
+                    "" if start is None else start,
+                    "" if skipped else _num(r.natural_s),
+                    "" if skipped else _num(r.rendered_s),
+                    "" if skipped else f"{r.tempo:.3f}",
+                    "" if skipped or not line.timed else f"{r.rendered_s / line.slot_s:.3f}",
+                    "" if skipped else r.fit_method,
+                    stems.get(line.index, ""),
+                    " | ".join(about_line.get(line.line_no, []) + [w.message for w in r.warnings]),
+                ]
+            )
         handle.flush()
         os.fsync(handle.fileno())
 
@@ -211,15 +268,24 @@ def _check_target(out_dir: Path, overwrite: bool) -> None:
         raise OutputPathError(f"{out_dir} is a file, not a folder; choose a folder for the dub")
     if not out_dir.exists():
         if not out_dir.parent.is_dir():
-            raise OutputPathError(f"cannot create {out_dir}: folder {out_dir.parent} does not exist")
+            raise OutputPathError(
+                f"cannot create {out_dir}: folder {out_dir.parent} does not exist"
+            )
         if not os.access(out_dir.parent, os.W_OK | os.X_OK):
-            raise OutputPathError(f"cannot create {out_dir}: folder {out_dir.parent} is not writable")
+            raise OutputPathError(
+                f"cannot create {out_dir}: folder {out_dir.parent} is not writable"
+            )
         return
     if not os.access(out_dir, os.W_OK | os.X_OK):
         raise OutputPathError(f"folder {out_dir} is not writable; choose another folder")
-    taken = [name for name in OUTPUT_NAMES if (out_dir / name).exists() or (out_dir / name).is_symlink()]
+    taken = [
+        name for name in OUTPUT_NAMES if (out_dir / name).exists() or (out_dir / name).is_symlink()
+    ]
     if taken and not overwrite:
-        raise OutputPathError(f"{out_dir} already holds {', '.join(taken)}; choose another folder, or allow overwriting (--overwrite)")
+        raise OutputPathError(
+            f"{out_dir} already holds {', '.join(taken)}; choose another folder, or allow "
+            "overwriting (--overwrite)"
+        )
 
 
 #: A staging folder older than this is left from a crash (writing takes seconds to minutes).
@@ -234,7 +300,11 @@ def _remove_stale_staging(out_dir: Path) -> None:
     now = time.time()
     for path in candidates:
         with contextlib.suppress(OSError):
-            if path.is_dir() and not path.is_symlink() and now - path.stat().st_mtime > STALE_STAGING_S:
+            if (
+                path.is_dir()
+                and not path.is_symlink()
+                and now - path.stat().st_mtime > STALE_STAGING_S
+            ):
                 shutil.rmtree(path)
 
 
@@ -245,7 +315,9 @@ def _rename_into_place(staging: Path, out_dir: Path) -> None:
         os.rename(staging, out_dir)
     except OSError as exc:
         if out_dir.exists() or out_dir.is_symlink():
-            raise OutputPathError(f"{out_dir} appeared while rendering; nothing was written") from exc
+            raise OutputPathError(
+                f"{out_dir} appeared while rendering; nothing was written"
+            ) from exc
         raise OutputPathError(f"cannot create {out_dir}: {exc.strerror or exc}") from exc
 
 
@@ -260,13 +332,16 @@ def _move_in(staging: Path, out_dir: Path, overwrite: bool) -> None:
         for name in OUTPUT_NAMES:
             if (out_dir / name).exists() or (out_dir / name).is_symlink():
                 if not overwrite:
-                    raise OutputPathError(f"{out_dir / name} appeared while rendering; nothing was written")
+                    raise OutputPathError(
+                        f"{out_dir / name} appeared while rendering; nothing was written"
+                    )
                 os.replace(out_dir / name, old / name)
                 moved_old.append(name)
         for name in OUTPUT_NAMES:
             os.replace(staging / name, out_dir / name)
             moved_new.append(name)
-    except BaseException as exc:  # an interrupt too: the old outputs must not go with the staging folder
+    # an interrupt too: the old outputs must not go with the staging folder
+    except BaseException as exc:
         for name in moved_new:
             with contextlib.suppress(OSError):
                 os.replace(out_dir / name, staging / name)
@@ -274,5 +349,7 @@ def _move_in(staging: Path, out_dir: Path, overwrite: bool) -> None:
             with contextlib.suppress(OSError):
                 os.replace(old / name, out_dir / name)
         if isinstance(exc, OSError):
-            raise OutputPathError(f"cannot move the dub into {out_dir}: {exc.strerror or exc}") from exc
+            raise OutputPathError(
+                f"cannot move the dub into {out_dir}: {exc.strerror or exc}"
+            ) from exc
         raise

@@ -98,8 +98,10 @@ def normalize(
     x = np.asarray(samples, dtype=np.float64)
     measured = integrated_loudness(x, rate)
     if not np.isfinite(measured):
-        raise VoiceStudioError("the track is silent (below the -70 LUFS gate): there is nothing to normalize; "
-                               "check the voice and the energy setting")
+        raise VoiceStudioError(
+            "the track is silent (below the -70 LUFS gate): there is nothing to normalize; "
+            "check the voice and the energy setting"
+        )
     ceiling = 10.0 ** ((ceiling_dbtp - CEILING_MARGIN_DB) / 20.0)
     gain_db = target_lufs - measured
     gain = np.full(len(x), 10.0 ** (gain_db / 20.0))
@@ -118,7 +120,8 @@ def normalize(
         gain_db += shortfall
     out = x * gain
     peak = true_peak_dbtp(out)
-    if peak > ceiling_dbtp - CEILING_MARGIN_DB / 2:  # the loop ran out: the ceiling wins over loudness
+    # the loop ran out: the ceiling wins over loudness
+    if peak > ceiling_dbtp - CEILING_MARGIN_DB / 2:
         gain *= 10.0 ** ((ceiling_dbtp - CEILING_MARGIN_DB - peak) / 20.0)
         out = x * gain
         loudness, peak = integrated_loudness(out, rate), true_peak_dbtp(out)
@@ -127,13 +130,18 @@ def normalize(
         warnings.append(f"the track was near-silent ({measured:.1f} LUFS) and was raised by "
                         f"{target_lufs - measured:.0f} dB; listen for noise")
     if abs(loudness - target_lufs) > 0.5:
-        warnings.append(f"integrated loudness is {loudness:.1f} LUFS, not {target_lufs:g}: the true-peak ceiling "
-                        f"({ceiling_dbtp:g} dBTP) does not allow more")
-    return gain.astype(np.float32), LoudnessResult(measured, loudness, peak, gain_db, limited, "; ".join(warnings))
+        warnings.append(
+            f"integrated loudness is {loudness:.1f} LUFS, not {target_lufs:g}: the true-peak "
+            f"ceiling ({ceiling_dbtp:g} dBTP) does not allow more"
+        )
+    return gain.astype(np.float32), LoudnessResult(
+        measured, loudness, peak, gain_db, limited, "; ".join(warnings)
+    )
 
 
 def _limiter_gain(y: np.ndarray, rate: int, ceiling: float) -> np.ndarray | None:
-    """A smooth gain ≤ 1 that keeps the oversampled peaks of ``y`` under ``ceiling`` (None: not needed).
+    """A smooth gain ≤ 1 that keeps the oversampled peaks of ``y`` under ``ceiling`` (None: not
+    needed).
 
     The need per sample comes from the oversampled signal around it; it is min-filtered and
     then averaged over the same window, and an average of window minima never exceeds the

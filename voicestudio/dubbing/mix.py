@@ -52,7 +52,10 @@ def mix(results: Sequence[LineRender], settings: DubSettings, end_s: float | Non
     rate = settings.rate
     pending = [r.line.index for r in results if not r.done]
     if pending:
-        raise DubRenderError(f"{len(pending)} line(s) are not rendered yet (first: line {pending[0]}); render all first")
+        raise DubRenderError(
+            f"{len(pending)} line(s) are not rendered yet "
+            f"(first: line {pending[0]}); render all first"
+        )
     placed: list[tuple[LineRender, int, np.ndarray]] = []
     cursor = 0
     for result in results:
@@ -78,7 +81,9 @@ def mix(results: Sequence[LineRender], settings: DubSettings, end_s: float | Non
     gain, loudness = normalize(track, rate, settings.target_lufs, settings.ceiling_dbtp)
     if loudness.warning:
         warnings.append(loudness.warning)
-    placements = [Placement(result, start, (audio * gain[start:start + len(audio)]).astype(np.float32))
-                  for result, start, audio in placed]
+    placements = [
+        Placement(result, start, (audio * gain[start : start + len(audio)]).astype(np.float32))
+        for result, start, audio in placed
+    ]
     out = (track * gain).astype(np.float32)
     return DubMix(out, rate, placements, loudness, warnings)

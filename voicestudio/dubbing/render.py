@@ -92,12 +92,15 @@ class DubSession:
         self.results: list[LineRender] = [LineRender(line) for line in self.script.lines]
 
     def mix(self) -> DubMix:
-        """The rendered lines on the timeline, normalized (see :func:`voicestudio.dubbing.mix.mix`)."""
+        """The rendered lines on the timeline, normalized (see
+        :func:`voicestudio.dubbing.mix.mix`)."""
         from voicestudio.dubbing.mix import mix
 
         return mix(self.results, self.settings, self.script.end_s)
 
-    def render_all(self, progress: ProgressFn | None = None, cancelled: CancelFn | None = None) -> list[LineRender]:
+    def render_all(
+        self, progress: ProgressFn | None = None, cancelled: CancelFn | None = None
+    ) -> list[LineRender]:
         """Render every line not done yet (cached lines cost nothing).
 
         ``progress(fraction, message)`` is called before each line; ``cancelled()`` returning
@@ -112,7 +115,10 @@ class DubSession:
             if result.done:
                 continue
             if progress is not None:
-                progress((number - 1) / total, f"{result.line.unit} {number} of {total}: {result.line.text[:60]}")
+                progress(
+                    (number - 1) / total,
+                    f"{result.line.unit} {number} of {total}: {result.line.text[:60]}",
+                )
             self.render_line(result.line.index)
         if cancelled is not None and cancelled():
             raise RenderCancelled()
@@ -142,17 +148,26 @@ class DubSession:
         controls = self._controls[index]
 
         def render_at(length_factor: float, world_speed: float) -> np.ndarray:
-            return self._render_cached(line.text, synth, controls, length_factor, world_speed, refresh=fresh)
+            return self._render_cached(
+                line.text, synth, controls, length_factor, world_speed, refresh=fresh
+            )
 
         new = LineRender(line, voice=synth.voice.name, sample_rate=synth.sample_rate)
         try:
             fit = fit_to_slot(render_at, synth.sample_rate, line.slot_s, self.settings.fit)
         except InputTextError as exc:
-            new.status, new.warnings = LineStatus.SKIPPED, [LineWarning(line, f"nothing speakable, skipped: {exc}")]
+            new.status, new.warnings = (
+                LineStatus.SKIPPED,
+                [LineWarning(line, f"nothing speakable, skipped: {exc}")],
+            )
         else:
             # Watermarked here, once per line, so the track and the stems (the line times the
             # track's gain) carry the same mark and still add up exactly.
-            new.samples, new.natural_s, new.rendered_s = embed(fit.samples, synth.sample_rate), fit.natural_s, fit.rendered_s
+            new.samples, new.natural_s, new.rendered_s = (
+                embed(fit.samples, synth.sample_rate),
+                fit.natural_s,
+                fit.rendered_s,
+            )
             new.tempo, new.fit_method = fit.tempo, fit.method
             new.status = LineStatus.RENDERED if fit.fits else LineStatus.TOO_LONG
             report = TextReport()  # what the text front end left out (cached audio does not say)
@@ -173,8 +188,15 @@ class DubSession:
             if start_s >= ends_s:
                 break
             into.append(self.script.lines[index - 1])
-        return TooLongWarning(line, rendered_s, tempo, self.settings.fit.fastest, next_cue, tuple(into),
-                              self.script.end_s)
+        return TooLongWarning(
+            line,
+            rendered_s,
+            tempo,
+            self.settings.fit.fastest,
+            next_cue,
+            tuple(into),
+            self.script.end_s,
+        )
 
     def load_voices(self) -> None:
         """Load the default voice and every voice a line names, failing before any rendering."""
@@ -190,7 +212,9 @@ class DubSession:
 
     def _result(self, index: int) -> LineRender:
         if not 1 <= index <= len(self.results):
-            raise VoiceStudioError(f"line {index} does not exist; the script has {len(self.results)} lines")
+            raise VoiceStudioError(
+                f"line {index} does not exist; the script has {len(self.results)} lines"
+            )
         return self.results[index - 1]
 
     def _synth_for(self, line: DubLine) -> Synthesizer:
@@ -210,8 +234,14 @@ class DubSession:
             self._voices[key] = Synthesizer(voice)
         return self._voices[key]
 
-    def cache_key(self, text: str, synth: Synthesizer, controls: StyleControls, length_factor: float = 1.0,
-                  world_speed: float = 1.0) -> str:
+    def cache_key(
+        self,
+        text: str,
+        synth: Synthesizer,
+        controls: StyleControls,
+        length_factor: float = 1.0,
+        world_speed: float = 1.0,
+    ) -> str:
         """sha256 of what decides a rendering: the text, the voice file, the style and the fit."""
         model = synth.voice.model_path
         try:
@@ -222,11 +252,21 @@ class DubSession:
         key = {"v": CACHE_VERSION, "text": text, "voice": voice_id,
                "f0": synth.f0_method, "controls": asdict(controls),
                "fit": [round(length_factor, 4), round(world_speed, 4)]}
-        return hashlib.sha256(json.dumps(key, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+        return hashlib.sha256(
+            json.dumps(key, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        ).hexdigest()
 
-    def _render_cached(self, text: str, synth: Synthesizer, controls: StyleControls, length_factor: float,
-                       world_speed: float, refresh: bool = False) -> np.ndarray:
-        """Audio from the cache, or rendered and cached; ``refresh`` renders anew and replaces it."""
+    def _render_cached(
+        self,
+        text: str,
+        synth: Synthesizer,
+        controls: StyleControls,
+        length_factor: float,
+        world_speed: float,
+        refresh: bool = False,
+    ) -> np.ndarray:
+        """Audio from the cache, or rendered and cached; ``refresh`` renders anew and replaces
+        it."""
         key = self.cache_key(text, synth, controls, length_factor, world_speed)
         audio = None if refresh else self._cache.get(key)
         if audio is None and self.cache_dir is not None and not refresh:

@@ -30,7 +30,14 @@ MAX_DUB_LINES = 10_000
 MAX_LINE_CHARS = 2_000
 
 FORMATS = ("text", "csv", "tsv", "srt", "vtt")
-_SUFFIX_FORMATS = {".txt": "text", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".srt": "srt", ".vtt": "vtt"}
+_SUFFIX_FORMATS = {
+    ".txt": "text",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".srt": "srt",
+    ".vtt": "vtt",
+}
 #: CSV/TSV columns and what each one sets; ``text`` is the only one a file must have.
 CSV_COLUMNS = ("id", "text", "voice", "emotion", "intensity", "pitch", "speed", "start", "end")
 _NUMBER_COLUMNS = ("intensity", "pitch", "speed")
@@ -39,7 +46,9 @@ _NUMBER_COLUMNS = ("intensity", "pitch", "speed")
 _TIMESTAMP = r"(-?)\s*(?:(\d+):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})"
 _TIMING_LINE = re.compile(rf"^\s*{_TIMESTAMP}\s*-->\s*{_TIMESTAMP}(?:\s.*)?$")
 #: A time line with a wrong arrow ("->", "=>", "- ->"): a cue the libraries would drop unseen.
-_ALMOST_TIMING_LINE = re.compile(r"^\s*(?:\d+:)?\d{1,2}:\d{1,2}[,.]\d{1,3}\s*[-=–—>\s]+\s*(?:\d+:)?\d{1,2}:\d")
+_ALMOST_TIMING_LINE = re.compile(
+    r"^\s*(?:\d+:)?\d{1,2}:\d{1,2}[,.]\d{1,3}\s*[-=–—>\s]+\s*(?:\d+:)?\d{1,2}:\d"
+)
 #: How each format writes a time line, for error messages.
 _TIME_FORMAT = {"srt": "HH:MM:SS,mmm --> HH:MM:SS,mmm", "vtt": "[HH:]MM:SS.mmm --> [HH:]MM:SS.mmm"}
 _TIME_EXAMPLE = {"srt": "00:00:01,000 --> 00:00:02,500", "vtt": "00:01.000 --> 00:02.500"}
@@ -86,11 +95,18 @@ class DubLine:
         ``line 3`` with its file line when that differs (a header, blank lines, comments)."""
         if self.timed:
             return f"cue {self.index} ({timestamp(self.start_s)})"
-        return f"line {self.index}" + (f" (file line {self.line_no})" if self.line_no != self.index else "")
+        return f"line {self.index}" + (
+            f" (file line {self.line_no})" if self.line_no != self.index else ""
+        )
 
     def style_overrides(self) -> dict[str, float | str]:
         """The styling fields this line sets, as ``StyleControls`` keyword arguments."""
-        values = {"emotion": self.emotion, "intensity": self.intensity, "pitch": self.pitch, "speed": self.speed}
+        values = {
+            "emotion": self.emotion,
+            "intensity": self.intensity,
+            "pitch": self.pitch,
+            "speed": self.speed,
+        }
         return {k: v for k, v in values.items() if v is not None}
 
 
@@ -125,13 +141,17 @@ def load_dub_script(path: str | Path, fmt: str | None = None) -> DubScript:
     """Read a script file; ``fmt`` (one of :data:`FORMATS`) overrides the guess from the name."""
     path = Path(path).expanduser()
     if path.is_dir():
-        raise DubScriptError(f"{path} is a folder; give a script file (.txt, .csv, .tsv, .srt or .vtt)")
+        raise DubScriptError(
+            f"{path} is a folder; give a script file (.txt, .csv, .tsv, .srt or .vtt)"
+        )
     if not path.is_file():
         raise DubScriptError(f"script not found: {path}")
     size = path.stat().st_size
     if size > MAX_SCRIPT_BYTES:
-        raise DubScriptError(f"{path} is {size / 2**20:.1f} MB; a dubbing script is at most {MAX_SCRIPT_BYTES >> 20} MB "
-                             "(is this the right file?)")
+        raise DubScriptError(
+            f"{path} is {size / 2**20:.1f} MB; a dubbing script is at "
+            f"most {MAX_SCRIPT_BYTES >> 20} MB (is this the right file?)"
+        )
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -158,9 +178,13 @@ def parse_dub_script(text: str, fmt: str | None = None, source: str = "script") 
     else:
         lines = _parse_subtitles(text, fmt, source, warnings)
     if not lines:
-        raise DubScriptError(f"{source} has no lines to speak" + (f" ({warnings[-1]})" if warnings else ""))
+        raise DubScriptError(
+            f"{source} has no lines to speak" + (f" ({warnings[-1]})" if warnings else "")
+        )
     if len(lines) > MAX_DUB_LINES:
-        raise DubScriptError(f"{source} has {len(lines)} lines; at most {MAX_DUB_LINES} dub at once, split it")
+        raise DubScriptError(
+            f"{source} has {len(lines)} lines; at most {MAX_DUB_LINES} dub at once, split it"
+        )
     if lines[0].timed:
         warnings.extend(_overlaps(lines))
     return DubScript(source, fmt, lines, warnings)
@@ -171,15 +195,19 @@ def _decode(data: bytes, source: str) -> str:
         try:
             return data.decode("utf-16")  # what Windows editors call "Unicode"
         except UnicodeDecodeError as exc:
-            raise DubScriptError(f"{source} looks like UTF-16 text but does not decode: {exc.reason}") from exc
+            raise DubScriptError(
+                f"{source} looks like UTF-16 text but does not decode: {exc.reason}"
+            ) from exc
     if b"\x00" in data[:65536]:
         raise DubScriptError(f"{source} is a binary file, not a script")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise DubScriptError(f"{source}, line {line}: not UTF-8 text (byte {exc.start} is invalid); "
-                             "save the file as UTF-8") from exc
+        raise DubScriptError(
+            f"{source}, line {line}: not UTF-8 text (byte {exc.start} is invalid); "
+            "save the file as UTF-8"
+        ) from exc
 
 
 def _sniff(text: str) -> str:
@@ -195,8 +223,10 @@ def _sniff(text: str) -> str:
 def check_line_text(text: str, line_no: int, source: str) -> str:
     """``text`` when one line of a dub may hold it (the script readers and line edits)."""
     if len(text) > MAX_LINE_CHARS:
-        raise DubScriptError(f"{source}, line {line_no}: {len(text)} characters in one line, at most {MAX_LINE_CHARS}; "
-                             "split it into several lines")
+        raise DubScriptError(
+            f"{source}, line {line_no}: {len(text)} characters in one line, at "
+            f"most {MAX_LINE_CHARS}; split it into several lines"
+        )
     return text
 
 
@@ -220,8 +250,10 @@ def _parse_table(text: str, delimiter: str, source: str, warnings: list[str]) ->
         raise DubScriptError(f"{source} is empty")
     names = [h.strip().lower() for h in header]
     if "text" not in names:
-        raise DubScriptError(f"{source}, line 1: the header row needs a 'text' column (got {', '.join(header) or 'nothing'}); "
-                             f"known columns: {', '.join(CSV_COLUMNS)}")
+        raise DubScriptError(
+            f"{source}, line 1: the header row needs a 'text' column "
+            f"(got {', '.join(header) or 'nothing'}); known columns: {', '.join(CSV_COLUMNS)}"
+        )
     unknown = [h for h in names if h and h not in CSV_COLUMNS]
     if unknown:
         warnings.append(f"line 1: ignored unknown column(s) {', '.join(unknown)}")
@@ -229,28 +261,40 @@ def _parse_table(text: str, delimiter: str, source: str, warnings: list[str]) ->
     last = reader.line_num
     try:
         for row in reader:
-            line_no, last = last + 1, reader.line_num  # where the record starts (quoted text may span lines)
+            # where the record starts (quoted text may span lines)
+            line_no, last = last + 1, reader.line_num
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) > len(names):
-                raise DubScriptError(f"{source}, line {line_no}: {len(row)} fields but the header has {len(names)} "
-                                     "(a text with the separator in it must be in double quotes)")
-            cells = {name: cell.strip() for name, cell in zip(names, row, strict=False) if name in CSV_COLUMNS}
+                raise DubScriptError(
+                    f"{source}, line {line_no}: {len(row)} fields but the header has {len(names)} "
+                    "(a text with the separator in it must be in double quotes)"
+                )
+            cells = {
+                name: cell.strip()
+                for name, cell in zip(names, row, strict=False)
+                if name in CSV_COLUMNS
+            }
             line = _table_line(cells, len(lines) + 1, line_no, source, warnings)
             if line is not None:
                 lines.append(line)
-    except csv.Error as exc:  # reported where the bad record starts (an open quote runs on to the end)
+    # reported where the bad record starts (an open quote runs on to the end)
+    except csv.Error as exc:
         hint = "; a double quote opened here is never closed" if "end of data" in str(exc) else ""
         raise DubScriptError(f"{source}, line {last + 1}: {exc}{hint}") from exc
     timed = [line.timed for line in lines]
     if any(timed) and not all(timed):
         first = lines[timed.index(False)]
-        raise DubScriptError(f"{source}, line {first.line_no}: no start/end time, but other lines have them; "
-                             "give every line a time or none")
+        raise DubScriptError(
+            f"{source}, line {first.line_no}: no start/end time, but other lines have them; "
+            "give every line a time or none"
+        )
     return lines
 
 
-def _table_line(cells: dict[str, str], index: int, line_no: int, source: str, warnings: list[str]) -> DubLine | None:
+def _table_line(
+    cells: dict[str, str], index: int, line_no: int, source: str, warnings: list[str]
+) -> DubLine | None:
     where = f"{source}, line {line_no}"
     text = " ".join(cells.get("text", "").split())  # a quoted text may span lines: spoken as one
     if not text:
@@ -270,9 +314,17 @@ def _table_line(cells: dict[str, str], index: int, line_no: int, source: str, wa
             raise DubScriptError(f"{where}: {name} must be a finite number (got {value!r})")
         numbers[name] = number
     line = DubLine(
-        index, line_no, check_line_text(text, line_no, source), numbers["start"], numbers["end"],
-        clip_id=cells.get("id", ""), voice=cells.get("voice") or None, emotion=cells.get("emotion") or None,
-        intensity=numbers["intensity"], pitch=numbers["pitch"], speed=numbers["speed"],
+        index,
+        line_no,
+        check_line_text(text, line_no, source),
+        numbers["start"],
+        numbers["end"],
+        clip_id=cells.get("id", ""),
+        voice=cells.get("voice") or None,
+        emotion=cells.get("emotion") or None,
+        intensity=numbers["intensity"],
+        pitch=numbers["pitch"],
+        speed=numbers["speed"],
     )
     if (line.start_s is None) != (line.end_s is None):
         raise DubScriptError(f"{where}: give both start and end (seconds), or neither")
@@ -296,10 +348,14 @@ def _check_style(line: DubLine, where: str) -> None:
 
 def _check_times(start: float, end: float, where: str) -> None:
     if start < 0 or end < 0:
-        raise DubScriptError(f"{where}: negative time ({start:.3f} s → {end:.3f} s); times start at 0")
+        raise DubScriptError(
+            f"{where}: negative time ({start:.3f} s → {end:.3f} s); times start at 0"
+        )
     if end <= start:
-        raise DubScriptError(f"{where}: the cue ends at {end:.3f} s, {'at' if end == start else 'before'} its start "
-                             f"({start:.3f} s); swap or fix the times")
+        raise DubScriptError(
+            f"{where}: the cue ends at {end:.3f} s, {'at' if end == start else 'before'} its start "
+            f"({start:.3f} s); swap or fix the times"
+        )
 
 
 def _timing_lines(text: str, source: str, fmt: str) -> list[int]:
@@ -311,20 +367,29 @@ def _timing_lines(text: str, source: str, fmt: str) -> list[int]:
     for line_no, line in enumerate(text.split("\n"), start=1):
         if "-->" not in line:
             if _ALMOST_TIMING_LINE.match(line):
-                raise DubScriptError(f"{source}, line {line_no}: not a valid cue time {line.strip()[:60]!r}: the "
-                                     f"arrow between the times is '-->' {expected}")
+                raise DubScriptError(
+                    f"{source}, line {line_no}: not a valid cue time {line.strip()[:60]!r}: the "
+                    f"arrow between the times is '-->' {expected}"
+                )
             continue
         match = _TIMING_LINE.match(line)
         if match is None:
-            raise DubScriptError(f"{source}, line {line_no}: not a valid cue time {line.strip()[:60]!r} {expected}")
+            raise DubScriptError(
+                f"{source}, line {line_no}: not a valid cue time {line.strip()[:60]!r} {expected}"
+            )
         if fmt == "vtt" and "," in line.split("-->")[0] + line.split("-->")[1][:13]:
-            raise DubScriptError(f"{source}, line {line_no}: WebVTT times have a dot before the milliseconds, not "
-                                 f"a comma: {line.strip()[:60]!r} {expected}")
+            raise DubScriptError(
+                f"{source}, line {line_no}: WebVTT times have a dot before the milliseconds, not "
+                f"a comma: {line.strip()[:60]!r} {expected}"
+            )
         if any(int(match.group(g)) > 59 for g in (3, 4, 8, 9)):
             raise DubScriptError(f"{source}, line {line_no}: minutes and seconds go up to 59 in "
                                  f"{line.strip()[:60]!r} {expected}")
         if match.group(1) or match.group(6):
-            raise DubScriptError(f"{source}, line {line_no}: negative time in {line.strip()[:60]!r}; times start at 0")
+            raise DubScriptError(
+                f"{source}, line {line_no}: negative time "
+                f"in {line.strip()[:60]!r}; times start at 0"
+            )
         found.append(line_no)
     return found
 
@@ -337,22 +402,30 @@ def _parse_subtitles(text: str, fmt: str, source: str, warnings: list[str]) -> l
         cues = _read_vtt(text, source)
         warnings.extend(_vtt_blocks_without_time(text))
     if not cues:
-        raise DubScriptError(f"{source} has no {fmt.upper()} cues (time lines like {_TIME_EXAMPLE[fmt]})")
+        raise DubScriptError(
+            f"{source} has no {fmt.upper()} cues (time lines like {_TIME_EXAMPLE[fmt]})"
+        )
     if len(cues) != len(timing_lines):  # should not happen: every cue has exactly one timing line
-        raise DubScriptError(f"{source}: found {len(timing_lines)} timing lines but {len(cues)} cues; "
-                             "check the file's blank lines")
+        raise DubScriptError(
+            f"{source}: found {len(timing_lines)} timing lines but {len(cues)} cues; "
+            "check the file's blank lines"
+        )
     lines: list[DubLine] = []
     for (start, end, content), line_no in zip(cues, timing_lines, strict=True):
         where = f"{source}, line {line_no}"
         _check_times(start, end, where)
         spoken = _spoken_text(content)
         if "\n\n" in content.strip("\n"):  # srt takes text up to the next block it recognises
-            warnings.append(f"line {line_no}: the cue's text has a blank line in it; if a subtitle number or "
-                            "time is missing there, its text is spoken with this cue")
+            warnings.append(
+                f"line {line_no}: the cue's text has a blank line in it; if a subtitle number or "
+                "time is missing there, its text is spoken with this cue"
+            )
         if not spoken:
             warnings.append(f"line {line_no}: empty cue, skipped")
             continue
-        lines.append(DubLine(len(lines) + 1, line_no, check_line_text(spoken, line_no, source), start, end))
+        lines.append(
+            DubLine(len(lines) + 1, line_no, check_line_text(spoken, line_no, source), start, end)
+        )
     return lines
 
 
@@ -360,18 +433,27 @@ def _read_srt(text: str, source: str) -> list[tuple[float, float, str]]:
     import srt
 
     try:
-        return [(round(s.start.total_seconds(), 6), round(s.end.total_seconds(), 6), s.content) for s in srt.parse(text)]
+        return [
+            (round(s.start.total_seconds(), 6), round(s.end.total_seconds(), 6), s.content)
+            for s in srt.parse(text)
+        ]
     except srt.SRTParseError as exc:
-        # The unmatched block starts where a block was expected (actual_start is where matching resumed).
+        # The unmatched block starts where a block was expected (actual_start is where matching
+        # resumed).
         skipped = len(exc.unmatched_content) - len(exc.unmatched_content.lstrip())
         line_no = text.count("\n", 0, exc.expected_start + skipped) + 1
         block = exc.unmatched_content.strip().split("\n")
-        if len(block) >= 2 and block[0].strip().isdigit():  # the number is fine: its time line is not
-            raise DubScriptError(f"{source}, line {line_no + 1}: not a valid cue time {block[1].strip()[:60]!r} "
-                                 f"(expected {_TIME_FORMAT['srt']})") from exc
+        # the number is fine: its time line is not
+        if len(block) >= 2 and block[0].strip().isdigit():
+            raise DubScriptError(
+                f"{source}, line {line_no + 1}: not a valid cue time {block[1].strip()[:60]!r} "
+                f"(expected {_TIME_FORMAT['srt']})"
+            ) from exc
         bad = block[0][:60]
-        raise DubScriptError(f"{source}, line {line_no}: not a subtitle block: {bad!r} "
-                             "(expected a number, a time line and the text, then a blank line)") from exc
+        raise DubScriptError(
+            f"{source}, line {line_no}: not a subtitle block: {bad!r} "
+            "(expected a number, a time line and the text, then a blank line)"
+        ) from exc
     except (srt.TimestampParseError, ValueError) as exc:
         raise DubScriptError(f"{source}: {exc}") from exc
 
@@ -383,7 +465,9 @@ def _read_vtt(text: str, source: str) -> list[tuple[float, float, str]]:
     try:
         captions = webvtt.from_string(text, strict=True).captions
     except MalformedFileError as exc:
-        raise DubScriptError(f"{source}, line 1: not a WebVTT file (it must start with 'WEBVTT'): {exc}") from exc
+        raise DubScriptError(
+            f"{source}, line 1: not a WebVTT file (it must start with 'WEBVTT'): {exc}"
+        ) from exc
     except MalformedCaptionError as exc:
         raise DubScriptError(f"{source}: {_with_line(str(exc), text)}") from exc
     return [(_vtt_seconds(c.start), _vtt_seconds(c.end), c.text) for c in captions]
@@ -402,7 +486,9 @@ def _vtt_blocks_without_time(text: str) -> list[str]:
             first_no, first = block[0]
             ignorable = first_no == 1 or first.startswith(_VTT_NON_CUE_BLOCKS)  # the WEBVTT header
             if not ignorable and not any("-->" in content for _, content in block):
-                warnings.append(f"line {first_no}: text without a cue time, not spoken: {first[:60]!r}")
+                warnings.append(
+                    f"line {first_no}: text without a cue time, not spoken: {first[:60]!r}"
+                )
         block = []
     return warnings
 
@@ -435,7 +521,8 @@ _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<[\d:.]+>|\{\\[^}]*\}")
 
 
 def _spoken_text(content: str) -> str:
-    """Cue text as it is spoken: markup (``<i>``, ``<v Name>``, ``{\\an8}``) removed, lines joined."""
+    """Cue text as it is spoken: markup (``<i>``, ``<v Name>``, ``{\\an8}``) removed, lines
+    joined."""
     text = html.unescape(_TAG.sub("", content))
     return " ".join(part.strip() for part in text.split("\n") if part.strip())
 
@@ -446,12 +533,18 @@ def _overlaps(lines: list[DubLine]) -> list[str]:
     order = sorted(lines, key=lambda line: (line.start_s, line.index))
     if order != lines:
         first = next(b for a, b in zip(lines, lines[1:], strict=False) if b.start_s < a.start_s)
-        warnings.append(f"line {first.line_no}: cues are not in time order; every line is placed at its own time")
+        warnings.append(
+            f"line {first.line_no}: cues are not in time "
+            "order; every line is placed at its own time"
+        )
     latest: DubLine | None = None
     for line in order:
         if latest is not None and line.start_s < latest.end_s:
-            warnings.append(f"line {line.line_no}: cue starts at {line.start_s:.3f} s, before the cue at line "
-                            f"{latest.line_no} ends ({latest.end_s:.3f} s); both are placed at their own times and overlap")
+            warnings.append(
+                f"line {line.line_no}: cue starts at {line.start_s:.3f} s, before the cue at "
+                f"line {latest.line_no} ends ({latest.end_s:.3f} "
+                "s); both are placed at their own times and overlap"
+            )
         if latest is None or line.end_s > latest.end_s:
             latest = line
     return warnings

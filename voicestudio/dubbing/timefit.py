@@ -71,7 +71,9 @@ class FitLimits:
                 raise ValueError
             limits = cls(float(low), float(high))
         except ValueError:
-            raise VoiceStudioError(f"--fit must be SLOWEST:FASTEST, such as 0.8:1.25 (got {text!r})") from None
+            raise VoiceStudioError(
+                f"--fit must be SLOWEST:FASTEST, such as 0.8:1.25 (got {text!r})"
+            ) from None
         return limits.validated()
 
 
@@ -96,7 +98,9 @@ class FitResult:
         return "model" if self.length_factor != 1.0 else "none"
 
 
-def fit_to_slot(render_at: RenderAt, sample_rate: int, slot_s: float | None, limits: FitLimits = FitLimits()) -> FitResult:
+def fit_to_slot(
+    render_at: RenderAt, sample_rate: int, slot_s: float | None, limits: FitLimits = FitLimits()
+) -> FitResult:
     """Render until the line fits ``slot_s`` (None: no slot, the natural rendering)."""
     natural = render_at(1.0, 1.0)
     natural_s = len(natural) / sample_rate
@@ -105,7 +109,9 @@ def fit_to_slot(render_at: RenderAt, sample_rate: int, slot_s: float | None, lim
         return result
     fits = _fits(slot_s)
     longest = natural_s if not limits.fill else natural_s / limits.slowest
-    goal_s = float(np.clip(slot_s * (1.0 - FIT_MARGIN), natural_s / limits.fastest, max(longest, natural_s)))
+    goal_s = float(
+        np.clip(slot_s * (1.0 - FIT_MARGIN), natural_s / limits.fastest, max(longest, natural_s))
+    )
     if fits(natural_s) and (not limits.fill or natural_s >= goal_s * (1.0 - CLOSE_ENOUGH)):
         return result
 
@@ -125,7 +131,9 @@ def fit_to_slot(render_at: RenderAt, sample_rate: int, slot_s: float | None, lim
                           natural_s / limits.slowest * (1.0 - TEMPO_AIM_MARGIN)))
     # Close enough, unless the line still does not fit and may go faster (then a report's
     # "too long even at 1.25×" is true).
-    if abs(best.rendered_s - goal_s) > CLOSE_ENOUGH * goal_s or (not best.fits and best.rendered_s > aim_s):
+    if abs(best.rendered_s - goal_s) > CLOSE_ENOUGH * goal_s or (
+        not best.fits and best.rendered_s > aim_s
+    ):
         speed, d = 1.0, best.rendered_s
         for _ in range(WORLD_FIT_RENDERS):
             speed *= d / aim_s  # WORLD scales time (almost) exactly

@@ -58,13 +58,21 @@ class DubSettings:
         self.fit.validated()
         check_rate(self.rate)
         if self.bits not in BIT_FORMATS:
-            raise VoiceStudioError(f"bit depth must be one of {', '.join(map(str, BIT_FORMATS))} (got {self.bits})")
+            raise VoiceStudioError(
+                f"bit depth must be one of {', '.join(map(str, BIT_FORMATS))} (got {self.bits})"
+            )
         if not -40.0 <= self.target_lufs <= -5.0:
-            raise VoiceStudioError(f"loudness target must be between -40 and -5 LUFS (got {self.target_lufs:g})")
+            raise VoiceStudioError(
+                f"loudness target must be between -40 and -5 LUFS (got {self.target_lufs:g})"
+            )
         if not -12.0 <= self.ceiling_dbtp <= 0.0:
-            raise VoiceStudioError(f"true-peak ceiling must be between -12 and 0 dBTP (got {self.ceiling_dbtp:g})")
+            raise VoiceStudioError(
+                f"true-peak ceiling must be between -12 and 0 dBTP (got {self.ceiling_dbtp:g})"
+            )
         if not 0.0 <= self.gap_s <= 10.0:
-            raise VoiceStudioError(f"gap between untimed lines must be 0..10 s (got {self.gap_s:g})")
+            raise VoiceStudioError(
+                f"gap between untimed lines must be 0..10 s (got {self.gap_s:g})"
+            )
         return self
 
     @property
@@ -105,17 +113,24 @@ class TooLongWarning:
 
     @property
     def message(self) -> str:
-        limit = "the limit" if f"{self.tempo:.2f}" == f"{self.limit:.2f}" else f"limit {self.limit:g}×"
-        return (f"{self.line.label}: too long for its slot: {self.rendered_s:.2f} s in {self.line.slot_s:.2f} s "
-                f"even at {self.tempo:.2f}× ({limit}): {self._runs()}")
+        limit = (
+            "the limit" if f"{self.tempo:.2f}" == f"{self.limit:.2f}" else f"limit {self.limit:g}×"
+        )
+        return (
+            f"{self.line.label}: too long for its slot: {self.rendered_s:.2f} s "
+            f"in {self.line.slot_s:.2f} s even at {self.tempo:.2f}× ({limit}): {self._runs()}"
+        )
 
     def _runs(self) -> str:
         past = self.ends_s - self.line.end_s
         if self.into:
             reaches = f", and on into cue {self.into[-1].index}" if len(self.into) > 1 else ""
-            return f"runs {self.ends_s - self.into[0].start_s:.2f} s into cue {self.into[0].index}{reaches}"
+            overlap = self.ends_s - self.into[0].start_s
+            return f"runs {overlap:.2f} s into cue {self.into[0].index}{reaches}"
         if self.next_cue is not None:
-            return f"runs {past:.2f} s past its cue end, into the gap before cue {self.next_cue.index}"
+            return (
+                f"runs {past:.2f} s past its cue end, into the gap before cue {self.next_cue.index}"
+            )
         longer = self.ends_s - self.cues_end_s
         if longer <= 0:  # a cue that started earlier is still running
             return f"runs {past:.2f} s past its cue end"

@@ -59,7 +59,9 @@ DB_SCALE = 40.0
 MAX_BATCH = 4
 
 PACKAGE = "speechmos"
-INSTALL_HINT = ".venv/bin/python -m pip install --no-deps 'speechmos==0.0.1.1'  (or run `make install`)"
+INSTALL_HINT = (
+    ".venv/bin/python -m pip install --no-deps 'speechmos==0.0.1.1'  (or run `make install`)"
+)
 P808_MODEL = "dnsmos_models/model_v8.onnx"
 
 _default: DnsmosScorer | None = None
@@ -127,7 +129,8 @@ def model_file(relative: str) -> Path:
         if path.is_file():
             return path
     raise DnsmosUnavailableError(
-        f"{PACKAGE} is installed but its DNSMOS model {relative} is missing; reinstall it with: {INSTALL_HINT}"
+        f"{PACKAGE} is installed but its DNSMOS model {relative} "
+        f"is missing; reinstall it with: {INSTALL_HINT}"
     )
 
 
@@ -185,7 +188,9 @@ def log_mel(window: np.ndarray) -> np.ndarray:
     frames = np.lib.stride_tricks.sliding_window_view(padded, MEL_N_FFT)[::MEL_HOP]
     spectrum = np.fft.rfft(frames * _hann(), axis=1)
     mel = (spectrum.real**2 + spectrum.imag**2) @ mel_filterbank().T
-    db = 10.0 * np.log10(np.maximum(mel, POWER_FLOOR)) - 10.0 * np.log10(max(POWER_FLOOR, float(mel.max())))
+    db = 10.0 * np.log10(np.maximum(mel, POWER_FLOOR)) - 10.0 * np.log10(
+        max(POWER_FLOOR, float(mel.max()))
+    )
     db = np.maximum(db, db.max() - TOP_DB)
     return ((db + DB_OFFSET) / DB_SCALE).astype(np.float32)
 
@@ -236,16 +241,22 @@ def _open(path: Path, threads: int, shape: tuple[int | None, ...]):
     from voicestudio.runtime import session_options
 
     try:
-        session = ort.InferenceSession(str(path), sess_options=session_options(threads), providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(
+            str(path), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+        )
     except Exception as exc:  # a truncated or foreign file: onnxruntime raises its own types
         raise DnsmosUnavailableError(
-            f"cannot load the DNSMOS model {path}: {str(exc).splitlines()[0][:200]}; reinstall it with: {INSTALL_HINT}"
+            f"cannot load the DNSMOS model {path}: {str(exc).splitlines()[0][:200]}; "
+            f"reinstall it with: {INSTALL_HINT}"
         ) from exc
     inputs = session.get_inputs()
-    fixed = [d if isinstance(d, int) else None for d in inputs[0].shape] if len(inputs) == 1 else None
+    fixed = (
+        [d if isinstance(d, int) else None for d in inputs[0].shape] if len(inputs) == 1 else None
+    )
     if fixed is None or inputs[0].name != "input_1" or fixed[1:] != list(shape[1:]):
         raise DnsmosUnavailableError(
-            f"{path} is not the DNSMOS network VoiceStudio expects (input {[(i.name, i.shape) for i in inputs]}); "
+            f"{path} is not the DNSMOS network VoiceStudio expects "
+            f"(input {[(i.name, i.shape) for i in inputs]}); "
             f"install the supported version with: {INSTALL_HINT}"
         )
     return session
@@ -261,16 +272,22 @@ def default_scorer(threads: int | None = None) -> DnsmosScorer:
         return _default
 
 
-def dnsmos(samples: np.ndarray, sample_rate: int, scorer: DnsmosScorer | None = None) -> QualityScore:
+def dnsmos(
+    samples: np.ndarray, sample_rate: int, scorer: DnsmosScorer | None = None
+) -> QualityScore:
     """DNSMOS of one clip (mono or frames × channels float samples at any rate)."""
     return (scorer or default_scorer()).score(samples, sample_rate)
 
 
-def mean_quality(clips: Iterable[Audio | tuple[np.ndarray, int]], scorer: DnsmosScorer | None = None) -> QualityScore:
+def mean_quality(
+    clips: Iterable[Audio | tuple[np.ndarray, int]], scorer: DnsmosScorer | None = None
+) -> QualityScore:
     """The per-clip scores averaged, each clip weighing the same whatever its length (as
     DNSMOS results are reported: the mean over a test set's files)."""
     scorer = scorer or default_scorer()
-    scores = [scorer.score(*((c.samples, c.sample_rate) if isinstance(c, Audio) else c)) for c in clips]
+    scores = [
+        scorer.score(*((c.samples, c.sample_rate) if isinstance(c, Audio) else c)) for c in clips
+    ]
     if not scores:
         raise ValueError("mean_quality() needs at least one clip")
     return QualityScore(

@@ -69,7 +69,9 @@ def mel_cepstrum(samples: np.ndarray, sample_rate: int, speech_only: bool = True
         for start, end in speech_segments(x, sample_rate):
             keep |= (t >= start) & (t < end)
         if not keep.any():
-            raise InvalidAudioError("no speech found in the clip: mel-cepstral distortion needs speech in both")
+            raise InvalidAudioError(
+                "no speech found in the clip: mel-cepstral distortion needs speech in both"
+            )
     y = resample(x, int(sample_rate), MCD_RATE).astype(np.float64)
     fft_size = pw.get_cheaptrick_fft_size(MCD_RATE, ENVELOPE_FLOOR_HZ)
     sp = pw.cheaptrick(y, np.ascontiguousarray(f0[keep]), np.ascontiguousarray(t[keep]), MCD_RATE,
@@ -83,7 +85,8 @@ def dtw_path(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with unit steps right, down and diagonally. Returns the row and column index of each pair.
 
     Rows are filled with vector operations: within a row
-    ``D[i, j] = min(T[j], C[i, j] + D[i, j-1])`` with ``T[j] = C[i, j] + min(D[i-1, j], D[i-1, j-1])``,
+    ``D[i, j] = min(T[j], C[i, j] + D[i, j-1])`` with ``T[j] = C[i, j] + min(D[i-1, j], D[i-1,
+    j-1])``,
     which unrolls to ``S[j] + min_{k<=j}(T[k] - S[k])`` where ``S`` is the row's running sum of C.
     """
     cost = np.asarray(cost, dtype=np.float64)
@@ -116,7 +119,9 @@ def distortion(reference_mc: np.ndarray, test_mc: np.ndarray) -> MCDResult:
     """MCD of two mel-cepstrum sequences (c0 already removed), DTW-aligned."""
     a, b = np.asarray(reference_mc, dtype=np.float64), np.asarray(test_mc, dtype=np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"mel-cepstra must be [frames, order] with the same order (got {a.shape} and {b.shape})")
+        raise ValueError(
+            f"mel-cepstra must be [frames, order] with the same order (got {a.shape} and {b.shape})"
+        )
     stride = max(1, math.ceil(math.sqrt(len(a) * len(b) / MAX_DTW_CELLS)))
     a, b = a[::stride], b[::stride]
     squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T

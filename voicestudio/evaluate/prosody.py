@@ -88,24 +88,40 @@ class ProsodyStats:
             value = data.get(f.name)
             if f.name == "voiced_frames":
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    raise ValueError(f"prosody field 'voiced_frames' must be a whole number >= 0 (got {value!r})")
+                    raise ValueError(
+                        f"prosody field 'voiced_frames' must be a whole number >= 0 (got {value!r})"
+                    )
             elif value is not None:
-                if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                    raise ValueError(f"prosody field {f.name!r} must be a number or null (got {value!r})")
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, int | float)
+                    or not math.isfinite(value)
+                ):
+                    raise ValueError(
+                        f"prosody field {f.name!r} must be a number or null (got {value!r})"
+                    )
                 value = float(value)
             values[f.name] = value
         return cls(**values)
 
 
-def f0_contour(samples: np.ndarray, sample_rate: int, floor: float = F0_FLOOR_HZ, ceil: float = F0_CEIL_HZ) -> np.ndarray:
+def f0_contour(
+    samples: np.ndarray, sample_rate: int, floor: float = F0_FLOOR_HZ, ceil: float = F0_CEIL_HZ
+) -> np.ndarray:
     """F0 in Hz per 5 ms frame (0 where unvoiced): RAPT, refined by StoneMask, at 16 kHz."""
-    x = resample(prepare_samples(samples, sample_rate), int(sample_rate), F0_RATE).astype(np.float64)
+    x = resample(prepare_samples(samples, sample_rate), int(sample_rate), F0_RATE).astype(
+        np.float64
+    )
     if len(x) < MIN_F0_SECONDS * F0_RATE:
         return np.zeros(0)
     hop = int(round(F0_RATE * FRAME_PERIOD_MS / 1000.0))
     # RAPT expects 16-bit-scaled samples; its frame i is centred on sample i * hop.
-    f0 = np.asarray(pysptk.rapt((x * 32767.0).astype(np.float32), F0_RATE, hop, min=floor, max=ceil, otype="f0"),
-                    dtype=np.float64)
+    f0 = np.asarray(
+        pysptk.rapt(
+            (x * 32767.0).astype(np.float32), F0_RATE, hop, min=floor, max=ceil, otype="f0"
+        ),
+        dtype=np.float64,
+    )
     t = np.arange(len(f0)) * hop / F0_RATE
     return pw.stonemask(np.ascontiguousarray(x), np.ascontiguousarray(f0), t, F0_RATE)
 

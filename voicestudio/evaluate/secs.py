@@ -111,7 +111,9 @@ def mel_frames(wav: np.ndarray) -> np.ndarray:
     return (power @ mel_filterbank(SAMPLE_RATE, N_FFT, N_MELS).T).astype(np.float32)
 
 
-def partial_starts(n_samples: int, rate: float = PARTIALS_PER_S, min_coverage: float = MIN_COVERAGE) -> list[int]:
+def partial_starts(
+    n_samples: int, rate: float = PARTIALS_PER_S, min_coverage: float = MIN_COVERAGE
+) -> list[int]:
     """First mel frame of each partial window (``compute_partial_slices`` of Resemblyzer).
 
     Windows start every ``1 / rate`` seconds and cover the whole clip; the last one is
@@ -154,7 +156,9 @@ def unit(vector: np.ndarray) -> np.ndarray:
 def mean_embedding(embeddings: Iterable[np.ndarray] | np.ndarray) -> np.ndarray:
     """A speaker's embedding from several clips': their mean, L2-normalised (Resemblyzer's
     ``embed_speaker``)."""
-    stacked = np.asarray(list(embeddings) if not isinstance(embeddings, np.ndarray) else embeddings, dtype=np.float32)
+    stacked = np.asarray(
+        list(embeddings) if not isinstance(embeddings, np.ndarray) else embeddings, dtype=np.float32
+    )
     if stacked.ndim != 2 or len(stacked) == 0:
         raise ValueError("mean_embedding() needs at least one embedding")
     return unit(stacked.mean(axis=0))
@@ -176,12 +180,15 @@ class SpeakerEncoder:
         self.model_path = ensure_encoder_model(model_path)
         try:
             self.session = ort.InferenceSession(
-                str(self.model_path), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+                str(self.model_path),
+                sess_options=session_options(threads),
+                providers=["CPUExecutionProvider"],
             )
         except Exception as exc:  # a truncated or foreign file: onnxruntime raises its own types
             raise SpeakerEncoderUnavailableError(
-                f"cannot load the speaker-similarity model {self.model_path}: {str(exc).splitlines()[0][:200]}; "
-                "delete the file and it is rebuilt on next use"
+                "cannot load the speaker-similarity "
+                f"model {self.model_path}: {str(exc).splitlines()[0][:200]}; delete the file and "
+                "it is rebuilt on next use"
             ) from exc
         self._lock = threading.Lock()  # one run at a time keeps the thread count bounded
 
@@ -189,7 +196,9 @@ class SpeakerEncoder:
         """Raw network: ``[batch, frames, 40]`` linear mel power → ``[batch, 256]`` unit vectors."""
         mels = np.ascontiguousarray(mels, dtype=np.float32)
         if mels.ndim != 3 or mels.shape[2] != N_MELS:
-            raise ValueError(f"expected mel frames shaped [batch, frames, {N_MELS}], got {mels.shape}")
+            raise ValueError(
+                f"expected mel frames shaped [batch, frames, {N_MELS}], got {mels.shape}"
+            )
         out = []
         with self._lock:
             for i in range(0, len(mels), MAX_BATCH):
@@ -207,7 +216,9 @@ class SpeakerEncoder:
             return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
         partials = self.embed_partials(np.concatenate(per_clip))
         bounds = np.cumsum([0] + [len(m) for m in per_clip])
-        return np.stack([unit(partials[a:b].mean(axis=0)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+        return np.stack(
+            [unit(partials[a:b].mean(axis=0)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        )
 
     def embed_speaker(self, clips: Iterable[tuple[np.ndarray, int] | Audio]) -> np.ndarray:
         """The mean embedding of several clips of one speaker (e.g. a voice's references)."""
@@ -229,12 +240,16 @@ def default_encoder() -> SpeakerEncoder:
         return _default
 
 
-def speaker_similarity(a: np.ndarray | Audio, b: np.ndarray | Audio, encoder: SpeakerEncoder | None = None) -> float:
+def speaker_similarity(
+    a: np.ndarray | Audio, b: np.ndarray | Audio, encoder: SpeakerEncoder | None = None
+) -> float:
     """SECS in [-1, 1] (in practice 0..1): each side an embedding or an :class:`Audio` clip."""
     return cosine(_as_embedding(a, encoder), _as_embedding(b, encoder))
 
 
-def reference_embedding(paths: Sequence[str | Path], encoder: SpeakerEncoder | None = None) -> np.ndarray:
+def reference_embedding(
+    paths: Sequence[str | Path], encoder: SpeakerEncoder | None = None
+) -> np.ndarray:
     """The mean embedding of a set of reference recordings of one speaker."""
     if not paths:
         raise ValueError("reference_embedding() needs at least one file")
@@ -246,7 +261,9 @@ def _as_embedding(x: np.ndarray | Audio, encoder: SpeakerEncoder | None) -> np.n
         return (encoder or default_encoder()).embed(x.samples, x.sample_rate)
     x = np.asarray(x, dtype=np.float32)
     if x.shape != (EMBEDDING_SIZE,):
-        raise ValueError(f"an embedding has {EMBEDDING_SIZE} values (got shape {x.shape}); pass audio as Audio")
+        raise ValueError(
+            f"an embedding has {EMBEDDING_SIZE} values (got shape {x.shape}); pass audio as Audio"
+        )
     return x
 
 
@@ -279,7 +296,9 @@ def embed_file(path: str | Path, encoder: SpeakerEncoder | None = None) -> np.nd
     return embedding
 
 
-def cached_reference_embedding(paths: Sequence[str | Path], encoder: SpeakerEncoder | None = None) -> np.ndarray:
+def cached_reference_embedding(
+    paths: Sequence[str | Path], encoder: SpeakerEncoder | None = None
+) -> np.ndarray:
     """:func:`reference_embedding` from :func:`embed_file`'s cache (a panel scores every new
     render against the same takes)."""
     if not paths:

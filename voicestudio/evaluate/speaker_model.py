@@ -25,7 +25,9 @@ MODEL_FILE = "speaker_encoder-v1.onnx"
 #: Building the model in a child process: importing torch and exporting takes ~10-30 s.
 BUILD_TIMEOUT_S = 600.0
 
-INSTALL_WEIGHTS_HINT = ".venv/bin/python -m pip install --no-deps Resemblyzer  (or run `make install`)"
+INSTALL_WEIGHTS_HINT = (
+    ".venv/bin/python -m pip install --no-deps Resemblyzer  (or run `make install`)"
+)
 
 _build_lock = threading.Lock()
 
@@ -74,17 +76,19 @@ def ensure_encoder_model(path: str | Path | None = None) -> Path:
         weights = resemblyzer_weights_path()
         if importlib.util.find_spec("torch") is None:
             raise SpeakerEncoderUnavailableError(
-                f"the speaker-similarity model {path} has not been built yet, and building it needs "
-                "torch, which is not installed; install the training extra "
-                "(pip install 'voicestudio[train]') and run this once, or copy "
-                f"{MODEL_FILE} from another VoiceStudio installation into {path.parent}"
+                f"the speaker-similarity model {path} has not been built yet, and building it "
+                "needs torch, which is not installed; install the training extra (pip install "
+                f"'voicestudio[train]') and run this once, or copy {MODEL_FILE} from another "
+                f"VoiceStudio installation into {path.parent}"
             )
         from voicestudio.training.speaker_encoder import build_onnx
 
         try:
             return build_onnx(weights, path)
         except (OSError, ValueError, RuntimeError) as exc:
-            raise SpeakerEncoderUnavailableError(f"cannot build the speaker-similarity model {path}: {exc}") from exc
+            raise SpeakerEncoderUnavailableError(
+                f"cannot build the speaker-similarity model {path}: {exc}"
+            ) from exc
 
 
 _BUILD_SCRIPT = """
@@ -117,26 +121,35 @@ def build_encoder_model_in_subprocess(
     path = Path(path) if path is not None else encoder_model_path()
     if path.is_file():
         return path
-    if getattr(sys, "frozen", False):  # a packaged app: sys.executable is the app, and it has no torch
+    # a packaged app: sys.executable is the app, and it has no torch
+    if getattr(sys, "frozen", False):
         raise SpeakerEncoderUnavailableError(
-            f"the speaker-similarity model {path} is not there, and this build cannot make it; copy "
-            f"{MODEL_FILE} from a VoiceStudio installation with the training extra into {path.parent}"
+            f"the speaker-similarity model {path} is not there, and this build cannot make it; "
+            f"copy {MODEL_FILE} from a VoiceStudio installation "
+            f"with the training extra into {path.parent}"
         )
     try:  # a folder that cannot be made is known in a millisecond; the child takes half a minute
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SpeakerEncoderUnavailableError(
-            f"cannot build the speaker-similarity model {path}: folder {path.parent} cannot be created "
-            f"({exc.strerror or exc})"
+            f"cannot build the speaker-similarity model {path}: folder {path.parent} cannot be "
+            f"created ({exc.strerror or exc})"
         ) from exc
     with _build_lock:
         if path.is_file():
             return path
         try:
-            child = subprocess.Popen([sys.executable, "-c", _BUILD_SCRIPT, str(path)], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            child = subprocess.Popen(
+                [sys.executable, "-c", _BUILD_SCRIPT, str(path)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
         except OSError as exc:
-            raise SpeakerEncoderUnavailableError(f"cannot start Python to build the speaker-similarity model: {exc}") from exc
+            raise SpeakerEncoderUnavailableError(
+                f"cannot start Python to build the speaker-similarity model: {exc}"
+            ) from exc
         stderr = _wait_for_child(child, timeout_s, cancelled)
     message = stderr.strip()
     if child.returncode == 3 and message:
@@ -144,12 +157,15 @@ def build_encoder_model_in_subprocess(
     if child.returncode != 0 or not path.is_file():
         last = message.splitlines()[-1] if message else "no error output"
         raise SpeakerEncoderUnavailableError(
-            f"building the speaker-similarity model {path} failed (exit status {child.returncode}): {last}"
+            f"building the speaker-similarity model {path} failed (exit "
+            f"status {child.returncode}): {last}"
         )
     return path
 
 
-def _wait_for_child(child: subprocess.Popen, timeout_s: float, cancelled: Callable[[], bool] | None) -> str:
+def _wait_for_child(
+    child: subprocess.Popen, timeout_s: float, cancelled: Callable[[], bool] | None
+) -> str:
     """The child's stderr once it exited; kills it on a timeout or a cancel."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -164,5 +180,6 @@ def _wait_for_child(child: subprocess.Popen, timeout_s: float, cancelled: Callab
             if stop:
                 raise EncoderBuildCancelled("building the speaker-similarity model was cancelled")
             raise SpeakerEncoderUnavailableError(
-                f"building the speaker-similarity model took longer than {timeout_s:.0f} s and was stopped"
+                "building the speaker-similarity model took "
+                f"longer than {timeout_s:.0f} s and was stopped"
             )

@@ -76,7 +76,9 @@ class NewProjectDialog(QDialog):
         form.addRow("Speaker", self.speaker)
         form.addRow("Parent folder", folder_row)
         form.addRow("", self.target)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
@@ -85,7 +87,9 @@ class NewProjectDialog(QDialog):
         self._update_target()
 
     def _browse(self) -> None:
-        chosen = QFileDialog.getExistingDirectory(self, "Parent folder of the new project", self.folder.text())
+        chosen = QFileDialog.getExistingDirectory(
+            self, "Parent folder of the new project", self.folder.text()
+        )
         if chosen:
             self.folder.setText(chosen)
 
@@ -177,7 +181,11 @@ class MainWindow(QMainWindow):
             dialog = NewProjectDialog(self)
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return None
-            name, speaker, parent = dialog.name.text().strip(), dialog.speaker.text().strip(), dialog.folder.text()
+            name, speaker, parent = (
+                dialog.name.text().strip(),
+                dialog.speaker.text().strip(),
+                dialog.folder.text(),
+            )
         try:
             project = VoiceProject.create(name, parent=parent or None, speaker=speaker)
         except VoiceStudioError as exc:
@@ -185,8 +193,11 @@ class MainWindow(QMainWindow):
             return None
         self.ctx.set_project(project)
         self.show_panel(self.record)
-        self.banner.show_message(f"Created project “{project.name}” in {project.folder}. Start with the consent "
-                                 "statement on the Record panel.", "ok")
+        self.banner.show_message(
+            f"Created project “{project.name}” in {project.folder}. Start with the consent "
+            "statement on the Record panel.",
+            "ok",
+        )
         return project
 
     def open_project(self, path: str | None = None):
@@ -194,7 +205,9 @@ class MainWindow(QMainWindow):
         from voicestudio.project.project import VoiceProject
 
         if path is None:
-            path = QFileDialog.getExistingDirectory(self, "Open voice project", str(self._projects_dir()))
+            path = QFileDialog.getExistingDirectory(
+                self, "Open voice project", str(self._projects_dir())
+            )
             if not path:
                 return None
         try:
@@ -281,7 +294,9 @@ class MainWindow(QMainWindow):
 
     def _update_status(self) -> None:
         project = self.ctx.project
-        self.project_label.setText(f"Project: {project.name}" if project is not None else "No project open")
+        self.project_label.setText(
+            f"Project: {project.name}" if project is not None else "No project open"
+        )
         self.device_label.setText(f"Input: {self.record.input_summary()}")
         self.provider_label.setText(f"Synthesis: {self._provider_text()}")
 
@@ -351,8 +366,10 @@ class MainWindow(QMainWindow):
         """Ask before stopping a training run; then let every panel stop its threads."""
         if getattr(self.train, "busy", False) and not getattr(self, "_force_close", False):
             answer = QMessageBox.question(
-                self, "Training is running",
-                "A training run is in progress. Stop it? The best checkpoint so far is kept and can be resumed.",
+                self,
+                "Training is running",
+                "A training run is in progress. Stop it? The best "
+                "checkpoint so far is kept and can be resumed.",
             )
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()

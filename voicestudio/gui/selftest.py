@@ -20,7 +20,9 @@ class SelfTestError(Exception):
 
 def run_self_test(screenshots: str | Path | None = None, out=print) -> int:
     """0 when every step passed, 1 with the reason printed otherwise."""
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and sys.platform.startswith("linux"):
+    if not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ) and sys.platform.startswith("linux"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     try:
         _self_test(Path(screenshots) if screenshots else None, out)
@@ -47,9 +49,14 @@ def _self_test(screenshots: Path | None, out) -> None:
         window = MainWindow(settings=settings)
         window.show()
         app.processEvents()
-        out(f"window shown in {time.monotonic() - started:.1f} s: {', '.join(p.title for p in window.panels)}")
+        out(
+            f"window shown in {time.monotonic() - started:.1f} "
+            f"s: {', '.join(p.title for p in window.panels)}"
+        )
         if "torch" in sys.modules:
-            raise SelfTestError("torch was imported while building the window (the app must run without it)")
+            raise SelfTestError(
+                "torch was imported while building the window (the app must run without it)"
+            )
 
         panel = window.synthesize
         window.show_panel(panel)
@@ -65,10 +72,14 @@ def _self_test(screenshots: Path | None, out) -> None:
                 raise SelfTestError(f"synthesis failed: {message}")
             time.sleep(0.01)
         if not results:
-            raise SelfTestError(f"no audio from the Synthesize panel within {RENDER_TIMEOUT_S:.0f} s")
+            raise SelfTestError(
+                f"no audio from the Synthesize panel within {RENDER_TIMEOUT_S:.0f} s"
+            )
         audio = results[0]
         if audio.duration_s < 1.0 or not float(abs(audio.samples).max()) > 0.01:
-            raise SelfTestError(f"the rendered line is too short or silent ({audio.duration_s:.2f} s)")
+            raise SelfTestError(
+                f"the rendered line is too short or silent ({audio.duration_s:.2f} s)"
+            )
         out(f"synthesized {audio.duration_s:.1f} s of speech at {audio.sample_rate} Hz")
 
         if screenshots is not None:

@@ -39,15 +39,19 @@ QLabel[role="badge"] {{ padding: 2px 8px; border-radius: 9px; color: #101215; fo
 QLabel[role="badge"][badge="pass"] {{ background: {ok}; }}
 QLabel[role="badge"][badge="warn"] {{ background: {warning}; }}
 QLabel[role="badge"][badge="fail"] {{ background: {error}; }}
-QPushButton {{ padding: 5px 12px; border: 1px solid {border}; border-radius: 4px; background: {alt}; }}
+QPushButton {{ padding: 5px 12px; border: 1px solid {border}; border-radius: 4px;
+    background: {alt}; }}
 QPushButton:hover {{ border-color: {accent}; }}
 QPushButton:disabled {{ color: {muted}; }}
-QPushButton[accent="true"] {{ background: {accent}; border-color: {accent}; color: white; font-weight: 600; }}
+QPushButton[accent="true"] {{ background: {accent}; border-color: {accent}; color: white;
+    font-weight: 600; }}
 QPushButton[accent="true"]:disabled {{ background: {alt}; border-color: {border}; color: {muted}; }}
 QListWidget#sidebar {{ background: {base}; border: none; font-size: 11pt; }}
 QListWidget#sidebar::item {{ padding: 12px 14px; }}
-QListWidget#sidebar::item:selected {{ background: {alt}; border-left: 3px solid {accent}; color: white; }}
-QProgressBar {{ border: 1px solid {border}; border-radius: 4px; text-align: center; background: {base}; }}
+QListWidget#sidebar::item:selected {{ background: {alt}; border-left: 3px solid {accent};
+    color: white; }}
+QProgressBar {{ border: 1px solid {border}; border-radius: 4px; text-align: center;
+    background: {base}; }}
 QProgressBar::chunk {{ background: {accent}; }}
 """.format(**COLORS)
 

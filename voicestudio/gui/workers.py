@@ -137,8 +137,16 @@ class Task(QObject):
         self.finished.emit()
 
 
-def run_task(fn: Callable[[TaskHandle], Any], parent: QObject, *, done=None, failed=None, cancelled=None,
-             progress=None, event=None) -> Task:
+def run_task(
+    fn: Callable[[TaskHandle], Any],
+    parent: QObject,
+    *,
+    done=None,
+    failed=None,
+    cancelled=None,
+    progress=None,
+    event=None,
+) -> Task:
     """Start ``fn(handle)`` on a new thread and wire the given GUI-thread callbacks."""
     task = Task(fn, parent)
     for signal, slot in ((task.done, done), (task.failed, failed), (task.cancelled, cancelled),

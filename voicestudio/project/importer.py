@@ -49,12 +49,17 @@ def find_pairs(source: Path) -> tuple[str, list[tuple[Path, str]]]:
     source = Path(source).expanduser()
     if not source.is_dir():
         raise ImportSourceError(f"{source} is not a folder")
-    for name, layout, reader in (("metadata.csv", "LJSpeech metadata.csv", _ljspeech), ("manifest.tsv", "manifest.tsv", _manifest)):
+    for name, layout, reader in (
+        ("metadata.csv", "LJSpeech metadata.csv", _ljspeech),
+        ("manifest.tsv", "manifest.tsv", _manifest),
+    ):
         if (source / name).is_file():
             try:
                 return layout, list(reader(source))
             except UnicodeDecodeError as exc:
-                raise ImportSourceError(f"{source / name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+                raise ImportSourceError(
+                    f"{source / name} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+                ) from exc
             except csv.Error as exc:
                 raise ImportSourceError(f"{source / name} cannot be read: {exc}") from exc
     pairs = [(audio, _read_text(audio.with_suffix(".txt")))
@@ -63,8 +68,9 @@ def find_pairs(source: Path) -> tuple[str, list[tuple[Path, str]]]:
     if pairs:
         return "audio files with .txt transcripts", pairs
     raise ImportSourceError(
-        f"no recordings with transcripts in {source}: expected an LJSpeech metadata.csv, a manifest.tsv "
-        "(file, duration_s, sample_rate, transcript) or a .txt file beside each audio file"
+        f"no recordings with transcripts in {source}: expected an LJSpeech metadata.csv, a "
+        "manifest.tsv (file, duration_s, sample_rate, "
+        "transcript) or a .txt file beside each audio file"
     )
 
 
@@ -157,7 +163,9 @@ def _ljspeech(source: Path) -> Iterator[tuple[Path, str]]:
             name = row[0].strip()
             if "/" in name or "\\" in name or name.startswith("."):
                 continue  # an id may not point outside the folder
-            text = (row[2] if len(row) > 2 and row[2].strip() else row[1] if len(row) > 1 else "").strip()
+            text = (
+                row[2] if len(row) > 2 and row[2].strip() else row[1] if len(row) > 1 else ""
+            ).strip()
             yield _find_audio(source, name), text
 
 
@@ -178,7 +186,9 @@ def _manifest(source: Path) -> Iterator[tuple[Path, str]]:
             return
         columns = [h.strip().lower() for h in header]
         if "file" not in columns or "transcript" not in columns:
-            raise ImportSourceError(f"{source / 'manifest.tsv'} needs a header with 'file' and 'transcript' columns")
+            raise ImportSourceError(
+                f"{source / 'manifest.tsv'} needs a header with 'file' and 'transcript' columns"
+            )
         file_col, text_col = columns.index("file"), columns.index("transcript")
         for row in rows:
             if len(row) <= max(file_col, text_col):

@@ -107,7 +107,10 @@ class Take:
         return self.report.verdict if self.report is not None else "unchecked"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "report": self.report.to_dict() if self.report is not None else None}
+        return {
+            **asdict(self),
+            "report": self.report.to_dict() if self.report is not None else None,
+        }
 
 
 @dataclass
@@ -167,9 +170,13 @@ class VoiceProject:
         self.record_rate: int = int(data.get("record_rate", DEFAULT_RECORD_RATE))
         self.train_rate: int = int(data.get("train_rate", DEFAULT_TRAIN_RATE))
         self.script_name: str = data.get("script_name", "")
-        self.prompts: list[Prompt] = [_prompt_from(p, i) for i, p in enumerate(data.get("prompts", []))]
+        self.prompts: list[Prompt] = [
+            _prompt_from(p, i) for i, p in enumerate(data.get("prompts", []))
+        ]
         consent = data.get("consent_index")
-        self.consent_index: int | None = consent if isinstance(consent, int) and 0 <= consent < len(self.prompts) else None
+        self.consent_index: int | None = (
+            consent if isinstance(consent, int) and 0 <= consent < len(self.prompts) else None
+        )
         self.position: int = min(max(0, int(data.get("position", 0))), len(self.prompts))
         self.voices: list[TrainedVoice] = [TrainedVoice(**v) for v in data.get("voices", [])]
 
@@ -186,7 +193,9 @@ class VoiceProject:
     ) -> VoiceProject:
         """Make ``parent/name`` (parent defaults to the user's projects folder)."""
         if not _NAME_OK.match(name) or name.strip() in ("", ".", "..") or name != name.strip():
-            raise ProjectError(f"invalid project name {name!r}: use 1-100 characters without slashes")
+            raise ProjectError(
+                f"invalid project name {name!r}: use 1-100 characters without slashes"
+            )
         parent = Path(parent).expanduser() if parent else default_projects_dir()
         if not parent.is_dir() and parent.resolve() != default_projects_dir().resolve():
             # a folder the user named: a typo must not leave a new tree of folders behind
@@ -233,12 +242,14 @@ class VoiceProject:
             raise ProjectFileError(f"{path} is damaged: no schema version")
         if schema > SCHEMA_VERSION:
             raise ProjectFileError(
-                f"{path} was written by a newer VoiceStudio (schema {schema}; this version reads up to "
-                f"{SCHEMA_VERSION}); update VoiceStudio — the file was left untouched"
+                f"{path} was written by a newer VoiceStudio (schema {schema}; this version reads "
+                f"up to {SCHEMA_VERSION}); update VoiceStudio — the file was left untouched"
             )
         while schema < SCHEMA_VERSION:
             if schema not in MIGRATIONS:
-                raise ProjectFileError(f"{path} has schema {schema}, which this VoiceStudio cannot upgrade")
+                raise ProjectFileError(
+                    f"{path} has schema {schema}, which this VoiceStudio cannot upgrade"
+                )
             data = MIGRATIONS[schema](data)
             schema += 1
             data["schema"] = schema
@@ -287,13 +298,18 @@ class VoiceProject:
         except (OSError, RuntimeError) as exc:  # a link loop
             raise AudioFileError(f"take {take.file} cannot be resolved: {exc}") from exc
         if not inside:
-            raise AudioFileError(f"take {take.file} is a link to {path.resolve()}, outside the project folder; "
-                                 "it is not used")
+            raise AudioFileError(
+                f"take {take.file} is a link to {path.resolve()}, outside the project folder; "
+                "it is not used"
+            )
         return path
 
     def prompt(self, index: int) -> Prompt:
         if not 0 <= index < len(self.prompts):
-            raise ProjectError(f"prompt {index} does not exist (this project has {len(self.prompts)} prompts, 0-{len(self.prompts) - 1})")
+            raise ProjectError(
+                f"prompt {index} does not exist (this project has {len(self.prompts)} prompts, "
+                f"0-{len(self.prompts) - 1})"
+            )
         return self.prompts[index]
 
     def add_prompt(self, text: str) -> int:
@@ -326,7 +342,14 @@ class VoiceProject:
         self.takes_dir.mkdir(exist_ok=True)
         with AudioFileWriter(self.folder / relative, sample_rate, fmt=subtype) as writer:
             writer.write(samples)
-        take = Take(str(relative), int(sample_rate), len(samples) / float(sample_rate), now_iso(), source, report)
+        take = Take(
+            str(relative),
+            int(sample_rate),
+            len(samples) / float(sample_rate),
+            now_iso(),
+            source,
+            report,
+        )
         prompt.takes.append(take)
         prompt.selected = None
         prompt.status = "recorded"
@@ -342,7 +365,8 @@ class VoiceProject:
         self.save()
 
     def next_pending(self, start: int | None = None) -> int | None:
-        """Where to resume: the first prompt without a take at or after ``start`` (default: the saved position)."""
+        """Where to resume: the first prompt without a take at or after ``start`` (default: the
+        saved position)."""
         begin = self.position if start is None else start
         order = list(range(begin, len(self.prompts))) + list(range(0, begin))
         return next((i for i in order if self.prompts[i].status == "pending"), None)
@@ -357,7 +381,9 @@ class VoiceProject:
         present = [(i, v) for i, v in enumerate(self.voices) if (self.folder / v.path).is_file()]
         if not present:
             return None
-        return max(present, key=lambda iv: (iv[1].similarity is not None, iv[1].similarity or 0.0, iv[0]))[1]
+        return max(
+            present, key=lambda iv: (iv[1].similarity is not None, iv[1].similarity or 0.0, iv[0])
+        )[1]
 
     def summary(self) -> ProjectSummary:
         takes = [t for p in self.prompts for t in p.takes]
@@ -393,7 +419,10 @@ def resolve_project(spec: str | Path) -> Path:
     by_name = default_projects_dir() / str(spec)
     if "/" not in str(spec) and (by_name / PROJECT_FILE).is_file():
         return by_name
-    raise ProjectError(f"no VoiceStudio project at {path} (and none named {str(spec)!r} in {default_projects_dir()})")
+    raise ProjectError(
+        f"no VoiceStudio project at {path} (and none named {str(spec)!r} "
+        f"in {default_projects_dir()})"
+    )
 
 
 def _backup_is_good(path: Path) -> bool:
@@ -419,7 +448,12 @@ def _prompt_dict(prompt: Prompt) -> dict[str, Any]:
 
 def _prompt_from(data: dict[str, Any], index: int) -> Prompt:
     takes = [_take_from(t) for t in data.get("takes", [])]
-    return Prompt(text=data["text"], status=data.get("status", "pending"), takes=takes, selected=data.get("selected"))
+    return Prompt(
+        text=data["text"],
+        status=data.get("status", "pending"),
+        takes=takes,
+        selected=data.get("selected"),
+    )
 
 
 def _take_from(data: dict[str, Any]) -> Take:
@@ -458,11 +492,19 @@ def _validated(data: dict[str, Any], path: Path) -> dict[str, Any]:
             if unknown:
                 raise ValueError(f"{where} has unknown fields {sorted(unknown)}")
             file = take.get("file")
-            if not isinstance(file, str) or PurePosixPath(file).is_absolute() or ".." in PurePosixPath(file).parts:
+            if (
+                not isinstance(file, str)
+                or PurePosixPath(file).is_absolute()
+                or ".." in PurePosixPath(file).parts
+            ):
                 raise ValueError(f"{where}.file must be a path inside the project (got {file!r})")
-            if not isinstance(take.get("sample_rate"), int) or not isinstance(take.get("duration_s"), int | float):
+            if not isinstance(take.get("sample_rate"), int) or not isinstance(
+                take.get("duration_s"), int | float
+            ):
                 raise TypeError(f"{where} needs an integer sample_rate and a numeric duration_s")
-            if not isinstance(take.get("recorded", ""), str) or not isinstance(take.get("source", ""), str):
+            if not isinstance(take.get("recorded", ""), str) or not isinstance(
+                take.get("source", ""), str
+            ):
                 raise TypeError(f"{where}.recorded and .source must be strings")
             if take.get("report") is not None and not isinstance(take.get("report"), dict):
                 raise TypeError(f"{where}.report must be an object")
@@ -479,13 +521,21 @@ def _validated(data: dict[str, Any], path: Path) -> dict[str, Any]:
         if not isinstance(voice, dict) or set(voice) - set(TrainedVoice.__dataclass_fields__):
             raise ValueError(f"{where} must be an object with the fields of a trained voice")
         file = voice.get("path")
-        if not isinstance(file, str) or PurePosixPath(file).is_absolute() or ".." in PurePosixPath(file).parts:
+        if (
+            not isinstance(file, str)
+            or PurePosixPath(file).is_absolute()
+            or ".." in PurePosixPath(file).parts
+        ):
             raise ValueError(f"{where}.path must be a path inside the project (got {file!r})")
         if not isinstance(voice.get("name"), str) or not isinstance(voice.get("created"), str):
             raise TypeError(f"{where} needs a name and a created date")
         similarity = voice.get("similarity")
-        if similarity is not None and (isinstance(similarity, bool) or not isinstance(similarity, int | float)):
+        if similarity is not None and (
+            isinstance(similarity, bool) or not isinstance(similarity, int | float)
+        ):
             raise TypeError(f"{where}.similarity must be a number or null")
-        if not isinstance(voice.get("steps", 0), int) or not isinstance(voice.get("train_minutes", 0.0), int | float):
+        if not isinstance(voice.get("steps", 0), int) or not isinstance(
+            voice.get("train_minutes", 0.0), int | float
+        ):
             raise TypeError(f"{where}.steps and .train_minutes must be numbers")
     return data

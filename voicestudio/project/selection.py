@@ -38,7 +38,11 @@ def consent_prompt(project: VoiceProject, create: bool = False) -> int | None:
     ``create`` the filled-in statement is added as a prompt and remembered (and saved)."""
     index = project.consent_index
     prompts = project.prompts
-    if index is not None and 0 <= index < len(prompts) and is_consent_statement(prompts[index].text):
+    if (
+        index is not None
+        and 0 <= index < len(prompts)
+        and is_consent_statement(prompts[index].text)
+    ):
         return index
     if not create:
         return None

@@ -55,7 +55,9 @@ def backup_path(path: Path) -> Path:
 
 def save_json(path: Path, data: dict[str, Any], keep_backup: bool = True) -> None:
     """Atomically replace ``path``, then refresh ``path.bak`` with the same good bytes."""
-    payload = (json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
+    payload = (json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode(
+        "utf-8"
+    )
     atomic_write_bytes(path, payload)
     if keep_backup:
         atomic_write_bytes(backup_path(path), payload)
@@ -74,14 +76,19 @@ def load_json(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ProjectFileError(f"{path} is damaged: not UTF-8 text (byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
-        raise ProjectFileError(f"{path} is damaged: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
+        raise ProjectFileError(
+            f"{path} is damaged: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from exc
     if not isinstance(data, dict):
-        raise ProjectFileError(f"{path} is damaged: expected a JSON object, found {type(data).__name__}")
+        raise ProjectFileError(
+            f"{path} is damaged: expected a JSON object, found {type(data).__name__}"
+        )
     return data
 
 
 def restore_backup(path: Path) -> Path | None:
-    """Put ``path.bak`` back in place. Returns where the damaged file was kept (None if there was none)."""
+    """Put ``path.bak`` back in place. Returns where the damaged file was kept (None if there was
+    none)."""
     backup = backup_path(path)
     if not backup.is_file():
         raise ProjectFileError(f"no backup copy {backup} to restore")

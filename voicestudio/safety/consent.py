@@ -97,8 +97,10 @@ class ForeignTake:
     similarity: float
 
     def describe(self) -> str:
-        return (f"{FOREIGN_REASON} (similarity {self.similarity:.2f}; under {TAKE_THRESHOLD:.2f} is taken "
-                "to be someone else)")
+        return (
+            f"{FOREIGN_REASON} (similarity {self.similarity:.2f}; under {TAKE_THRESHOLD:.2f} is "
+            "taken to be someone else)"
+        )
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,8 @@ class ConsentRemedy:
     index: int | None  # the statement's prompt; None: the project has none yet
     statement: str
     again: bool = False
-    advice: str = ""  # how to record it, e.g. "with the same microphone and room as the other takes"
+    # how to record it, e.g. "with the same microphone and room as the other takes"
+    advice: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,8 +159,15 @@ class ConsentCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """For the voice sidecar: what was checked, against what, and the outcome."""
-        record = {**asdict(self), "similarity": round(self.similarity, 4), "verified": self.verified}
-        record["left_out"], record["foreign_share"] = list(self.left_out), round(self.foreign_share, 4)
+        record = {
+            **asdict(self),
+            "similarity": round(self.similarity, 4),
+            "verified": self.verified,
+        }
+        record["left_out"], record["foreign_share"] = (
+            list(self.left_out),
+            round(self.foreign_share, 4),
+        )
         return record
 
     def describe(self) -> str:
@@ -169,9 +179,13 @@ class ConsentCheck:
 
 
 # ----------------------------------------------------------------------------- which take
-def remedy(project: VoiceProject, index: int | None, again: bool = False, advice: str = "") -> ConsentRemedy:
+def remedy(
+    project: VoiceProject, index: int | None, again: bool = False, advice: str = ""
+) -> ConsentRemedy:
     """Record (or add) the statement of ``project``, whose prompt is ``index``."""
-    statement = project.prompts[index].text if index is not None else selection.statement_for(project)
+    statement = (
+        project.prompts[index].text if index is not None else selection.statement_for(project)
+    )
     return ConsentRemedy(project.folder, index, statement, again, advice)
 
 
@@ -180,8 +194,10 @@ def consent_take(project: VoiceProject) -> tuple[int, Take]:
     index = selection.consent_prompt(project)
     if index is None:
         raise ConsentError(
-            f"project {project.name!r} has no consent statement among its prompts, so VoiceStudio cannot "
-            "tell that the speaker agreed to be cloned", remedy(project, None))
+            f"project {project.name!r} has no consent statement among its prompts, so VoiceStudio "
+            "cannot tell that the speaker agreed to be cloned",
+            remedy(project, None),
+        )
     take = project.prompts[index].chosen_take
     if take is None:
         raise ConsentError(
@@ -203,7 +219,10 @@ def check_consent(
     verified or not."""
     takes = selection.training_files(project)
     if not takes:  # said first: a project with nothing recorded needs takes before anything
-        raise ConsentError(f"project {project.name!r} has no recorded takes to train on: record or import takes first")
+        raise ConsentError(
+            f"project {project.name!r} has no recorded "
+            "takes to train on: record or import takes first"
+        )
     index, take = consent_take(project)
     digest, audio = _consent_recording(project, index, take)
     encoder = _encoder(encoder, cancelled)
@@ -245,14 +264,18 @@ class ConsentScreen:
         publish cost one clip each rather than another pass over every take."""
         if not utterances:
             raise ConsentError(f"project {self.project.name!r} has no takes to train on")
-        kept, embeddings = _embed_take_files(self.encoder, [self.project.folder / u.name for u in utterances])
+        kept, embeddings = _embed_take_files(
+            self.encoder, [self.project.folder / u.name for u in utterances]
+        )
         if len(kept) != len(utterances):
             missing = [utterances[i].name for i in range(len(utterances)) if i not in set(kept)]
             raise ConsentError(f"takes went missing or became unreadable since they were checked: "
                                f"{_name_takes(self.project, missing)}; start the training again")
         names = [u.name for u in utterances]
         seconds = np.array([len(u.audio) / MODEL_RATE for u in utterances])
-        check = _compare(self.project, self.take.file, self.digest, self.consent, names, embeddings, seconds)
+        check = _compare(
+            self.project, self.take.file, self.digest, self.consent, names, embeddings, seconds
+        )
         return check, dict(zip(names, (embeddings @ self.consent).tolist(), strict=True))
 
 
@@ -265,8 +288,9 @@ def verify_trained_data(project: VoiceProject, trained: Sequence[TakeAudio], for
     check, _scores = screen._compare(trained)
     if check.left_out:
         raise ConsentError(
-            f"{len(check.left_out)} takes this voice was trained on do not sound like the person who recorded the "
-            f"consent statement ({screen.take.file}): {_name_takes(project, check.left_out)}; the statement was "
+            f"{len(check.left_out)} takes this voice was trained on do not sound like the person "
+            "who recorded the consent statement "
+            f"({screen.take.file}): {_name_takes(project, check.left_out)}; the statement was "
             "probably recorded again by someone else. The voice is not exported"
         )
     check = refuse_unless_verified(project, check)
@@ -293,8 +317,9 @@ class StatementRecording:
     check: ConsentCheck
 
 
-def add_consent_recording(project: VoiceProject, path: str | Path, encoder: SpeakerEncoder | None = None,
-                          asr: bool = True) -> ConsentCheck:
+def add_consent_recording(
+    project: VoiceProject, path: str | Path, encoder: SpeakerEncoder | None = None, asr: bool = True
+) -> ConsentCheck:
     """Store a recording of the statement (made outside VoiceStudio) as the consent take,
     only once it passes: its take checks, the reading check (``asr``; else it runs when the
     consent is next checked) and the comparison with the takes. The statement prompt is
@@ -306,14 +331,25 @@ def store_consent_recording(project: VoiceProject, recording: StatementRecording
     """Add a checked statement recording to ``project`` as its consent take (and the
     statement prompt, when the project has none); the check, naming the stored take."""
     index = selection.consent_prompt(project, create=True)
-    take = project.add_take(index, recording.audio.samples, recording.audio.sample_rate, report=recording.report,
-                            source=f"{IMPORT_SOURCE_PREFIX}{recording.source.resolve()}")
-    stored = hashlib.sha256(project.take_path(take).read_bytes()).hexdigest()  # the take file, as later checks see it
+    take = project.add_take(
+        index,
+        recording.audio.samples,
+        recording.audio.sample_rate,
+        report=recording.report,
+        source=f"{IMPORT_SOURCE_PREFIX}{recording.source.resolve()}",
+    )
+    # the take file, as later checks see it
+    stored = hashlib.sha256(project.take_path(take).read_bytes()).hexdigest()
     return replace(recording.check, take=take.file, sha256=stored)
 
 
-def check_consent_recording(project: VoiceProject, path: str | Path, encoder: SpeakerEncoder | None = None,
-                            asr: bool = True, cancelled: Callable[[], bool] | None = None) -> StatementRecording:
+def check_consent_recording(
+    project: VoiceProject,
+    path: str | Path,
+    encoder: SpeakerEncoder | None = None,
+    asr: bool = True,
+    cancelled: Callable[[], bool] | None = None,
+) -> StatementRecording:
     """Every check :func:`add_consent_recording` makes, changing nothing; ConsentError says
     why a recording cannot be the statement, ConsentCheckCancelled when ``cancelled()``."""
     from voicestudio.audio.checks import TakeOrigin, check_take
@@ -322,21 +358,30 @@ def check_consent_recording(project: VoiceProject, path: str | Path, encoder: Sp
     check_rate(audio.sample_rate)
     index = selection.consent_prompt(project)
     text = selection.statement_text(project)
-    report = check_take(audio.samples, audio.sample_rate, text if asr else None, origin=TakeOrigin.FILE)
+    report = check_take(
+        audio.samples, audio.sample_rate, text if asr else None, origin=TakeOrigin.FILE
+    )
     label = Path(path).name
     if report.failed:
         problems = "; ".join(c.message for c in report.problems if c.verdict == "fail")
-        raise ConsentError(f"{label} cannot be the consent take: it failed its checks ({problems}); nothing was stored")
+        raise ConsentError(
+            f"{label} cannot be the consent take: it failed "
+            f"its checks ({problems}); nothing was stored"
+        )
     if asr and report.asr_text is None:
-        raise ConsentError(f"cannot check that {label} reads the consent statement: the speech recognizer did "
-                           "not run; reinstall VoiceStudio (make install); nothing was stored")
+        raise ConsentError(
+            f"cannot check that {label} reads the consent statement: the speech recognizer did "
+            "not run; reinstall VoiceStudio (make install); nothing was stored"
+        )
     if report.asr_text is not None:
         _refuse_misreading(label, reading_error(text, report.asr_text), report.asr_text, None,
                            "; nothing was stored")
     takes = selection.training_files(project)
     if not takes:
-        raise ConsentError(f"project {project.name!r} has no recorded takes to train on: import or record the "
-                           "takes first, then add the statement")
+        raise ConsentError(
+            f"project {project.name!r} has no recorded takes to train on: import or record the "
+            "takes first, then add the statement"
+        )
     encoder = _encoder(encoder, cancelled)
     consent = _embed_statement(encoder, audio, label, project, index)
     try:
@@ -358,10 +403,10 @@ def reading_error(statement: str, heard: str) -> float:
 
 
 _NUMBER_WORD = re.compile(
-    r"^(zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
-    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|"
-    r"thousand|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
-    r"[a-z]+teenth|[a-z]+tieth|\d+(st|nd|rd|th)?)$"
+    r"^(zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+    r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"
+    r"seventy|eighty|ninety|hundred|thousand|first|second|third|fourth|fifth|sixth|seventh|"
+    r"eighth|ninth|tenth|eleventh|twelfth|[a-z]+teenth|[a-z]+tieth|\d+(st|nd|rd|th)?)$"
 )
 
 
@@ -371,14 +416,30 @@ def _compare_with_files(project: VoiceProject, label: str, digest: str, consent:
                         cancelled: Callable[[], bool] | None = None) -> ConsentCheck:
     kept, embeddings = _embed_take_files(encoder, [path for _take, path in takes], cancelled)
     if not kept:
-        raise ConsentError(f"none of the takes of project {project.name!r} can be read, so there is no voice to "
-                           "compare the consent statement with")
-    return _compare(project, label, digest, consent, [takes[i][0].take.file for i in kept], embeddings,
-                    np.array([takes[i][0].take.duration_s for i in kept]))
+        raise ConsentError(
+            f"none of the takes of project {project.name!r} can be read, so there is no voice to "
+            "compare the consent statement with"
+        )
+    return _compare(
+        project,
+        label,
+        digest,
+        consent,
+        [takes[i][0].take.file for i in kept],
+        embeddings,
+        np.array([takes[i][0].take.duration_s for i in kept]),
+    )
 
 
-def _compare(project: VoiceProject, label: str, digest: str, consent: np.ndarray, names: Sequence[str],
-             embeddings: np.ndarray, seconds: np.ndarray) -> ConsentCheck:
+def _compare(
+    project: VoiceProject,
+    label: str,
+    digest: str,
+    consent: np.ndarray,
+    names: Sequence[str],
+    embeddings: np.ndarray,
+    seconds: np.ndarray,
+) -> ConsentCheck:
     """The statement's embedding against each take's: copies refused, takes of someone else
     set apart (with their share of the speech), the rest's mean compared."""
     from voicestudio.evaluate import secs
@@ -386,35 +447,54 @@ def _compare(project: VoiceProject, label: str, digest: str, consent: np.ndarray
     scores = embeddings @ consent
     copies = [n for n, score in zip(names, scores, strict=True) if score >= COPY_SIMILARITY]
     if copies:
-        raise ConsentError(f"{label} is the same recording as the take {copies[0]} (speaker similarity "
-                           f"{scores.max():.3f}): the consent statement must be a recording of its own")
+        raise ConsentError(
+            f"{label} is the same recording as the take {copies[0]} (speaker similarity "
+            f"{scores.max():.3f}): the consent statement must be a recording of its own"
+        )
     foreign = scores < TAKE_THRESHOLD
     share = float(seconds[foreign].sum() / max(seconds.sum(), 1e-9))
     mean = secs.mean_embedding(embeddings[~foreign] if (~foreign).any() else embeddings)
-    return ConsentCheck(take=label, sha256=digest, similarity=secs.cosine(consent, mean), threshold=THRESHOLD,
-                        reference_takes=len(names), checked=datetime.now(UTC).isoformat(timespec="seconds"),
-                        left_out=tuple(n for n, f in zip(names, foreign, strict=True) if f), foreign_share=share)
+    return ConsentCheck(
+        take=label,
+        sha256=digest,
+        similarity=secs.cosine(consent, mean),
+        threshold=THRESHOLD,
+        reference_takes=len(names),
+        checked=datetime.now(UTC).isoformat(timespec="seconds"),
+        left_out=tuple(n for n, f in zip(names, foreign, strict=True) if f),
+        foreign_share=share,
+    )
 
 
 def refuse_unless_verified(project: VoiceProject, check: ConsentCheck) -> ConsentCheck:
     """``check``, or :class:`ConsentError` explaining why it is not verified and what to do."""
     index = selection.consent_prompt(project)
-    if MAX_FOREIGN_SHARE < check.foreign_share < 0.9:  # some takes are the statement's voice, most not
+    # some takes are the statement's voice, most not
+    if MAX_FOREIGN_SHARE < check.foreign_share < 0.9:
         raise ConsentError(
-            f"{len(check.left_out)} of {check.reference_takes} takes ({100 * check.foreign_share:.0f} % of the "
-            f"speech) do not sound like the person who recorded the consent statement ({check.take}): "
-            f"{_name_takes(project, check.left_out)}. VoiceStudio only clones the voice of the person who recorded "
-            "the statement: remove those takes (for instance recordings imported from someone else), or, if the "
-            "statement was read by someone other than the speaker of the takes, have that speaker read it",
-            remedy(project, index, again=True, advice="read by the speaker of the takes"))
+            f"{len(check.left_out)} of {check.reference_takes} takes "
+            f"({100 * check.foreign_share:.0f} % of the speech) do not sound like the person who "
+            "recorded the consent statement "
+            f"({check.take}): {_name_takes(project, check.left_out)}. VoiceStudio only clones the "
+            "voice of the person who recorded the statement: remove those takes (for instance "
+            "recordings imported from someone else), or, if the statement was read by someone "
+            "other than the speaker of the takes, have that speaker read it",
+            remedy(project, index, again=True, advice="read by the speaker of the takes"),
+        )
     if not check.verified:
         raise ConsentError(
-            f"the consent statement ({check.take}) and the takes do not sound like the same person (speaker "
-            f"similarity {check.similarity:.2f}; the gate needs {check.threshold:.2f}, and recordings of one speaker "
-            "in one session usually score 0.85 or more). VoiceStudio only clones a voice whose owner recorded the "
-            "consent statement",
-            remedy(project, index, again=True,
-                   advice="if it is the same person, with the same microphone and room as the other takes"))
+            f"the consent statement ({check.take}) and the takes do not sound like the same person "
+            f"(speaker similarity {check.similarity:.2f}; the gate needs {check.threshold:.2f}, "
+            "and recordings of one speaker in one session usually score 0.85 or more). "
+            "VoiceStudio only clones a voice whose owner recorded the consent statement",
+            remedy(
+                project,
+                index,
+                again=True,
+                advice="if it is the same person, with the same "
+                       "microphone and room as the other takes",
+            ),
+        )
     return check
 
 
@@ -436,9 +516,15 @@ def _share_of(project: VoiceProject, files: Sequence[str], trained_s: float) -> 
 def _consent_recording(project: VoiceProject, index: int, take: Take) -> tuple[str, Audio]:
     """(sha256, audio) of a consent take that may stand as consent."""
     if take.verdict == "fail" and not take.accepted_by_user:
-        problems = "; ".join(c.message for c in take.report.checks if c.verdict == "fail") if take.report else ""
-        raise ConsentError(f"the consent take {take.file} failed its checks ({problems or 'see the take'})",
-                           remedy(project, index, again=True))
+        problems = (
+            "; ".join(c.message for c in take.report.checks if c.verdict == "fail")
+            if take.report
+            else ""
+        )
+        raise ConsentError(
+            f"the consent take {take.file} failed its checks ({problems or 'see the take'})",
+            remedy(project, index, again=True),
+        )
     try:
         path = project.take_path(take)
         data = path.read_bytes()
@@ -448,7 +534,9 @@ def _consent_recording(project: VoiceProject, index: int, take: Take) -> tuple[s
                            remedy(project, index, again=True)) from exc
     digest = hashlib.sha256(data).hexdigest()
     cer, heard = _reading(take, digest, audio, project.prompts[index].text)
-    _refuse_misreading(take.file, cer, heard, remedy(project, index, again=True, advice="reading it as shown"))
+    _refuse_misreading(
+        take.file, cer, heard, remedy(project, index, again=True, advice="reading it as shown")
+    )
     return digest, audio
 
 
@@ -466,8 +554,10 @@ def _reading(take: Take, digest: str, audio: Audio, statement: str) -> tuple[flo
     try:
         heard = transcribe(audio.samples, audio.sample_rate)
     except ImportError as exc:
-        raise ConsentError(f"cannot check that the consent take {take.file} reads the consent statement: the "
-                           f"speech recognizer is not installed ({exc}); reinstall VoiceStudio (make install)") from exc
+        raise ConsentError(
+            f"cannot check that the consent take {take.file} reads the consent statement: the "
+            f"speech recognizer is not installed ({exc}); reinstall VoiceStudio (make install)"
+        ) from exc
     result = (reading_error(statement, heard), heard)
     with _cache_lock:
         _reading_cache[digest] = result
@@ -492,9 +582,10 @@ def _embed_statement(encoder: SpeakerEncoder, audio: Audio, label: str, project:
                            remedy(project, index, again=True)) from exc
     if len(speech) < MIN_CONSENT_S * secs.SAMPLE_RATE:
         raise ConsentError(
-            f"the consent take {label} holds {len(speech) / secs.SAMPLE_RATE:.1f} s of speech, too little to "
-            f"recognise a voice (at least {MIN_CONSENT_S:g} s)", remedy(project, index, again=True,
-                                                                      advice="reading all of it"))
+            f"the consent take {label} holds {len(speech) / secs.SAMPLE_RATE:.1f} s of speech, too "
+            f"little to recognise a voice (at least {MIN_CONSENT_S:g} s)",
+            remedy(project, index, again=True, advice="reading all of it"),
+        )
     return encoder.embed(audio.samples, audio.sample_rate)
 
 
@@ -518,7 +609,9 @@ def _embed_take_files(encoder: SpeakerEncoder, paths: Sequence[Path],
     return order, np.stack([found[i] for i in order]) if order else np.zeros((0, 256), np.float32)
 
 
-def _encoder(encoder: SpeakerEncoder | None, cancelled: Callable[[], bool] | None) -> SpeakerEncoder:
+def _encoder(
+    encoder: SpeakerEncoder | None, cancelled: Callable[[], bool] | None
+) -> SpeakerEncoder:
     if encoder is not None:
         return encoder
     from voicestudio.evaluate import secs, speaker_model
@@ -549,9 +642,13 @@ def require_exportable(sidecar: dict[str, Any], name: str) -> None:
     if not is_clone(sidecar):
         return
     record = sidecar_consent(sidecar)
-    if record is None or record.get("verified") is not True or not isinstance(record.get("sha256"), str):
+    if (
+        record is None
+        or record.get("verified") is not True
+        or not isinstance(record.get("sha256"), str)
+    ):
         raise ConsentError(
-            f"voice {name!r} was cloned from a recording project without a verified consent take (it was "
-            "trained before VoiceStudio checked consent, or its record is missing); train it again from a "
-            "project with the speaker's consent statement to export it"
+            f"voice {name!r} was cloned from a recording project without a verified consent take "
+            "(it was trained before VoiceStudio checked consent, or its record is missing); train "
+            "it again from a project with the speaker's consent statement to export it"
         )

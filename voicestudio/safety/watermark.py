@@ -72,7 +72,9 @@ def embed(samples: np.ndarray, rate: int, key: bytes = DEFAULT_KEY, level_db: fl
     if x.size == 0:
         return x
     x16 = resample(x, rate, DETECT_RATE) if rate != DETECT_RATE else x
-    envelope = np.sqrt(uniform_filter1d(x16.astype(np.float64) ** 2, int(ENVELOPE_S * DETECT_RATE)) + 1e-12)
+    envelope = np.sqrt(
+        uniform_filter1d(x16.astype(np.float64) ** 2, int(ENVELOPE_S * DETECT_RATE)) + 1e-12
+    )
     mark = np.take(pattern(key), (offset + np.arange(x16.size)) % BLOCK) * envelope
     power = float(np.mean(mark**2))
     if power <= 1e-20:  # digital silence: nothing to hide under
@@ -104,8 +106,11 @@ def synthetic_tags() -> dict[str, str]:
     so the comment names the version too: it is the one tag every format keeps."""
     from voicestudio import __version__
 
-    return {"software": f"VoiceStudio {__version__}",
-            "comment": f"Synthetic speech made with VoiceStudio {__version__}; carries an inaudible VoiceStudio watermark"}
+    return {
+        "software": f"VoiceStudio {__version__}",
+        "comment": f"Synthetic speech made with VoiceStudio {__version__}; "
+                   "carries an inaudible VoiceStudio watermark",
+    }
 
 
 def synthetic_writer(path, source_rate: int, rate: int | None = None, fmt: str | None = None):
@@ -115,10 +120,14 @@ def synthetic_writer(path, source_rate: int, rate: int | None = None, fmt: str |
     libsndfile's default quality (tests/test_watermark.py measures it)."""
     from voicestudio.audio.io import AudioFileWriter
 
-    return AudioFileWriter(path, source_rate, rate, fmt, mark=Watermarker(source_rate), tags=synthetic_tags())
+    return AudioFileWriter(
+        path, source_rate, rate, fmt, mark=Watermarker(source_rate), tags=synthetic_tags()
+    )
 
 
-def write_synthetic(path, samples: np.ndarray, source_rate: int, rate: int | None = None, fmt: str | None = None):
+def write_synthetic(
+    path, samples: np.ndarray, source_rate: int, rate: int | None = None, fmt: str | None = None
+):
     """One buffer of synthetic speech, watermarked, tagged and written atomically."""
     with synthetic_writer(path, source_rate, rate, fmt) as writer:
         writer.write(samples)
@@ -130,7 +139,10 @@ def detect(samples: np.ndarray, rate: int, key: bytes = DEFAULT_KEY) -> Detectio
     x = _checked(samples)
     seconds = x.size / rate if rate else 0.0
     if seconds < MIN_DETECT_S:
-        raise WatermarkError(f"{seconds:.2f} s of audio is too short to check; at least {MIN_DETECT_S:.2f} s is needed")
+        raise WatermarkError(
+            f"{seconds:.2f} s of audio is too short to "
+            f"check; at least {MIN_DETECT_S:.2f} s is needed"
+        )
     return Detection(bool((z := confidence(x, rate, key)) >= THRESHOLD), z, seconds)
 
 

@@ -75,7 +75,9 @@ def calibrate(speaker: ProsodyStats, voice: ProsodyStats) -> ProsodyCalibration:
     """What takes ``voice`` (measured at length scale 1, no styling) to ``speaker``."""
     shift, scale, length = 0.0, 1.0, 1.0
     if speaker.f0_median_hz and voice.f0_median_hz:
-        shift = _clamp(12.0 * math.log2(speaker.f0_median_hz / voice.f0_median_hz), -MAX_SHIFT_ST, MAX_SHIFT_ST)
+        shift = _clamp(
+            12.0 * math.log2(speaker.f0_median_hz / voice.f0_median_hz), -MAX_SHIFT_ST, MAX_SHIFT_ST
+        )
     if speaker.f0_range_st and voice.f0_range_st:
         scale = _clamp(speaker.f0_range_st / voice.f0_range_st, *RANGE_LIMITS)
     if speaker.speaking_rate_pps and voice.speaking_rate_pps:

@@ -64,13 +64,19 @@ class StyleControls:
             unit = f" {spec.unit}" if spec.unit and not spec.unit.startswith("×") else ""
             valid = f"between {spec.low:g} and {spec.high:g}{unit}"
             name = f"{f.name} (--range)" if f.name == "pitch_range" else f.name
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+            ):
                 raise ControlRangeError(f"{name} must be a number {valid} (got {value!r})")
             if not spec.low <= value <= spec.high:
                 raise ControlRangeError(f"{name} must be {valid} (got {value:g})")
         presets = emotion_presets()
         if self.emotion not in presets:
-            raise ControlRangeError(f"unknown emotion {self.emotion!r}; choose one of: {', '.join(presets)}")
+            raise ControlRangeError(
+                f"unknown emotion {self.emotion!r}; choose one of: {', '.join(presets)}"
+            )
         return self
 
     def with_changes(self, **changes) -> StyleControls:

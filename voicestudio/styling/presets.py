@@ -46,7 +46,9 @@ def check_name(name: str) -> str:
     if not name:
         raise PresetError("give the preset a name")
     if len(name) > MAX_NAME_CHARS:
-        raise PresetError(f"a preset name has at most {MAX_NAME_CHARS} characters (got {len(name)})")
+        raise PresetError(
+            f"a preset name has at most {MAX_NAME_CHARS} characters (got {len(name)})"
+        )
     return name
 
 
@@ -67,11 +69,15 @@ class PresetStore:
                 raise PresetFileError(self._damaged(f"implausibly large ({size} bytes)"))
             data = json.loads(self.path.read_bytes().decode("utf-8"))
         except OSError as exc:
-            raise PresetError(f"cannot read style presets {self.path}: {exc.strerror or exc}") from exc
+            raise PresetError(
+                f"cannot read style presets {self.path}: {exc.strerror or exc}"
+            ) from exc
         except UnicodeDecodeError as exc:
             raise PresetFileError(self._damaged(f"not UTF-8 text (byte {exc.start})")) from exc
         except json.JSONDecodeError as exc:
-            raise PresetFileError(self._damaged(f"{exc.msg} at line {exc.lineno}, column {exc.colno}")) from exc
+            raise PresetFileError(
+                self._damaged(f"{exc.msg} at line {exc.lineno}, column {exc.colno}")
+            ) from exc
         return self._parse(data)
 
     def names(self) -> list[str]:
@@ -107,23 +113,29 @@ class PresetStore:
 
     # ------------------------------------------------------------------ internals
     def _damaged(self, detail: str) -> str:
-        return (f"the style presets file {self.path} is damaged ({detail}); it was left as it is. "
-                "Fix it in a text editor, or save a preset: the damaged file is then kept beside it "
-                f"as {self.path.name}.broken and a new one started")
+        return (
+            f"the style presets file {self.path} is damaged ({detail}); it was left as it is. "
+            "Fix it in a text editor, or save a preset: the damaged file is then kept beside it "
+            f"as {self.path.name}.broken and a new one started"
+        )
 
     def _parse(self, data: object) -> dict[str, StyleControls]:
         if not isinstance(data, dict) or not isinstance(data.get("presets"), dict):
             raise PresetFileError(self._damaged('expected a JSON object with a "presets" object'))
         version = data.get("version")
         if isinstance(version, int) and version > FORMAT_VERSION:
-            raise PresetFileError(self._damaged(f"written by a newer VoiceStudio (version {version})"))
+            raise PresetFileError(
+                self._damaged(f"written by a newer VoiceStudio (version {version})")
+            )
         presets: dict[str, StyleControls] = {}
         for name, values in data["presets"].items():
             if not isinstance(values, dict):
                 raise PresetFileError(self._damaged(f"preset {name!r} is not a JSON object"))
             unknown = sorted(set(values) - _CONTROL_FIELDS)
             if unknown:
-                raise PresetFileError(self._damaged(f"preset {name!r} has unknown fields: {', '.join(unknown)}"))
+                raise PresetFileError(
+                    self._damaged(f"preset {name!r} has unknown fields: {', '.join(unknown)}")
+                )
             if "emotion" in values and not isinstance(values["emotion"], str):
                 raise PresetFileError(self._damaged(f"preset {name!r}: emotion must be a name"))
             try:
@@ -139,7 +151,10 @@ class PresetStore:
         except OSError as exc:
             raise PresetError(f"cannot create {self.path.parent}: {exc.strerror or exc}") from exc
         try:
-            atomic_write_bytes(self.path, (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+            atomic_write_bytes(
+                self.path,
+                (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+            )
         except VoiceStudioError as exc:
             raise PresetError(f"cannot save style presets: {exc}") from exc
 
@@ -152,5 +167,7 @@ class PresetStore:
         try:
             os.replace(self.path, target)
         except OSError as exc:
-            raise PresetError(f"cannot set the damaged {self.path} aside: {exc.strerror or exc}") from exc
+            raise PresetError(
+                f"cannot set the damaged {self.path} aside: {exc.strerror or exc}"
+            ) from exc
         return target

@@ -20,7 +20,9 @@ from voicestudio.styling.world import WorldAnalysis, analyze, render
 TARGET_LEVEL_DBFS = -24.0
 
 
-def set_level(samples: np.ndarray, sample_rate: int, level_dbfs: float = TARGET_LEVEL_DBFS) -> np.ndarray:
+def set_level(
+    samples: np.ndarray, sample_rate: int, level_dbfs: float = TARGET_LEVEL_DBFS
+) -> np.ndarray:
     """Active-speech RMS to ``level_dbfs``, peaks limited (silence stays silence)."""
     return set_speech_level(samples, sample_rate, level_dbfs)
 

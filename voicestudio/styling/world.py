@@ -94,7 +94,8 @@ def analyze(
         raise ValueError(f"F0 method must be one of {F0_METHODS}")
     x = np.ascontiguousarray(samples, dtype=np.float64)
     f0, t = _f0(x, sample_rate, method, f0_floor, f0_ceil)
-    refine = method in ("rapt", "dio")  # StoneMask sharpens these coarse contours; Harvest needs none
+    # StoneMask sharpens these coarse contours; Harvest needs none
+    refine = method in ("rapt", "dio")
     fft_size = pw.get_cheaptrick_fft_size(sample_rate, max(f0_floor, ENVELOPE_FLOOR_HZ))
     parts = _frame_splits(len(f0), analysis_workers())
 
@@ -102,7 +103,14 @@ def analyze(
         f0_part, t_part = np.ascontiguousarray(f0[a:b]), np.ascontiguousarray(t[a:b])
         if refine:
             f0_part = pw.stonemask(x, f0_part, t_part, sample_rate)
-        sp = pw.cheaptrick(x, f0_part, t_part, sample_rate, f0_floor=max(f0_floor, ENVELOPE_FLOOR_HZ), fft_size=fft_size)
+        sp = pw.cheaptrick(
+            x,
+            f0_part,
+            t_part,
+            sample_rate,
+            f0_floor=max(f0_floor, ENVELOPE_FLOOR_HZ),
+            fft_size=fft_size,
+        )
         return f0_part, sp, _aperiodicity(x, f0_part, t_part, sample_rate, fft_size)
 
     results = list(_executor().map(lambda ab: envelope(*ab), parts))
@@ -110,7 +118,9 @@ def analyze(
     return WorldAnalysis(f0, sp, ap, sample_rate, frame_hop(sample_rate) * 1000.0 / sample_rate)
 
 
-def _aperiodicity(x: np.ndarray, f0: np.ndarray, t: np.ndarray, fs: int, fft_size: int) -> np.ndarray:
+def _aperiodicity(
+    x: np.ndarray, f0: np.ndarray, t: np.ndarray, fs: int, fft_size: int
+) -> np.ndarray:
     """D4C on every ``APERIODICITY_STEP``-th frame, linearly interpolated in between.
 
     D4C is the costliest analysis step (about the speaker model's own time) and
@@ -121,7 +131,9 @@ def _aperiodicity(x: np.ndarray, f0: np.ndarray, t: np.ndarray, fs: int, fft_siz
     keep = np.arange(0, n, APERIODICITY_STEP)
     if keep[-1] != n - 1:
         keep = np.append(keep, n - 1)
-    coarse = pw.d4c(x, np.ascontiguousarray(f0[keep]), np.ascontiguousarray(t[keep]), fs, fft_size=fft_size)
+    coarse = pw.d4c(
+        x, np.ascontiguousarray(f0[keep]), np.ascontiguousarray(t[keep]), fs, fft_size=fft_size
+    )
     if len(keep) == n:
         return coarse
     pos = np.interp(np.arange(n), keep, np.arange(len(keep)))
@@ -136,7 +148,9 @@ def _frame_splits(n: int, parts: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
-def _f0(x: np.ndarray, fs: int, method: str, floor: float, ceil: float) -> tuple[np.ndarray, np.ndarray]:
+def _f0(
+    x: np.ndarray, fs: int, method: str, floor: float, ceil: float
+) -> tuple[np.ndarray, np.ndarray]:
     hop = frame_hop(fs)
     period_ms = hop * 1000.0 / fs
     n_frames = len(x) // hop + 1
@@ -144,7 +158,9 @@ def _f0(x: np.ndarray, fs: int, method: str, floor: float, ceil: float) -> tuple
     if method == "rapt" and len(x) >= _MIN_RAPT_S * fs:
         # RAPT expects 16-bit-scaled samples; its frame i is centred on sample i*hop.
         f0 = pysptk.rapt((x * 32767.0).astype(np.float32), fs, hop, min=floor, max=ceil, otype="f0")
-        return np.pad(np.asarray(f0, dtype=np.float64), (0, max(0, n_frames - len(f0))))[:n_frames], t
+        return np.pad(np.asarray(f0, dtype=np.float64), (0, max(0, n_frames - len(f0))))[
+            :n_frames
+        ], t
     if method == "dio":
         return pw.dio(x, fs, f0_floor=floor, f0_ceil=ceil, frame_period=period_ms)
     workers = analysis_workers()
@@ -159,8 +175,13 @@ def _f0(x: np.ndarray, fs: int, method: str, floor: float, ceil: float) -> tuple
         lo, hi = max(0, a - context), min(n_frames, b + context)
         start = lo * hop
         stop = min(len(x), hi * hop + 1)
-        f0_seg, _ = pw.harvest(np.ascontiguousarray(x[start:stop]), fs, f0_floor=floor, f0_ceil=ceil,
-                               frame_period=period_ms)
+        f0_seg, _ = pw.harvest(
+            np.ascontiguousarray(x[start:stop]),
+            fs,
+            f0_floor=floor,
+            f0_ceil=ceil,
+            frame_period=period_ms,
+        )
         f0_seg = np.pad(f0_seg, (0, max(0, hi - lo - len(f0_seg))))
         return f0_seg[a - lo: b - lo]
 
@@ -193,12 +214,16 @@ def warp_envelope(sp: np.ndarray, factor: float) -> np.ndarray:
     return np.ascontiguousarray((1.0 - weight) * sp[:, lower] + weight * sp[:, upper])
 
 
-def synthesize(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, fs: int, period_ms: float) -> np.ndarray:
+def synthesize(
+    f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, fs: int, period_ms: float
+) -> np.ndarray:
     """WORLD synthesis of edited parameters (see :func:`_synthesize`)."""
     return _synthesize(f0, sp, ap, fs, period_ms)
 
 
-def _synthesize(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, fs: int, period_ms: float) -> np.ndarray:
+def _synthesize(
+    f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, fs: int, period_ms: float
+) -> np.ndarray:
     """WORLD synthesis, in two threads when an unvoiced frame near the middle allows a seam.
 
     At an unvoiced frame there is no pulse phase to keep, so two halves synthesized
@@ -222,7 +247,9 @@ def _synthesize(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, fs: int, period_
     out[:fade_lo] = left[:fade_lo]
     out[fade_hi:] = right[fade_hi - offset:]
     ramp = np.linspace(0.0, 1.0, fade_hi - fade_lo, endpoint=False)
-    out[fade_lo:fade_hi] = (1 - ramp) * left[fade_lo:fade_hi] + ramp * right[fade_lo - offset:fade_hi - offset]
+    out[fade_lo:fade_hi] = (1 - ramp) * left[fade_lo:fade_hi] + ramp * right[
+        fade_lo - offset : fade_hi - offset
+    ]
     return out.astype(np.float32)
 
 
@@ -272,7 +299,11 @@ def _retime(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, speed: float):
     w1 = w[:, 0]
     both = (f0[i0] > 0) & (f0[i1] > 0)
     nearest = np.where(w1 < 0.5, f0[i0], f0[i1])
-    f0_new = np.where(both, np.exp((1 - w1) * np.log(np.maximum(f0[i0], 1e-3)) + w1 * np.log(np.maximum(f0[i1], 1e-3))), nearest)
+    f0_new = np.where(
+        both,
+        np.exp((1 - w1) * np.log(np.maximum(f0[i0], 1e-3)) + w1 * np.log(np.maximum(f0[i1], 1e-3))),
+        nearest,
+    )
     return f0_new, sp_new, ap_new
 
 

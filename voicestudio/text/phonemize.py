@@ -26,7 +26,9 @@ def phonemize(text: str, espeak_voice: str) -> list[list[str]]:
     return [s for s in sentences if any(p.strip() for p in s)]
 
 
-def phoneme_ids(phonemes: Sequence[str], id_map: Mapping[str, Sequence[int]]) -> tuple[list[int], set[str]]:
+def phoneme_ids(
+    phonemes: Sequence[str], id_map: Mapping[str, Sequence[int]]
+) -> tuple[list[int], set[str]]:
     """Phonemes → model ids in Piper's layout (BOS, PAD between phonemes, EOS).
 
     Returns the ids and the phonemes the voice does not know (skipped).

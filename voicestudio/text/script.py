@@ -149,11 +149,13 @@ def parse_prompts(text: str, source: str = "script") -> list[str]:
         prompts.append(line)
         if len(prompts) > MAX_PROMPTS:
             raise ScriptError(
-                f"{source}: more than {MAX_PROMPTS} prompts; split the script into several projects."
+                f"{source}: more than {MAX_PROMPTS} prompts; "
+                "split the script into several projects."
             )
     if not prompts:
         raise ScriptError(
-            f"{source}: no prompts found; write one sentence per line (lines starting with # are comments)."
+            f"{source}: no prompts found; write one sentence "
+            "per line (lines starting with # are comments)."
         )
     return prompts
 
@@ -208,7 +210,10 @@ def is_consent_statement(prompt: str) -> bool:
 
 
 _STATEMENT = re.compile(
-    re.escape(CONSENT_TEMPLATE).replace(re.escape("{project}"), ".+").replace(re.escape("{date}"), ".+") + "$"
+    re.escape(CONSENT_TEMPLATE)
+    .replace(re.escape("{project}"), ".+")
+    .replace(re.escape("{date}"), ".+")
+    + "$"
 )
 
 

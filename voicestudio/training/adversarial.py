@@ -35,7 +35,9 @@ class Critic:
         self.model = MultiResolutionDiscriminator(RESOLUTIONS).to(device)
         if weights is not None:
             self.model.load_state_dict(weights)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=LEARNING_RATE, betas=betas, eps=1e-9)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=LEARNING_RATE, betas=betas, eps=1e-9
+        )
         self.steps = 0
         if state is not None:
             self.model.load_state_dict(state["model"])
@@ -73,4 +75,8 @@ class Critic:
                 p.requires_grad_(True)
 
     def state(self) -> dict:
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "steps": self.steps}
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "steps": self.steps,
+        }

@@ -34,7 +34,9 @@ def maximum_path(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     x_index = torch.arange(t_x)
     for y in range(1, t_y):
         prev = score[:, y - 1]
-        shifted = torch.cat([torch.full((batch, 1), _NEG, dtype=torch.float64), prev[:, :-1]], dim=1)
+        shifted = torch.cat(
+            [torch.full((batch, 1), _NEG, dtype=torch.float64), prev[:, :-1]], dim=1
+        )
         diag = shifted > prev
         best = torch.where(diag, shifted, prev)
         # a frame can only reach token x if x <= y (one token per frame at most)

@@ -141,7 +141,10 @@ def load_onnx_weights(model: SynthesizerTrn, onnx_path: Path) -> list[str]:
             value = torch.from_numpy(np.array(found[key])).to(tensor.dtype)
             if value.shape != tensor.shape:
                 if value.numel() != tensor.numel():
-                    raise BaseModelError(f"{onnx_path.name}: {key} has shape {tuple(value.shape)}, expected {tuple(tensor.shape)}")
+                    raise BaseModelError(
+                        f"{onnx_path.name}: {key} has shape {tuple(value.shape)}, "
+                        f"expected {tuple(tensor.shape)}"
+                    )
                 value = value.reshape(tensor.shape)
             state[key] = value
         else:
@@ -149,7 +152,8 @@ def load_onnx_weights(model: SynthesizerTrn, onnx_path: Path) -> list[str]:
     unexpected = [k for k in untouched if not k.startswith(NOT_IN_ONNX_PREFIXES)]
     if unexpected:
         raise BaseModelError(
-            f"{onnx_path.name} is not a Piper medium VITS voice: {len(unexpected)} weights missing (e.g. {unexpected[0]})"
+            f"{onnx_path.name} is not a Piper medium VITS "
+            f"voice: {len(unexpected)} weights missing (e.g. {unexpected[0]})"
         )
     model.load_state_dict(state)
     return untouched
@@ -182,15 +186,18 @@ def load_base(path: Path | None = None) -> tuple[SynthesizerTrn, dict]:
     path = path or base_model_path()
     if not path.is_file():
         raise BaseModelError(
-            "the base model has not been prepared on this machine yet: run `voicestudio train --prepare-base` "
-            f"(a one-time step; measured: {BASE_PREPARATION_TIME}) or start a training, which prepares it first"
+            "the base model has not been prepared on this machine yet: run `voicestudio train "
+            f"--prepare-base` (a one-time step; measured: {BASE_PREPARATION_TIME}) or start a "
+            "training, which prepares it first"
         )
     saved = load_state(path)
     model = build_model()
     try:
         model.load_state_dict(saved["model"])
     except RuntimeError as exc:
-        raise BaseModelError(f"the prepared base model {path} does not fit this version: {exc}") from exc
+        raise BaseModelError(
+            f"the prepared base model {path} does not fit this version: {exc}"
+        ) from exc
     return model.eval(), dict(saved["meta"])
 
 
@@ -256,13 +263,18 @@ def prepare_base(
             x = torch.tensor([ids], dtype=torch.long)
             with torch.no_grad():
                 audio, _attn, _mask, (z, *_rest) = model.infer(
-                    x, torch.tensor([len(ids)]), noise_scale=config.noise_scale, noise_scale_w=config.noise_w
+                    x,
+                    torch.tensor([len(ids)]),
+                    noise_scale=config.noise_scale,
+                    noise_scale_w=config.noise_w,
                 )
                 spec = linear_spectrogram(audio[:, 0])
             specs.append(spec[0])
             latents.append(z[0, :, : spec.shape[-1]])
             levels.append(active_rms_dbfs(audio[0, 0].numpy(), 22050))
-            progress("synthesize", (i + 1) / len(texts), f"joe speaks prompt {i + 1} of {len(texts)}")
+            progress(
+                "synthesize", (i + 1) / len(texts), f"joe speaks prompt {i + 1} of {len(texts)}"
+            )
 
         enc_q = model.enc_q
         mel_l1_start = reconstruction_l1(model, specs[:4], latents[:4])
@@ -280,7 +292,9 @@ def prepare_base(
             if cancelled():
                 raise TrainingCancelled("base preparation cancelled")
             for group in optimizer.param_groups:  # exponential decay over the budget
-                group["lr"] = config.lr_start * (config.lr_end / config.lr_start) ** min(1.0, fraction)
+                group["lr"] = config.lr_start * (config.lr_end / config.lr_start) ** min(
+                    1.0, fraction
+                )
             spec_b, z_b = _random_crops(specs, latents, config.batch, config.crop_frames, rng)
             lengths = torch.full((spec_b.shape[0],), spec_b.shape[-1], dtype=torch.long)
             _z, m_q, logs_q, _mask = enc_q(spec_b, lengths)
@@ -292,7 +306,11 @@ def prepare_base(
             step += 1
             if step % 25 == 0 or step == 1:
                 mel_l1 = reconstruction_l1(model, specs[:2], latents[:2])
-                progress("distil", min(1.0, fraction), f"posterior encoder step {step}: mel L1 {mel_l1:.3f}")
+                progress(
+                    "distil",
+                    min(1.0, fraction),
+                    f"posterior encoder step {step}: mel L1 {mel_l1:.3f}",
+                )
         mel_l1 = reconstruction_l1(model, specs[:4], latents[:4])
         enc_q.eval()
         meta = {
@@ -311,14 +329,18 @@ def prepare_base(
         return path
 
 
-def ensure_base(config: BasePrepConfig | None = None, progress: Progress | None = None, cancelled=lambda: False) -> Path:
+def ensure_base(
+    config: BasePrepConfig | None = None, progress: Progress | None = None, cancelled=lambda: False
+) -> Path:
     path = base_model_path()
     if not is_prepared(path):
         prepare_base(config, progress, cancelled, path)
     return path
 
 
-def reconstruction_l1(model: SynthesizerTrn, specs: list[torch.Tensor], latents: list[torch.Tensor]) -> float:
+def reconstruction_l1(
+    model: SynthesizerTrn, specs: list[torch.Tensor], latents: list[torch.Tensor]
+) -> float:
     """Mel L1 between ``dec(enc_q(spec))`` and ``dec(z)``: how well the encoder hears joe.
     (The latents hold prior noise, so their own error plateaus; the audio is what matters.)"""
     was_training = model.enc_q.training
@@ -335,7 +357,9 @@ def reconstruction_l1(model: SynthesizerTrn, specs: list[torch.Tensor], latents:
     return total / max(1, len(specs))
 
 
-def _random_crops(specs, latents, batch: int, frames: int, rng: random.Random) -> tuple[torch.Tensor, torch.Tensor]:
+def _random_crops(
+    specs, latents, batch: int, frames: int, rng: random.Random
+) -> tuple[torch.Tensor, torch.Tensor]:
     spec_out, z_out = [], []
     usable = [i for i, s in enumerate(specs) if s.shape[-1] >= frames] or list(range(len(specs)))
     frames = min(frames, min(specs[i].shape[-1] for i in usable))

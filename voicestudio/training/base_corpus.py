@@ -43,7 +43,9 @@ def base_utterances(model, count: int, level_dbfs: float, seed: int = 0,
             for i, (text, ids) in enumerate(zip(texts, joe_phoneme_ids(texts), strict=True)):
                 torch.manual_seed(seed + i)
                 x = torch.tensor([ids], dtype=torch.long)
-                audio = model.infer(x, torch.tensor([len(ids)]), noise_scale=noise_scale, noise_scale_w=noise_w)[0]
+                audio = model.infer(
+                    x, torch.tensor([len(ids)]), noise_scale=noise_scale, noise_scale_w=noise_w
+                )[0]
                 samples = audio[0, 0].float().cpu().numpy()
                 if len(samples) > MAX_SECONDS * MODEL_RATE:
                     continue

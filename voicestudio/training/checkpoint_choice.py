@@ -47,7 +47,9 @@ class BestSoFar:
     def rate(self, evaluation: Evaluation) -> float:
         """The evaluation's score under this choice (without a similarity: the step, so the
         latest counts as best)."""
-        score = evaluation.similarity if evaluation.similarity is not None else float(evaluation.step)
+        score = (
+            evaluation.similarity if evaluation.similarity is not None else float(evaluation.step)
+        )
         if self.choice is CheckpointChoice.LISTENER and evaluation.quality is not None:
             if self.quality_floor is None:
                 self.quality_floor = evaluation.quality - QUALITY_SLACK
@@ -63,14 +65,24 @@ class BestSoFar:
         return False
 
     def to_state(self) -> dict:
-        return {"best_score": self.score, "best_step": self.step, "best_similarity": self.similarity,
-                "quality_floor": self.quality_floor}
+        return {
+            "best_score": self.score,
+            "best_step": self.step,
+            "best_similarity": self.similarity,
+            "quality_floor": self.quality_floor,
+        }
 
     @classmethod
     def from_state(cls, choice: CheckpointChoice, state: dict) -> BestSoFar:
-        """From a saved training state; an older state (score only) reads its score as similarity."""
+        """From a saved training state; an older state (score only) reads its score as
+        similarity."""
         score = float(state.get("best_score", -math.inf))
         similarity = state.get("best_similarity", score if math.isfinite(score) else None)
         floor = state.get("quality_floor")
-        return cls(choice, score, int(state.get("best_step", 0)),
-                   None if similarity is None else float(similarity), None if floor is None else float(floor))
+        return cls(
+            choice,
+            score,
+            int(state.get("best_step", 0)),
+            None if similarity is None else float(similarity),
+            None if floor is None else float(floor),
+        )

@@ -45,7 +45,9 @@ def load_state(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint not found: {path}") from None
     except Exception as exc:  # torch raises many kinds for damaged or foreign files
-        raise CheckpointError(f"checkpoint {path} is damaged or not a VoiceStudio checkpoint ({exc})") from exc
+        raise CheckpointError(
+            f"checkpoint {path} is damaged or not a VoiceStudio checkpoint ({exc})"
+        ) from exc
     if not isinstance(state, dict):
         raise CheckpointError(f"checkpoint {path} is not a VoiceStudio checkpoint")
     return state

@@ -78,7 +78,14 @@ def ensure_critic(
     path = path or critic_path()
     weights = prepared_weights(path)
     if weights is None:
-        _prepare(model, level_dbfs, config or CriticPrepConfig(), progress or (lambda s, f, m: None), cancelled, path)
+        _prepare(
+            model,
+            level_dbfs,
+            config or CriticPrepConfig(),
+            progress or (lambda s, f, m: None),
+            cancelled,
+            path,
+        )
         weights = prepared_weights(path)
     if weights is None:  # written a moment ago: only a broken disk gets here
         raise VoiceStudioError(f"the prepared discriminator {path} could not be read back")
@@ -112,7 +119,11 @@ def _prepare(model, level_dbfs: float, config: CriticPrepConfig, progress: Progr
     loss = float("nan")
     while True:
         step = critic.steps
-        fraction = step / config.steps if config.steps else (time.monotonic() - loop_started) / (config.minutes * 60)
+        fraction = (
+            step / config.steps
+            if config.steps
+            else (time.monotonic() - loop_started) / (config.minutes * 60)
+        )
         if fraction >= 1.0:
             break
         if cancelled():
@@ -128,7 +139,9 @@ def _prepare(model, level_dbfs: float, config: CriticPrepConfig, progress: Progr
             real.append(audio[None, start * HOP:(start + frames) * HOP])
         loss = critic.learn(torch.stack(real), torch.stack(fake))
         if critic.steps % 10 == 0 or critic.steps == 1:
-            progress("critic", min(1.0, fraction), f"discriminator step {critic.steps}: loss {loss:.3f}")
+            progress(
+                "critic", min(1.0, fraction), f"discriminator step {critic.steps}: loss {loss:.3f}"
+            )
     meta = {
         "format": CRITIC_FORMAT,
         "fingerprint": base_fingerprint(),

