@@ -65,7 +65,7 @@ class BurstInjector:
 
 def measure(bursts: int, cpu_seconds: float) -> dict:
     from voicestudio.audio.analysis import LiveAnalyzer
-    from voicestudio.audio.devices import Recorder
+    from voicestudio.audio.recorder import Recorder
 
     injector = BurstInjector()
     injector.stream.start()

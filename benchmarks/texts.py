@@ -32,8 +32,8 @@ SENTENCES: tuple[str, ...] = (
 WARMUP_SENTENCE = "A quick warm-up sentence before the timing begins."
 
 #: About five seconds of speech: the line re-rendered while a slider moves.
-PREVIEW_LINE = ("Thank you for calling the help desk; someone from our team will be with you in just a "
-                "moment, please hold.")
+PREVIEW_LINE = ("Thank you for calling the help desk; someone from our team will be with you "
+                "in just a moment, please hold.")
 
 #: About 500 words of ordinary prose in several paragraphs (time to first audio).
 PASSAGE = """\

@@ -352,7 +352,7 @@ class Injector:
             time.sleep(0.01)
 
     def __exit__(self, *exc_info) -> None:
-        from voicestudio.audio.devices import _shutdown_stream
+        from voicestudio.audio.streams import shutdown_stream as _shutdown_stream
 
         _shutdown_stream(self.stream)  # PortAudio can hang aborting a stream whose server died
 
@@ -362,8 +362,8 @@ class Injector:
 
 def _record_until_error(out_path: str) -> None:
     """Record from "vmic" (with a tone injected) until the server dies; save what came."""
-    from voicestudio.audio.devices import Recorder
     from voicestudio.audio.io import write_audio
+    from voicestudio.audio.recorder import Recorder
 
     rate = 48_000
     recorder = Recorder("vmic", max_seconds=30, rate=rate)
@@ -387,7 +387,7 @@ def _record_until_error(out_path: str) -> None:
 
 def _play_until_error() -> None:
     """Play a long tone on "vspeaker" until the server dies; report what the player saw."""
-    from voicestudio.audio.devices import Player
+    from voicestudio.audio.player import Player
 
     player = Player("vspeaker")
     player.play(sine(440.0, 48_000, 20.0), 48_000)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from voicestudio.audio.analysis import (
-    CLIP_LEVEL,
     LEVEL_FLOOR_DBFS,
     PEAK_FALL_DB_PER_S,
     PEAK_HOLD_S,
@@ -16,6 +15,7 @@ from voicestudio.audio.analysis import (
     LiveAnalyzer,
     measure_levels,
 )
+from voicestudio.audio.clipping import RAIL_LEVEL
 
 RATE = 48_000
 
@@ -63,7 +63,8 @@ def test_columns_do_not_depend_on_how_the_input_is_chunked():
     signal = (0.3 * rng.standard_normal(RATE) + _sine(1000.0, 1.0, 0.2)).astype(np.float32)
     whole = LiveAnalyzer(RATE).feed(signal).columns
     assert len(whole) == (len(signal) - 1024) // 256 + 1
-    for sizes in ([1] * 3000 + [len(signal)], [256] * 200, [441] * 200, list(rng.integers(1, 4000, 500))):
+    chunkings = ([1] * 3000 + [len(signal)], [256] * 200, [441] * 200, rng.integers(1, 4000, 500))
+    for sizes in chunkings:
         chunked = _feed_in_chunks(LiveAnalyzer(RATE), signal, sizes)
         assert chunked.shape == whole.shape
         np.testing.assert_allclose(chunked, whole, atol=1e-4)
@@ -81,7 +82,8 @@ def test_column_times_and_reset():
 
 
 def test_full_scale_sine_levels_are_exact():
-    levels = measure_levels(_sine(1000.0))  # 48 samples a period: the crest is a sample, exactly 1.0
+    # 48 samples a period: the crest is a sample, exactly 1.0
+    levels = measure_levels(_sine(1000.0))
     assert levels.peak_dbfs == pytest.approx(0.0, abs=1e-6)
     assert levels.rms_dbfs == pytest.approx(-3.0103, abs=1e-3)
     assert not levels.clipped
@@ -109,7 +111,7 @@ def test_clipped_signals_are_flagged():
 def test_a_lone_full_scale_sample_is_not_clipping():
     signal = np.zeros(100, np.float32)
     signal[[10, 12, 14]] = 1.0
-    signal[50:52] = -CLIP_LEVEL
+    signal[50:52] = -RAIL_LEVEL
     assert not measure_levels(signal).clipped
 
 

@@ -25,7 +25,7 @@ from voicestudio.audio.checks import (
 from voicestudio.audio.cleanup import InvalidAudioError, VadUnavailableError
 from voicestudio.audio.io import read_audio, resample
 from voicestudio.audio.levels import active_rms_dbfs, set_speech_level
-from voicestudio.evaluate.wer import word_error_rate
+from voicestudio.text.compare import word_error_rate
 
 TOLERANCE_S = 0.15
 PAD_S = CheckConfig().trim_pad_s

@@ -31,7 +31,7 @@ from voicestudio.audio.take_report import CheckResult, TakeReport  # noqa: E402
 from voicestudio.constants import MODEL_RATE  # noqa: E402
 from voicestudio.project import selection  # noqa: E402
 from voicestudio.project.project import VoiceProject  # noqa: E402
-from voicestudio.safety import consent  # noqa: E402
+from voicestudio.safety import consent, statement_file  # noqa: E402
 from voicestudio.safety.consent import ConsentError  # noqa: E402
 from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent  # noqa: E402
 from voicestudio.training.dataset import TrainingData, Utterance  # noqa: E402
@@ -64,10 +64,19 @@ def test_consent_from_another_speaker_is_refused_with_the_reason(project):
         consent.require_consent(project)
     assert f"similarity {check.similarity:.2f}" in str(error.value)
     assert error.value.remedy is not None and error.value.remedy.again  # record it again
-    done = subprocess.run(CLI + ["project", "consent", str(project.folder)], capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        CLI + ["project", "consent", str(project.folder)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 1 and "NOT verified" in done.stdout
-    assert "training and export are refused: the consent statement" in done.stderr and "Traceback" not in done.stderr
-    assert "record the consent statement again" in done.stderr  # the terminal's words for the remedy
+    assert (
+        "training and export are refused: the consent statement" in done.stderr
+        and "Traceback" not in done.stderr
+    )
+    # the terminal's words for the remedy
+    assert "record the consent statement again" in done.stderr
 
 
 def test_no_consent_take_or_no_takes_is_refused(tmp_path, synth):
@@ -82,10 +91,13 @@ def test_no_consent_take_or_no_takes_is_refused(tmp_path, synth):
     alone.add_take(0, audio, synth.sample_rate)
     with pytest.raises(ConsentError, match="no recorded takes to train on"):
         consent.check_consent(alone)
-    own_words = VoiceProject.create("Own words", tmp_path, prompts=["I consent to this voice.", "One line."])
+    own_words = VoiceProject.create(
+        "Own words", tmp_path, prompts=["I consent to this voice.", "One line."]
+    )
     own_words.add_take(0, audio, synth.sample_rate)
     own_words.add_take(1, audio, synth.sample_rate)
-    with pytest.raises(ConsentError, match="no consent statement among its prompts"):  # the wording is fixed
+    # the wording is fixed
+    with pytest.raises(ConsentError, match="no consent statement among its prompts"):
         consent.check_consent(own_words)
 
 
@@ -95,7 +107,8 @@ def test_a_consent_take_too_short_reading_something_else_or_copied_is_refused(pr
     project.add_take(0, clip, synth.sample_rate, report=read_well)
     with pytest.raises(ConsentError, match=r"s of speech, too little to recognise a voice"):
         consent.check_consent(project)
-    project.add_take(0, clip, synth.sample_rate)  # no reading check on record: the recognizer runs now
+    # no reading check on record: the recognizer runs now
+    project.add_take(0, clip, synth.sample_rate)
     with pytest.raises(ConsentError, match="does not read the consent statement"):
         consent.check_consent(project)
     copied = read_audio(project.folder / project.prompts[3].chosen_take.file)
@@ -108,18 +121,23 @@ def test_a_consent_take_too_short_reading_something_else_or_copied_is_refused(pr
     project.add_take(0, clip, synth.sample_rate, report=failed)
     with pytest.raises(ConsentError, match=r"failed its checks \(Hard clipping.\)"):
         consent.check_consent(project)
-    statement = np.concatenate([c.samples for c in synth.synthesize("The birch canoe slid on the smooth planks again.")])
+    statement = np.concatenate(
+        [c.samples for c in synth.synthesize("The birch canoe slid on the smooth planks again.")]
+    )
     misread = TakeReport([CheckResult("asr", "warn", "The reading does not match.", 0.9)],
                          asr_text="the birch canoe slid")
     project.add_take(0, statement, synth.sample_rate, report=misread)
-    with pytest.raises(ConsentError, match="does not read the consent statement .*the birch canoe slid"):
+    with pytest.raises(
+        ConsentError, match="does not read the consent statement .*the birch canoe slid"
+    ):
         consent.check_consent(project)
 
 
 def test_a_project_without_a_statement_gets_one_from_a_file(tmp_path, synth, project):
     """An imported corpus has no statement prompt: `project consent P --file` adds it."""
-    imported = VoiceProject.create("Imported", tmp_path, prompts=[p.text for p in project.prompts[1:]],
-                                   consent_index=None)
+    imported = VoiceProject.create(
+        "Imported", tmp_path, prompts=[p.text for p in project.prompts[1:]], consent_index=None
+    )
     for i, prompt in enumerate(project.prompts[1:]):
         take = read_audio(project.folder / prompt.chosen_take.file)
         imported.add_take(i, take.samples, take.sample_rate, save=False)
@@ -128,20 +146,35 @@ def test_a_project_without_a_statement_gets_one_from_a_file(tmp_path, synth, pro
         consent.check_consent(imported)
     remedy = refused.value.remedy  # the rule says what to do; each front end words it
     assert remedy.index is None and remedy.statement == selection.statement_for(imported)
-    done = subprocess.run(CLI + ["project", "consent", str(imported.folder)], capture_output=True, text=True,
-                          timeout=180)
+    done = subprocess.run(
+        CLI + ["project", "consent", str(imported.folder)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 1 and re.search(
-        "no consent statement among its prompts.*reading “I, the speaker, consent to VoiceStudio .*Imported on "
-        ".*voicestudio project consent .*Imported --file STATEMENT.wav", done.stderr), done.stderr
+        "no consent statement among its prompts.*reading “I, the speaker, consent to VoiceStudio "
+        ".*Imported on .*voicestudio project consent .*Imported --file STATEMENT.wav",
+        done.stderr,
+    ), done.stderr
     statement = tmp_path / "statement.wav"
     write_audio(statement, speaker_reads(synth, selection.statement_for(imported)), SPEAKER_RATE)
 
-    done = subprocess.run(CLI + ["project", "consent", str(imported.folder), "--file", str(statement)],
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        CLI + ["project", "consent", str(imported.folder), "--file", str(statement)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "statement: I, the speaker, consent to VoiceStudio" in done.stdout and ": verified" in done.stdout
+    assert (
+        "statement: I, the speaker, consent to VoiceStudio" in done.stdout
+        and ": verified" in done.stdout
+    )
     again = VoiceProject.open(imported.folder)
-    assert again.consent_index == len(again.prompts) - 1 and again.prompts[-1].chosen_take is not None
+    assert (
+        again.consent_index == len(again.prompts) - 1 and again.prompts[-1].chosen_take is not None
+    )
     assert again.prompts[-1].chosen_take.report is not None  # the take checks ran on it
     assert consent.require_consent(again).verified
 
@@ -149,7 +182,8 @@ def test_a_project_without_a_statement_gets_one_from_a_file(tmp_path, synth, pro
     shutil.copy(OTHER_SPEAKER_WAV, other)
     done = subprocess.run(CLI + ["project", "consent", str(imported.folder), "--file", str(other)],
                           capture_output=True, text=True, timeout=180)
-    assert done.returncode == 1 and "does not read the consent statement" in done.stderr  # it reads another text
+    # it reads another text
+    assert done.returncode == 1 and "does not read the consent statement" in done.stderr
     assert "nothing was stored" in done.stderr
     assert "Traceback" not in done.stderr
     broken = tmp_path / "broken.wav"
@@ -157,7 +191,8 @@ def test_a_project_without_a_statement_gets_one_from_a_file(tmp_path, synth, pro
     done = subprocess.run(CLI + ["project", "consent", str(imported.folder), "--file", str(broken)],
                           capture_output=True, text=True, timeout=180)
     assert done.returncode != 0 and "broken.wav" in done.stderr and "Traceback" not in done.stderr
-    assert len(VoiceProject.open(imported.folder).prompts[-1].takes) == 1  # refused files are not stored
+    # refused files are not stored
+    assert len(VoiceProject.open(imported.folder).prompts[-1].takes) == 1
 
 
 def _utterances(project: VoiceProject, foreign_names: list[str]) -> TrainingData:
@@ -166,13 +201,21 @@ def _utterances(project: VoiceProject, foreign_names: list[str]) -> TrainingData
     own = []
     for prompt in project.prompts[1:]:
         take = read_audio(project.folder / prompt.chosen_take.file)
-        own.append(Utterance(prompt.chosen_take.file, prompt.text, [1, 2], resample(take.samples, take.sample_rate,
-                                                                                    MODEL_RATE)))
+        own.append(
+            Utterance(
+                prompt.chosen_take.file,
+                prompt.text,
+                [1, 2],
+                resample(take.samples, take.sample_rate, MODEL_RATE),
+            )
+        )
     other = read_audio(OTHER_SPEAKER_WAV)
     for name in foreign_names:  # the screen compares take files, as training reads them
         shutil.copy(OTHER_SPEAKER_WAV, project.folder / name)
-    foreign = [Utterance(name, "text", [1, 2], resample(other.samples, other.sample_rate, MODEL_RATE))
-               for name in foreign_names]
+    foreign = [
+        Utterance(name, "text", [1, 2], resample(other.samples, other.sample_rate, MODEL_RATE))
+        for name in foreign_names
+    ]
     return TrainingData(train=own[:-1] + foreign, held_out=own[-1:])
 
 
@@ -183,14 +226,19 @@ def test_takes_of_someone_else_are_left_out_and_a_project_of_mostly_others_is_re
     screen = consent.ConsentScreen(project)
     reasons = {f.take: f.describe() for f in screen(data.train + data.held_out)}
     assert sorted(reasons) == ["takes/intruder1.wav", "takes/intruder2.wav"]
-    assert "does not sound like the person who recorded the consent statement" in reasons["takes/intruder1.wav"]
+    assert (
+        "does not sound like the person who recorded the consent statement"
+        in reasons["takes/intruder1.wav"]
+    )
     check = screen.check
     assert check.verified and check.left_out == ("takes/intruder1.wav", "takes/intruder2.wav")
     assert check.to_dict()["left_out"] == ["takes/intruder1.wav", "takes/intruder2.wav"]
     assert 0 < check.foreign_share < 0.5
 
     crowd = _utterances(project, [f"takes/other{i}.wav" for i in range(12)])
-    with pytest.raises(ConsentError, match=r"12 of 20 takes \(\d+ % of the speech\) do not sound like the person"):
+    with pytest.raises(
+        ConsentError, match=r"12 of 20 takes \(\d+ % of the speech\) do not sound like the person"
+    ):
         screen(crowd.train + crowd.held_out)
 
 
@@ -207,19 +255,23 @@ def test_collect_applies_its_minimums_after_the_screen(project):
 
 
 def test_training_is_refused_before_anything_is_prepared(project):
-    from voicestudio.training.finetune import Failed, Stage, TrainConfig, Trainer
+    from voicestudio.training.events import Failed, Stage, StageKind
+    from voicestudio.training.finetune import TrainConfig, Trainer
 
     consent_from_another_speaker(project)
     events = []
     with pytest.raises(ConsentError, match="do not sound like the same person"):
         Trainer(project, TrainConfig(steps=2), events.append).run()
     assert any(isinstance(e, Failed) and "same person" in e.message for e in events)
-    assert not any(isinstance(e, Stage) and e.stage in ("base", "data") for e in events)
+    prepared = (StageKind.BASE, StageKind.DATA)
+    assert not any(isinstance(e, Stage) and e.kind in prepared for e in events)
     assert not (project.models_dir / "training").exists() and project.voices == []
 
     done = subprocess.run(CLI + ["train", "--project", str(project.folder), "--steps", "1"],
                           capture_output=True, text=True, timeout=180)
-    assert done.returncode == 1 and "do not sound like the same person" in done.stderr, done.stdout + done.stderr
+    assert done.returncode == 1 and "do not sound like the same person" in done.stderr, (
+        done.stdout + done.stderr
+    )
     assert "Traceback" not in done.stderr
 
 
@@ -249,8 +301,19 @@ def test_a_clone_without_a_verified_consent_record_cannot_be_exported(tmp_path):
     onnx = _clone_voice(tmp_path / "ok", {"sha256": "a" * 64, "verified": True})
     info = export_bundle(str(onnx), tmp_path / "ok.vsvoice", preview_text=None)
     assert info.path.is_file()
-    done = subprocess.run(CLI + ["voices", "--export", str(tmp_path / "none" / "clone.onnx"), "-o",
-                                 str(tmp_path / "cli.vsvoice")], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        CLI
+        + [
+            "voices",
+            "--export",
+            str(tmp_path / "none" / "clone.onnx"),
+            "-o",
+            str(tmp_path / "cli.vsvoice"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode != 0 and "without a verified consent take" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "cli.vsvoice").exists()
 
@@ -258,15 +321,27 @@ def test_a_clone_without_a_verified_consent_record_cannot_be_exported(tmp_path):
 @pytest.mark.skipif(not (SPEECH / "pmatthes" / "manifest.tsv").is_file(),
                     reason=f"needs the real speech corpus at {SPEECH}")
 def test_real_speakers_consent_is_verified_and_a_swap_is_refused(tmp_path):
-    rows = {s: [line.split("\t")[0] for line in (SPEECH / s / "manifest.tsv").read_text().splitlines()[1:]]
-            for s in ("pmatthes", "ljspeech")}
+    rows = {
+        s: [
+            line.split("\t")[0]
+            for line in (SPEECH / s / "manifest.tsv").read_text().splitlines()[1:]
+        ]
+        for s in ("pmatthes", "ljspeech")
+    }
     results = {}
-    for owner, reader in [("pmatthes", "pmatthes"), ("pmatthes", "ljspeech"), ("ljspeech", "ljspeech"),
-                          ("ljspeech", "pmatthes")]:
+    for owner, reader in [
+        ("pmatthes", "pmatthes"),
+        ("pmatthes", "ljspeech"),
+        ("ljspeech", "ljspeech"),
+        ("ljspeech", "pmatthes"),
+    ]:
         files = rows[owner][1:13]
         statement = fill_consent(CONSENT_TEMPLATE, f"{owner}-{reader}", datetime.date(2026, 11, 29))
-        p = VoiceProject.create(f"{owner}-{reader}", tmp_path, prompts=[statement] + [f"line {i}" for i in files])
-        clip = read_audio(SPEECH / reader / rows[reader][0])  # a corpus clip stands in for the statement:
+        p = VoiceProject.create(
+            f"{owner}-{reader}", tmp_path, prompts=[statement] + [f"line {i}" for i in files]
+        )
+        # a corpus clip stands in for the statement:
+        clip = read_audio(SPEECH / reader / rows[reader][0])
         p.add_take(0, clip.samples, clip.sample_rate, save=False,  # its reading is taken as right
                    report=TakeReport(asr_text=statement))
         for i, f in enumerate(files, start=1):
@@ -284,6 +359,6 @@ def test_a_statement_at_an_odd_sample_rate_still_checks(tmp_path, synth):
     take = read_audio(project.folder / project.prompts[0].chosen_take.file)
     odd = tmp_path / "odd.wav"
     write_audio(odd, resample(take.samples, take.sample_rate, 11025), 11025)
-    consent.add_consent_recording(project, odd, asr=False)
+    statement_file.add_consent_recording(project, odd, asr=False)
     assert project.prompts[0].chosen_take.sample_rate == 11025
     assert consent.require_consent(project).verified

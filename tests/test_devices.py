@@ -26,23 +26,29 @@ from audio_env import (
 )
 
 from voicestudio.audio import devices
+from voicestudio.audio import recorder as recorder_module
 from voicestudio.audio.analysis import LiveAnalyzer
 from voicestudio.audio.devices import (
     AudioDevice,
     AudioDeviceError,
-    Player,
-    Recorder,
-    RecorderError,
-    StopReason,
     choose_settings,
     find_device,
     list_devices,
 )
 from voicestudio.audio.io import read_audio, resample
+from voicestudio.audio.player import Player
+from voicestudio.audio.recorder import Recorder, RecorderError, StopReason
 from voicestudio.errors import VoiceStudioError
 
 RATE = 48_000
-SPEECH_CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech" / "ljspeech" / "LJ001-0013.flac"
+SPEECH_CLIP = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "data"
+    / "speech"
+    / "ljspeech"
+    / "LJ001-0013.flac"
+)
 STARTUP_S = 0.2  # streams start a little late; analyse after this
 
 
@@ -56,21 +62,25 @@ def test_missing_portaudio_gives_one_clear_error(tmp_path):
         import ctypes.util
         ctypes.util.find_library = lambda name: None   # as if libportaudio2 were not installed
         import sys; sys.modules.pop("_sounddevice_data", None)
-        from voicestudio.audio import devices
-        for call in (devices.list_devices, lambda: devices.Recorder().start(),
-                     lambda: devices.Player().play([0.0] * 10, 16000)):
+        from voicestudio.audio import devices, player, recorder
+        for call in (devices.list_devices, lambda: recorder.Recorder().start(),
+                     lambda: player.Player().play([0.0] * 10, 16000)):
             try:
                 call()
             except devices.AudioDeviceError as exc:
                 print("ERROR:", exc)
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 3
     for line in lines:
-        assert line.startswith("ERROR: Audio devices are unavailable: the PortAudio library is not installed")
+        assert line.startswith(
+            "ERROR: Audio devices are unavailable: the PortAudio library is not installed"
+        )
         assert "libportaudio2" in line
     assert "Traceback" not in result.stderr
 
@@ -85,11 +95,20 @@ def _fake_sd(accepts):
         if (channels, samplerate) not in accepts:
             raise PortAudioError("Invalid sample rate")
 
-    return SimpleNamespace(PortAudioError=PortAudioError, check_input_settings=check, check_output_settings=check)
+    return SimpleNamespace(
+        PortAudioError=PortAudioError, check_input_settings=check, check_output_settings=check
+    )
 
 
 def _device(channels=2, default_rate=44_100, kind="input"):
-    return AudioDevice(index=3, name="USB Mic", kind=kind, channels=channels, default_rate=default_rate, is_default=True)
+    return AudioDevice(
+        index=3,
+        name="USB Mic",
+        kind=kind,
+        channels=channels,
+        default_rate=default_rate,
+        is_default=True,
+    )
 
 
 def test_rate_and_channel_choice():
@@ -119,14 +138,18 @@ def test_find_device_by_name_index_and_default(monkeypatch):
     assert find_device("Built-in").index == 0  # a unique part of the name
     with pytest.raises(AudioDeviceError, match="matches several devices"):
         find_device("Microphone")
-    with pytest.raises(AudioDeviceError, match=r"No microphone \(input device\) named 'Studio'\. Available: "):
+    with pytest.raises(
+        AudioDeviceError, match=r"No microphone \(input device\) named 'Studio'\. Available: "
+    ):
         find_device("Studio")
     with pytest.raises(AudioDeviceError, match="no microphone .* number 5"):
         find_device(5)
     monkeypatch.setattr(devices, "list_devices", lambda kind="input": [])
     with pytest.raises(AudioDeviceError, match="No microphone .* found"):
         find_device(None)
-    assert issubclass(RecorderError, AudioDeviceError) and issubclass(AudioDeviceError, VoiceStudioError)
+    assert issubclass(RecorderError, AudioDeviceError) and issubclass(
+        AudioDeviceError, VoiceStudioError
+    )
 
 
 # ------------------------------------------------------------------ with virtual devices
@@ -139,8 +162,12 @@ def audio(virtual_audio):
     return virtual_audio
 
 
-def _record_while_injecting(recorder: Recorder, samples: np.ndarray, rate: int, lead_s: float = 0.2):
-    """Start ``recorder``, play ``samples`` into vmic, stop once they are through; (take, wall seconds)."""
+def _record_while_injecting(
+    recorder: Recorder, samples: np.ndarray, rate: int, lead_s: float = 0.2
+):
+    """Start ``recorder``, play ``samples`` into vmic, stop once they are through.
+
+    Returns (capture, wall seconds)."""
     recorder.start()
     started = time.monotonic()
     with Injector("vmic", samples, rate, lead_s=lead_s) as injector:
@@ -195,8 +222,9 @@ def test_sine_into_the_mic_is_recorded_at_its_frequency_and_level(audio, rate):
 
 
 def test_stereo_only_device_is_mixed_down(audio, monkeypatch):
-    """Opened with two channels (as if the device offered no mono), the take is still mono and right."""
-    monkeypatch.setattr(devices, "choose_settings", lambda sd, device, rate=None: (RATE, 2))
+    """Opened with two channels (as if the device offered no mono), the take is still mono
+    and right."""
+    monkeypatch.setattr(recorder_module, "choose_settings", lambda sd, device, rate=None: (RATE, 2))
     take, _ = _record_while_injecting(Recorder("vmic"), sine(330.0, RATE, 0.6, amp=0.5), RATE)
     assert take.samples.ndim == 1
     start, end = active_region(take.samples, RATE)
@@ -220,7 +248,10 @@ def speech(request: pytest.FixtureRequest) -> tuple[np.ndarray, int]:
         clip = read_audio(SPEECH_CLIP)
         return clip.samples, clip.sample_rate
     synth = request.getfixturevalue("synth")
-    chunks = [chunk.samples for chunk in synth.synthesize("Recording a voice takes patience and a quiet room.")]
+    chunks = [
+        chunk.samples
+        for chunk in synth.synthesize("Recording a voice takes patience and a quiet room.")
+    ]
     return np.concatenate(chunks), synth.sample_rate
 
 
@@ -232,7 +263,9 @@ def test_speech_arrives_intact_with_no_dropped_frames(audio, speech):
     correlation, lag = aligned_correlation(reference, take.samples)
     assert correlation >= 0.9, f"recorded speech correlates {correlation:.3f} with what was played"
     assert 0 < lag < 0.5 * RATE
-    assert rms_dbfs(take.samples[lag : lag + len(reference)]) == pytest.approx(rms_dbfs(reference), abs=0.5)
+    assert rms_dbfs(take.samples[lag : lag + len(reference)]) == pytest.approx(
+        rms_dbfs(reference), abs=0.5
+    )
     assert take.dropped_frames == 0 and take.input_overflows == 0 and take.complete
     # No gaps: the frames recorded match the time the stream ran.
     assert take.duration_s == pytest.approx(wall, abs=0.15), (take.duration_s, wall)
@@ -254,7 +287,9 @@ def test_playback_reaches_the_speaker(audio):
     time.sleep(0.1)
     take = recorder.stop()
     start, end = active_region(take.samples, take.sample_rate)
-    assert (end - start) / take.sample_rate == pytest.approx(0.8, abs=0.05), "the whole sound was heard"
+    assert (end - start) / take.sample_rate == pytest.approx(0.8, abs=0.05), (
+        "the whole sound was heard"
+    )
     steady = take.samples[start + 4800 : end - 4800]
     assert dominant_frequency(steady, take.sample_rate) == pytest.approx(660.0, abs=1.0)
     assert rms_dbfs(steady) == pytest.approx(-9.03, abs=0.5)
@@ -302,7 +337,9 @@ def test_unknown_devices_give_a_clear_error(audio):
     with pytest.raises(AudioDeviceError) as caught:
         Recorder("Studio Mic That Is Not There").start()
     message = str(caught.value)
-    assert message.startswith("No microphone (input device) named 'Studio Mic That Is Not There'. Available: ")
+    assert message.startswith(
+        "No microphone (input device) named 'Studio Mic That Is Not There'. Available: "
+    )
     assert "'vmic'" in message
     with pytest.raises(AudioDeviceError, match="No speaker .* named 'nowhere'"):
         Player("nowhere").play(np.zeros(100, np.float32), RATE)
@@ -325,7 +362,10 @@ def test_audio_server_dying_keeps_the_partial_take_and_reports_errors(audio, tmp
     children = {
         mode: subprocess.Popen(
             [sys.executable, audio_env.__file__, mode, *extra],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for mode, extra in (("record-until-error", [str(out)]), ("play-until-error", []))
     }
@@ -366,7 +406,9 @@ def test_audio_server_dying_keeps_the_partial_take_and_reports_errors(audio, tmp
     assert 0.9 <= played["position_s"] < 5.0
 
     # The session's own devices still work.
-    take, _ = _record_while_injecting(Recorder("vmic", max_seconds=2), sine(440.0, RATE, 0.3), RATE, lead_s=0.1)
+    take, _ = _record_while_injecting(
+        Recorder("vmic", max_seconds=2), sine(440.0, RATE, 0.3), RATE, lead_s=0.1
+    )
     assert rms_dbfs(take.samples) > -30.0
 
 

@@ -36,8 +36,8 @@ from voicestudio.voice.evaluation import (
     text_key,
 )
 
-SENTENCE = ("Printing, then, for our purpose, may be considered as the art of making books by means "
-            "of movable types.")
+SENTENCE = ("Printing, then, for our purpose, may be considered as the art of making books by "
+            "means of movable types.")
 SHARED_CLIP = "LJ001-0009.flac"  # SENTENCE, read by both speakers
 RATE = 22050
 

@@ -13,12 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from voicestudio.audio.clipping import full_scale_runs
+
 #: Levels below this are shown as this (digital silence has no finite dB value).
 LEVEL_FLOOR_DBFS = -120.0
-#: A sample at or beyond the largest 16-bit code (32767/32768, -0.0003 dBFS) is "at the rail".
-CLIP_LEVEL = 32767.0 / 32768.0
-#: This many consecutive samples at the rail are clipping; a lone full-scale sample is not.
-MIN_CLIP_RUN = 3
 #: Peak-hold marker: stays this long, then falls at PEAK_FALL_DB_PER_S.
 PEAK_HOLD_S = 1.5
 PEAK_FALL_DB_PER_S = 20.0
@@ -45,22 +43,6 @@ class Levels:
         return cls(LEVEL_FLOOR_DBFS, LEVEL_FLOOR_DBFS, False, LEVEL_FLOOR_DBFS)
 
 
-def _rail_runs(samples: np.ndarray, carry: int) -> tuple[int, int]:
-    """Longest run of samples at the rail (counting ``carry`` rail samples just before)
-    and the run still open at the end, to carry into the next block."""
-    rail = np.abs(samples) >= CLIP_LEVEL
-    if not rail.any():
-        return 0, 0
-    off = np.flatnonzero(~rail)
-    if off.size == 0:
-        run = carry + len(rail)
-        return run, run
-    leading = carry + int(off[0])
-    trailing = len(rail) - 1 - int(off[-1])
-    inner = int((np.diff(off) - 1).max()) if off.size > 1 else 0
-    return max(leading, trailing, inner), trailing
-
-
 def measure_levels(samples: np.ndarray) -> Levels:
     """Peak, RMS and clipping of one buffer (peak hold = peak)."""
     samples = np.asarray(samples, dtype=np.float32)
@@ -68,7 +50,7 @@ def measure_levels(samples: np.ndarray) -> Levels:
         return Levels.silent()
     peak = float(np.max(np.abs(samples)))
     rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-    clipped = peak > 1.0 or _rail_runs(samples, 0)[0] >= MIN_CLIP_RUN
+    clipped = peak > 1.0 or full_scale_runs(samples).clipped()
     peak_db = amplitude_to_dbfs(peak)
     return Levels(peak_db, amplitude_to_dbfs(rms), clipped, peak_db)
 
@@ -81,7 +63,10 @@ class LevelMeter:
     """
 
     def __init__(
-        self, sample_rate: int, hold_s: float = PEAK_HOLD_S, fall_db_per_s: float = PEAK_FALL_DB_PER_S
+        self,
+        sample_rate: int,
+        hold_s: float = PEAK_HOLD_S,
+        fall_db_per_s: float = PEAK_FALL_DB_PER_S,
     ) -> None:
         self.sample_rate = int(sample_rate)
         self.hold_s = float(hold_s)
@@ -108,8 +93,9 @@ class LevelMeter:
         if samples.size == 0:
             return Levels(LEVEL_FLOOR_DBFS, LEVEL_FLOOR_DBFS, False, self.peak_hold_dbfs)
         levels = measure_levels(samples)
-        longest, self._rail_carry = _rail_runs(samples, self._rail_carry)
-        clipped = levels.clipped or longest >= MIN_CLIP_RUN
+        runs = full_scale_runs(samples, carry=self._rail_carry)
+        self._rail_carry = runs.trailing
+        clipped = levels.clipped or runs.clipped()
         self.clipped_ever |= clipped
         self._since_hold += len(samples)
         if levels.peak_dbfs >= self._held_db():
@@ -134,7 +120,11 @@ class LiveAnalyzer:
     """
 
     def __init__(
-        self, sample_rate: int, fft_size: int = 1024, hop: int = 256, floor_db: float = LEVEL_FLOOR_DBFS
+        self,
+        sample_rate: int,
+        fft_size: int = 1024,
+        hop: int = 256,
+        floor_db: float = LEVEL_FLOOR_DBFS,
     ) -> None:
         if fft_size < 2 or hop < 1 or hop > fft_size:
             raise ValueError("need fft_size >= 2 and 1 <= hop <= fft_size")
@@ -173,11 +163,12 @@ class LiveAnalyzer:
         levels = self.meter.update(samples)
         pending = np.concatenate((self._pending, samples)) if self._pending.size else samples
         first = self.columns_done
-        n_cols = 0 if len(pending) < self.fft_size else (len(pending) - self.fft_size) // self.hop + 1
+        n_cols = max(0, (len(pending) - self.fft_size) // self.hop + 1)
         if n_cols == 0:
             self._pending = pending.copy() if pending is samples else pending
             return LiveUpdate(np.zeros((0, self.n_bins), dtype=np.float32), first, levels)
-        frames = np.lib.stride_tricks.sliding_window_view(pending, self.fft_size)[:: self.hop][:n_cols]
+        windows = np.lib.stride_tricks.sliding_window_view(pending, self.fft_size)
+        frames = windows[:: self.hop][:n_cols]
         spectrum = np.abs(np.fft.rfft(frames * self._window, axis=-1)).astype(np.float32)
         spectrum *= self._scale
         np.maximum(spectrum, self._floor_amp, out=spectrum)

@@ -22,8 +22,10 @@ from voicestudio.audio.cleanup import (
     span_of,
     speech_probabilities,
 )
+from voicestudio.audio.clipping import MIN_CLIP_RUN, full_scale_runs
 from voicestudio.audio.levels import active_rms_dbfs
 from voicestudio.audio.take_report import CheckResult, TakeReport
+from voicestudio.text.compare import char_error_rate, word_error_rate
 
 
 class TakeOrigin(Enum):
@@ -58,7 +60,7 @@ class CheckConfig:
     clip_level: float = 0.999
     # A run of this many full-scale samples is a flat top: the converter clipped.
     # One or two can be a legitimate peak touching full scale after normalization.
-    clip_run_samples: int = 3
+    clip_run_samples: int = MIN_CLIP_RUN
     # Isolated full-scale samples this common (0.1 %) are clipping too, just spread out.
     clip_share_fail: float = 1e-3
 
@@ -140,26 +142,12 @@ def check_level(speech: np.ndarray, sample_rate: int, config: CheckConfig) -> Ch
     return CheckResult("level", verdict, f"{text}: speech level {level:.1f} dBFS ({window}); {advice}.", level)
 
 
-def clipped_runs(channels: np.ndarray, clip_level: float) -> tuple[int, int]:
-    """(samples at full scale, longest run of consecutive full-scale samples) over all channels."""
-    hot = np.abs(channels) >= clip_level
-    count = int(hot.sum())
-    if count == 0:
-        return 0, 0
-    longest = 0
-    for column in hot.reshape(hot.shape[0], -1).T:
-        padded = np.concatenate(([False], column, [False])).astype(np.int8)
-        edges = np.flatnonzero(np.diff(padded))
-        if edges.size:
-            longest = max(longest, int((edges[1::2] - edges[0::2]).max()))
-    return count, longest
-
-
 def check_clipping(channels: np.ndarray, config: CheckConfig) -> CheckResult:
     """Full-scale runs and share, per channel before mixing (mixing can hide a clipped channel)."""
-    count, longest = clipped_runs(channels, config.clip_level)
+    runs = full_scale_runs(channels, config.clip_level)
+    count, longest = runs.count, runs.longest
     share = count / max(1, channels.size)
-    if longest >= config.clip_run_samples or share >= config.clip_share_fail:
+    if runs.clipped(config.clip_run_samples) or share >= config.clip_share_fail:
         return CheckResult(
             "clipping",
             "fail",
@@ -171,7 +159,8 @@ def check_clipping(channels: np.ndarray, config: CheckConfig) -> CheckResult:
         return CheckResult(
             "clipping",
             "warn",
-            f"Peaks touch full scale ({count} samples); there is no headroom, lower the gain a little.",
+            f"Peaks touch full scale ({count} samples); there is no headroom, "
+            "lower the gain a little.",
             share,
         )
     return CheckResult("clipping", "pass", "No clipping.", 0.0)
@@ -303,21 +292,8 @@ def check_speech_span(
     )
 
 
-def char_error_rate(reference: str, hypothesis: str) -> float:
-    """Character edit distance between the normalized word sequences (joined by spaces)
-    divided by the reference length: near-miss words count as nearly right."""
-    from voicestudio.evaluate.wer import edit_distance, normalize_words
-
-    ref, hyp = " ".join(normalize_words(reference)), " ".join(normalize_words(hypothesis))
-    if not ref:
-        return 0.0 if not hyp else 1.0
-    return edit_distance(list(ref), list(hyp)) / len(ref)
-
-
 def check_reading(hypothesis: str, prompt: str, config: CheckConfig) -> CheckResult:
     """Did the take say the prompt? A warning only: the recognizer itself is error-prone."""
-    from voicestudio.evaluate.wer import word_error_rate
-
     cer = char_error_rate(prompt, hypothesis)
     wer = word_error_rate(prompt, hypothesis)
     heard = hypothesis or "(nothing)"
@@ -387,7 +363,7 @@ def check_take(
 
 def _reading(kept: np.ndarray, sample_rate: int, prompt: str, config: CheckConfig, report: TakeReport) -> CheckResult:
     try:
-        from voicestudio.evaluate.wer import transcribe
+        from voicestudio.audio.recognizer import transcribe
 
         hypothesis = transcribe(kept, sample_rate)
     except ImportError as exc:  # pocketsphinx missing from a broken install

@@ -30,7 +30,9 @@ class FullScaleRuns:
         return self.longest >= min_run
 
 
-def full_scale_runs(samples: np.ndarray, level: float = RAIL_LEVEL, carry: int = 0) -> FullScaleRuns:
+def full_scale_runs(
+    samples: np.ndarray, level: float = RAIL_LEVEL, carry: int = 0
+) -> FullScaleRuns:
     """Runs of samples with ``|x| >= level`` in ``samples`` (mono, or frames × channels).
 
     ``carry`` is the run that ended the previous block of a mono stream: a run that goes on

@@ -26,12 +26,7 @@ from voicestudio.audio.devices import (
     portaudio,
 )
 from voicestudio.audio.ringbuffer import RingBuffer
-from voicestudio.audio.streams import (
-    STALL_TIMEOUT_S,
-    STREAM_LATENCY_S,
-    StreamOwner,
-    shutdown_stream,
-)
+from voicestudio.audio.streams import STALL_TIMEOUT_S, StreamOwner, open_stream, shutdown_stream
 
 #: Capture ring length: how long the drain thread may stall before audio is lost.
 RING_SECONDS = 4.0
@@ -218,14 +213,8 @@ class Recorder(StreamOwner):
         self._stream_done.clear()
         self._ended.clear()
         try:
-            stream = sd.InputStream(
-                device=device.index,
-                channels=channels,
-                samplerate=rate,
-                dtype="float32",
-                latency=STREAM_LATENCY_S,
-                callback=self._callback,
-                finished_callback=self._on_stream_finished,
+            stream = open_stream(
+                sd, device, channels, rate, self._callback, self._on_stream_finished
             )
         except (sd.PortAudioError, ValueError) as exc:
             raise AudioDeviceError(f"Cannot open {device.name!r} for recording: {exc}") from exc

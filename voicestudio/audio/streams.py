@@ -10,9 +10,11 @@ from __future__ import annotations
 import atexit
 import contextlib
 import threading
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any, Self
 
-from voicestudio.audio.devices import portaudio
+from voicestudio.audio.devices import AudioDevice, portaudio
 
 #: Stream buffering asked of PortAudio. Recording and take playback need no low latency, and
 #: a deeper buffer rides out scheduling hiccups: with PipeWire on two busy cores, ~35 ms lost
@@ -26,6 +28,29 @@ SHUTDOWN_TIMEOUT_S = 1.0
 #: Streams PortAudio could not stop in time; kept referenced so that garbage collection
 #: (which closes them) cannot hang some later, unrelated line of code.
 _abandoned_streams: list[Any] = []
+
+
+def open_stream(
+    sd: ModuleType,
+    device: AudioDevice,
+    channels: int,
+    rate: int,
+    callback: Callable[..., None],
+    finished_callback: Callable[[], None],
+) -> Any:
+    """A float32 stream on ``device`` in its direction (input or output), not started yet.
+
+    Raises what PortAudio raises (``sd.PortAudioError``, ValueError); the caller words it."""
+    stream_type = sd.InputStream if device.kind == "input" else sd.OutputStream
+    return stream_type(
+        device=device.index,
+        channels=channels,
+        samplerate=rate,
+        dtype="float32",
+        latency=STREAM_LATENCY_S,
+        callback=callback,
+        finished_callback=finished_callback,
+    )
 
 
 def shutdown_stream(stream: Any, abort: bool = True, timeout: float = SHUTDOWN_TIMEOUT_S) -> bool:

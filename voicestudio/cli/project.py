@@ -185,14 +185,14 @@ def consent(args: argparse.Namespace) -> int:
     """Print the statement and the verdict; exit 0 only when the consent is verified."""
     from voicestudio.project import selection
     from voicestudio.project.project import VoiceProject
-    from voicestudio.safety import consent
+    from voicestudio.safety import consent, statement_file
 
     project = VoiceProject.open(args.project)
     statement = selection.statement_text(project)
     print(f"statement: {statement}")
     try:
         if args.file is not None:
-            check = consent.add_consent_recording(project, args.file)
+            check = statement_file.add_consent_recording(project, args.file)
             print(f"stored {args.file} as the consent take {check.take}")
         else:
             check = consent.check_consent(project)

@@ -136,23 +136,7 @@ def write_dub(
         shutil.rmtree(staging, ignore_errors=True)
         raise OutputPathError(f"cannot write into {staging.parent}: {exc.strerror or exc}") from exc
     try:
-        digits = max(3, len(str(len(session.results))))
-        stem_names: dict[int, str] = {}
-        total = len(dub_mix.placements)
-        for number, placement in enumerate(dub_mix.placements, start=1):
-            _check(cancelled)
-            line = placement.result.line
-            name = stem_name(line.index, placement.start_sample / dub_mix.rate, line.text, digits)
-            if progress is not None:
-                progress(number / (total + 1), f"writing stem {name}")
-            write_audio(
-                staging / STEMS_DIR / name,
-                placement.samples,
-                dub_mix.rate,
-                fmt=settings.wav_format,
-                tags=synthetic_tags(),
-            )  # the lines carry the watermark since rendering
-            stem_names[line.index] = name
+        stem_names = _write_stems(session, dub_mix, staging / STEMS_DIR, progress, cancelled)
         _check(cancelled)
         write_audio(
             staging / TRACK_NAME,
@@ -190,6 +174,25 @@ def write_dub(
         dub_mix.loudness.true_peak_dbtp,
         warnings,
     )
+
+
+def _write_stems(session: DubSession, dub_mix: DubMix, folder: Path,
+                 progress: ProgressFn | None, cancelled: CancelFn | None) -> dict[int, str]:
+    """One file per placed line (the lines carry the watermark since rendering); each line's
+    stem name by its index."""
+    digits = max(3, len(str(len(session.results))))
+    stem_names: dict[int, str] = {}
+    total = len(dub_mix.placements)
+    for number, placement in enumerate(dub_mix.placements, start=1):
+        _check(cancelled)
+        line = placement.result.line
+        name = stem_name(line.index, placement.start_sample / dub_mix.rate, line.text, digits)
+        if progress is not None:
+            progress(number / (total + 1), f"writing stem {name}")
+        write_audio(folder / name, placement.samples, dub_mix.rate,
+                    fmt=session.settings.wav_format, tags=synthetic_tags())
+        stem_names[line.index] = name
+    return stem_names
 
 
 def dub(

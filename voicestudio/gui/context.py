@@ -21,7 +21,8 @@ MAX_RECENT = 8
 class StudioContext(QObject):
     """Shared state of one main window. Emits ``project_changed`` (VoiceProject or None)
     when a project is opened or closed, ``project_edited`` when the open project's prompts or
-    takes changed (views refresh, nothing resets), ``voices_changed`` when a trained voice was added,
+    takes changed (views refresh, nothing resets), ``voices_changed`` when a trained voice was
+    added,
     ``devices_changed`` when the input/output device or provider changes, and
     ``status`` with a short message for the status bar."""
 
@@ -114,7 +115,7 @@ class StudioContext(QObject):
     # -- playback through one shared player, so a new sound stops the previous one
     def play(self, samples, sample_rate: int) -> None:
         """Play on the chosen output device; raises VoiceStudioError (e.g. no device)."""
-        from voicestudio.audio.devices import Player
+        from voicestudio.audio.player import Player
 
         if self._player is None:
             self._player = Player(self.output_device)

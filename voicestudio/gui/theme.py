@@ -28,8 +28,8 @@ COLORS = {
 STYLE_SHEET = """
 QWidget {{ font-size: 10pt; }}
 QLabel[role="title"] {{ font-size: 15pt; font-weight: 600; }}
-QLabel[role="prompt"] {{ font-size: 20pt; padding: 12px; background: {base}; border: 1px solid {border};
-    border-radius: 6px; }}
+QLabel[role="prompt"] {{ font-size: 20pt; padding: 12px; background: {base};
+    border: 1px solid {border}; border-radius: 6px; }}
 QLabel[role="hint"] {{ color: {muted}; }}
 QLabel[role="message"] {{ padding: 6px 8px; border-radius: 4px; background: {alt}; }}
 QLabel[role="message"][level="ok"] {{ color: {ok}; }}

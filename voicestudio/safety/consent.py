@@ -37,18 +37,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from voicestudio.audio.io import Audio, check_rate, read_audio
+from voicestudio.audio.io import Audio, read_audio
 from voicestudio.audio.recognizer import transcribe
 from voicestudio.constants import MODEL_RATE
 from voicestudio.errors import AudioFileError, VoiceStudioError
 from voicestudio.project import selection
-from voicestudio.project.project import IMPORT_SOURCE_PREFIX
 from voicestudio.text.compare import char_error_rate, normalize_words
 
 # The similarity encoder (evaluate.secs, speaker_model) and the take checks pull in scipy,
 # onnxruntime and the VAD (about 0.4 s): they are imported where a check runs.
 if TYPE_CHECKING:
-    from voicestudio.audio.take_report import TakeReport
     from voicestudio.evaluate.secs import SpeakerEncoder
     from voicestudio.project.project import Take, VoiceProject
 
@@ -225,9 +223,9 @@ def check_consent(
         )
     index, take = consent_take(project)
     digest, audio = _consent_recording(project, index, take)
-    encoder = _encoder(encoder, cancelled)
-    consent = _embed_statement(encoder, audio, take.file, project, index)
-    return _compare_with_files(project, take.file, digest, consent, takes, encoder)
+    encoder = encoder_for(encoder, cancelled)
+    consent = embed_statement(encoder, audio, take.file, project, index)
+    return compare_with_files(project, take.file, digest, consent, takes, encoder)
 
 
 def require_consent(
@@ -249,8 +247,8 @@ class ConsentScreen:
         self.project = project
         index, self.take = consent_take(project)
         self.digest, audio = _consent_recording(project, index, self.take)
-        self.encoder = _encoder(encoder, None)
-        self.consent = _embed_statement(self.encoder, audio, self.take.file, project, index)
+        self.encoder = encoder_for(encoder, None)
+        self.consent = embed_statement(self.encoder, audio, self.take.file, project, index)
         self.check: ConsentCheck | None = None
 
     def __call__(self, utterances: Sequence[TakeAudio]) -> list[ForeignTake]:
@@ -305,93 +303,6 @@ class ConsentCheckCancelled(Exception):
     """The check of a statement recording was cancelled (the window is closing)."""
 
 
-@dataclass(frozen=True)
-class StatementRecording:
-    """A recording of the statement, made elsewhere, that passed every check and is not
-    stored yet: checking reads the project, storing changes it (the GUI checks on a worker
-    thread and stores in its own)."""
-
-    source: Path
-    audio: Audio
-    report: TakeReport
-    check: ConsentCheck
-
-
-def add_consent_recording(
-    project: VoiceProject, path: str | Path, encoder: SpeakerEncoder | None = None, asr: bool = True
-) -> ConsentCheck:
-    """Store a recording of the statement (made outside VoiceStudio) as the consent take,
-    only once it passes: its take checks, the reading check (``asr``; else it runs when the
-    consent is next checked) and the comparison with the takes. The statement prompt is
-    added first when the project has none."""
-    return store_consent_recording(project, check_consent_recording(project, path, encoder, asr))
-
-
-def store_consent_recording(project: VoiceProject, recording: StatementRecording) -> ConsentCheck:
-    """Add a checked statement recording to ``project`` as its consent take (and the
-    statement prompt, when the project has none); the check, naming the stored take."""
-    index = selection.consent_prompt(project, create=True)
-    take = project.add_take(
-        index,
-        recording.audio.samples,
-        recording.audio.sample_rate,
-        report=recording.report,
-        source=f"{IMPORT_SOURCE_PREFIX}{recording.source.resolve()}",
-    )
-    # the take file, as later checks see it
-    stored = hashlib.sha256(project.take_path(take).read_bytes()).hexdigest()
-    return replace(recording.check, take=take.file, sha256=stored)
-
-
-def check_consent_recording(
-    project: VoiceProject,
-    path: str | Path,
-    encoder: SpeakerEncoder | None = None,
-    asr: bool = True,
-    cancelled: Callable[[], bool] | None = None,
-) -> StatementRecording:
-    """Every check :func:`add_consent_recording` makes, changing nothing; ConsentError says
-    why a recording cannot be the statement, ConsentCheckCancelled when ``cancelled()``."""
-    from voicestudio.audio.checks import TakeOrigin, check_take
-
-    audio = read_audio(path)  # AudioFileError with the reason for anything unreadable
-    check_rate(audio.sample_rate)
-    index = selection.consent_prompt(project)
-    text = selection.statement_text(project)
-    report = check_take(
-        audio.samples, audio.sample_rate, text if asr else None, origin=TakeOrigin.FILE
-    )
-    label = Path(path).name
-    if report.failed:
-        problems = "; ".join(c.message for c in report.problems if c.verdict == "fail")
-        raise ConsentError(
-            f"{label} cannot be the consent take: it failed "
-            f"its checks ({problems}); nothing was stored"
-        )
-    if asr and report.asr_text is None:
-        raise ConsentError(
-            f"cannot check that {label} reads the consent statement: the speech recognizer did "
-            "not run; reinstall VoiceStudio (make install); nothing was stored"
-        )
-    if report.asr_text is not None:
-        _refuse_misreading(label, reading_error(text, report.asr_text), report.asr_text, None,
-                           "; nothing was stored")
-    takes = selection.training_files(project)
-    if not takes:
-        raise ConsentError(
-            f"project {project.name!r} has no recorded takes to train on: import or record the "
-            "takes first, then add the statement"
-        )
-    encoder = _encoder(encoder, cancelled)
-    consent = _embed_statement(encoder, audio, label, project, index)
-    try:
-        compared = _compare_with_files(project, label, "", consent, takes, encoder, cancelled)
-        check = refuse_unless_verified(project, compared)
-    except ConsentError as exc:
-        raise ConsentError(f"{exc.reason}; nothing was stored", exc.remedy) from exc
-    return StatementRecording(Path(path), audio, report, check)
-
-
 def reading_error(statement: str, heard: str) -> float:
     """Character error rate of what the recognizer heard against the statement, numbers left
     out on both sides: the date is written in digits ("November 29, 2026") and heard as words
@@ -411,7 +322,7 @@ _NUMBER_WORD = re.compile(
 
 
 # ----------------------------------------------------------------------------- helpers
-def _compare_with_files(project: VoiceProject, label: str, digest: str, consent: np.ndarray,
+def compare_with_files(project: VoiceProject, label: str, digest: str, consent: np.ndarray,
                         takes: Sequence[tuple[selection.Candidate, Path]], encoder: SpeakerEncoder,
                         cancelled: Callable[[], bool] | None = None) -> ConsentCheck:
     kept, embeddings = _embed_take_files(encoder, [path for _take, path in takes], cancelled)
@@ -534,7 +445,7 @@ def _consent_recording(project: VoiceProject, index: int, take: Take) -> tuple[s
                            remedy(project, index, again=True)) from exc
     digest = hashlib.sha256(data).hexdigest()
     cer, heard = _reading(take, digest, audio, project.prompts[index].text)
-    _refuse_misreading(
+    refuse_misreading(
         take.file, cer, heard, remedy(project, index, again=True, advice="reading it as shown")
     )
     return digest, audio
@@ -564,14 +475,14 @@ def _reading(take: Take, digest: str, audio: Audio, statement: str) -> tuple[flo
     return result
 
 
-def _refuse_misreading(label: str, cer: float, heard: str | None, fix: ConsentRemedy | None,
+def refuse_misreading(label: str, cer: float, heard: str | None, fix: ConsentRemedy | None,
                        outcome: str = "") -> None:
     if cer > MAX_READING_CER:
         raise ConsentError(f"{label} does not read the consent statement"
                            + (f" (the recognizer heard {heard!r})" if heard else "") + outcome, fix)
 
 
-def _embed_statement(encoder: SpeakerEncoder, audio: Audio, label: str, project: VoiceProject,
+def embed_statement(encoder: SpeakerEncoder, audio: Audio, label: str, project: VoiceProject,
                      index: int | None) -> np.ndarray:
     from voicestudio.evaluate import secs
 
@@ -609,7 +520,7 @@ def _embed_take_files(encoder: SpeakerEncoder, paths: Sequence[Path],
     return order, np.stack([found[i] for i in order]) if order else np.zeros((0, 256), np.float32)
 
 
-def _encoder(
+def encoder_for(
     encoder: SpeakerEncoder | None, cancelled: Callable[[], bool] | None
 ) -> SpeakerEncoder:
     if encoder is not None:
@@ -618,37 +529,3 @@ def _encoder(
 
     speaker_model.build_encoder_model_in_subprocess(cancelled=cancelled)
     return secs.default_encoder()
-
-
-# ----------------------------------------------------------------------------- sidecars
-def sidecar_consent(sidecar: dict[str, Any]) -> dict[str, Any] | None:
-    """The consent record of a voice sidecar, or None (a voice not trained by VoiceStudio,
-    or one trained before consent was checked)."""
-    fields = sidecar.get("voicestudio")
-    record = fields.get(SIDECAR_KEY) if isinstance(fields, dict) else None
-    return record if isinstance(record, dict) else None
-
-
-def is_clone(sidecar: dict[str, Any]) -> bool:
-    """Whether a sidecar describes a voice VoiceStudio trained from someone's takes."""
-    fields = sidecar.get("voicestudio")
-    provenance = fields.get("provenance") if isinstance(fields, dict) else None
-    return isinstance(provenance, dict) and "training_data_sha256" in provenance
-
-
-def require_exportable(sidecar: dict[str, Any], name: str) -> None:
-    """Refuse to export a cloned voice whose sidecar has no verified consent record (a guard
-    against mistakes: a sidecar edited by hand can claim anything)."""
-    if not is_clone(sidecar):
-        return
-    record = sidecar_consent(sidecar)
-    if (
-        record is None
-        or record.get("verified") is not True
-        or not isinstance(record.get("sha256"), str)
-    ):
-        raise ConsentError(
-            f"voice {name!r} was cloned from a recording project without a verified consent take "
-            "(it was trained before VoiceStudio checked consent, or its record is missing); train "
-            "it again from a project with the speaker's consent statement to export it"
-        )

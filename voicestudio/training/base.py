@@ -256,63 +256,11 @@ def prepare_base(
     with torch_threads(config.threads):
         model = load_joe()
         texts = script_texts(config.texts)
-        specs, latents, levels = [], [], []
-        for i, ids in enumerate(joe_phoneme_ids(texts)):
-            if cancelled():
-                raise TrainingCancelled("base preparation cancelled")
-            x = torch.tensor([ids], dtype=torch.long)
-            with torch.no_grad():
-                audio, _attn, _mask, (z, *_rest) = model.infer(
-                    x,
-                    torch.tensor([len(ids)]),
-                    noise_scale=config.noise_scale,
-                    noise_scale_w=config.noise_w,
-                )
-                spec = linear_spectrogram(audio[:, 0])
-            specs.append(spec[0])
-            latents.append(z[0, :, : spec.shape[-1]])
-            levels.append(active_rms_dbfs(audio[0, 0].numpy(), 22050))
-            progress(
-                "synthesize", (i + 1) / len(texts), f"joe speaks prompt {i + 1} of {len(texts)}"
-            )
-
-        enc_q = model.enc_q
+        specs, latents, levels = _joe_reads(model, texts, config, progress, cancelled)
         mel_l1_start = reconstruction_l1(model, specs[:4], latents[:4])
-        enc_q.train()
-        optimizer = torch.optim.AdamW(enc_q.parameters(), lr=config.lr_start)
-        budget_s = config.minutes * 60.0
-        train_started = time.monotonic()
-        step = 0
-        mel_l1 = float("nan")
-        while True:
-            elapsed = time.monotonic() - train_started
-            fraction = step / config.steps if config.steps else elapsed / budget_s
-            if fraction >= 1.0:
-                break
-            if cancelled():
-                raise TrainingCancelled("base preparation cancelled")
-            for group in optimizer.param_groups:  # exponential decay over the budget
-                group["lr"] = config.lr_start * (config.lr_end / config.lr_start) ** min(
-                    1.0, fraction
-                )
-            spec_b, z_b = _random_crops(specs, latents, config.batch, config.crop_frames, rng)
-            lengths = torch.full((spec_b.shape[0],), spec_b.shape[-1], dtype=torch.long)
-            _z, m_q, logs_q, _mask = enc_q(spec_b, lengths)
-            loss = torch.mean(logs_q + 0.5 * (z_b - m_q) ** 2 * torch.exp(-2.0 * logs_q))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(enc_q.parameters(), 100.0)
-            optimizer.step()
-            step += 1
-            if step % 25 == 0 or step == 1:
-                mel_l1 = reconstruction_l1(model, specs[:2], latents[:2])
-                progress(
-                    "distil",
-                    min(1.0, fraction),
-                    f"posterior encoder step {step}: mel L1 {mel_l1:.3f}",
-                )
+        step = _distil_posterior(model, specs, latents, config, rng, progress, cancelled)
         mel_l1 = reconstruction_l1(model, specs[:4], latents[:4])
-        enc_q.eval()
+        model.enc_q.eval()
         meta = {
             "format": BASE_FORMAT,
             "fingerprint": base_fingerprint(),
@@ -327,6 +275,67 @@ def prepare_base(
         save_state(path, {"model": model.state_dict(), "meta": meta})
         progress("done", 1.0, f"base model ready (mel L1 {mel_l1:.3f}, {meta['seconds']:.0f} s)")
         return path
+
+
+def _joe_reads(model, texts: list[str], config: BasePrepConfig, progress: Progress,
+               cancelled: Callable[[], bool]) -> tuple[list, list, list[float]]:
+    """The base voice reads ``texts``: each reading's linear spectrogram, its latents (what the
+    posterior encoder is distilled to find) and its speech level."""
+    specs, latents, levels = [], [], []
+    for i, ids in enumerate(joe_phoneme_ids(texts)):
+        if cancelled():
+            raise TrainingCancelled("base preparation cancelled")
+        x = torch.tensor([ids], dtype=torch.long)
+        with torch.no_grad():
+            audio, _attn, _mask, (z, *_rest) = model.infer(
+                x,
+                torch.tensor([len(ids)]),
+                noise_scale=config.noise_scale,
+                noise_scale_w=config.noise_w,
+            )
+            spec = linear_spectrogram(audio[:, 0])
+        specs.append(spec[0])
+        latents.append(z[0, :, : spec.shape[-1]])
+        levels.append(active_rms_dbfs(audio[0, 0].numpy(), 22050))
+        progress("synthesize", (i + 1) / len(texts), f"joe speaks prompt {i + 1} of {len(texts)}")
+    return specs, latents, levels
+
+
+def _distil_posterior(model, specs: list, latents: list, config: BasePrepConfig,
+                      rng: random.Random, progress: Progress,
+                      cancelled: Callable[[], bool]) -> int:
+    """Train the posterior encoder to find the readings' latents from their spectrograms
+    (Gaussian likelihood on random crops, the learning rate decaying over the budget); the
+    number of steps taken."""
+    enc_q = model.enc_q
+    enc_q.train()
+    optimizer = torch.optim.AdamW(enc_q.parameters(), lr=config.lr_start)
+    budget_s = config.minutes * 60.0
+    train_started = time.monotonic()
+    step = 0
+    while True:
+        elapsed = time.monotonic() - train_started
+        fraction = step / config.steps if config.steps else elapsed / budget_s
+        if fraction >= 1.0:
+            return step
+        if cancelled():
+            raise TrainingCancelled("base preparation cancelled")
+        decay = (config.lr_end / config.lr_start) ** min(1.0, fraction)
+        for group in optimizer.param_groups:  # exponential decay over the budget
+            group["lr"] = config.lr_start * decay
+        spec_b, z_b = _random_crops(specs, latents, config.batch, config.crop_frames, rng)
+        lengths = torch.full((spec_b.shape[0],), spec_b.shape[-1], dtype=torch.long)
+        _z, m_q, logs_q, _mask = enc_q(spec_b, lengths)
+        loss = torch.mean(logs_q + 0.5 * (z_b - m_q) ** 2 * torch.exp(-2.0 * logs_q))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(enc_q.parameters(), 100.0)
+        optimizer.step()
+        step += 1
+        if step % 25 == 0 or step == 1:
+            mel_l1 = reconstruction_l1(model, specs[:2], latents[:2])
+            progress("distil", min(1.0, fraction),
+                     f"posterior encoder step {step}: mel L1 {mel_l1:.3f}")
 
 
 def ensure_base(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 
 import numpy as np
@@ -120,91 +120,93 @@ def prepare_high_base(
     rng = random.Random(config.seed)
     with torch_threads(config.threads):
         model, meta = load_base()
-        texts = script_texts(config.texts)
-        latents, audios, specs, mels = [], [], [], []
-        for i, ids in enumerate(joe_phoneme_ids(texts)):
-            if cancelled():
-                raise TrainingCancelled("base preparation cancelled")
-            with torch.no_grad():
-                audio, _attn, _mask, (z, *_rest) = model.infer(
-                    torch.tensor([ids]), torch.tensor([len(ids)]), noise_scale=config.noise_scale,
-                    noise_scale_w=config.noise_w)
-            frames = audio.shape[-1] // HOP
-            high = raise_register(audio[0, 0].numpy(), config.shift_st, config.formant)[
-                : frames * HOP
-            ]
-            high_t = torch.from_numpy(high)
-            spec = linear_spectrogram(high_t[None])[0]
-            latents.append(z[0, :, :frames])
-            audios.append(high_t)
-            specs.append(spec)
-            mels.append(mel_spectrogram(high_t[None])[0])
-            progress(
-                "register",
-                0.3 * (i + 1) / len(texts),
-                f"joe reads prompt {i + 1} of {len(texts)} a register up",
-            )
-
-        parts = list(model.dec.parameters()) + list(model.enc_q.parameters())
-        optimizer = torch.optim.AdamW(parts, lr=config.learning_rate, betas=(0.8, 0.99), eps=1e-9)
-        model.train()
-        budget_s = config.minutes * 60.0
-        train_started = time.monotonic()
-        step, mel_l1 = 0, float("nan")
-        usable = [i for i, z in enumerate(latents) if z.shape[-1] > config.segment_frames]
-        while True:
-            fraction = (
-                step / config.steps
-                if config.steps
-                else (time.monotonic() - train_started) / budget_s
-            )
-            if fraction >= 1.0:
-                break
-            if cancelled():
-                raise TrainingCancelled("base preparation cancelled")
-            chosen = [rng.choice(usable) for _ in range(config.batch)]
-            starts = [rng.randint(0, latents[i].shape[-1] - config.segment_frames) for i in chosen]
-            seg = config.segment_frames
-            z_b = torch.stack(
-                [latents[i][:, s : s + seg] for i, s in zip(chosen, starts, strict=True)]
-            )
-            y_b = torch.stack(
-                [audios[i][s * HOP : (s + seg) * HOP] for i, s in zip(chosen, starts, strict=True)]
-            )
-            y_mel = torch.stack(
-                [mels[i][:, s : s + seg] for i, s in zip(chosen, starts, strict=True)]
-            )
-            y_hat = model.dec(z_b)[:, 0]
-            y_hat_mel = mel_spectrogram(y_hat)
-            frames = min(y_mel.shape[-1], y_hat_mel.shape[-1])
-            mel_loss = torch.nn.functional.l1_loss(y_mel[..., :frames], y_hat_mel[..., :frames])
-            # the posterior encoder hears the high voice as joe's latents (as the base distils it)
-            spec_b = torch.stack(
-                [specs[i][:, s : s + seg] for i, s in zip(chosen, starts, strict=True)]
-            )
-            _zq, m_q, logs_q, _m = model.enc_q(
-                spec_b, torch.full((len(chosen),), seg, dtype=torch.long)
-            )
-            nll = torch.mean(logs_q + 0.5 * (z_b - m_q) ** 2 * torch.exp(-2.0 * logs_q))
-            loss = config.c_mel * mel_loss + nll + config.c_sync * frame_sync_loss(y_hat, y_b, HOP)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(parts, 100.0)
-            optimizer.step()
-            step += 1
-            mel_l1 = float(mel_loss.item())
-            if step % 25 == 0 or step == 1:
-                progress(
-                    "register",
-                    0.3 + 0.7 * min(1.0, fraction),
-                    f"high base step {step}: mel L1 {mel_l1:.3f}",
-                )
+        readings = _high_readings(model, script_texts(config.texts), config, progress, cancelled)
+        step, mel_l1 = _learn_high(model, readings, config, rng, progress, cancelled)
         model.eval()
         saved = {**meta, "register": {**asdict(config), "steps": step, "mel_l1": mel_l1},
                  "seconds_register": time.monotonic() - started}
         save_state(path, {"model": model.state_dict(), "meta": saved})
         progress("register", 1.0, f"high base ready ({step} steps, mel L1 {mel_l1:.3f})")
         return path
+
+
+@dataclass
+class _Readings:
+    """The base voice's readings a register up: joe's latents with the raised audio, its
+    linear spectrogram and mel spectrogram, one entry per prompt."""
+
+    latents: list = field(default_factory=list)
+    audios: list = field(default_factory=list)
+    specs: list = field(default_factory=list)
+    mels: list = field(default_factory=list)
+
+
+def _high_readings(model, texts: list[str], config: RegisterConfig, progress: Progress,
+                   cancelled: Callable[[], bool]) -> _Readings:
+    readings = _Readings()
+    for i, ids in enumerate(joe_phoneme_ids(texts)):
+        if cancelled():
+            raise TrainingCancelled("base preparation cancelled")
+        with torch.no_grad():
+            audio, _attn, _mask, (z, *_rest) = model.infer(
+                torch.tensor([ids]), torch.tensor([len(ids)]), noise_scale=config.noise_scale,
+                noise_scale_w=config.noise_w)
+        frames = audio.shape[-1] // HOP
+        high = raise_register(audio[0, 0].numpy(), config.shift_st, config.formant)
+        high_t = torch.from_numpy(high[: frames * HOP])
+        readings.latents.append(z[0, :, :frames])
+        readings.audios.append(high_t)
+        readings.specs.append(linear_spectrogram(high_t[None])[0])
+        readings.mels.append(mel_spectrogram(high_t[None])[0])
+        progress("register", 0.3 * (i + 1) / len(texts),
+                 f"joe reads prompt {i + 1} of {len(texts)} a register up")
+    return readings
+
+
+def _learn_high(model, readings: _Readings, config: RegisterConfig, rng: random.Random,
+                progress: Progress, cancelled: Callable[[], bool]) -> tuple[int, float]:
+    """Train the decoder to speak the raised readings from joe's latents, and the posterior
+    encoder to hear them as those latents; (steps, last mel L1)."""
+    parts = list(model.dec.parameters()) + list(model.enc_q.parameters())
+    optimizer = torch.optim.AdamW(parts, lr=config.learning_rate, betas=(0.8, 0.99), eps=1e-9)
+    model.train()
+    budget_s = config.minutes * 60.0
+    train_started = time.monotonic()
+    step, mel_l1 = 0, float("nan")
+    seg = config.segment_frames
+    usable = [i for i, z in enumerate(readings.latents) if z.shape[-1] > seg]
+    while True:
+        elapsed = time.monotonic() - train_started
+        fraction = step / config.steps if config.steps else elapsed / budget_s
+        if fraction >= 1.0:
+            return step, mel_l1
+        if cancelled():
+            raise TrainingCancelled("base preparation cancelled")
+        chosen = [rng.choice(usable) for _ in range(config.batch)]
+        starts = [rng.randint(0, readings.latents[i].shape[-1] - seg) for i in chosen]
+        pairs = list(zip(chosen, starts, strict=True))
+        z_b = torch.stack([readings.latents[i][:, s : s + seg] for i, s in pairs])
+        y_b = torch.stack([readings.audios[i][s * HOP : (s + seg) * HOP] for i, s in pairs])
+        y_mel = torch.stack([readings.mels[i][:, s : s + seg] for i, s in pairs])
+        y_hat = model.dec(z_b)[:, 0]
+        y_hat_mel = mel_spectrogram(y_hat)
+        frames = min(y_mel.shape[-1], y_hat_mel.shape[-1])
+        mel_loss = torch.nn.functional.l1_loss(y_mel[..., :frames], y_hat_mel[..., :frames])
+        # the posterior encoder hears the high voice as joe's latents (as the base distils it)
+        spec_b = torch.stack([readings.specs[i][:, s : s + seg] for i, s in pairs])
+        lengths = torch.full((len(chosen),), seg, dtype=torch.long)
+        _zq, m_q, logs_q, _m = model.enc_q(spec_b, lengths)
+        nll = torch.mean(logs_q + 0.5 * (z_b - m_q) ** 2 * torch.exp(-2.0 * logs_q))
+        loss = config.c_mel * mel_loss + nll + config.c_sync * frame_sync_loss(y_hat, y_b, HOP)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parts, 100.0)
+        optimizer.step()
+        step += 1
+        mel_l1 = float(mel_loss.item())
+        if step % 25 == 0 or step == 1:
+            progress("register", 0.3 + 0.7 * min(1.0, fraction),
+                     f"high base step {step}: mel L1 {mel_l1:.3f}")
 
 
 def load_high_base():

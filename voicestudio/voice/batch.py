@@ -78,30 +78,14 @@ def render_script(
     ``out_dir``. Lines with nothing speakable are skipped and listed in the result.
     Existing files with a clip's name are only replaced when ``overwrite`` is set.
     """
-    lines = [line.strip() for line in lines if line.strip()]
-    if not lines:
-        raise ScriptError("the script has no lines to render; write one sentence per line")
-    if len(lines) > MAX_LINES:
-        raise ScriptError(
-            f"the script has {len(lines)} lines; at most {MAX_LINES} render at once, split it"
-        )
+    lines = _script_lines(lines)
     if fmt not in WAV_FORMATS:
         raise VoiceStudioError(f"unknown format {fmt!r}; choose one of {', '.join(WAV_FORMATS)}")
     if rate is not None:
         check_rate(rate)
     controls = (controls or StyleControls()).validated()
     out_dir = Path(out_dir).expanduser()
-    digits = max(3, len(str(len(lines))))
-    names = [clip_name(i, line, digits) for i, line in enumerate(lines, start=1)]
-    if not overwrite and out_dir.is_dir():
-        taken = [n for n in names if (out_dir / n).exists()]
-        if taken:
-            raise OutputPathError(
-                f"{out_dir} already holds {taken[0]}"
-                + (f" and {len(taken) - 1} more" if len(taken) > 1 else "")
-                + "; choose an empty folder"
-            )
-
+    names = _clip_names(lines, out_dir, overwrite)
     created = _make_folder(out_dir)
     staging = out_dir / f".voicestudio-render-{secrets.token_hex(4)}.part"
     try:
@@ -140,6 +124,33 @@ def render_script(
         with contextlib.suppress(Exception):
             progress(1.0, f"rendered {len(files)} clip(s) into {out_dir}")
     return BatchResult(out_dir, files, skipped, seconds)
+
+
+def _script_lines(lines: Sequence[str]) -> list[str]:
+    """The lines with text in them; ScriptError for none, or for more than one render takes."""
+    lines = [line.strip() for line in lines if line.strip()]
+    if not lines:
+        raise ScriptError("the script has no lines to render; write one sentence per line")
+    if len(lines) > MAX_LINES:
+        raise ScriptError(
+            f"the script has {len(lines)} lines; at most {MAX_LINES} render at once, split it"
+        )
+    return lines
+
+
+def _clip_names(lines: list[str], out_dir: Path, overwrite: bool) -> list[str]:
+    """Each line's file name; OutputPathError when one is taken and ``overwrite`` is not set."""
+    digits = max(3, len(str(len(lines))))
+    names = [clip_name(i, line, digits) for i, line in enumerate(lines, start=1)]
+    if not overwrite and out_dir.is_dir():
+        taken = [n for n in names if (out_dir / n).exists()]
+        if taken:
+            raise OutputPathError(
+                f"{out_dir} already holds {taken[0]}"
+                + (f" and {len(taken) - 1} more" if len(taken) > 1 else "")
+                + "; choose an empty folder"
+            )
+    return names
 
 
 def _render_line(

@@ -28,7 +28,7 @@ from typing import Any
 
 from voicestudio.errors import VoiceLoadError
 from voicestudio.paths import user_voices_dir
-from voicestudio.safety.consent import require_exportable
+from voicestudio.safety.sidecar import require_exportable
 
 BUNDLE_SUFFIX = ".vsvoice"
 BUNDLE_FORMAT = "voicestudio-voice-bundle"
