@@ -67,7 +67,9 @@ def launch_figures(runs: int) -> dict:
     times, rss = [], []
     for n in range(runs + 1):
         started = time.time()
-        done = subprocess.run([sys.executable, "-c", LAUNCH], capture_output=True, text=True, timeout=300, env=_env())
+        done = subprocess.run(
+            [sys.executable, "-c", LAUNCH], capture_output=True, text=True, timeout=300, env=_env()
+        )
         if done.returncode != 0:
             raise RuntimeError(f"the window did not start: {done.stderr.strip()[-800:]}")
         shown_at, memory, torch = done.stdout.split()[-3:]
@@ -99,7 +101,10 @@ def spectrogram_figures(seconds: float) -> dict:
     text = "The garden is full of yellow flowers this spring, and the bees are busy all day long."
     speech = np.concatenate([c.samples for c in synth.synthesize(text)])
     speech = resample(speech, synth.sample_rate, RATE)
-    speech = np.tile(speech * np.float32(0.7 / np.max(np.abs(speech))), int(np.ceil(seconds * RATE / len(speech))))
+    speech = np.tile(
+        speech * np.float32(0.7 / np.max(np.abs(speech))),
+        int(np.ceil(seconds * RATE / len(speech))),
+    )
 
     def pump(duration: float) -> tuple[float, float]:
         wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -116,7 +121,9 @@ def spectrogram_figures(seconds: float) -> dict:
             win.new_project("Bench", parent=tmp)
             panel = win.record
             if not panel.select_device("vmic"):
-                raise RuntimeError(f"the Record panel cannot use vmic: {panel.device_message.text()}")
+                raise RuntimeError(
+                    f"the Record panel cannot use vmic: {panel.device_message.text()}"
+                )
             panel.go_to_prompt(1)
             pump(1.0)
             idle_wall, idle_cpu = pump(3.0)
@@ -129,7 +136,10 @@ def spectrogram_figures(seconds: float) -> dict:
                 pump(0.5)
                 paints0, frames0 = panel.spectrogram.paints, panel.spectrogram.frames
                 wall, cpu = pump(seconds)
-                paints, frames = panel.spectrogram.paints - paints0, panel.spectrogram.frames - frames0
+                paints, frames = (
+                    panel.spectrogram.paints - paints0,
+                    panel.spectrogram.frames - frames0,
+                )
             panel.stop_recording()
             pump(0.5)
         finally:
@@ -168,16 +178,28 @@ def main(argv: list[str] | None = None) -> int:
                 audio.stop()
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"Desktop app ({os.environ.get('QT_QPA_PLATFORM') or 'on screen'}, {os.cpu_count()} CPU cores)")
+    print(
+        "Desktop app "
+        f"({os.environ.get('QT_QPA_PLATFORM') or 'on screen'}, {os.cpu_count()} CPU cores)"
+    )
     print("| figure | value |")
     print("|---|---|")
-    print(f"| launch to first window (median of {result['launch_runs']}) | {result['launch_to_window_s']:.2f} s |")
+    print(
+        f"| launch to first window (median of {result['launch_runs']}) "
+        f"| {result['launch_to_window_s']:.2f} s |"
+    )
     print(f"| resident memory, idle after 2 s | {result['idle_rss_mb']:.0f} MB |")
     if "spectrogram_paints_per_s" in result:
-        print(f"| spectrogram while recording: paints / images per second | "
-              f"{result['spectrogram_paints_per_s']:.1f} / {result['spectrogram_frames_per_s']:.1f} fps |")
-        print(f"| CPU share: window idle / recording with live view | {100 * result['cpu_share_idle_window']:.1f} % / "
-              f"{100 * result['cpu_share_recording']:.1f} % of one core |")
+        print(
+            "| spectrogram while recording: paints / images per second "
+            f"| {result['spectrogram_paints_per_s']:.1f} "
+            f"/ {result['spectrogram_frames_per_s']:.1f} fps |"
+        )
+        print(
+            "| CPU share: window idle / recording with live view "
+            f"| {100 * result['cpu_share_idle_window']:.1f} % "
+            f"/ {100 * result['cpu_share_recording']:.1f} % of one core |"
+        )
     return 0
 
 

@@ -37,7 +37,9 @@ class BurstInjector:
     def __init__(self) -> None:
         import sounddevice as sd
 
-        self._burst = (0.5 * np.sin(2 * np.pi * BURST_HZ * np.arange(int(0.15 * RATE)) / RATE)).astype(np.float32)
+        self._burst = (
+            0.5 * np.sin(2 * np.pi * BURST_HZ * np.arange(int(0.15 * RATE)) / RATE)
+        ).astype(np.float32)
         self._pos: int | None = None
         self.sent_at: float | None = None
         self._lock = threading.Lock()
@@ -136,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         audio = audio_env.VirtualAudio.start(Path(base))
         try:
             with audio_env.client_of(audio):
-                result = measure(bursts=4 if args.quick else 12, cpu_seconds=2.0 if args.quick else 6.0)
+                result = measure(
+                    bursts=4 if args.quick else 12, cpu_seconds=2.0 if args.quick else 6.0
+                )
         finally:
             audio.stop()
     RESULTS.parent.mkdir(exist_ok=True)
@@ -144,12 +148,23 @@ def main(argv: list[str] | None = None) -> int:
     print("Live analysis at 30 fps on a PipeWire virtual microphone (48 kHz, FFT 1024, hop 256)")
     print("| figure | value |")
     print("|---|---|")
-    print(f"| audio → spectrogram column (est.: burst write time + output latency), median (max) | {result['latency_ms_median']:.0f} ms ({result['latency_ms_max']:.0f} ms),"
-          f" {result['detected']}/{result['bursts']} bursts seen |")
-    print(f"| analysis work per 30 fps frame, median | {result['frame_analysis_ms_median']:.2f} ms |")
-    print(f"| CPU share: recording only / recording + analysis | {100 * result['cpu_share_recording_only']:.1f} % / "
-          f"{100 * result['cpu_share_recording_and_analysis']:.1f} % of one core |")
-    print(f"| dropped frames / input overflows | {result['dropped_frames']} / {result['input_overflows']} |")
+    print(
+        "| audio → spectrogram column (est.: burst write time + output latency), median (max) "
+        f"| {result['latency_ms_median']:.0f} ms ({result['latency_ms_max']:.0f} "
+        f"ms), {result['detected']}/{result['bursts']} bursts seen |"
+    )
+    print(
+        f"| analysis work per 30 fps frame, median | {result['frame_analysis_ms_median']:.2f} ms |"
+    )
+    print(
+        "| CPU share: recording only / recording + analysis "
+        f"| {100 * result['cpu_share_recording_only']:.1f} % "
+        f"/ {100 * result['cpu_share_recording_and_analysis']:.1f} % of one core |"
+    )
+    print(
+        f"| dropped frames / input overflows | {result['dropped_frames']} "
+        f"/ {result['input_overflows']} |"
+    )
     return 0
 
 

@@ -36,37 +36,47 @@ VIRTUAL_DEVICES = frozenset({"vmic", "vspeaker"})
 ALSA_TOP_CONFIG = Path("/usr/share/alsa/alsa.conf")
 TOOLS = ("pipewire", "wireplumber", "wpctl", "dbus-daemon")
 ALSA_PIPEWIRE_PLUGIN = "/usr/lib/*/alsa-lib/libasound_module_pcm_pipewire.so"
-INSTALL_HINT = "apt-get install --no-install-recommends libportaudio2 pipewire wireplumber pipewire-alsa dbus"
+INSTALL_HINT = (
+    "apt-get install --no-install-recommends libportaudio2 pipewire wireplumber pipewire-alsa dbus"
+)
 
 # Virtual speaker "vspeaker" (+ loopback source "vloop" = what was played); virtual mic
 # "vmic", fed by playing into the sink "vmic_in". No sound card, no kernel module.
 PIPEWIRE_DEVICES_CONF = """
 context.objects = [
     { factory = adapter
-      args = { factory.name = support.null-audio-sink  node.name = "vspeaker"  node.description = "VirtualSpeaker"
-               media.class = "Audio/Sink"  audio.position = [ MONO ]  object.linger = true } }
+      args = { factory.name = support.null-audio-sink  node.name = "vspeaker"
+               node.description = "VirtualSpeaker"  media.class = "Audio/Sink"
+               audio.position = [ MONO ]  object.linger = true } }
     { factory = adapter
-      args = { factory.name = support.null-audio-sink  node.name = "vmic_in"   node.description = "VirtualMicFeed"
-               media.class = "Audio/Sink"  audio.position = [ MONO ]  object.linger = true } }
+      args = { factory.name = support.null-audio-sink  node.name = "vmic_in"
+               node.description = "VirtualMicFeed"  media.class = "Audio/Sink"
+               audio.position = [ MONO ]  object.linger = true } }
 ]
 context.modules = [
     { name = libpipewire-module-loopback
       args = { node.description = "VirtualMic"
-               capture.props  = { node.name = "vmic_cap"  target.object = "vmic_in"  stream.capture.sink = true
-                                  audio.position = [ MONO ]  node.dont-reconnect = true }
-               playback.props = { node.name = "vmic"  media.class = "Audio/Source"  audio.position = [ MONO ]  priority.session = 2000 } } }
+               capture.props  = { node.name = "vmic_cap"  target.object = "vmic_in"
+                                  stream.capture.sink = true  audio.position = [ MONO ]
+                                  node.dont-reconnect = true }
+               playback.props = { node.name = "vmic"  media.class = "Audio/Source"
+                                  audio.position = [ MONO ]  priority.session = 2000 } } }
     { name = libpipewire-module-loopback
       args = { node.description = "SpeakerLoopback"
-               capture.props  = { node.name = "vloop_cap"  target.object = "vspeaker"  stream.capture.sink = true
-                                  audio.position = [ MONO ]  node.dont-reconnect = true }
-               playback.props = { node.name = "vloop"  media.class = "Audio/Source"  audio.position = [ MONO ]  priority.session = 100 } } }
+               capture.props  = { node.name = "vloop_cap"  target.object = "vspeaker"
+                                  stream.capture.sink = true  audio.position = [ MONO ]
+                                  node.dont-reconnect = true }
+               playback.props = { node.name = "vloop"  media.class = "Audio/Source"
+                                  audio.position = [ MONO ]  priority.session = 100 } } }
 ]
 """
 
 # Named PortAudio (ALSA) devices bound to the PipeWire nodes above.
 ASOUNDRC = """
-pcm.vmic     { type pipewire; capture_node "vmic";  playback_node "vmic_in";  hint { show on; description "VirtualMic" } }
-pcm.vspeaker { type pipewire; capture_node "vloop"; playback_node "vspeaker"; hint { show on; description "VirtualSpeaker" } }
+pcm.vmic     { type pipewire; capture_node "vmic";  playback_node "vmic_in";
+               hint { show on; description "VirtualMic" } }
+pcm.vspeaker { type pipewire; capture_node "vloop"; playback_node "vspeaker";
+               hint { show on; description "VirtualSpeaker" } }
 """
 
 
@@ -165,13 +175,16 @@ class VirtualAudio:
 
     @classmethod
     def start(cls, base: Path, timeout: float = 15.0, attempts: int = 3) -> VirtualAudio:
-        """Start dbus, PipeWire and WirePlumber under ``base``; ready when "vmic" is the default source.
+        """Start dbus, PipeWire and WirePlumber under ``base``; ready when "vmic" is the default
+        source.
 
         A start that fails is stopped and tried again in a fresh folder: on a machine that has
         started and stopped many instances a daemon occasionally dies while starting."""
         for attempt in range(1, attempts + 1):
             try:
-                return cls._start_once(Path(base) / f"try{attempt}" if attempt > 1 else Path(base), timeout)
+                return cls._start_once(
+                    Path(base) / f"try{attempt}" if attempt > 1 else Path(base), timeout
+                )
             except RuntimeError:
                 if attempt == attempts:
                     raise
@@ -189,14 +202,27 @@ class VirtualAudio:
         env = audio._server_env()
         try:
             bus = audio.runtime_dir / "bus"
-            audio._spawn("dbus", ["dbus-daemon", "--session", f"--address=unix:path={bus}", "--nofork", "--nopidfile"], env)
+            audio._spawn(
+                "dbus",
+                [
+                    "dbus-daemon",
+                    "--session",
+                    f"--address=unix:path={bus}",
+                    "--nofork",
+                    "--nopidfile",
+                ],
+                env,
+            )
             audio._wait(lambda: bus.exists(), timeout, "the D-Bus socket")
             audio._spawn("pipewire", ["pipewire"], env)
-            # WirePlumber exits ("Failed to connect to PipeWire") if it starts before the socket exists.
+            # WirePlumber exits ("Failed to connect to PipeWire") if it starts before the socket
+            # exists.
             socket = audio.runtime_dir / "pipewire-0"
             audio._wait(lambda: socket.exists(), timeout, "PipeWire socket")
             audio._spawn("wireplumber", ["wireplumber"], env)
-            audio._wait(lambda: audio._default_source(env) == "vmic", timeout, '"vmic" as default source')
+            audio._wait(
+                lambda: audio._default_source(env) == "vmic", timeout, '"vmic" as default source'
+            )
         except Exception:
             audio.stop()
             raise
@@ -205,12 +231,20 @@ class VirtualAudio:
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         with open(self.base / f"{name}.log", "wb") as log:
             self.processes[name] = subprocess.Popen(
-                _die_with_parent(argv), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                _die_with_parent(argv),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
 
     def _default_source(self, env: dict[str, str]) -> str | None:
         result = subprocess.run(
-            ["wpctl", "inspect", "@DEFAULT_AUDIO_SOURCE@"], env=env, capture_output=True, text=True, timeout=5
+            ["wpctl", "inspect", "@DEFAULT_AUDIO_SOURCE@"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
         return "vmic" if 'node.name = "vmic"' in result.stdout else None
 
@@ -220,9 +254,12 @@ class VirtualAudio:
             dead = [name for name, proc in self.processes.items() if proc.poll() is not None]
             if dead or time.monotonic() > deadline:
                 logs = "\n".join(
-                    f"--- {p.name}\n{p.read_text(errors='replace')[-1500:]}" for p in self.base.glob("*.log")
+                    f"--- {p.name}\n{p.read_text(errors='replace')[-1500:]}"
+                    for p in self.base.glob("*.log")
                 )
-                raise RuntimeError(f"virtual audio: no {what} ({', '.join(dead) or 'timeout'} exited)\n{logs}")
+                raise RuntimeError(
+                    f"virtual audio: no {what} ({', '.join(dead) or 'timeout'} exited)\n{logs}"
+                )
             time.sleep(0.05)
 
     def kill_server(self) -> None:
@@ -319,16 +356,26 @@ class Injector:
     """Plays a buffer into a device on its own OutputStream (independent of Player, so the
     recorder tests do not lean on the code under test for their stimulus)."""
 
-    def __init__(self, device: str, samples: np.ndarray, rate: int, lead_s: float = 0.0, tail_s: float = 0.2):
+    def __init__(
+        self, device: str, samples: np.ndarray, rate: int, lead_s: float = 0.0, tail_s: float = 0.2
+    ):
         import sounddevice as sd
 
         silence = np.zeros(int(rate * lead_s), np.float32)
-        self.data = np.concatenate((silence, np.asarray(samples, np.float32), np.zeros(int(rate * tail_s), np.float32)))
+        self.data = np.concatenate(
+            (silence, np.asarray(samples, np.float32), np.zeros(int(rate * tail_s), np.float32))
+        )
         self.position = 0
-        self.underflows = 0  # the stimulus itself had gaps: a test may retry rather than blame the recorder
+        # the stimulus itself had gaps: a test may retry rather than blame the recorder
+        self.underflows = 0
         self.stream = sd.OutputStream(
-            device=device, samplerate=rate, channels=1, dtype="float32", latency=0.1, callback=self._callback
-        )  # 0.1 s: see devices.STREAM_LATENCY_S
+            device=device,
+            samplerate=rate,
+            channels=1,
+            dtype="float32",
+            latency=0.1,
+            callback=self._callback,
+        )  # 0.1 s: see streams.STREAM_LATENCY_S
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         import sounddevice as sd
@@ -369,7 +416,8 @@ def _record_until_error(out_path: str) -> None:
     recorder = Recorder("vmic", max_seconds=30, rate=rate)
     with Injector("vmic", sine(440.0, rate, 20.0), rate):
         recorder.start()
-        while recorder.seconds_recorded < 0.3:  # audio is flowing before the parent kills the server
+        # audio is flowing before the parent kills the server
+        while recorder.seconds_recorded < 0.3:
             time.sleep(0.01)
         print("READY", flush=True)
         ended = recorder.wait(10.0)

@@ -44,7 +44,12 @@ def speech(synth) -> tuple[np.ndarray, int, float, float]:
 
 
 def make_take(
-    x: np.ndarray, rate: int, lead_s: float = 0.6, tail_s: float = 0.6, noise_dbfs: float = -65.0, seed: int = 0
+    x: np.ndarray,
+    rate: int,
+    lead_s: float = 0.6,
+    tail_s: float = 0.6,
+    noise_dbfs: float = -65.0,
+    seed: int = 0,
 ) -> np.ndarray:
     """Speech with silence before and after and white microphone hiss throughout."""
     rng = np.random.default_rng(seed)
@@ -93,7 +98,8 @@ def test_level_window(speech, level_dbfs: float, expected: str):
 def test_far_too_loud_fails(speech):
     x, rate, _, _ = speech
     take = make_take(x, rate)
-    take = (0.95 * np.tanh(take * 60.0)).astype(np.float32)  # a saturating preamp: loud, no full-scale samples
+    # a saturating preamp: loud, no full-scale samples
+    take = (0.95 * np.tanh(take * 60.0)).astype(np.float32)
     report = check_take(take, rate)
     assert report.get("level").verdict == "fail", report.get("level").message
     assert report.get("level").value > CheckConfig().level_fail_high_dbfs
@@ -210,7 +216,8 @@ def test_long_leading_and_trailing_silence_is_trimmed_to_the_speech(speech):
 
 
 def sound_span(x: np.ndarray, rate: int, within_db: float = 35.0) -> tuple[float, float]:
-    """First and last 10 ms frame within ``within_db`` of the loudest: where a real clip's speech is."""
+    """First and last 10 ms frame within ``within_db`` of the loudest: where a real clip's speech
+    is."""
     hop = rate // 100
     n = len(x) // hop
     power_db = 10 * np.log10(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-12)
@@ -218,8 +225,12 @@ def sound_span(x: np.ndarray, rate: int, within_db: float = 35.0) -> tuple[float
     return loud[0] * hop / rate, (loud[-1] + 1) * hop / rate
 
 
-@pytest.mark.parametrize(("corpus", "name"), [("ljspeech", "LJ001-0013.flac"), ("pmatthes", "LJ001-0174.flac")])
-def test_real_speech_padded_with_noise_is_trimmed_to_the_speech(shared_speech, corpus: str, name: str):
+@pytest.mark.parametrize(
+    ("corpus", "name"), [("ljspeech", "LJ001-0013.flac"), ("pmatthes", "LJ001-0174.flac")]
+)
+def test_real_speech_padded_with_noise_is_trimmed_to_the_speech(
+    shared_speech, corpus: str, name: str
+):
     audio = read_audio(shared_speech / corpus / name)
     start, end = sound_span(audio.samples, audio.sample_rate)
     take = make_take(audio.samples, audio.sample_rate, lead_s=2.0, tail_s=1.5, noise_dbfs=-60.0)
@@ -260,7 +271,10 @@ def test_missing_vad_is_a_warning_not_a_crash(speech, monkeypatch):
     x, rate, _, _ = speech
     report = check_take(make_take(x, rate), rate)
     assert report.get("speech").verdict == "warn"
-    assert "VAD unavailable" in report.get("speech").message and "silero-vad" in report.get("speech").message
+    assert (
+        "VAD unavailable" in report.get("speech").message
+        and "silero-vad" in report.get("speech").message
+    )
     assert report.speech_start_s is None
     assert report.verdict == "warn", [c.message for c in report.problems]
 
@@ -363,11 +377,22 @@ def real_takes(shared_speech) -> list[tuple[str, str, str, TakeReport]]:
     takes = []
     for corpus in ("ljspeech", "pmatthes"):
         with open(shared_speech / corpus / "manifest.tsv", newline="") as handle:
-            rows = sorted(csv.DictReader(handle, delimiter="\t"), key=lambda r: float(r["duration_s"]))
+            rows = sorted(
+                csv.DictReader(handle, delimiter="\t"), key=lambda r: float(r["duration_s"])
+            )
         for row in rows[:CLIPS_PER_SPEAKER]:
             audio = read_audio(shared_speech / corpus / row["file"])
-            take = make_take(audio.samples, audio.sample_rate, lead_s=0.5, tail_s=0.5, noise_dbfs=-60.0)
-            takes.append((corpus, row["file"], row["transcript"], check_take(take, audio.sample_rate, row["transcript"])))
+            take = make_take(
+                audio.samples, audio.sample_rate, lead_s=0.5, tail_s=0.5, noise_dbfs=-60.0
+            )
+            takes.append(
+                (
+                    corpus,
+                    row["file"],
+                    row["transcript"],
+                    check_take(take, audio.sample_rate, row["transcript"]),
+                )
+            )
     return takes
 
 
@@ -383,7 +408,8 @@ def test_real_takes_pass_for_their_own_prompt_and_warn_for_another(real_takes):
 
 
 def test_wrong_prompt_end_to_end_is_a_warning_not_a_failure(shared_speech):
-    audio = read_audio(shared_speech / "ljspeech" / "LJ001-0008.flac")  # "has never been surpassed."
+    # "has never been surpassed."
+    audio = read_audio(shared_speech / "ljspeech" / "LJ001-0008.flac")
     take = make_take(audio.samples, audio.sample_rate, noise_dbfs=-60.0)
     report = check_take(take, audio.sample_rate, prompt="The bus to the city leaves at nine.")
     assert report.get("asr").verdict == "warn"
@@ -398,7 +424,10 @@ def test_asr_threshold_calibration(real_takes):
     """
     threshold = CheckConfig().asr_warn_cer
     own_cer, other_cer, own_wer, other_wer = [], [], [], []
-    print(f"\n{'speaker':9} {'clip':16} {'own CER':>8} {'own WER':>8} {'min other CER':>14} {'min other WER':>14}  heard")
+    print(
+        f"\n{'speaker':9} {'clip':16} {'own CER':>8} {'own WER':>8} {'min other CER':>14} "
+        f"{'min other WER':>14}  heard"
+    )
     for corpus, name, prompt, report in real_takes:
         heard = report.asr_text or ""
         others = [p for _, _, p, _ in real_takes if p != prompt]
@@ -408,7 +437,10 @@ def test_asr_threshold_calibration(real_takes):
         own_wer.append(word_error_rate(prompt, heard))
         other_cer += oc
         other_wer += ow
-        print(f"{corpus:9} {name:16} {own_cer[-1]:8.2f} {own_wer[-1]:8.2f} {min(oc):14.2f} {min(ow):14.2f}  {heard!r}")
+        print(
+            f"{corpus:9} {name:16} {own_cer[-1]:8.2f} {own_wer[-1]:8.2f} {min(oc):14.2f} "
+            f"{min(ow):14.2f}  {heard!r}"
+        )
     print(
         f"CER own max {max(own_cer):.2f}, other min {min(other_cer):.2f} (threshold {threshold}); "
         f"WER own max {max(own_wer):.2f}, other min {min(other_wer):.2f}"

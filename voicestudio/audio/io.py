@@ -32,7 +32,8 @@ MP3_RATES = (8_000, 11_025, 12_000, 16_000, 22_050, 24_000, 32_000, 44_100, 48_0
 
 
 class SampleFormat(StrEnum):
-    """How a lossless file stores its samples (the CLI's ``--format``, the Export panel's bit depth)."""
+    """How a lossless file stores its samples (the CLI's ``--format``, the Export panel's bit
+    depth)."""
 
     PCM16 = "pcm16"
     PCM24 = "pcm24"
@@ -53,11 +54,13 @@ class FileFormat(Enum):
     only output rates the format can hold (None: any in MIN_RATE..MAX_RATE).
     """
 
-    #      suffix   libsndfile  shown as      sample formats (default first)                       codec   rates
-    WAV = (".wav", "WAV", "WAV", (("pcm16", "PCM_16"), ("pcm24", "PCM_24"), ("float", "FLOAT")), None, None)
-    FLAC = (".flac", "FLAC", "FLAC", (("pcm16", "PCM_16"), ("pcm24", "PCM_24")), None, None)  # no float in FLAC
+    # suffix, libsndfile container, shown as, sample formats (default first), codec, rates
+    WAV = (".wav", "WAV", "WAV", (("pcm16", "PCM_16"), ("pcm24", "PCM_24"), ("float", "FLOAT")),
+           None, None)
+    FLAC = (".flac", "FLAC", "FLAC", (("pcm16", "PCM_16"), ("pcm24", "PCM_24")),  # no float
+            None, None)
     OGG = (".ogg", "OGG", "Ogg Vorbis", (), "VORBIS", None)
-    MP3 = (".mp3", "MP3", "MP3", (), "MPEG_LAYER_III", MP3_RATES)  # libsndfile >= 1.1 (LAME, mpg123)
+    MP3 = (".mp3", "MP3", "MP3", (), "MPEG_LAYER_III", MP3_RATES)  # libsndfile >= 1.1 (LAME)
 
     suffix: str
     container: str
@@ -65,10 +68,20 @@ class FileFormat(Enum):
     codec: str | None
     rates: tuple[int, ...] | None
 
-    def __init__(self, suffix: str, container: str, label: str, subtypes: tuple[tuple[str, str], ...],
-                 codec: str | None, rates: tuple[int, ...] | None) -> None:
-        self.suffix, self.container, self.label, self.codec, self.rates = suffix, container, label, codec, rates
-        self.subtypes: Mapping[SampleFormat, str] = MappingProxyType({SampleFormat(n): t for n, t in subtypes})
+    def __init__(
+        self,
+        suffix: str,
+        container: str,
+        label: str,
+        subtypes: tuple[tuple[str, str], ...],
+        codec: str | None,
+        rates: tuple[int, ...] | None,
+    ) -> None:
+        self.suffix, self.container, self.label = suffix, container, label
+        self.codec, self.rates = codec, rates
+        self.subtypes: Mapping[SampleFormat, str] = MappingProxyType(
+            {SampleFormat(n): t for n, t in subtypes}
+        )
 
     @property
     def lossy(self) -> bool:
@@ -79,16 +92,22 @@ class FileFormat(Enum):
         when None; None for a lossy type. A lossy type refuses an explicit sample format
         rather than ignore it: someone who asked for 24-bit must not silently get an MP3."""
         if requested is not None and requested not in _SAMPLE_FORMAT_NAMES:
-            raise AudioFileError(f"unknown format {requested!r}; choose one of {', '.join(SampleFormat)}")
+            raise AudioFileError(
+                f"unknown format {requested!r}; choose one of {', '.join(SampleFormat)}"
+            )
         if self.lossy:
             if requested is not None:
-                raise AudioFileError(f"{requested} does not apply to {self.label} files, which are lossy and have "
-                                     f"no bit depth; {describe_sample_formats()}")
+                raise AudioFileError(
+                    f"{requested} does not apply to {self.label} files, which are lossy and have "
+                    f"no bit depth; {describe_sample_formats()}"
+                )
             return None
         if requested is None:
             return next(iter(self.subtypes))
         if requested not in self.subtypes:
-            raise AudioFileError(f"{self.label} files cannot hold {requested} samples; {describe_sample_formats()}")
+            raise AudioFileError(
+                f"{self.label} files cannot hold {requested} samples; {describe_sample_formats()}"
+            )
         return SampleFormat(requested)
 
     def subtype(self, requested: SampleFormat | str | None = None) -> str:
@@ -105,8 +124,10 @@ class FileFormat(Enum):
         """Validate an output rate for this format (MPEG audio knows only nine rates)."""
         rate = check_rate(rate)
         if self.rates is not None and rate not in self.rates:
-            raise AudioFileError(f"{self.label} files can only be {', '.join(map(str, self.rates))} Hz, not {rate} Hz; "
-                                 "choose one of those rates or another file type")
+            raise AudioFileError(
+                f"{self.label} files can only be {', '.join(map(str, self.rates))} Hz, not {rate} "
+                "Hz; choose one of those rates or another file type"
+            )
         return rate
 
 
@@ -123,7 +144,8 @@ def file_formats() -> tuple[FileFormat, ...]:
 
 
 def file_format_for(path: str | os.PathLike[str]) -> FileFormat:
-    """The file type a name asks for, by its extension; anything else is refused, naming what works."""
+    """The file type a name asks for, by its extension; anything else is refused, naming what
+    works."""
     path = Path(path)
     suffix = path.suffix.lower()
     for candidate in file_formats():
@@ -131,14 +153,20 @@ def file_format_for(path: str | os.PathLike[str]) -> FileFormat:
             return candidate
     offered = _one_of([f"{f.suffix} ({f.label})" for f in file_formats()])
     if not suffix:
-        raise OutputPathError(f"{path.name} has no extension to choose the file type by; end it in {offered}")
+        raise OutputPathError(
+            f"{path.name} has no extension to choose the file type by; end it in {offered}"
+        )
     hint = " (this libsndfile was built without MP3)" if suffix == FileFormat.MP3.suffix else ""
-    raise OutputPathError(f"cannot write {suffix} files{hint} ({path.name}); end the name in {offered}")
+    raise OutputPathError(
+        f"cannot write {suffix} files{hint} ({path.name}); end the name in {offered}"
+    )
 
 
 def describe_sample_formats() -> str:
     """Which sample formats each lossless type takes, for messages and help."""
-    return ", ".join(f"{f.label} takes {_one_of(list(f.subtypes))}" for f in FileFormat if not f.lossy)
+    return ", ".join(
+        f"{f.label} takes {_one_of(list(f.subtypes))}" for f in FileFormat if not f.lossy
+    )
 
 
 def _one_of(items: list[str]) -> str:
@@ -245,7 +273,8 @@ class AudioFileWriter:
         self.file_format = file_format_for(self.path)
         self.sample_format = self.file_format.sample_format(fmt)  # None for a lossy type
         self.source_rate = int(source_rate)
-        self.rate = self.file_format.check_rate(rate or self.source_rate)  # the output rate, chosen or inherited
+        # the output rate, chosen or inherited
+        self.rate = self.file_format.check_rate(rate or self.source_rate)
         self.frames_written = 0
         self._mark = mark
         self._resampler = (
@@ -262,7 +291,8 @@ class AudioFileWriter:
             self._file = sf.SoundFile(tmp, mode="w", samplerate=self.rate, channels=1,
                                       format=self.file_format.container,
                                       subtype=self.file_format.subtype(self.sample_format))
-            for name, value in (tags or {}).items():  # before any audio: libsndfile writes them with the header
+            # before any audio: libsndfile writes them with the header
+            for name, value in (tags or {}).items():
                 setattr(self._file, name, value)
         except Exception as exc:
             self.abort()

@@ -16,7 +16,9 @@ def rms_dbfs(samples: np.ndarray) -> float:
     return 10.0 * np.log10(np.mean(samples**2) + _EPS)
 
 
-def active_rms_dbfs(samples: np.ndarray, sample_rate: int, window_s: float = 0.02, floor_db: float = 40.0) -> float:
+def active_rms_dbfs(
+    samples: np.ndarray, sample_rate: int, window_s: float = 0.02, floor_db: float = 40.0
+) -> float:
     """RMS over the windows within ``floor_db`` of the loudest one: speech level without pauses.
 
     Used instead of plain RMS so that adding a pause or slowing speech down does
@@ -33,7 +35,9 @@ def active_rms_dbfs(samples: np.ndarray, sample_rate: int, window_s: float = 0.0
     return 10.0 * np.log10(np.mean(active))
 
 
-def peak_limit(samples: np.ndarray, sample_rate: int, ceiling: float = 0.97, window_s: float = 0.004) -> np.ndarray:
+def peak_limit(
+    samples: np.ndarray, sample_rate: int, ceiling: float = 0.97, window_s: float = 0.004
+) -> np.ndarray:
     """Look-ahead peak limiter: a smooth gain curve that keeps every sample within ``ceiling``.
 
     The gain needed at each sample is min-filtered and then averaged over the same
@@ -49,7 +53,9 @@ def peak_limit(samples: np.ndarray, sample_rate: int, ceiling: float = 0.97, win
     return (samples * np.minimum(gain, need)).astype(np.float32)
 
 
-def set_speech_level(samples: np.ndarray, sample_rate: int, level_dbfs: float, ceiling: float = 0.97) -> np.ndarray:
+def set_speech_level(
+    samples: np.ndarray, sample_rate: int, level_dbfs: float, ceiling: float = 0.97
+) -> np.ndarray:
     """Bring the active-speech RMS to ``level_dbfs`` with peaks limited to ``ceiling``.
 
     When limiting takes level away (a loud setting), the gain is raised and the limiter

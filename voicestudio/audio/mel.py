@@ -21,7 +21,9 @@ def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
     hz = np.asarray(hz, dtype=np.float64)
     mel = hz / _F_SP
     log_part = hz >= _MIN_LOG_HZ
-    return np.where(log_part, _MIN_LOG_MEL + np.log(np.maximum(hz, 1e-9) / _MIN_LOG_HZ) / _LOGSTEP, mel)
+    return np.where(
+        log_part, _MIN_LOG_MEL + np.log(np.maximum(hz, 1e-9) / _MIN_LOG_HZ) / _LOGSTEP, mel
+    )
 
 
 def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
@@ -32,7 +34,9 @@ def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
+def mel_filterbank(
+    sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None
+) -> np.ndarray:
     """``[n_mels, n_fft // 2 + 1]`` float32 triangles, each with unit area (Slaney norm)."""
     fmax = sample_rate / 2 if fmax is None else fmax
     fft_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)  # librosa's bins, also for an odd n_fft
@@ -47,7 +51,9 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
     return weights.astype(np.float32)
 
 
-def power_spectrogram(samples: np.ndarray, n_fft: int, hop: int, win_length: int | None = None) -> np.ndarray:
+def power_spectrogram(
+    samples: np.ndarray, n_fft: int, hop: int, win_length: int | None = None
+) -> np.ndarray:
     """``|STFT|²`` as ``[frames, n_fft // 2 + 1]`` with a periodic Hann window and centred,
     reflect-padded frames (librosa's defaults)."""
     win_length = win_length or n_fft

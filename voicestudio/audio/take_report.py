@@ -24,7 +24,12 @@ class CheckResult:
     value: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "verdict": self.verdict, "message": self.message, "value": _finite(self.value)}
+        return {
+            "name": self.name,
+            "verdict": self.verdict,
+            "message": self.message,
+            "value": _finite(self.value),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
@@ -33,7 +38,12 @@ class CheckResult:
             if verdict not in VERDICTS:
                 raise ValueError(f"unknown verdict {verdict!r}")
             value = data.get("value")
-            return cls(str(data["name"]), verdict, str(data["message"]), None if value is None else float(value))
+            return cls(
+                str(data["name"]),
+                verdict,
+                str(data["message"]),
+                None if value is None else float(value),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed take check in project file: {exc}") from exc
 
@@ -64,7 +74,10 @@ class TakeReport:
     @property
     def problems(self) -> list[CheckResult]:
         """The checks that did not pass, worst first, for the GUI to list."""
-        return sorted((c for c in self.checks if c.verdict != "pass"), key=lambda c: -VERDICTS.index(c.verdict))
+        return sorted(
+            (c for c in self.checks if c.verdict != "pass"),
+            key=lambda c: -VERDICTS.index(c.verdict),
+        )
 
     def get(self, name: str) -> CheckResult | None:
         return next((c for c in self.checks if c.name == name), None)
@@ -90,7 +103,9 @@ class TakeReport:
             try:
                 return None if value is None else float(value)
             except (TypeError, ValueError) as exc:
-                raise ValueError(f"malformed take report in project file: {key} is {value!r}") from exc
+                raise ValueError(
+                    f"malformed take report in project file: {key} is {value!r}"
+                ) from exc
 
         asr = data.get("asr_text")
         return cls(

@@ -60,7 +60,9 @@ def interactive_limit_s(prompt: str, config: CheckConfig | None = None) -> float
     return min(longest_take_s(config), INTERACTIVE_LENGTH_FACTOR * suggested_take_s(prompt, config))
 
 
-def save_recorded_take(project: VoiceProject, index: int, samples: np.ndarray, sample_rate: int) -> Take:
+def save_recorded_take(
+    project: VoiceProject, index: int, samples: np.ndarray, sample_rate: int
+) -> Take:
     """Store a just-recorded take of prompt ``index`` (unchecked) and move the resume point past
     it. Raises ProjectError for an empty take."""
     samples = np.asarray(samples, dtype=np.float32).reshape(-1)

@@ -32,8 +32,10 @@ class LevelMeterWidget(QWidget):
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setMinimumHeight(90)
-        self.setToolTip("Input level: peak (left) and RMS (right) in dBFS, with the peak hold line.\n"
-                        "The light on top turns red when the input clipped; click to reset it.")
+        self.setToolTip(
+            "Input level: peak (left) and RMS (right) in dBFS, with the peak hold line.\n"
+            "The light on top turns red when the input clipped; click to reset it."
+        )
         self.updates = 0
         self.reset()
 
@@ -106,8 +108,11 @@ class LevelMeterWidget(QWidget):
             if y - last_y < 12.0 and mark != METER_FLOOR_DB:
                 continue
             last_y = y
-            painter.drawText(QRectF(0.0, y - 7.0, scale_w, 14.0),
-                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{mark:d}")
+            painter.drawText(
+                QRectF(0.0, y - 7.0, scale_w, 14.0),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                f"{mark:d}",
+            )
 
         # bars: background, then the level in zone colours
         painter.setPen(Qt.PenStyle.NoPen)

@@ -69,7 +69,9 @@ class StepPlot(pg.PlotWidget):
         self._timer.timeout.connect(self.redraw)
         self._timer.start()
 
-    def add_series(self, name: str, color: str, width: float = 2.0, symbol: str | None = None) -> None:
+    def add_series(
+        self, name: str, color: str, width: float = 2.0, symbol: str | None = None
+    ) -> None:
         self.series[name] = SeriesBuffer()
         options = dict(pen=pg.mkPen(color, width=width), name=name)
         if symbol:
@@ -119,7 +121,8 @@ class LossPlot(StepPlot):
         self.add_series("mel L1", COLORS["warning"])
 
     def add_loss(self, step: int, total: float, mel_l1: float) -> None:
-        # non-positive or non-finite values cannot sit on a log axis; the trainer fails on NaN anyway
+        # non-positive or non-finite values cannot sit on a log axis; the trainer fails on NaN
+        # anyway
         if np.isfinite(total) and total > 0:
             self.append("total", step, total)
         if np.isfinite(mel_l1) and mel_l1 > 0:

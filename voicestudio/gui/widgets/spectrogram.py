@@ -69,7 +69,9 @@ class SpectrogramView(QWidget):
     ) -> None:
         super().__init__(parent)
         if history_s <= 0 or max_hz <= 0 or levels_db[1] <= levels_db[0]:
-            raise ValueError("need history_s > 0, max_hz > 0 and levels_db = (low, high) with low < high")
+            raise ValueError(
+                "need history_s > 0, max_hz > 0 and levels_db = (low, high) with low < high"
+            )
         self.history_s = float(history_s)
         self.max_hz = float(max_hz)
         self.levels_db = (float(levels_db[0]), float(levels_db[1]))
@@ -119,11 +121,23 @@ class SpectrogramView(QWidget):
         frequencies = np.asarray(frequencies, dtype=np.float64)
         n_bins = int(np.searchsorted(frequencies, self.max_hz, side="right"))
         width = max(2, math.ceil(self.history_s * sample_rate / hop))
-        if (sample_rate, hop, n_bins, width) != (self.sample_rate, self.hop, self.n_bins, self.width_columns):
-            self.sample_rate, self.hop, self.n_bins, self.width_columns = int(sample_rate), int(hop), n_bins, width
+        if (sample_rate, hop, n_bins, width) != (
+            self.sample_rate,
+            self.hop,
+            self.n_bins,
+            self.width_columns,
+        ):
+            self.sample_rate, self.hop, self.n_bins, self.width_columns = (
+                int(sample_rate),
+                int(hop),
+                n_bins,
+                width,
+            )
             self._ring = np.zeros((n_bins, 2 * width), dtype=np.uint8)
             self.clear()  # the image must have its new size before it is placed
-            bin_khz = float(frequencies[1] - frequencies[0]) / 1000.0 if len(frequencies) > 1 else 0.0
+            bin_khz = (
+                float(frequencies[1] - frequencies[0]) / 1000.0 if len(frequencies) > 1 else 0.0
+            )
             seconds = width * hop / sample_rate
             # Pixel centres on the bin frequencies; the newest column ends at 0 s.
             self.image.setRect(QRectF(-seconds, -bin_khz / 2.0, seconds, n_bins * bin_khz))
@@ -183,7 +197,9 @@ class SpectrogramView(QWidget):
         width = self.width_columns
         if width == 0:
             return
-        self.image.setImage(self._ring[:, self._write : self._write + width], autoLevels=False, levels=None)
+        self.image.setImage(
+            self._ring[:, self._write : self._write + width], autoLevels=False, levels=None
+        )
 
     def visible_image(self) -> np.ndarray:
         """The colour indices in view (bins × columns, oldest column first): for tests."""

@@ -17,7 +17,9 @@ from voicestudio.gui.theme import COLORS, fill_with_graphics
 MAX_COLUMNS = 3000
 
 
-def envelope(samples: np.ndarray, sample_rate: int, columns: int = MAX_COLUMNS) -> tuple[np.ndarray, np.ndarray]:
+def envelope(
+    samples: np.ndarray, sample_rate: int, columns: int = MAX_COLUMNS
+) -> tuple[np.ndarray, np.ndarray]:
     """Points (x in seconds, y) to draw ``samples``: the samples themselves when they are
     few, else for each of ``columns`` equal slices its minimum then its maximum, so the
     line sweeps the slice's whole range."""
@@ -99,7 +101,9 @@ class WaveformView(QWidget):
         self.f0_curve.setData(t, f0, connect="finite")
         voiced = f0[np.isfinite(f0)]
         if voiced.size:
-            self.f0_plot.setYRange(float(voiced.min()) * 0.9, float(voiced.max()) * 1.1, padding=0.0)
+            self.f0_plot.setYRange(
+                float(voiced.min()) * 0.9, float(voiced.max()) * 1.1, padding=0.0
+            )
         self.wave_plot.setLabel("bottom", "")
         self.wave_plot.getAxis("bottom").setStyle(showValues=False)
         self.f0_plot.show()
