@@ -24,6 +24,7 @@ from voicestudio.audio.cleanup import (
 )
 from voicestudio.audio.clipping import MIN_CLIP_RUN, full_scale_runs
 from voicestudio.audio.levels import active_rms_dbfs
+from voicestudio.audio.recognizer import transcribe
 from voicestudio.audio.take_report import CheckResult, TakeReport
 from voicestudio.text.compare import char_error_rate, word_error_rate
 
@@ -406,8 +407,6 @@ def _reading(
     kept: np.ndarray, sample_rate: int, prompt: str, config: CheckConfig, report: TakeReport
 ) -> CheckResult:
     try:
-        from voicestudio.audio.recognizer import transcribe
-
         hypothesis = transcribe(kept, sample_rate)
     except ImportError as exc:  # pocketsphinx missing from a broken install
         return CheckResult(

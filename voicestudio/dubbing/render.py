@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from voicestudio.audio.io import read_audio, write_audio
+from voicestudio.dubbing.mix import mix
 from voicestudio.dubbing.script import DubLine, DubScript, DubScriptError, check_line_text
 from voicestudio.dubbing.timefit import fit_to_slot
 from voicestudio.dubbing.types import (
@@ -36,6 +37,7 @@ from voicestudio.safety.watermark import embed
 from voicestudio.styling.controls import StyleControls, resolve
 from voicestudio.styling.render import TARGET_LEVEL_DBFS, set_level, style_audio
 from voicestudio.voice.batch import RenderCancelled
+from voicestudio.voice.catalog import load_voice, resolve_voice
 from voicestudio.voice.synthesizer import Synthesizer, TextReport
 
 #: Edges quieter than this (relative to the line's peak) are trimmed, so a line starts
@@ -94,8 +96,6 @@ class DubSession:
     def mix(self) -> DubMix:
         """The rendered lines on the timeline, normalized (see
         :func:`voicestudio.dubbing.mix.mix`)."""
-        from voicestudio.dubbing.mix import mix
-
         return mix(self.results, self.settings, self.script.end_s)
 
     def render_all(
@@ -220,8 +220,6 @@ class DubSession:
     def _synth_for(self, line: DubLine) -> Synthesizer:
         """The line's voice, else the dub's, else the given synthesizer (or the bundled voice);
         each voice file is loaded once, and never when it is the given synthesizer's."""
-        from voicestudio.voice.catalog import load_voice, resolve_voice
-
         spec = line.voice or self.settings.voice
         if spec is None and self._given is not None:
             return self._given

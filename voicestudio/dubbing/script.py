@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from voicestudio.errors import ControlRangeError, VoiceStudioError
+from voicestudio.styling.controls import StyleControls
 
 #: Bigger is not a script (a video, a pasted log): refuse before reading it all.
 MAX_SCRIPT_BYTES = 8 << 20
@@ -338,7 +339,6 @@ def _check_style(line: DubLine, where: str) -> None:
     overrides = line.style_overrides()
     if not overrides:
         return
-    from voicestudio.styling.controls import StyleControls
 
     try:
         StyleControls().with_changes(**overrides)

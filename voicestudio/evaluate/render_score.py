@@ -11,6 +11,7 @@ from pathlib import Path
 from voicestudio.audio.io import Audio
 from voicestudio.errors import VoiceStudioError
 from voicestudio.evaluate.dnsmos import QualityScore, dnsmos
+from voicestudio.evaluate.speaker_model import EncoderBuildCancelled
 
 #: DNSMOS costs about half a second of CPU per second of audio beyond its first 9 s
 #: window; the app's score line looks at the start of a long render only.
@@ -33,7 +34,6 @@ def score_render(
     """Similarity to ``take_paths`` (when there are any) and DNSMOS quality of ``audio``.
     Blocking (seconds the first time): call it off the GUI thread."""
     from voicestudio.evaluate.secs import similarity_to_takes
-    from voicestudio.evaluate.speaker_model import EncoderBuildCancelled
 
     similarity = similarity_error = quality = quality_error = None
     if take_paths:

@@ -34,7 +34,7 @@ from scipy.ndimage import binary_dilation
 
 from voicestudio.audio.cleanup import WINDOW as VAD_WINDOW
 from voicestudio.audio.cleanup import InvalidAudioError, prepare_samples, speech_probabilities
-from voicestudio.audio.io import Audio, resample
+from voicestudio.audio.io import Audio, read_audio, resample
 from voicestudio.audio.levels import set_speech_level
 from voicestudio.audio.mel import mel_filterbank, power_spectrogram
 from voicestudio.evaluate.speaker_model import (
@@ -226,8 +226,6 @@ class SpeakerEncoder:
 
     def embed_files(self, paths: Sequence[str | Path]) -> np.ndarray:
         """``[files, 256]`` for audio files (any format libsndfile reads)."""
-        from voicestudio.audio.io import read_audio
-
         return self.embed_many(read_audio(p) for p in paths)
 
 
@@ -279,8 +277,6 @@ def embed_file(path: str | Path, encoder: SpeakerEncoder | None = None) -> np.nd
     (same path, modification time and size): the consent checks and the score line compare
     the same takes again and again. AudioFileError/InvalidAudioError for a file that cannot
     be read or holds no voice; OSError when it is gone."""
-    from voicestudio.audio.io import read_audio
-
     stat = Path(path).stat()
     key = (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
     with _file_lock:

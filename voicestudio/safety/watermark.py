@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from voicestudio.audio.io import resample
+from voicestudio import __version__
+from voicestudio.audio.io import AudioFileWriter, resample
 from voicestudio.errors import VoiceStudioError
 
 DETECT_RATE = 16_000
@@ -104,8 +105,6 @@ def synthetic_tags() -> dict[str, str]:
     """Metadata strings that say, in the file itself, what made it (RIFF INFO in WAV, Vorbis
     comments in FLAC and Ogg, ID3 in MP3). libsndfile's ID3 writer has no ``software`` field,
     so the comment names the version too: it is the one tag every format keeps."""
-    from voicestudio import __version__
-
     return {
         "software": f"VoiceStudio {__version__}",
         "comment": f"Synthetic speech made with VoiceStudio {__version__}; "
@@ -118,8 +117,6 @@ def synthetic_writer(path, source_rate: int, rate: int | None = None, fmt: str |
     is watermarked and the file is tagged. All of the app's speech exports go through it.
     The file type follows ``path``'s extension; the mark survives Ogg Vorbis and MP3 at
     libsndfile's default quality (tests/test_watermark.py measures it)."""
-    from voicestudio.audio.io import AudioFileWriter
-
     return AudioFileWriter(
         path, source_rate, rate, fmt, mark=Watermarker(source_rate), tags=synthetic_tags()
     )

@@ -16,7 +16,9 @@ from enum import Enum
 
 import numpy as np
 
+from voicestudio.audio.checks import check_take
 from voicestudio.audio.cleanup import InvalidAudioError
+from voicestudio.audio.denoise import MODEL_KEY, default_denoiser
 from voicestudio.audio.io import read_audio, resample, write_audio
 from voicestudio.audio.levels import set_speech_level
 from voicestudio.constants import MODEL_RATE
@@ -151,8 +153,6 @@ def _utterance(project: VoiceProject, candidate: selection.Candidate, ids: list[
                level_dbfs: float, config: DataConfig) -> Utterance | Exclusion:
     """One take read, checked (now, without the slow reading check, when it never was),
     trimmed to its speech and brought to the model's rate and level; or why it is left out."""
-    from voicestudio.audio.checks import check_take
-
     take, name = candidate.take, candidate.take.file
     try:
         clip = read_audio(project.take_path(take))
@@ -220,8 +220,6 @@ def _held_out(kept: list[Utterance], config: DataConfig) -> set[int]:
 def denoised(project: VoiceProject, take, samples: np.ndarray, rate: int) -> np.ndarray:
     """``samples`` of ``take`` with the noise removed, from the project's cache when this
     take file was cleaned before (the copy is keyed by the file's SHA-256 and the model)."""
-    from voicestudio.audio.denoise import MODEL_KEY, default_denoiser
-
     digest = hashlib.sha256(project.take_path(take).read_bytes()).hexdigest()[:32]
     cached = project.models_dir / "cache" / "denoised" / f"{digest}-{MODEL_KEY}.wav"
     if cached.is_file():

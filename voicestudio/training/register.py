@@ -211,12 +211,10 @@ def _learn_high(model, readings: _Readings, config: RegisterConfig, rng: random.
 
 def load_high_base():
     """The high base (model, metadata); BaseModelError when it is missing or stale."""
-    from voicestudio.training.base import load_base as _load
-
     path = high_base_path()
     if not is_high_base_prepared(path):
         raise BaseModelError("the high base has not been prepared on this machine")
-    return _load(path)
+    return load_base(path)
 
 
 def speaker_f0_median(clips: list[np.ndarray], rate: int, limit: int = 20) -> float | None:

@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from voicestudio.project.store import atomic_write_bytes
+
 N_MELS = 40
 HIDDEN = 256
 EMBEDDING = 256
@@ -88,8 +90,6 @@ def export_onnx_bytes(net: SpeakerEncoderNet) -> bytes:
 
 def build_onnx(weights: str | Path, path: str | Path) -> Path:
     """Export the encoder to ``path`` atomically (a crash never leaves a torn model there)."""
-    from voicestudio.project.store import atomic_write_bytes
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, export_onnx_bytes(load_encoder(weights)))

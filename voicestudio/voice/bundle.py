@@ -29,6 +29,7 @@ from typing import Any
 from voicestudio.errors import VoiceLoadError
 from voicestudio.paths import user_voices_dir
 from voicestudio.safety.sidecar import require_exportable
+from voicestudio.voice.catalog import VoiceInfo, list_voices, resolve_voice
 
 BUNDLE_SUFFIX = ".vsvoice"
 BUNDLE_FORMAT = "voicestudio-voice-bundle"
@@ -72,7 +73,6 @@ def export_bundle(spec: str | None, out_path: str | Path, preview_text: str | No
     ``out_path`` (``.vsvoice`` is added when it has no suffix), with a spoken preview unless
     ``preview_text`` is None. Written to a temporary name and renamed: never half a file.
     An existing file is only replaced with ``overwrite``."""
-    from voicestudio.voice.catalog import resolve_voice
     from voicestudio.voice.model import VoiceModel
 
     info = resolve_voice(spec)
@@ -173,7 +173,6 @@ def import_bundle(path: str | Path, name: str | None = None, folder: Path | None
     """Check bundle ``path`` and install its voice into the voices folder (``folder`` for
     tests) as ``name`` (default: the manifest's). Returns the installed
     :class:`~voicestudio.voice.catalog.VoiceInfo`; on any problem nothing is installed."""
-    from voicestudio.voice.catalog import VoiceInfo, list_voices
     from voicestudio.voice.model import VoiceModel
 
     path = Path(path).expanduser()

@@ -39,7 +39,12 @@ from voicestudio.evaluate.dnsmos import (
 from voicestudio.evaluate.mcd import mel_cepstral_distortion
 from voicestudio.evaluate.prosody import ProsodyAccumulator, ProsodyStats
 from voicestudio.evaluate.secs import SpeakerEncoder, cosine, default_encoder, mean_embedding, unit
+from voicestudio.project import selection
+from voicestudio.project.importer import find_pairs
+from voicestudio.project.project import PROJECT_FILE, ProjectError, VoiceProject
+from voicestudio.styling.controls import StyleControls
 from voicestudio.text.compare import edit_distance, normalize_words
+from voicestudio.voice.catalog import bundled_voice, load_voice, resolve_voice
 
 #: Real clips the recognizer and DNSMOS are run on for the ceiling (they are the slow steps).
 REFERENCE_WER_CLIPS = 10
@@ -189,9 +194,6 @@ def text_key(text: str) -> str:
 
 def load_reference_set(spec: str | Path) -> ReferenceSet:
     """A project folder or name, or a folder of recordings with transcripts."""
-    from voicestudio.project import selection
-    from voicestudio.project.importer import find_pairs
-    from voicestudio.project.project import PROJECT_FILE, ProjectError, VoiceProject
 
     path = Path(spec).expanduser()
     if (path.is_dir() and (path / PROJECT_FILE).is_file()) or not path.exists():
@@ -259,8 +261,6 @@ def score_voice(
     notes: list[str] | None = None,
 ) -> VoiceScores:
     """Synthesize every text with ``synth`` (neutral styling) and score the audio."""
-    from voicestudio.styling.controls import StyleControls
-
     name = synth.voice.name
     rate = synth.sample_rate
     controls = StyleControls()
@@ -372,7 +372,6 @@ def evaluate_voice(
 ) -> EvaluationReport:
     """Score ``voice`` (a spec :func:`~voicestudio.voice.catalog.load_voice` accepts) against
     ``reference`` on ``texts`` (sentences, or a file of them). See the module docstring."""
-    from voicestudio.voice.catalog import bundled_voice, load_voice, resolve_voice
     from voicestudio.voice.synthesizer import Synthesizer
 
     started = time.monotonic()
