@@ -3,8 +3,9 @@
 For each speaker in ../shared/data/speech: hold out its last 10 sentences, make the first
 recording the consent take (the gate compares it with the takes), put the next ones (at
 most ``--max-takes``; by default one run with 60, about 4 minutes, what a user records in a
-sitting, and one with all of them, 0) into a fresh voice project, fine-tune the base voice for the longest budget while
-keeping the best checkpoint as it stood at each shorter budget, publish each (export +
+sitting, and one with all of them, 0) into a fresh voice project, fine-tune the base voice
+for the longest budget while keeping the best checkpoint as it stood at each shorter budget,
+publish each (export +
 prosody calibration), and score the held-out texts: speaker similarity (SECS) against the
 speaker's real held-out recordings, DNSMOS quality (OVRL, SIG), PocketSphinx WER, MCD
 against the real recording of the same sentence, frame-rate buzz, F0 median and range
@@ -13,7 +14,8 @@ against the speaker's, and how far the calibration still shifts the pitch. The b
 The one-time base preparation is timed separately. Every figure also goes to
 ``benchmarks/results/clone_quality-DATE.json``.
 
-    python benchmarks/clone_quality.py [--speakers pmatthes,ljspeech] [--minutes 5,30] [--max-takes 60,0]
+    python benchmarks/clone_quality.py [--speakers pmatthes,ljspeech] [--minutes 5,30] \
+        [--max-takes 60,0]
 
 Set VOICESTUDIO_DATA_DIR to a folder kept between runs to prepare the base model once.
 """
@@ -65,23 +67,29 @@ class Row:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--speakers", default="pmatthes,ljspeech")
-    parser.add_argument("--minutes", default="5,30", help="comma-separated budgets; the run lasts the longest")
+    parser.add_argument("--minutes", default="5,30",
+                        help="comma-separated budgets; the run lasts the longest")
     parser.add_argument("--max-takes", default=DEFAULT_MAX_TAKES,
-                        help="training takes per speaker, comma-separated for several runs (0 = all)")
+                        help="training takes per speaker, comma-separated for several runs "
+                             "(0 = all)")
     parser.add_argument("--base-minutes", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--label", default="", help="a name for this recipe in the JSON record")
     parser.add_argument("--raw", action="store_true",
-                        help="also score each clone without its prosody calibration (the model's own pitch, "
-                             "no WORLD pass)")
+                        help="also score each clone without its prosody calibration (the "
+                             "model's own pitch, no WORLD pass)")
     parser.add_argument("--train-duration", action="store_true",
-                        help="also learn the speaker's rhythm (TrainConfig.train_duration), to compare")
-    parser.add_argument("--train-flow", action="store_true", help="train the flow too (the old recipe), to compare")
+                        help="also learn the speaker's rhythm (TrainConfig.train_duration), to "
+                             "compare")
+    parser.add_argument("--train-flow", action="store_true",
+                        help="train the flow too (the old recipe), to compare")
     parser.add_argument("--train-prior", action="store_true",
-                        help="let the prior's projection learn (TrainConfig.train_prior), to compare")
+                        help="let the prior's projection learn (TrainConfig.train_prior), to "
+                             "compare")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="any other TrainConfig field, e.g. --set c_sync=1 (repeatable), to compare recipes")
+                        help="any other TrainConfig field, e.g. --set c_sync=1 (repeatable), to "
+                             "compare recipes")
     args = parser.parse_args()
     if not recordings("pmatthes"):
         print("no speech corpus in ../shared/data/speech: nothing to measure")
@@ -97,21 +105,23 @@ def main() -> int:
     base_s = None
     if not is_prepared():
         started = time.monotonic()
-        prepare_base(base_cfg, lambda s, f, m: _log(f"base: {m}") if s != "synthesize" or f >= 1 else None)
+        prepare_base(base_cfg,
+                     lambda s, f, m: _log(f"base: {m}") if s != "synthesize" or f >= 1 else None)
         base_s = time.monotonic() - started
-        print(f"one-time base preparation: {base_s:.0f} s ({base_cfg.minutes:g} min distillation) -> "
-              f"{base_model_path()}", flush=True)
+        print(f"one-time base preparation: {base_s:.0f} s ({base_cfg.minutes:g} min "
+              f"distillation) -> {base_model_path()}", flush=True)
     else:
         print(f"base model already prepared at {base_model_path()}", flush=True)
 
-    recipe = {"train_duration": args.train_duration, "train_flow": args.train_flow, "train_prior": args.train_prior,
-              **_settings(args.set)}
+    recipe = {"train_duration": args.train_duration, "train_flow": args.train_flow,
+              "train_prior": args.train_prior, **_settings(args.set)}
     rows: list[Row] = []
     for speaker in args.speakers.split(","):
         for cap in _distinct_caps(caps, len(recordings(speaker)) - 1 - HELD_OUT):
             rows += bench_speaker(speaker, budgets, cap, work, args.threads, recipe, args.raw)
     print()
-    print(f"clone quality on held-out sentences ({HELD_OUT} per speaker), {args.threads} CPU threads")
+    print(f"clone quality on held-out sentences ({HELD_OUT} per speaker), "
+          f"{args.threads} CPU threads")
     print(format_table(rows))
     print()
     print("\n".join(goal_lines(rows, budgets)))
@@ -134,22 +144,22 @@ def _distinct_caps(caps: list[int], available: int) -> list[int]:
     return out
 
 
-def bench_speaker(speaker: str, budgets: list[float], cap: int, work: Path, threads: int, recipe: dict,
-                  raw: bool = False) -> list[Row]:
+def bench_speaker(speaker: str, budgets: list[float], cap: int, work: Path, threads: int,
+                  recipe: dict, raw: bool = False) -> list[Row]:
     import torch
 
     from voicestudio.audio.io import read_audio
     from voicestudio.audio.take_report import TakeReport
     from voicestudio.project.project import IMPORT_SOURCE_PREFIX, VoiceProject
     from voicestudio.text.script import CONSENT_TEMPLATE, fill_consent
-    from voicestudio.training.finetune import (
+    from voicestudio.training.events import (
+        DataReady,
         PreviewReady,
         Progress,
-        Stage,
-        TrainConfig,
-        Trainer,
-        TrainResult,
+        TakeLeftOut,
+        TakesScreened,
     )
+    from voicestudio.training.finetune import TrainConfig, Trainer, TrainResult
     from voicestudio.training.publish import publish
     from voicestudio.voice.evaluation import ReferenceClip, ReferenceSet, evaluate_voice
 
@@ -174,7 +184,8 @@ def bench_speaker(speaker: str, budgets: list[float], cap: int, work: Path, thre
                          source=f"{IMPORT_SOURCE_PREFIX}{path}", save=False)
     project.save()
     takes = f"{len(train)} ({seconds / 60:.1f} min)"
-    _log(f"{speaker}: {takes} training takes, {HELD_OUT} held out, {consent[0].name} as the consent take")
+    _log(f"{speaker}: {takes} training takes, {HELD_OUT} held out, {consent[0].name} as the "
+         "consent take")
 
     snapshots: dict[float, Path] = {}
     best = project.models_dir / "training" / "best.pt"
@@ -188,11 +199,11 @@ def bench_speaker(speaker: str, budgets: list[float], cap: int, work: Path, thre
                     _log(f"{speaker}: snapshot at {minutes:g} min (step {event.step})")
             if event.step % 50 == 0:
                 _log(f"{speaker}: step {event.step}, {event.elapsed_s / 60:.1f} min")
-        elif isinstance(event, Stage) and event.stage == "data" and event.fraction >= 1.0:
+        elif isinstance(event, (TakesScreened, TakeLeftOut, DataReady)):
             _log(f"{speaker}: {event.message}")
         elif isinstance(event, PreviewReady):  # the curve the best checkpoint is chosen from
-            _log(f"{speaker}: evaluation at step {event.step}: similarity {_f(event.similarity, 3)}, "
-                 f"quality {_f(event.quality, 2)}")
+            _log(f"{speaker}: evaluation at step {event.step}: similarity "
+                 f"{_f(event.similarity, 3)}, quality {_f(event.quality, 2)}")
 
     config = TrainConfig(minutes=budgets[-1], threads=threads, **recipe)
     started = time.monotonic()
@@ -200,38 +211,39 @@ def bench_speaker(speaker: str, budgets: list[float], cap: int, work: Path, thre
     _log(f"{speaker}: trained {result.steps} steps in {time.monotonic() - started:.0f} s")
     snapshots[budgets[-1]] = result.best_path
 
-    refs = ReferenceSet(entries[0][0].parent, "manifest", tuple(ReferenceClip(p, t) for p, t in held))
+    refs = ReferenceSet(entries[0][0].parent, "manifest",
+                        tuple(ReferenceClip(p, t) for p, t in held))
     texts = [t for _p, t in held]
     rows: list[Row] = []
     for n, minutes in enumerate(budgets):
         state = torch.load(snapshots[minutes], map_location="cpu", weights_only=True)
-        snap = TrainResult(snapshots[minutes], int(state["step"]), float(state["score"]), int(state["step"]), False,
-                           result.data)
+        snap = TrainResult(snapshots[minutes], int(state["step"]), float(state["score"]),
+                           int(state["step"]), False, result.data)
         published = publish(project, snap, config)
         report = evaluate_voice(str(published.path), refs, texts, floor=(n == 0), provider="cpu")
         real = report.real
         if n == 0:
-            rows.append(_row(speaker, takes, "real (ceiling)", real.secs_ceiling, real.quality, real.wer, None,
-                             real.buzz, real.prosody, real.prosody))
+            rows.append(_row(speaker, takes, "real (ceiling)", real.secs_ceiling, real.quality,
+                             real.wer, None, real.buzz, real.prosody, real.prosody))
             f = report.floor
-            rows.append(_row(speaker, takes, "base voice joe", f.secs, f.quality, f.wer, f.mcd_db, f.buzz,
-                             f.prosody, real.prosody))
+            rows.append(_row(speaker, takes, "base voice joe", f.secs, f.quality, f.wer, f.mcd_db,
+                             f.buzz, f.prosody, real.prosody))
         v = report.voice
-        row = _row(speaker, takes, f"clone {minutes:g} min", v.secs, v.quality, v.wer, v.mcd_db, v.buzz,
-                   v.prosody, real.prosody)
+        row = _row(speaker, takes, f"clone {minutes:g} min", v.secs, v.quality, v.wer, v.mcd_db,
+                   v.buzz, v.prosody, real.prosody)
         row.steps = snap.steps
         row.shift_st = published.calibration.pitch_shift_st
         row.notes = list(report.notes)
         rows.append(row)
         c = published.calibration
-        _log(f"{speaker} {minutes:g} min: calibration pitch {c.pitch_shift_st:+.2f} st, range x{c.range_scale:.2f}, "
-             f"length {c.length_scale:.2f}")
+        _log(f"{speaker} {minutes:g} min: calibration pitch {c.pitch_shift_st:+.2f} st, range "
+             f"x{c.range_scale:.2f}, length {c.length_scale:.2f}")
         if raw:
-            report = evaluate_voice(str(_uncalibrated(published.path, work)), refs, texts, floor=False,
-                                    provider="cpu")
+            report = evaluate_voice(str(_uncalibrated(published.path, work)), refs, texts,
+                                    floor=False, provider="cpu")
             v = report.voice
-            row = _row(speaker, takes, f"clone {minutes:g} raw", v.secs, v.quality, v.wer, v.mcd_db, v.buzz,
-                       v.prosody, real.prosody)
+            row = _row(speaker, takes, f"clone {minutes:g} raw", v.secs, v.quality, v.wer, v.mcd_db,
+                       v.buzz, v.prosody, real.prosody)
             row.steps, row.shift_st = snap.steps, 0.0
             rows.append(row)
     return rows
@@ -257,22 +269,25 @@ def _row(speaker, takes, voice, secs, quality, wer, mcd, buzz, prosody, speaker_
     spread, ref_spread = prosody.f0_range_st, speaker_prosody.f0_range_st
     ratio = spread / ref_spread if spread is not None and ref_spread else None
     return Row(speaker, takes, voice, secs=secs, ovrl=quality.ovrl if quality else None,
-               sig=quality.sig if quality else None, wer=wer, mcd=mcd, buzz=buzz, f0=f0, f0_vs_speaker=vs,
-               range_st=spread, range_vs_speaker=ratio)
+               sig=quality.sig if quality else None, wer=wer, mcd=mcd, buzz=buzz, f0=f0,
+               f0_vs_speaker=vs, range_st=spread, range_vs_speaker=ratio)
 
 
 def format_table(rows: list[Row]) -> str:
-    head = (f"{'speaker':9} {'takes':12} {'voice':15} {'SECS':>6} {'OVRL':>5} {'SIG':>5} {'WER':>5} {'MCD':>6} "
-            f"{'buzz':>5} {'F0 Hz':>6} {'vs spk':>7} {'range':>6} {'x spk':>6} {'shift':>6} {'step':>5}")
+    head = (f"{'speaker':9} {'takes':12} {'voice':15} {'SECS':>6} {'OVRL':>5} {'SIG':>5} "
+            f"{'WER':>5} {'MCD':>6} {'buzz':>5} {'F0 Hz':>6} {'vs spk':>7} {'range':>6} "
+            f"{'x spk':>6} {'shift':>6} {'step':>5}")
     lines = [head]
     for r in rows:
         lines.append(
-            f"{r.speaker:9} {r.takes:12} {r.voice:15} {_f(r.secs, 3):>6} {_f(r.ovrl, 2):>5} {_f(r.sig, 2):>5} "
-            f"{_f(r.wer, 2):>5} {_f(r.mcd, 2):>6} {_f(r.buzz, 2):>5} {_f(r.f0, 1):>6} "
-            f"{_f(r.f0_vs_speaker, 2, sign=True):>7} {_f(r.range_st, 1):>6} {_f(r.range_vs_speaker, 2):>6} "
-            f"{_f(r.shift_st, 1, sign=True):>6} {r.steps if r.steps is not None else '':>5}")
-    lines.append("MCD in dB; F0 vs spk and shift (the calibration's) in semitones; range: F0 p10-p90 in "
-                 "semitones, x spk: its ratio to the speaker's; buzz: natural speech about 1")
+            f"{r.speaker:9} {r.takes:12} {r.voice:15} {_f(r.secs, 3):>6} {_f(r.ovrl, 2):>5} "
+            f"{_f(r.sig, 2):>5} {_f(r.wer, 2):>5} {_f(r.mcd, 2):>6} {_f(r.buzz, 2):>5} "
+            f"{_f(r.f0, 1):>6} {_f(r.f0_vs_speaker, 2, sign=True):>7} {_f(r.range_st, 1):>6} "
+            f"{_f(r.range_vs_speaker, 2):>6} {_f(r.shift_st, 1, sign=True):>6} "
+            f"{r.steps if r.steps is not None else '':>5}")
+    lines.append("MCD in dB; F0 vs spk and shift (the calibration's) in semitones; range: F0 "
+                 "p10-p90 in semitones, x spk: its ratio to the speaker's; buzz: natural speech "
+                 "about 1")
     return "\n".join(lines)
 
 
@@ -299,10 +314,10 @@ def goal_lines(rows: list[Row], budgets: list[float]) -> list[str]:
                  _ge(clone.sig, max((base.sig or 0) - 0.2, (real.sig or 0) - 0.3))),
                 (f"WER {_f(clone.wer, 2)} <= {_f(max(base.wer or 0, real.wer or 0) + 0.05, 2)}",
                  clone.wer is not None and clone.wer <= max(base.wer or 0, real.wer or 0) + 0.05),
-                (f"F0 {_f(clone.f0_vs_speaker, 2, sign=True)} st within 1", clone.f0_vs_speaker is not None
-                 and abs(clone.f0_vs_speaker) <= 1.0),
-                (f"range x{_f(clone.range_vs_speaker, 2)} within 30 %", clone.range_vs_speaker is not None
-                 and abs(clone.range_vs_speaker - 1) <= 0.3),
+                (f"F0 {_f(clone.f0_vs_speaker, 2, sign=True)} st within 1",
+                 clone.f0_vs_speaker is not None and abs(clone.f0_vs_speaker) <= 1.0),
+                (f"range x{_f(clone.range_vs_speaker, 2)} within 30 %",
+                 clone.range_vs_speaker is not None and abs(clone.range_vs_speaker - 1) <= 0.3),
             ]
             marks = "; ".join(f"{text}: {'met' if ok else 'MISSED'}" for text, ok in checks)
             out.append(f"  {speaker} {takes} takes, {minutes:g} min: {marks}; calibration shift "
@@ -311,8 +326,9 @@ def goal_lines(rows: list[Row], budgets: list[float]) -> list[str]:
             short, long = g.get(f"clone {budgets[0]:g} min"), g.get(f"clone {budgets[-1]:g} min")
             if short and long:
                 better = _ge(long.secs, (short.secs or 0) + 1e-9)
+                verdict = "better" if better else "NOT better"
                 out.append(f"  {speaker} {takes}: {budgets[-1]:g} min SECS {_f(long.secs, 3)} vs "
-                           f"{budgets[0]:g} min {_f(short.secs, 3)}: {'better' if better else 'NOT better'}")
+                           f"{budgets[0]:g} min {_f(short.secs, 3)}: {verdict}")
     return out
 
 
@@ -328,7 +344,10 @@ def _settings(pairs: list[str]) -> dict:
     data: dict = {}
     for pair in pairs:
         name, _, value = pair.partition("=")
-        target, cls, key = (data, DataConfig, name[5:]) if name.startswith("data.") else (out, TrainConfig, name)
+        if name.startswith("data."):
+            target, cls, key = data, DataConfig, name[5:]
+        else:
+            target, cls, key = out, TrainConfig, name
         types = {f.name: str(f.type) for f in fields(cls)}
         if key not in types:
             raise SystemExit(f"--set: {cls.__name__} has no field {key!r}")
@@ -349,8 +368,8 @@ def _save(rows: list[Row], args, budgets: list[float], base_s: float | None) -> 
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y-%m-%dT%H%M")
     path = folder / f"clone_quality-{stamp}{'-' + args.label if args.label else ''}.json"
-    record = {"date": stamp, "label": args.label, "budgets_min": budgets, "max_takes": args.max_takes,
-              "threads": args.threads, "base_preparation_s": base_s,
+    record = {"date": stamp, "label": args.label, "budgets_min": budgets,
+              "max_takes": args.max_takes, "threads": args.threads, "base_preparation_s": base_s,
               "settings": args.set, "recipe": _recipe(args, budgets),
               "load_average": os.getloadavg(), "rows": [asdict(r) for r in rows]}
     path.write_text(json.dumps(record, indent=1), encoding="utf-8")
@@ -361,8 +380,8 @@ def _recipe(args, budgets: list[float]) -> dict:
     """Every TrainConfig field this run trained with (the defaults included: they change)."""
     from voicestudio.training.finetune import TrainConfig
 
-    recipe = {"train_duration": args.train_duration, "train_flow": args.train_flow, "train_prior": args.train_prior,
-              **_settings(args.set)}
+    recipe = {"train_duration": args.train_duration, "train_flow": args.train_flow,
+              "train_prior": args.train_prior, **_settings(args.set)}
     return asdict(TrainConfig(minutes=budgets[-1], threads=args.threads, **recipe))
 
 

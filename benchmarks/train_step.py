@@ -31,10 +31,13 @@ def main() -> int:
     parser.add_argument("--takes", type=int, default=60)
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--segment", type=int, default=None, help="decoder segment frames (default: the recipe's)")
-    parser.add_argument("--batch", type=int, default=None, help="batch size (default: the recipe's)")
+    parser.add_argument("--segment", type=int, default=None,
+                        help="decoder segment frames (default: the recipe's)")
+    parser.add_argument("--batch", type=int, default=None,
+                        help="batch size (default: the recipe's)")
     parser.add_argument("--crop", type=int, default=None,
-                        help="TrainConfig.crop_context_frames: the cropped step (default: whole takes)")
+                        help="TrainConfig.crop_context_frames: the cropped step (default: whole "
+                             "takes)")
     args = parser.parse_args()
     entries = recordings(args.speaker)
     if not entries:
@@ -46,18 +49,22 @@ def main() -> int:
     from voicestudio.project.project import IMPORT_SOURCE_PREFIX, VoiceProject
     from voicestudio.training.base import is_prepared, joe_phoneme_ids, load_base
     from voicestudio.training.dataset import DataConfig, collect
-    from voicestudio.training.finetune import TrainConfig, Trainer, _length_buckets
+    from voicestudio.training.finetune import TrainConfig, Trainer
+    from voicestudio.training.steps import length_buckets
 
     if not is_prepared():
-        print("the base model is not prepared: run benchmarks/clone_quality.py (or voicestudio train --prepare-base)")
+        print("the base model is not prepared: run benchmarks/clone_quality.py (or voicestudio "
+              "train --prepare-base)")
         return 1
     torch.set_num_threads(args.threads)
     work = Path(tempfile.mkdtemp(prefix="vs-step-"))
     train = entries[1:1 + args.takes]
-    project = VoiceProject.create("steps", parent=work, prompts=[t for _p, t in train], consent_index=None)
+    project = VoiceProject.create("steps", parent=work, prompts=[t for _p, t in train],
+                                  consent_index=None)
     for i, (path, _text) in enumerate(train):
         audio = read_audio(path)
-        project.add_take(i, audio.samples, audio.sample_rate, source=f"{IMPORT_SOURCE_PREFIX}{path}", save=False)
+        project.add_take(i, audio.samples, audio.sample_rate,
+                         source=f"{IMPORT_SOURCE_PREFIX}{path}", save=False)
     project.save()
     model, meta = load_base()
     data = collect(project, joe_phoneme_ids, float(meta["reference_level_dbfs"]), DataConfig())
@@ -68,13 +75,13 @@ def main() -> int:
     device = torch.device("cpu")
     optimizer = trainer._optimizer(model)
     specs = trainer._prepare(data.train, device)
-    batches = _length_buckets(specs, config.batch_size)
+    batches = length_buckets(specs, config.batch_size)
     if config.crop_context_frames is not None:
         started = time.perf_counter()
         trainer._cache_prior(model, specs, device)
         trainer._align(model, specs, device)
-        print(f"alignment of {len(specs)} takes (done at the start and every {config.realign_every_s:g} s): "
-              f"{time.perf_counter() - started:.1f} s")
+        print(f"alignment of {len(specs)} takes (done at the start and every "
+              f"{config.realign_every_s:g} s): {time.perf_counter() - started:.1f} s")
     step_fn = trainer._step_cropped if config.crop_context_frames is not None else trainer._step
     rng = random.Random(1)
     model.train()
@@ -92,9 +99,9 @@ def main() -> int:
             step_fn(model, optimizer, batch, device)
             times.append(time.perf_counter() - started)
     times.sort()
-    frames = sum(s["spec"].shape[-1] for s in specs) / len(specs)
-    print(f"{args.speaker}: {len(specs)} takes (mean {frames:.0f} frames), batch {config.batch_size}, segment "
-          f"{config.segment_frames} frames, {args.threads} threads")
+    frames = sum(s.spec.shape[-1] for s in specs) / len(specs)
+    print(f"{args.speaker}: {len(specs)} takes (mean {frames:.0f} frames), batch "
+          f"{config.batch_size}, segment {config.segment_frames} frames, {args.threads} threads")
     print(f"step: median {times[len(times) // 2]:.3f} s, min {times[0]:.3f}, max {times[-1]:.3f} "
           f"({args.steps} steps; {300 / times[len(times) // 2]:.0f} steps in 5 minutes)")
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=18))

@@ -41,7 +41,8 @@ def _imported_corpus(tmp_path: Path, synth) -> VoiceProject:
     corpus = VoiceProject.create("My corpus", tmp_path, prompts=SENTENCES, consent_index=None)
     for index, prompt in enumerate(source.prompts[1:]):
         take = read_audio(source.take_path(prompt.chosen_take))
-        corpus.add_take(index, take.samples, take.sample_rate, source="import:/corpus/clip.wav", save=False)
+        corpus.add_take(index, take.samples, take.sample_rate, source="import:/corpus/clip.wav",
+                        save=False)
     corpus.save()
     return corpus
 
@@ -53,7 +54,8 @@ def _check(qtbot, panel, path: Path) -> None:
     qtbot.waitUntil(lambda: not panel.checking_statement, timeout=CHECK_TIMEOUT_MS)
 
 
-def test_train_panel_adds_a_statement_recorded_elsewhere(qtbot, window, tmp_path, synth, artifacts_dir):
+def test_train_panel_adds_a_statement_recorded_elsewhere(qtbot, window, tmp_path, synth,
+                                                         artifacts_dir):
     corpus = _imported_corpus(tmp_path, synth)
     window.ctx.set_project(corpus)
     panel = window.train
@@ -79,7 +81,8 @@ def test_train_panel_adds_a_statement_recorded_elsewhere(qtbot, window, tmp_path
     _check(qtbot, panel, recording)
     text = panel.consent_message.text()
     assert panel.consent_message.level == "ok", text
-    assert text.startswith("statement.wav is stored as the consent statement") and ": verified" in text
+    assert text.startswith("statement.wav is stored as the consent statement")
+    assert ": verified" in text
     assert not panel.consent_actions.isVisible()
     assert "Consent statement recorded" in panel.project_label.text()
     stored = VoiceProject.open(corpus.folder)
@@ -105,12 +108,14 @@ def test_record_the_statement_now_shows_its_prompt_in_record(qtbot, window, tmp_
     qtbot.mouseClick(window.train.record_statement_button, Qt.MouseButton.LeftButton)
     index = consent_prompt(corpus)
     assert index == len(SENTENCES) and window.current_panel is window.record
-    assert window.record.index == index and window.record.prompt_table.rowCount() == len(SENTENCES) + 1
+    assert window.record.index == index
+    assert window.record.prompt_table.rowCount() == len(SENTENCES) + 1
     assert window.record.prompt_label.text() == statement_for(corpus)
     assert consent_prompt(VoiceProject.open(corpus.folder)) == index  # saved
 
 
-def test_new_project_dialog_shows_its_fields_whole_and_browses(qtbot, tmp_path, artifacts_dir, monkeypatch):
+def test_new_project_dialog_shows_its_fields_whole_and_browses(qtbot, tmp_path, artifacts_dir,
+                                                               monkeypatch):
     dialog = NewProjectDialog()
     qtbot.addWidget(dialog)
     dialog.show()
@@ -121,7 +126,8 @@ def test_new_project_dialog_shows_its_fields_whole_and_browses(qtbot, tmp_path, 
     dialog.speaker.setText("the person who will record (optional)")
     assert ok.isEnabled()
     for field in (dialog.name, dialog.speaker, dialog.folder):  # nothing cut off
-        assert field.width() >= field.fontMetrics().horizontalAdvance(field.text()) + 8, field.text()
+        needed = field.fontMetrics().horizontalAdvance(field.text()) + 8
+        assert field.width() >= needed, field.text()
     assert clipped(dialog) == []
     monkeypatch.setattr("voicestudio.gui.main_window.QFileDialog.getExistingDirectory",
                         lambda *args: str(tmp_path))
@@ -131,7 +137,8 @@ def test_new_project_dialog_shows_its_fields_whole_and_browses(qtbot, tmp_path, 
     dialog.grab().save(str(artifacts_dir / "new_project_dialog.png"))
 
 
-def test_new_project_in_the_dialogs_default_folder_on_a_fresh_machine(window, tmp_path, monkeypatch):
+def test_new_project_in_the_dialogs_default_folder_on_a_fresh_machine(window, tmp_path,
+                                                                      monkeypatch):
     """The default projects folder does not exist before the first project; the dialog
     offers it, so creating a project there must make it (the trial's first GUI step)."""
     from voicestudio.project.project import default_projects_dir
@@ -140,7 +147,8 @@ def test_new_project_in_the_dialogs_default_folder_on_a_fresh_machine(window, tm
     assert not default_projects_dir().exists()
     dialog = NewProjectDialog()
     project = window.new_project("First", parent=dialog.folder.text())
-    assert project is not None and project.folder == default_projects_dir() / "First", window.banner.text()
+    assert project is not None, window.banner.text()
+    assert project.folder == default_projects_dir() / "First", window.banner.text()
     assert window.new_project("Second", parent=str(tmp_path / "no such folder")) is None
     assert "does not exist" in window.banner.text() and "--dir" not in window.banner.text()
 
@@ -174,7 +182,8 @@ def test_the_train_panel_and_the_trainer_share_one_thread_default(window):
 
 
 def test_a_refused_start_speaks_of_the_buttons_not_of_commands(qtbot, window, tmp_path, synth):
-    pytest.importorskip("torch", reason="training needs the [train] extra (torch==2.13.0); make test installs it")
+    pytest.importorskip(
+        "torch", reason="training needs the [train] extra (torch==2.13.0); make test installs it")
     corpus = _imported_corpus(tmp_path, synth)
     window.ctx.set_project(corpus)
     panel = window.train
@@ -184,8 +193,10 @@ def test_a_refused_start_speaks_of_the_buttons_not_of_commands(qtbot, window, tm
     assert ended.args == ["failed"]
     text = panel.message.text()
     assert panel.message.level == "error" and "no consent statement among its prompts" in text
-    assert "“Record the statement now” below (a new prompt in Record)" in text and "“Add a recording of it…”" in text
-    assert "voicestudio " not in text and "--file" not in text  # no terminal commands for a GUI user
+    assert "“Record the statement now” below (a new prompt in Record)" in text
+    assert "“Add a recording of it…”" in text
+    # no terminal commands for a GUI user
+    assert "voicestudio " not in text and "--file" not in text
     assert panel.consent_actions.isVisible()
 
 
@@ -202,7 +213,7 @@ def test_closing_while_a_statement_is_checked_stops_the_check(qtbot, tmp_path, s
     assert win.train.add_statement_recording(recording)
     win._force_close = True
     win.close()
-    assert not win.train.checking_statement or not win.train._consent_task.running
+    assert not win.train.checking_statement or not win.train.statement.task.running
     again = VoiceProject.open(corpus.folder)
     statement = consent_prompt(again)
     assert statement is None or not again.prompts[statement].takes

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 pytest.importorskip("PySide6")
-torch = pytest.importorskip("torch", reason="training needs the [train] extra (torch==2.13.0); make test installs it")
+torch = pytest.importorskip(
+    "torch", reason="training needs the [train] extra (torch==2.13.0); make test installs it")
 
 from PySide6.QtCore import QEventLoop, QPoint, QSettings, Qt, QTimer  # noqa: E402
 from test_training import TINY_BASE  # noqa: E402  (the CI-sized base the training tests prepare)
@@ -27,6 +28,13 @@ from voicestudio.training import locations  # noqa: E402
 from voicestudio.training.base import BasePrepConfig, ensure_base, is_prepared  # noqa: E402
 from voicestudio.training.checkpoints import load_state  # noqa: E402
 from voicestudio.training.dataset import DataConfig  # noqa: E402
+from voicestudio.training.events import (  # noqa: E402
+    CheckpointSaved,
+    PreviewReady,
+    Progress,
+    Stage,
+    StageKind,
+)
 from voicestudio.training.finetune import TrainConfig  # noqa: E402
 
 RUN_TIMEOUT_MS = 300_000
@@ -101,7 +109,8 @@ def _run(qtbot, panel, action, expected: str) -> None:
 
 
 # ----------------------------------------------------------------------------- building
-def test_panel_builds_explains_and_offers_only_working_devices(qtbot, ctx, panel, tmp_path, artifacts_dir):
+def test_panel_builds_explains_and_offers_only_working_devices(qtbot, ctx, panel, tmp_path,
+                                                               artifacts_dir):
     assert "Open or create a voice project" in panel.project_label.text()
     assert not panel.start_button.isEnabled() and not panel.resume_button.isEnabled()
     assert not panel.cancel_button.isEnabled()
@@ -115,7 +124,8 @@ def test_panel_builds_explains_and_offers_only_working_devices(qtbot, ctx, panel
     assert panel.resume() is False and "no training to resume" in panel.message.text()
 
     # time budget: Quick / Studio / custom minutes, remembered in the settings
-    assert panel.quick_radio.isChecked() and panel.minutes == QUICK_MINUTES and not panel.minutes_spin.isEnabled()
+    assert panel.quick_radio.isChecked() and panel.minutes == QUICK_MINUTES
+    assert not panel.minutes_spin.isEnabled()
     _click(qtbot, panel.studio_radio)
     assert panel.minutes == STUDIO_MINUTES and panel.choice().minutes == STUDIO_MINUTES
     _click(qtbot, panel.custom_radio)
@@ -130,7 +140,8 @@ def test_panel_builds_explains_and_offers_only_working_devices(qtbot, ctx, panel
     assert report.cuda == torch.cuda.is_available()
     assert panel.cuda_radio.isEnabled() == report.cuda
     if not report.cuda:
-        assert panel.cuda_radio.toolTip().startswith("Not available: ") and report.reason in panel.cuda_radio.toolTip()
+        tooltip = panel.cuda_radio.toolTip()
+        assert tooltip.startswith("Not available: ") and report.reason in tooltip
     _click(qtbot, panel.cpu_radio)
     assert panel.choice().device == "cpu" and panel.threads_spin.isEnabled()
     ctx.set_project(None)
@@ -143,39 +154,44 @@ def test_panel_builds_explains_and_offers_only_working_devices(qtbot, ctx, panel
 
 
 # ----------------------------------------------------------------------------- a whole run
-def test_a_finished_run_plots_previews_and_publishes_the_voice(qtbot, ctx, panel, tiny_base, tiny_project,
-                                                              artifacts_dir):
+def test_a_finished_run_plots_previews_and_publishes_the_voice(qtbot, ctx, panel, tiny_base,
+                                                              tiny_project, artifacts_dir):
     ctx.set_project(tiny_project)
-    assert panel.start_button.isEnabled() and not panel.resume_button.isEnabled()  # nothing to resume yet
+    # nothing to resume yet
+    assert panel.start_button.isEnabled() and not panel.resume_button.isEnabled()
     assert panel.base_badge.text() == "ready"
     assert "8 takes to train on" in panel.project_label.text()
     assert "Consent statement recorded" in panel.project_label.text()
 
-    progress: list[tuple[int, float, object]] = []
+    progress: list[Progress] = []
     with qtbot.waitSignal(ctx.voices_changed, timeout=RUN_TIMEOUT_MS):
         def start() -> bool:
             started = panel.start(config=tiny_config())
-            panel.worker.progress.connect(lambda step, fraction, _elapsed, eta: progress.append((step, fraction, eta)))
+            panel.worker.event.connect(
+                lambda e: progress.append(e) if isinstance(e, Progress) else None)
             return started
 
         _run(qtbot, panel, start, "finished")
 
     assert panel.state == "finished"
-    assert [p[0] for p in progress] == [1, 2, 3, 4]
-    assert [p[1] for p in progress] == pytest.approx([0.25, 0.5, 0.75, 1.0])
-    assert all(eta is not None and eta >= 0 for _s, _f, eta in progress)
+    assert [p.step for p in progress] == [1, 2, 3, 4]
+    assert [p.fraction for p in progress] == pytest.approx([0.25, 0.5, 0.75, 1.0])
+    assert all(p.eta_s is not None and p.eta_s >= 0 for p in progress)
     assert panel.loss_plot.point_count("total") == 4 and panel.loss_plot.point_count("mel L1") == 4
     evaluated = [int(x) for x in panel.similarity_plot.series["similarity"].x]
     scores = panel.similarity_plot.series["similarity"].y
-    assert evaluated[0] == 1 and evaluated[-1] == 4 and len(evaluated) >= 3  # the first, every 2nd, the last
+    # the first, every 2nd, the last
+    assert evaluated[0] == 1 and evaluated[-1] == 4 and len(evaluated) >= 3
     assert np.all((scores > 0) & (scores <= 1))
     rows = panel.preview_rows()
     assert [row.step for row in rows] == evaluated[::-1]  # newest first
     assert all(row.path.is_file() for row in rows) and "similarity 0." in rows[0].label.text()
     # and their quality: a rating on DNSMOS' 1-5 scale per evaluation, in its own plot and each row
     qualities = panel.quality_plot.series["quality"]
-    assert [int(x) for x in qualities.x] == evaluated and np.all((qualities.y >= 1) & (qualities.y <= 5))
-    assert all(row.quality is not None and f"quality {row.quality:.2f}" in row.label.text() for row in rows)
+    assert [int(x) for x in qualities.x] == evaluated
+    assert np.all((qualities.y >= 1) & (qualities.y <= 5))
+    assert all(row.quality is not None and f"quality {row.quality:.2f}" in row.label.text()
+               for row in rows)
     assert panel.progress_bar.value() == panel.progress_bar.maximum() == PROGRESS_STEPS
     assert "done" in panel.progress_bar.text()
 
@@ -183,10 +199,12 @@ def test_a_finished_run_plots_previews_and_publishes_the_voice(qtbot, ctx, panel
     assert len(tiny_project.voices) == 1
     voice = tiny_project.voices[0]
     assert (tiny_project.folder / voice.path).is_file()
-    assert VoiceProject.open(tiny_project.folder).voices == tiny_project.voices  # saved to project.json
+    # saved to project.json
+    assert VoiceProject.open(tiny_project.folder).voices == tiny_project.voices
     assert panel.published_voice.entry == voice
     assert panel.message.isVisible() and panel.message.level == "ok"
-    assert voice.name in panel.message.text() and str(panel.published_voice.path.parent) in panel.message.text()
+    assert voice.name in panel.message.text()
+    assert str(panel.published_voice.path.parent) in panel.message.text()
     log = _log(panel)
     assert re.search(r"\d+ takes, [\d.]+ min of speech", log), log
     for expected in ("best so far", "checkpoint saved", "training finished after 4 steps",
@@ -210,7 +228,8 @@ def test_preview_plays_on_the_output_device(qtbot, ctx, panel, virtual_audio, sy
     from voicestudio.audio.io import write_audio
 
     wav = tmp_path / "step-000004.wav"
-    write_audio(wav, np.concatenate([c.samples for c in synth.synthesize("A preview of the voice.")]), 22050)
+    chunks = synth.synthesize("A preview of the voice.")
+    write_audio(wav, np.concatenate([c.samples for c in chunks]), 22050)
     ctx.output_device = "vspeaker"
     panel.play_preview(wav)
     assert not panel.message.isVisible(), panel.message.text()
@@ -221,7 +240,8 @@ def test_preview_plays_on_the_output_device(qtbot, ctx, panel, virtual_audio, sy
 
 
 # ----------------------------------------------------------------------------- the base step
-def test_base_preparation_is_shown_as_its_own_step(qtbot, ctx, panel, tiny_project, tmp_path, monkeypatch):
+def test_base_preparation_is_shown_as_its_own_step(qtbot, ctx, panel, tiny_project, tmp_path,
+                                                   monkeypatch):
     """On a machine without a base model the panel says so, shows the preparation's progress
     in the base step, and marks it prepared; cancelling before the first step publishes nothing."""
     monkeypatch.setenv("VOICESTUDIO_DATA_DIR", str(tmp_path / "fresh-data"))
@@ -231,16 +251,19 @@ def test_base_preparation_is_shown_as_its_own_step(qtbot, ctx, panel, tiny_proje
 
     seen = []
 
-    def watch(stage, fraction, _message):  # connected after the panel's slot: sees what it showed
-        seen.append((stage, fraction, panel.base_progress.isVisible(), panel.base_badge.text()))
-        if stage == "data":
+    def watch(event):  # connected after the panel's slot: sees what it showed
+        if not isinstance(event, Stage):
+            return
+        seen.append((event.kind, event.fraction, panel.base_progress.isVisible(),
+                     panel.base_badge.text()))
+        if event.kind is StageKind.DATA:
             panel.cancel()  # the base is ready once the data check begins
 
     with qtbot.waitSignal(panel.run_ended, timeout=RUN_TIMEOUT_MS) as ended:
         panel.start(config=tiny_config(base=BasePrepConfig(texts=3, steps=4, threads=1)))
-        panel.worker.stage.connect(watch)
+        panel.worker.event.connect(watch)
     assert ended.args == ["cancelled"], _log(panel)
-    base = [s for s in seen if s[0] == "base"]
+    base = [s for s in seen if s[0] is StageKind.BASE]
     assert len(base) > 3 and base[-1][1] == pytest.approx(1.0)
     assert all(visible and badge == "preparing" for _s, _f, visible, badge in base)
     assert locations.base_model_present()
@@ -250,19 +273,23 @@ def test_base_preparation_is_shown_as_its_own_step(qtbot, ctx, panel, tiny_proje
     assert tiny_project.voices == []
 
 
-# ----------------------------------------------------------------------------- responsiveness, cancel, resume
-def test_gui_stays_responsive_while_training_and_cancel_keeps_the_best(qtbot, ctx, panel, tiny_base, tiny_project):
+# ---------------------------------------------------------------- responsiveness, cancel, resume
+def test_gui_stays_responsive_while_training_and_cancel_keeps_the_best(qtbot, ctx, panel, tiny_base,
+                                                                       tiny_project):
     """A 10 ms QTimer in the GUI thread, sampled while the worker trains (steps, an evaluation
-    and a checkpoint inside the window), is late by at most 100 ms at p99 (and more than 250 ms at most once). Then Cancel stops
-    the run, the best so far is published, and Resume continues from the saved step."""
+    and a checkpoint inside the window), is late by at most 100 ms at p99 (and more than 250 ms
+    at most once). Then Cancel stops the run, the best so far is published, and Resume
+    continues from the saved step."""
     ctx.set_project(tiny_project)
     events: list[str] = []
     with qtbot.waitSignal(panel.run_started):
-        assert panel.start(config=tiny_config(steps=100_000, evaluate_every_steps=3, checkpoint_every_steps=2))
+        assert panel.start(config=tiny_config(steps=100_000, evaluate_every_steps=3,
+                                              checkpoint_every_steps=2))
     worker = panel.worker
-    worker.preview.connect(lambda *_: events.append("preview"))
-    worker.checkpoint.connect(lambda *_: events.append("checkpoint"))
-    qtbot.waitUntil(lambda: panel.loss_plot.point_count("total") >= 1, timeout=RUN_TIMEOUT_MS)  # steps began
+    kinds = {PreviewReady: "preview", CheckpointSaved: "checkpoint"}
+    worker.event.connect(lambda e: events.append(kinds[type(e)]) if type(e) in kinds else None)
+    # steps began
+    qtbot.waitUntil(lambda: panel.loss_plot.point_count("total") >= 1, timeout=RUN_TIMEOUT_MS)
 
     ticks: list[float] = []
     loop = QEventLoop()
@@ -287,13 +314,17 @@ def test_gui_stays_responsive_while_training_and_cancel_keeps_the_best(qtbot, ct
 
     lateness = np.diff(ticks) - PROBE_PERIOD_S
     p99 = float(np.percentile(lateness, 99))
-    print(f"\nGUI timer probe: {len(ticks)} ticks over {ticks[-1] - ticks[0]:.1f} s, {steps_during} training "
-          f"steps, {events.count('preview')} previews, {events.count('checkpoint')} checkpoints; lateness "
-          f"p50 {np.percentile(lateness, 50) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, max {lateness.max() * 1000:.1f} ms")
-    assert steps_during >= 5 and "preview" in events and "checkpoint" in events, "the probe must sample real training"
+    print(f"\nGUI timer probe: {len(ticks)} ticks over {ticks[-1] - ticks[0]:.1f} s, "
+          f"{steps_during} training steps, {events.count('preview')} previews, "
+          f"{events.count('checkpoint')} checkpoints; lateness p50 "
+          f"{np.percentile(lateness, 50) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
+          f"max {lateness.max() * 1000:.1f} ms")
+    assert steps_during >= 5 and "preview" in events and "checkpoint" in events, \
+        "the probe must sample real training"
     assert panel.busy
     assert p99 <= STALL_LIMIT_S
-    assert (lateness > MAX_STALL_S).sum() <= 1, f"{(lateness > MAX_STALL_S).sum()} ticks over {MAX_STALL_S} s late"
+    late = int((lateness > MAX_STALL_S).sum())
+    assert late <= 1, f"{late} ticks over {MAX_STALL_S} s late"
 
     # cancel: stops after the current step, the best so far is published
     with qtbot.waitSignal(ctx.voices_changed, timeout=RUN_TIMEOUT_MS), \
@@ -315,25 +346,30 @@ def test_gui_stays_responsive_while_training_and_cancel_keeps_the_best(qtbot, ct
     assert len(tiny_project.voices) == 2 and panel.published_voice.entry.steps == saved + 2
 
 
-def test_shutdown_mid_run_stops_the_thread_and_keeps_the_checkpoint(qtbot, ctx, panel, tiny_base, tiny_project):
+def test_shutdown_mid_run_stops_the_thread_and_keeps_the_checkpoint(qtbot, ctx, panel, tiny_base,
+                                                                    tiny_project):
     ctx.set_project(tiny_project)
-    assert panel.start(config=tiny_config(steps=100_000, checkpoint_every_steps=1, evaluate_every_steps=1000))
+    assert panel.start(config=tiny_config(steps=100_000, checkpoint_every_steps=1,
+                                          evaluate_every_steps=1000))
     qtbot.waitUntil(lambda: panel.loss_plot.point_count("total") >= 2, timeout=RUN_TIMEOUT_MS)
     worker = panel.worker
     started = time.monotonic()
     panel.shutdown()
     assert not worker.running and time.monotonic() - started < 60
     panel.shutdown()  # twice is fine
-    assert locations.can_resume(tiny_project) and locations.best_checkpoint_path(tiny_project).is_file()
+    assert locations.can_resume(tiny_project)
+    assert locations.best_checkpoint_path(tiny_project).is_file()
     assert tiny_project.voices == []  # closing does not publish; Resume continues later
     assert panel.start(config=tiny_config()) is False  # a shut-down panel starts nothing
 
 
 # ----------------------------------------------------------------------------- bad input
-def test_failed_training_shows_the_reason_inline_and_returns_to_idle(qtbot, ctx, panel, tiny_base, tmp_path, synth,
+def test_failed_training_shows_the_reason_inline_and_returns_to_idle(qtbot, ctx, panel, tiny_base,
+                                                                     tmp_path, synth,
                                                                      artifacts_dir):
     # a project with no takes at all, through the panel's own choices and button
-    empty = VoiceProject.create("empty", parent=tmp_path, prompts=["I consent.", "One line.", "Another line."])
+    empty = VoiceProject.create("empty", parent=tmp_path,
+                                prompts=["I consent.", "One line.", "Another line."])
     ctx.set_project(empty)
     with qtbot.waitSignal(panel.run_ended, timeout=RUN_TIMEOUT_MS) as ended:
         qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
@@ -349,7 +385,8 @@ def test_failed_training_shows_the_reason_inline_and_returns_to_idle(qtbot, ctx,
     ctx.set_project(small)
     assert not panel.message.isVisible()
     _run(qtbot, panel, lambda: panel.start(config=tiny_config()), "failed")
-    assert panel.message.level == "error" and "Too little usable audio to train: 2 takes" in panel.message.text()
+    assert panel.message.level == "error"
+    assert "Too little usable audio to train: 2 takes" in panel.message.text()
     assert small.voices == [] and not locations.can_resume(small)
 
     # a consent statement read by someone else: refused with the reason, nothing trained
@@ -357,8 +394,10 @@ def test_failed_training_shows_the_reason_inline_and_returns_to_idle(qtbot, ctx,
     consent_from_another_speaker(other)
     ctx.set_project(other)
     _run(qtbot, panel, lambda: panel.start(config=tiny_config()), "failed")
-    assert panel.message.level == "error" and "do not sound like the same person" in panel.message.text()
-    assert "consent statement" in _log(panel) and other.voices == [] and not locations.can_resume(other)
+    assert panel.message.level == "error"
+    assert "do not sound like the same person" in panel.message.text()
+    assert "consent statement" in _log(panel) and other.voices == []
+    assert not locations.can_resume(other)
     # the refusal offers the ways on: record it again, or add a recording made elsewhere
     assert panel.consent_actions.isVisible() and panel.add_statement_button.isEnabled()
     assert panel.record_statement_button.text() == "Record the statement again"
@@ -373,14 +412,16 @@ def test_failed_training_shows_the_reason_inline_and_returns_to_idle(qtbot, ctx,
 def _python_without_torch() -> str | None:
     for candidate in ("/usr/bin/python3", "/bin/python3"):
         if os.path.isfile(candidate):
-            probe = subprocess.run([candidate, "-c", "import torch"], capture_output=True, timeout=60)
+            probe = subprocess.run([candidate, "-c", "import torch"], capture_output=True,
+                                   timeout=60)
             if probe.returncode != 0:
                 return candidate
     return None
 
 
 def test_without_torch_training_is_disabled_and_says_how_to_get_it(qtbot, ctx, panel, tmp_path):
-    """The probe run by a Python without torch: the panel disables training and CUDA and says why."""
+    """The probe run by a Python without torch: the panel disables training and CUDA and says
+    why."""
     from voicestudio.gui.train_worker import TorchProbe
 
     python = _python_without_torch()
@@ -395,7 +436,8 @@ def test_without_torch_training_is_disabled_and_says_how_to_get_it(qtbot, ctx, p
     panel.apply_torch_report(report)
     assert not panel.start_button.isEnabled() and not panel.cuda_radio.isEnabled()
     assert "PyTorch is not installed" in panel.cuda_radio.toolTip()
-    assert panel.message.level == "warning" and "pip install 'voicestudio[train]'" in panel.message.text()
+    assert panel.message.level == "warning"
+    assert "pip install 'voicestudio[train]'" in panel.message.text()
 
 
 # ----------------------------------------------------------------------------- no torch in the GUI
@@ -421,7 +463,8 @@ while panel.torch_report is None and time.monotonic() < deadline:
     time.sleep(0.02)
 report = panel.torch_report
 print(built, "torch" in sys.modules, report is not None and report.torch is not None,
-      report is not None and report.cuda, panel.cuda_radio.isEnabled(), repr(panel.cuda_radio.toolTip()))
+      report is not None and report.cuda, panel.cuda_radio.isEnabled(),
+      repr(panel.cuda_radio.toolTip()))
 panel.shutdown()
 """
 
@@ -430,9 +473,11 @@ def test_building_the_panel_does_not_import_torch(tmp_path):
     """In a fresh interpreter (this test process has torch loaded for the training tests):
     building the panel and answering the CUDA question (a subprocess probe) leave torch out."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", VOICESTUDIO_DATA_DIR=str(tmp_path / "data"))
-    done = subprocess.run([sys.executable, "-c", BUILD_PANEL], capture_output=True, text=True, timeout=180, env=env)
+    done = subprocess.run([sys.executable, "-c", BUILD_PANEL], capture_output=True, text=True,
+                          timeout=180, env=env)
     assert done.returncode == 0, done.stderr
-    built, after_probe, has_torch, cuda, cuda_enabled, tooltip = done.stdout.strip().splitlines()[-1].split(" ", 5)
+    last = done.stdout.strip().splitlines()[-1]
+    built, after_probe, has_torch, cuda, cuda_enabled, tooltip = last.split(" ", 5)
     assert built == "False" and after_probe == "False", "the GUI process must not import torch"
     assert has_torch == "True"  # the probe found the torch this test runs with
     assert cuda_enabled == cuda  # CUDA is offered exactly when it works

@@ -22,6 +22,7 @@ from voicestudio.project.store import atomic_write_bytes
 from voicestudio.safety import consent as consent_gate
 from voicestudio.styling.calibration import SIDECAR_KEY, ProsodyCalibration, calibrate
 from voicestudio.training.dataset import ExclusionReason, TrainingData
+from voicestudio.training.events import Event, Publishing, PublishStep
 from voicestudio.training.export import export_voice
 from voicestudio.training.finetune import TrainConfig, TrainResult, load_trained
 
@@ -64,10 +65,12 @@ def publish(
     project: VoiceProject,
     result: TrainResult,
     config: TrainConfig,
-    progress: Callable[[str], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
 ) -> PublishedVoice:
-    progress = progress or (lambda message: None)
-    progress("checking the speaker's consent statement")
+    """Check consent, export, calibrate and register the voice; each step begins with a
+    :class:`~voicestudio.training.events.Publishing` event."""
+    emit = on_event or (lambda event: None)
+    emit(Publishing(PublishStep.CONSENT))
     from voicestudio.evaluate.secs import default_encoder
 
     consent = consent_gate.verify_trained_data(
@@ -82,7 +85,7 @@ def publish(
         suffix += 1
         folder = project.models_dir / "voices" / f"{name}-{suffix}"
     name = folder.name
-    progress("exporting the voice to ONNX")
+    emit(Publishing(PublishStep.EXPORT))
     fields = {
         "provenance": {
             "project": project.name,
@@ -98,15 +101,17 @@ def publish(
         consent_gate.SIDECAR_KEY: consent.to_dict(),
     }
     onnx_path = export_voice(model, folder, name, fields)
-    progress("measuring the speaker's pitch and pace")
+    emit(Publishing(PublishStep.CALIBRATION))
     calibration = measure_calibration(onnx_path, result.data)
     sidecar_path = Path(str(onnx_path) + ".json")
     sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))
     sidecar["voicestudio"][SIDECAR_KEY] = calibration.to_dict()
     sidecar["inference"]["length_scale"] = round(calibration.length_scale, 4)
-    atomic_write_bytes(sidecar_path, json.dumps(sidecar, indent=2, ensure_ascii=False).encode("utf-8"))
+    text = json.dumps(sidecar, indent=2, ensure_ascii=False)
+    atomic_write_bytes(sidecar_path, text.encode("utf-8"))
     relative = PurePosixPath(onnx_path.relative_to(project.folder).as_posix())
     minutes = (config.minutes if config.steps is None else 0.0) or 0.0
-    entry = TrainedVoice(name, str(relative), created, result.similarity, int(result.steps), float(minutes))
+    entry = TrainedVoice(name, str(relative), created, result.similarity, int(result.steps),
+                         float(minutes))
     project.add_voice(entry)
     return PublishedVoice(onnx_path, calibration, entry)
