@@ -267,7 +267,7 @@ def test_the_terminal_report_heads_each_stage_and_notes_what_happened(tmp_path):
     import io
     from types import SimpleNamespace
 
-    from voicestudio.train_cli import ProgressBar, TrainReport
+    from voicestudio.cli.train import ProgressBar, TrainReport
     from voicestudio.training import events as ev
 
     stream = io.StringIO()  # not a terminal: plain lines
