@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING
 
+from voicestudio.gui.controllers.messages import Level
 from voicestudio.project import selection
 from voicestudio.training import locations
 from voicestudio.training.events import (
@@ -81,15 +82,6 @@ class TrainState(StrEnum):
     @property
     def is_outcome(self) -> bool:
         return self in (TrainState.FINISHED, TrainState.CANCELLED, TrainState.FAILED)
-
-
-class Level(StrEnum):
-    """The inline message's levels (``widgets.inline_message.LEVELS``)."""
-
-    INFO = "info"
-    OK = "ok"
-    WARNING = "warning"
-    ERROR = "error"
 
 
 @dataclass(frozen=True)
