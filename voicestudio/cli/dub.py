@@ -30,11 +30,12 @@ def add_parser(sub) -> None:
     dub = sub.add_parser(
         "dub",
         help="speak a script or subtitles into a timed, loudness-normalized track with stems",
-        description="Speak every line of SCRIPT (.txt: one line "
-                    "per clip; .csv/.tsv: id,text and optional "
-        "voice,emotion,intensity,pitch,speed,start,end columns; .srt or .vtt subtitles) and write "
-        "OUTDIR/track.wav, OUTDIR/stems/ and OUTDIR/report.csv. Subtitle lines start at their cue "
-        "and are sped up (pitch kept) to fit it, within --fit.",
+        description=(
+            "Speak every line of SCRIPT (.txt: one line per clip; .csv/.tsv: id,text and optional "
+            "voice,emotion,intensity,pitch,speed,start,end columns; .srt or .vtt subtitles) and "
+            "write OUTDIR/track.wav, OUTDIR/stems/ and OUTDIR/report.csv. Subtitle lines start at "
+            "their cue and are sped up (pitch kept) to fit it, within --fit."
+        ),
     )
     dub.add_argument("script", type=Path, metavar="SCRIPT", help="the script or subtitle file")
     dub.add_argument(

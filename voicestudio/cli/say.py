@@ -20,9 +20,8 @@ def add_parser(sub) -> None:
     say = sub.add_parser(
         "say",
         help=f"speak text into an audio file ({', '.join(f.label for f in file_formats())})",
-        description="Speak TEXT (or a file, or stdin) into an "
-                    "audio file; its extension picks the type: "
-        f"{file_types}.",
+        description=("Speak TEXT (or a file, or stdin) into an audio file; its extension picks "
+                     f"the type: {file_types}."),
     )
     say.add_argument("text", nargs="?", help="the text; '-' reads standard input")
     say.add_argument("--text-file", type=Path, metavar="F", help="read the text from a UTF-8 file")

@@ -186,9 +186,8 @@ class SpeakerEncoder:
             )
         except Exception as exc:  # a truncated or foreign file: onnxruntime raises its own types
             raise SpeakerEncoderUnavailableError(
-                "cannot load the speaker-similarity "
-                f"model {self.model_path}: {str(exc).splitlines()[0][:200]}; delete the file and "
-                "it is rebuilt on next use"
+                f"cannot load the speaker-similarity model {self.model_path}: "
+                f"{str(exc).splitlines()[0][:200]}; delete the file and it is rebuilt on next use"
             ) from exc
         self._lock = threading.Lock()  # one run at a time keeps the thread count bounded
 

@@ -287,9 +287,9 @@ def verify_trained_data(project: VoiceProject, trained: Sequence[TakeAudio], for
     if check.left_out:
         raise ConsentError(
             f"{len(check.left_out)} takes this voice was trained on do not sound like the person "
-            "who recorded the consent statement "
-            f"({screen.take.file}): {_name_takes(project, check.left_out)}; the statement was "
-            "probably recorded again by someone else. The voice is not exported"
+            f"who recorded the consent statement ({screen.take.file}): "
+            f"{_name_takes(project, check.left_out)}; the statement was probably recorded again "
+            "by someone else. The voice is not exported"
         )
     check = refuse_unless_verified(project, check)
     foreign = tuple(sorted(foreign))
@@ -385,8 +385,8 @@ def refuse_unless_verified(project: VoiceProject, check: ConsentCheck) -> Consen
         raise ConsentError(
             f"{len(check.left_out)} of {check.reference_takes} takes "
             f"({100 * check.foreign_share:.0f} % of the speech) do not sound like the person who "
-            "recorded the consent statement "
-            f"({check.take}): {_name_takes(project, check.left_out)}. VoiceStudio only clones the "
+            f"recorded the consent statement ({check.take}): "
+            f"{_name_takes(project, check.left_out)}. VoiceStudio only clones the "
             "voice of the person who recorded the statement: remove those takes (for instance "
             "recordings imported from someone else), or, if the statement was read by someone "
             "other than the speaker of the takes, have that speaker read it",
@@ -402,8 +402,8 @@ def refuse_unless_verified(project: VoiceProject, check: ConsentCheck) -> Consen
                 project,
                 index,
                 again=True,
-                advice="if it is the same person, with the same "
-                       "microphone and room as the other takes",
+                advice=("if it is the same person, with the same microphone and room as the "
+                        "other takes"),
             ),
         )
     return check
