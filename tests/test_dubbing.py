@@ -23,14 +23,12 @@ from scipy.signal import correlate, resample_poly
 from subtitles import srt_text, srt_time
 
 from voicestudio.dubbing import (
-    RENDERED,
-    SKIPPED,
-    TOO_LONG,
     DubRenderError,
     DubScriptError,
     DubSession,
     DubSettings,
     FitLimits,
+    LineStatus,
     TooLongWarning,
     dub,
     export_dub,
@@ -173,7 +171,7 @@ def test_report_agrees_with_the_track_and_the_stems(twenty):
     cues, out = twenty["cues"], twenty["out"]
     assert [int(r["index"]) for r in rows] == list(range(1, 21))
     for row, (start, end, text), stem_path in zip(rows, cues, twenty["result"].stems, strict=True):
-        assert row["text"] == text and row["status"] in (RENDERED, TOO_LONG)
+        assert row["text"] == text and row["status"] in (LineStatus.RENDERED, LineStatus.TOO_LONG)
         assert float(row["slot_start_s"]) == pytest.approx(start) and float(
             row["slot_end_s"]
         ) == pytest.approx(end)
@@ -187,7 +185,7 @@ def test_report_agrees_with_the_track_and_the_stems(twenty):
         assert stem_path.name.startswith(
             f"{int(row['index']):03d}_{srt_time(start).replace(':', '-').replace(',', '.')}_"
         )
-        if row["status"] == RENDERED:
+        if row["status"] == LineStatus.RENDERED:
             assert frames / RATE <= end - start + 0.010 and row["warnings"] == ""
     fitted = rows[6]
     assert float(fitted["tempo"]) > 1.0 and float(fitted["natural_s"]) > float(fitted["rendered_s"])
@@ -214,7 +212,7 @@ def test_a_line_that_cannot_fit_is_reported_and_not_cut(tmp_path, synth):
     session = DubSession(script, DubSettings(controls=STEADY), synth)
     result = export_dub(session, tmp_path / "out")
     first = session.results[0]
-    assert first.status == TOO_LONG and 1.2 <= first.tempo <= 1.25  # the limit, not more
+    assert first.status == LineStatus.TOO_LONG and 1.2 <= first.tempo <= 1.25  # the limit, not more
     assert first.rendered_s > 0.6 + 0.5 and first.rendered_s < first.natural_s
     (warning,) = first.warnings
     # not "line 2" of the file
@@ -225,7 +223,7 @@ def test_a_line_that_cannot_fit_is_reported_and_not_cut(tmp_path, synth):
     assert warning.message in result.warnings
     row = read_report(result.report)[0]
     assert (
-        row["status"] == TOO_LONG
+        row["status"] == LineStatus.TOO_LONG
         and row["warnings"] == warning.message
         and float(row["fit_ratio"]) > 1.5
     )
@@ -251,7 +249,13 @@ def test_too_long_warnings_name_the_cue_the_applied_tempo_and_what_they_run_into
     messages: list[str] = []
     result = export_dub(session, tmp_path / "out", progress=lambda f, m: messages.append(m))
     assert any(m.startswith("cue 3 of 5: This line") for m in messages)
-    assert [r.status for r in session.results] == [RENDERED, RENDERED, TOO_LONG, RENDERED, TOO_LONG]
+    assert [r.status for r in session.results] == [
+        LineStatus.RENDERED,
+        LineStatus.RENDERED,
+        LineStatus.TOO_LONG,
+        LineStatus.RENDERED,
+        LineStatus.TOO_LONG,
+    ]
     third, fifth = (session.results[i] for i in (2, 4))
     for r in (third, fifth):
         (warning,) = r.warnings
@@ -330,11 +334,11 @@ def test_at_the_default_variability_a_fit_lands_where_it_was_aimed(synth):
     session.render_all()
     fitted, limited = session.results
     assert (
-        fitted.status == RENDERED
+        fitted.status == LineStatus.RENDERED
         and 1.08 <= fitted.tempo <= 1.25
         and fitted.rendered_s <= natural / 1.15 + 0.02
     )
-    assert limited.status == TOO_LONG and limited.tempo == pytest.approx(1.25, abs=0.03)
+    assert limited.status == LineStatus.TOO_LONG and limited.tempo == pytest.approx(1.25, abs=0.03)
 
 
 def test_fit_limits_are_configurable_and_fill_slows_short_lines(synth):
@@ -344,7 +348,7 @@ def test_fit_limits_are_configurable_and_fill_slows_short_lines(synth):
     strict.render_all()
     assert (
         strict.results[0].tempo == pytest.approx(1.05, abs=0.035)
-        and strict.results[0].status == TOO_LONG
+        and strict.results[0].status == LineStatus.TOO_LONG
     )
     filled = DubSession(
         script, DubSettings(controls=STEADY, fit=FitLimits(0.8, 1.25, fill=True)), synth
@@ -513,7 +517,11 @@ def test_unspeakable_lines_are_skipped_and_reported(tmp_path, synth):
     )
     result = dub(script, tmp_path / "out", DubSettings(controls=STEADY), synthesizer=synth)
     rows = read_report(result.report)
-    assert [r["status"] for r in rows] == [RENDERED, SKIPPED, RENDERED]
+    assert [r["status"] for r in rows] == [
+        LineStatus.RENDERED,
+        LineStatus.SKIPPED,
+        LineStatus.RENDERED,
+    ]
     assert rows[1]["stem"] == "" and "nothing speakable" in rows[1]["warnings"]
     assert len(result.stems) == 2 and abs(sf.info(str(result.track)).frames / RATE - 5.0) <= 0.010
     with pytest.raises(DubRenderError, match="nothing speakable"):

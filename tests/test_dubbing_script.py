@@ -18,6 +18,10 @@ from voicestudio.dubbing.script import (
 from voicestudio.errors import VoiceStudioError
 
 
+def messages(script) -> list[str]:
+    return [w.message for w in script.warnings]
+
+
 def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
     path = tmp_path / name
     if isinstance(text, bytes):
@@ -38,7 +42,7 @@ def test_srt_cues_keep_times_text_and_source_lines(tmp_path):
         "2\n01:02:03,004 --> 01:02:05,000\n{\\an8}Fish &amp; chips!\n",
     )
     script = load_dub_script(path)
-    assert script.format == "srt" and script.timed and script.warnings == []
+    assert script.format == "srt" and script.timed and messages(script) == []
     first, second = script.lines
     assert (first.index, first.line_no, first.start_s, first.end_s) == (1, 2, 1.237, 2.9)
     assert first.text == "Hello there, my friend."  # markup gone, lines joined
@@ -90,7 +94,7 @@ def test_csv_with_per_line_overrides_and_tsv(tmp_path):
     assert two.voice is None and two.style_overrides() == {}
     multi = load_dub_script(write(tmp_path, "multi.csv", 'id,text\n1,"Two\nlines"\n\n2,Next\n3,\n'))
     assert [(ln.line_no, ln.text) for ln in multi.lines] == [(2, "Two lines"), (5, "Next")]
-    assert multi.warnings == ["line 6: empty text, skipped"]
+    assert messages(multi) == ["line 6: empty text, skipped"]
     tsv = load_dub_script(
         write(tmp_path, "lines.tsv", "text\tstart\tend\tpitch\nGood morning\t1.5\t3\t-1\n")
     )
@@ -177,8 +181,8 @@ def test_overlapping_cues_warn_and_keep_their_own_times(tmp_path):
         write(tmp_path, "o.srt", srt_text([(0, 2, "One"), (1.5, 3, "Two"), (3, 4, "Three")]))
     )
     assert [ln.start_s for ln in script.lines] == [0, 1.5, 3]
-    assert len(script.warnings) == 1
-    assert "line 6:" in script.warnings[0] and "overlap" in script.warnings[0]
+    assert len(messages(script)) == 1
+    assert "line 6:" in messages(script)[0] and "overlap" in messages(script)[0]
 
 
 def test_cues_out_of_order_are_not_called_overlapping(tmp_path):
@@ -187,7 +191,7 @@ def test_cues_out_of_order_are_not_called_overlapping(tmp_path):
     )
     # file order kept; placement is by time
     assert [ln.start_s for ln in script.lines] == [5, 0, 0.5]
-    assert script.warnings == [
+    assert messages(script) == [
         "line 6: cues are not in time order; every line is placed at its own time",
         "line 10: cue starts at 0.500 s, before the cue at line 6 ends (1.000 s); both are placed "
         "at their own times and overlap",
@@ -202,9 +206,9 @@ def test_empty_cues_are_skipped_with_a_warning(tmp_path):
     )
     script = load_dub_script(write(tmp_path, "e.srt", text))
     assert [(ln.index, ln.text) for ln in script.lines] == [(1, "First"), (2, "Third")]
-    assert script.warnings == ["line 6: empty cue, skipped"]
+    assert messages(script) == ["line 6: empty cue, skipped"]
     csv = load_dub_script(write(tmp_path, "e.csv", "id,text\n1,Hello\n2,\n"))
-    assert [ln.text for ln in csv.lines] == ["Hello"] and csv.warnings == [
+    assert [ln.text for ln in csv.lines] == ["Hello"] and messages(csv) == [
         "line 3: empty text, skipped"
     ]
 
@@ -215,7 +219,7 @@ def test_text_swallowed_across_a_blank_line_is_flagged(tmp_path):
             "2\n00:00:03,000 --> 00:00:04,000\nnext\n")
     script = load_dub_script(write(tmp_path, "lost.srt", text))
     assert [ln.text for ln in script.lines] == ["ok lost its time line", "next"]
-    assert len(script.warnings) == 1 and script.warnings[0].startswith(
+    assert len(messages(script)) == 1 and messages(script)[0].startswith(
         "line 2: the cue's text has a blank line"
     )
 
@@ -313,7 +317,7 @@ def test_a_vtt_block_that_lost_its_time_line_is_flagged(tmp_path):
             "00:03.000 --> 00:04.000\nnext\n")
     script = load_dub_script(write(tmp_path, "lost.vtt", text))
     assert [ln.text for ln in script.lines] == ["hi", "next"]
-    assert script.warnings == ["line 8: text without a cue time, not spoken: 'lost its time line'"]
+    assert messages(script) == ["line 8: text without a cue time, not spoken: 'lost its time line'"]
 
 
 def test_markup_is_removed_but_angle_brackets_in_text_stay():
@@ -356,7 +360,7 @@ def test_a_thousand_cue_file_parses_quickly_and_exactly(tmp_path):
     started = time.perf_counter()
     script = load_dub_script(path)
     elapsed = time.perf_counter() - started
-    assert len(script.lines) == 1000 and script.warnings == []
+    assert len(script.lines) == 1000 and messages(script) == []
     assert elapsed < 2.0, f"parsing 1,000 cues took {elapsed:.2f} s"
     for line, (start, end, text) in zip(script.lines, cues, strict=True):
         assert line.start_s == pytest.approx(start, abs=1e-9) and line.end_s == pytest.approx(

@@ -15,7 +15,7 @@ pytest.importorskip("pytestqt")
 
 from gui_layout import clipped  # noqa: E402
 
-from voicestudio.dubbing import PENDING, RENDERED, TOO_LONG  # noqa: E402
+from voicestudio.dubbing import LineStatus  # noqa: E402
 from voicestudio.gui.panels.dubbing import COLUMNS, cue_text  # noqa: E402
 from voicestudio.gui.panels.export import ExportPanel  # noqa: E402
 from voicestudio.gui.panels.synthesize import SynthesizePanel  # noqa: E402
@@ -90,7 +90,12 @@ def test_import_render_rerender_and_export_a_timed_dub(
 
     view.set_output(-16.0, 44_100, 16)
     (results,) = wait_for(qtbot, view, "rendered", view.render_all)
-    assert [r.status for r in results] == [RENDERED, RENDERED, TOO_LONG, RENDERED]
+    assert [r.status for r in results] == [
+        LineStatus.RENDERED,
+        LineStatus.RENDERED,
+        LineStatus.TOO_LONG,
+        LineStatus.RENDERED,
+    ]
     assert (
         cell(view, 2, "Status") == "too long" and "cue(s) 3 still too long" in view.message.text()
     )
@@ -132,7 +137,12 @@ def test_import_render_rerender_and_export_a_timed_dub(
     assert len(done.stems) == 4 and all(p.is_file() for p in done.stems)
     with open(out / "report.csv", newline="", encoding="utf-8") as f:
         report = list(csv.DictReader(f))
-    assert [row["status"] for row in report] == [RENDERED, RENDERED, TOO_LONG, RENDERED]
+    assert [row["status"] for row in report] == [
+        LineStatus.RENDERED,
+        LineStatus.RENDERED,
+        LineStatus.TOO_LONG,
+        LineStatus.RENDERED,
+    ]
     assert report[2]["warnings"] == view.session.results[2].warnings[0].message
     first = int(round(0.5 * rate))
     assert np.abs(track[:first - int(0.001 * rate)]).max() < 1e-3  # silence before the first cue
@@ -206,7 +216,8 @@ def test_cancel_keeps_rendered_lines_and_writes_nothing(qtbot, view, tmp_path: P
     wait_for(qtbot, view, "cancelled", lambda: view.export(str(out)))
     assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     statuses = [r.status for r in view.session.results]
-    assert statuses[0] == RENDERED and PENDING in statuses  # stopped part-way, the first lines kept
+    # stopped part-way, the first lines kept
+    assert statuses[0] == LineStatus.RENDERED and LineStatus.PENDING in statuses
     assert "Cancelled" in view.message.text() and view.export_button.isEnabled()
 
 

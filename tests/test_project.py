@@ -239,21 +239,25 @@ def test_older_schema_is_migrated(proj, monkeypatch):
         VoiceProject.open(proj.folder)
 
 
-def test_schema_2_take_reports_become_typed_and_unreadable_ones_are_dropped(proj):
+def test_schema_2_take_reports_become_typed_and_unreadable_ones_keep_their_verdict(proj):
     """Schema 3 holds each take's check report as a TakeReport. A schema-2 report that cannot
-    be read as one is dropped on upgrade: the take stays, unchecked (training checks it
-    again), and the project opens instead of being called damaged."""
+    be read as one keeps its verdict on upgrade (a failed take must not turn "unchecked"), and
+    one without a verdict is dropped: the take stays, unchecked (training checks it again),
+    and the project opens instead of being called damaged."""
     proj.add_take(0, tone(), 48_000, report=verdict_report("warn"))
     proj.add_take(1, tone(), 48_000, report=verdict_report("fail"))
+    proj.add_take(2, tone(), 48_000, report=verdict_report("pass"))
     path = proj.folder / "project.json"
     data = json.loads(path.read_text())
     data["schema"] = 2
     data["prompts"][1]["takes"][0]["report"] = {"verdict": "fail"}  # no list of checks
+    data["prompts"][2]["takes"][0]["report"] = {"checks": "?"}  # and no verdict either
     path.write_text(json.dumps(data))
     upgraded = VoiceProject.open(proj.folder)
-    kept, dropped = upgraded.prompts[0].chosen_take, upgraded.prompts[1].chosen_take
+    kept, failed, dropped = (p.chosen_take for p in upgraded.prompts)
     assert kept.report is not None and kept.report.checks[0].message == "Level check: warn."
     assert kept.verdict == "warn"
+    assert failed.verdict == "fail" and "earlier VoiceStudio" in failed.report.checks[0].message
     assert dropped.report is None and dropped.verdict == "unchecked"
     assert upgraded.take_path(dropped).is_file()
     upgraded.save()

@@ -373,7 +373,7 @@ def test_project_without_takes_gets_a_clear_cli_error(tmp_path, tiny_base):
      (["train", "--project", "x", "--steps", "0"], "--steps must be at least 1"),
      (["train", "--project", "x", "--minutes", "-1"], "--minutes must be")],
 )
-def test_train_cli_argument_errors(args, message):
+def test_train_command_argument_errors(args, message):
     done = subprocess.run(CLI + args, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and message in done.stderr
 

@@ -92,8 +92,8 @@ def create_session(
             return session, ProviderChoice(
                 "cuda",
                 "cpu",
-                "using CPU: the CUDA provider failed to "
-                "start (no usable GPU or CUDA/cuDNN libraries)",
+                "using CPU: the CUDA provider failed to start "
+                "(no usable GPU or CUDA/cuDNN libraries)",
             )
         return _warm(session, warmup), ProviderChoice("cuda", "cuda", "CUDA requested")
 

@@ -1,7 +1,8 @@
 """How many CPU threads work gets when the user does not choose: one rule per kind of work.
 
-Inference (onnxruntime: the voice, VAD, the similarity and quality models) takes every
-core, as it runs in short bursts. Training (torch) runs for minutes beside the window.
+The voice model (onnxruntime) takes every core, as it runs in short bursts; the small
+models beside it (VAD, similarity, quality) run on one thread each, their callers' choice.
+Training (torch) runs for minutes beside the window.
 """
 
 from __future__ import annotations
@@ -14,8 +15,14 @@ def cpu_cores() -> int:
 
 
 def inference_threads() -> int:
-    """All cores; callers that must leave room (a preview beside playback) pass fewer."""
+    """A voice model's threads: all cores (``--threads`` and the GUI may pass fewer)."""
     return cpu_cores()
+
+
+def world_threads() -> int:
+    """Workers of the WORLD pass's pool (the per-frame steps of a sentence, split in chunks;
+    pyworld releases the GIL): up to four, beyond which the chunks get too small to gain."""
+    return min(4, cpu_cores())
 
 
 def training_threads() -> int:

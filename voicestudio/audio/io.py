@@ -60,7 +60,7 @@ class FileFormat(Enum):
     FLAC = (".flac", "FLAC", "FLAC", (("pcm16", "PCM_16"), ("pcm24", "PCM_24")),  # no float
             None, None)
     OGG = (".ogg", "OGG", "Ogg Vorbis", (), "VORBIS", None)
-    MP3 = (".mp3", "MP3", "MP3", (), "MPEG_LAYER_III", MP3_RATES)  # libsndfile >= 1.1 (LAME)
+    MP3 = (".mp3", "MP3", "MP3", (), "MPEG_LAYER_III", MP3_RATES)  # libsndfile >= 1.1: LAME, mpg123
 
     suffix: str
     container: str

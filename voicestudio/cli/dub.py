@@ -13,6 +13,7 @@ from voicestudio.errors import VoiceStudioError
 if TYPE_CHECKING:
     from voicestudio.dubbing.timefit import FitLimits
 
+
 def fit_limits(text: str) -> FitLimits:
     """argparse type for ``--fit SLOWEST:FASTEST`` (a bad value is a usage error, exit 2)."""
     from voicestudio.dubbing.timefit import FitLimits
@@ -20,7 +21,7 @@ def fit_limits(text: str) -> FitLimits:
     try:
         return FitLimits.parse(text)
     except VoiceStudioError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix("--fit ")) from None
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(sub) -> None:

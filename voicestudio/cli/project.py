@@ -14,6 +14,7 @@ from voicestudio.commands import command
 if TYPE_CHECKING:
     from voicestudio.project.project import VoiceProject
 
+
 def add_parser(sub) -> None:
     project = sub.add_parser("project", help="create, import into and inspect voice projects")
     psub = project.add_subparsers(dest="project_command", metavar="ACTION", required=True)
@@ -35,8 +36,8 @@ def add_parser(sub) -> None:
                       help="also list every take with its check verdicts and what did not pass")
     imp = psub.add_parser(
         "import",
-        help="import recordings with transcripts (LJSpeech "
-             "metadata.csv, manifest.tsv or .txt files)",
+        help="import recordings with transcripts "
+             "(LJSpeech metadata.csv, manifest.tsv or .txt files)",
     )
     imp.add_argument(
         "source", metavar="SRC", type=Path, help="folder of WAV/FLAC files with transcripts"
@@ -63,7 +64,6 @@ def add_parser(sub) -> None:
         "restore", help="put back the last good copy of a damaged project.json"
     )
     restore.add_argument("project", metavar="P", help="project folder or name")
-
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from voicestudio.errors import InputTextError, VoiceStudioError
 
 MAX_TEXT_FILE_BYTES = 64 << 20
 
+
 def add_parser(sub) -> None:
     from voicestudio.audio.io import SampleFormat, describe_sample_formats, file_formats
 
@@ -45,11 +46,10 @@ def add_parser(sub) -> None:
     say.add_argument(
         "--rate", type=int, metavar="HZ", help="output sample rate (default: the voice's)"
     )
-    # None: the file type's default
     say.add_argument(
         "--format",
         choices=[f.value for f in SampleFormat],
-        default=None,
+        default=None,  # the file type's default
         help=f"sample format of a lossless file ({describe_sample_formats()}; default pcm16); "
         "lossy types have no bit depth and refuse it",
     )

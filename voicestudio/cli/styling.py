@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from voicestudio.styling.controls import StyleControls
 
+
 def add_style_options(p: argparse.ArgumentParser) -> None:
     from voicestudio.styling.controls import CONTROL_SPECS, emotion_presets
 

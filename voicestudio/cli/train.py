@@ -1,6 +1,6 @@
 """`voicestudio train`: prepare the base model once, fine-tune a project, publish the voice.
 
-Kept apart from cli.py so the command-line parser starts without torch; torch is
+The parser needs nothing of training but its torch-free events; torch and the trainer are
 imported only when a training actually runs.
 """
 

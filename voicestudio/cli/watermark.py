@@ -23,7 +23,6 @@ def add_parser(sub) -> None:
     det.add_argument("file", type=Path, metavar="FILE")
 
 
-
 def run(args: argparse.Namespace) -> int:
     path: Path = args.file
     from voicestudio.audio.io import read_audio

@@ -28,9 +28,6 @@ from voicestudio.dubbing.types import (
     TooLongWarning,
 )
 
-# The line states by name, as the Dubbing view's table keys them.
-PENDING, RENDERED, TOO_LONG, SKIPPED = LineStatus
-
 __all__ = [
     "DubExport",
     "DubLine",
@@ -53,8 +50,4 @@ __all__ = [
     "mix",
     "parse_dub_script",
     "write_dub",
-    "PENDING",
-    "RENDERED",
-    "SKIPPED",
-    "TOO_LONG",
 ]

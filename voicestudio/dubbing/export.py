@@ -157,7 +157,7 @@ def write_dub(
         raise
     if not fresh:
         shutil.rmtree(staging, ignore_errors=True)  # what is left: the replaced outputs
-    warnings = [*session.script.warnings]
+    warnings = [w.message for w in session.script.warnings]
     warnings += [w.message for r in session.results for w in r.warnings]
     warnings += dub_mix.warnings
     if progress is not None:
@@ -222,10 +222,8 @@ def _write_report(
 ) -> None:
     # script warnings (overlaps...) go on the row of their line
     about_line: dict[int, list[str]] = {}
-    for message in session.script.warnings:
-        head, _, rest = message.partition(": ")
-        if head.startswith("line ") and head[5:].isdigit():
-            about_line.setdefault(int(head[5:]), []).append(rest)
+    for warning in session.script.warnings:
+        about_line.setdefault(warning.line_no, []).append(warning.text)
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(REPORT_COLUMNS)
@@ -343,8 +341,7 @@ def _move_in(staging: Path, out_dir: Path, overwrite: bool) -> None:
         for name in OUTPUT_NAMES:
             os.replace(staging / name, out_dir / name)
             moved_new.append(name)
-    # an interrupt too: the old outputs must not go with the staging folder
-    except BaseException as exc:
+    except BaseException as exc:  # an interrupt too: the old outputs must stay in out_dir
         for name in moved_new:
             with contextlib.suppress(OSError):
                 os.replace(out_dir / name, staging / name)

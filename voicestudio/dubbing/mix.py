@@ -53,8 +53,8 @@ def mix(results: Sequence[LineRender], settings: DubSettings, end_s: float | Non
     pending = [r.line.index for r in results if not r.done]
     if pending:
         raise DubRenderError(
-            f"{len(pending)} line(s) are not rendered yet "
-            f"(first: line {pending[0]}); render all first"
+            f"{len(pending)} line(s) are not rendered yet (first: line {pending[0]}); "
+            "render all first"
         )
     placed: list[tuple[LineRender, int, np.ndarray]] = []
     cursor = 0

@@ -120,13 +120,26 @@ def timestamp(seconds: float) -> str:
 
 
 @dataclass(frozen=True)
+class ScriptWarning:
+    """Something about a line of the script file a person should know (skipped, overlapping);
+    ``line_no`` is the file's line, so report.csv can put it on that line's row."""
+
+    line_no: int
+    text: str
+
+    @property
+    def message(self) -> str:
+        return f"line {self.line_no}: {self.text}"
+
+
+@dataclass(frozen=True)
 class DubScript:
     """The lines of a script in file order, and what was skipped or looks wrong (by line)."""
 
     source: str
     format: str
     lines: list[DubLine]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ScriptWarning] = field(default_factory=list)
 
     @property
     def timed(self) -> bool:
@@ -171,7 +184,7 @@ def parse_dub_script(text: str, fmt: str | None = None, source: str = "script") 
     if "\x00" in text:
         raise DubScriptError(f"{source} is a binary file, not a script")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    warnings: list[str] = []
+    warnings: list[ScriptWarning] = []
     if fmt == "text":
         lines = _parse_text(text, source)
     elif fmt in ("csv", "tsv"):
@@ -180,7 +193,7 @@ def parse_dub_script(text: str, fmt: str | None = None, source: str = "script") 
         lines = _parse_subtitles(text, fmt, source, warnings)
     if not lines:
         raise DubScriptError(
-            f"{source} has no lines to speak" + (f" ({warnings[-1]})" if warnings else "")
+            f"{source} has no lines to speak" + (f" ({warnings[-1].message})" if warnings else "")
         )
     if len(lines) > MAX_DUB_LINES:
         raise DubScriptError(
@@ -241,7 +254,8 @@ def _parse_text(text: str, source: str) -> list[DubLine]:
     return lines
 
 
-def _parse_table(text: str, delimiter: str, source: str, warnings: list[str]) -> list[DubLine]:
+def _parse_table(text: str, delimiter: str, source: str,
+                 warnings: list[ScriptWarning]) -> list[DubLine]:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
@@ -257,7 +271,7 @@ def _parse_table(text: str, delimiter: str, source: str, warnings: list[str]) ->
         )
     unknown = [h for h in names if h and h not in CSV_COLUMNS]
     if unknown:
-        warnings.append(f"line 1: ignored unknown column(s) {', '.join(unknown)}")
+        warnings.append(ScriptWarning(1, f"ignored unknown column(s) {', '.join(unknown)}"))
     lines: list[DubLine] = []
     last = reader.line_num
     try:
@@ -279,8 +293,8 @@ def _parse_table(text: str, delimiter: str, source: str, warnings: list[str]) ->
             line = _table_line(cells, len(lines) + 1, line_no, source, warnings)
             if line is not None:
                 lines.append(line)
-    # reported where the bad record starts (an open quote runs on to the end)
     except csv.Error as exc:
+        # reported where the bad record starts (an open quote runs on to the end)
         hint = "; a double quote opened here is never closed" if "end of data" in str(exc) else ""
         raise DubScriptError(f"{source}, line {last + 1}: {exc}{hint}") from exc
     timed = [line.timed for line in lines]
@@ -294,12 +308,12 @@ def _parse_table(text: str, delimiter: str, source: str, warnings: list[str]) ->
 
 
 def _table_line(
-    cells: dict[str, str], index: int, line_no: int, source: str, warnings: list[str]
+    cells: dict[str, str], index: int, line_no: int, source: str, warnings: list[ScriptWarning]
 ) -> DubLine | None:
     where = f"{source}, line {line_no}"
     text = " ".join(cells.get("text", "").split())  # a quoted text may span lines: spoken as one
     if not text:
-        warnings.append(f"line {line_no}: empty text, skipped")
+        warnings.append(ScriptWarning(line_no, "empty text, skipped"))
         return None
     numbers: dict[str, float | None] = {}
     for name in (*_NUMBER_COLUMNS, "start", "end"):
@@ -394,7 +408,8 @@ def _timing_lines(text: str, source: str, fmt: str) -> list[int]:
     return found
 
 
-def _parse_subtitles(text: str, fmt: str, source: str, warnings: list[str]) -> list[DubLine]:
+def _parse_subtitles(text: str, fmt: str, source: str,
+                     warnings: list[ScriptWarning]) -> list[DubLine]:
     timing_lines = _timing_lines(text, source, fmt)
     if fmt == "srt":
         cues = _read_srt(text, source)
@@ -416,12 +431,11 @@ def _parse_subtitles(text: str, fmt: str, source: str, warnings: list[str]) -> l
         _check_times(start, end, where)
         spoken = _spoken_text(content)
         if "\n\n" in content.strip("\n"):  # srt takes text up to the next block it recognises
-            warnings.append(
-                f"line {line_no}: the cue's text has a blank line in it; if a subtitle number or "
-                "time is missing there, its text is spoken with this cue"
-            )
+            warnings.append(ScriptWarning(
+                line_no, "the cue's text has a blank line in it; if a subtitle number or time "
+                "is missing there, its text is spoken with this cue"))
         if not spoken:
-            warnings.append(f"line {line_no}: empty cue, skipped")
+            warnings.append(ScriptWarning(line_no, "empty cue, skipped"))
             continue
         lines.append(
             DubLine(len(lines) + 1, line_no, check_line_text(spoken, line_no, source), start, end)
@@ -473,10 +487,10 @@ def _read_vtt(text: str, source: str) -> list[tuple[float, float, str]]:
     return [(_vtt_seconds(c.start), _vtt_seconds(c.end), c.text) for c in captions]
 
 
-def _vtt_blocks_without_time(text: str) -> list[str]:
+def _vtt_blocks_without_time(text: str) -> list[ScriptWarning]:
     """Warnings for text blocks that are not a cue (no ``-->`` line), which WebVTT readers
     drop without a word: a cue whose time line was lost would otherwise go unspoken."""
-    warnings: list[str] = []
+    warnings: list[ScriptWarning] = []
     block: list[tuple[int, str]] = []
     for line_no, line in enumerate([*text.split("\n"), ""], start=1):
         if line.strip():
@@ -486,9 +500,8 @@ def _vtt_blocks_without_time(text: str) -> list[str]:
             first_no, first = block[0]
             ignorable = first_no == 1 or first.startswith(_VTT_NON_CUE_BLOCKS)  # the WEBVTT header
             if not ignorable and not any("-->" in content for _, content in block):
-                warnings.append(
-                    f"line {first_no}: text without a cue time, not spoken: {first[:60]!r}"
-                )
+                warnings.append(ScriptWarning(
+                    first_no, f"text without a cue time, not spoken: {first[:60]!r}"))
         block = []
     return warnings
 
@@ -527,24 +540,21 @@ def _spoken_text(content: str) -> str:
     return " ".join(part.strip() for part in text.split("\n") if part.strip())
 
 
-def _overlaps(lines: list[DubLine]) -> list[str]:
+def _overlaps(lines: list[DubLine]) -> list[ScriptWarning]:
     """Warnings for cues out of time order and for cues that overlap an earlier-starting one."""
-    warnings: list[str] = []
+    warnings: list[ScriptWarning] = []
     order = sorted(lines, key=lambda line: (line.start_s, line.index))
     if order != lines:
         first = next(b for a, b in zip(lines, lines[1:], strict=False) if b.start_s < a.start_s)
-        warnings.append(
-            f"line {first.line_no}: cues are not in time "
-            "order; every line is placed at its own time"
-        )
+        warnings.append(ScriptWarning(
+            first.line_no, "cues are not in time order; every line is placed at its own time"))
     latest: DubLine | None = None
     for line in order:
         if latest is not None and line.start_s < latest.end_s:
-            warnings.append(
-                f"line {line.line_no}: cue starts at {line.start_s:.3f} s, before the cue at "
-                f"line {latest.line_no} ends ({latest.end_s:.3f} "
-                "s); both are placed at their own times and overlap"
-            )
+            warnings.append(ScriptWarning(
+                line.line_no, f"cue starts at {line.start_s:.3f} s, before the cue at line "
+                f"{latest.line_no} ends ({latest.end_s:.3f} s); both are placed at their own "
+                "times and overlap"))
         if latest is None or line.end_s > latest.end_s:
             latest = line
     return warnings

@@ -72,7 +72,7 @@ class FitLimits:
             limits = cls(float(low), float(high))
         except ValueError:
             raise VoiceStudioError(
-                f"--fit must be SLOWEST:FASTEST, such as 0.8:1.25 (got {text!r})"
+                f"fit limits must be SLOWEST:FASTEST, such as 0.8:1.25 (got {text!r})"
             ) from None
         return limits.validated()
 

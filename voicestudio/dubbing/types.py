@@ -25,6 +25,7 @@ UNTIMED_GAP_S = 0.5
 ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
 
+
 class LineStatus(StrEnum):
     """Where a line stands; the value is what report.csv and the table show."""
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from voicestudio.audio.io import resample
+from voicestudio.constants import MODEL_RATE
 
-#: The grid: Piper's medium voices run at 22.05 kHz with a 256-sample hop.
-GRID_RATE = 22050
+#: The grid: the base voice (and every clone of it) runs at 22.05 kHz with a 256-sample hop.
+GRID_RATE = MODEL_RATE
 GRID_HOP = 256
 
 

@@ -180,6 +180,6 @@ def _wait_for_child(
             if stop:
                 raise EncoderBuildCancelled("building the speaker-similarity model was cancelled")
             raise SpeakerEncoderUnavailableError(
-                "building the speaker-similarity model took "
-                f"longer than {timeout_s:.0f} s and was stopped"
+                f"building the speaker-similarity model took longer than {timeout_s:.0f} s "
+                "and was stopped"
             )

@@ -368,8 +368,8 @@ class MainWindow(QMainWindow):
             answer = QMessageBox.question(
                 self,
                 "Training is running",
-                "A training run is in progress. Stop it? The best "
-                "checkpoint so far is kept and can be resumed.",
+                "A training run is in progress. Stop it? "
+                "The best checkpoint so far is kept and can be resumed.",
             )
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()

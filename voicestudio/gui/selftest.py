@@ -50,8 +50,8 @@ def _self_test(screenshots: Path | None, out) -> None:
         window.show()
         app.processEvents()
         out(
-            f"window shown in {time.monotonic() - started:.1f} "
-            f"s: {', '.join(p.title for p in window.panels)}"
+            f"window shown in {time.monotonic() - started:.1f} s: "
+            f"{', '.join(p.title for p in window.panels)}"
         )
         if "torch" in sys.modules:
             raise SelfTestError(

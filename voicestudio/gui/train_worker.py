@@ -30,7 +30,8 @@ def _train(handle: TaskHandle, project, config, resume: bool, control: RunContro
     try:  # the one import of the trainer, when a run starts
         from voicestudio.training.job import TrainConfig, train_and_publish
     except ImportError as exc:
-        handle.send(Failed(NO_TORCH_MESSAGE if "torch" in str(exc)
+        missing = (exc.name or "").partition(".")[0]  # the module that could not be imported
+        handle.send(Failed(NO_TORCH_MESSAGE if missing == "torch"
                            else f"training cannot start: {exc}"))
         return
     if isinstance(config, TrainChoice):

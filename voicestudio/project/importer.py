@@ -68,9 +68,9 @@ def find_pairs(source: Path) -> tuple[str, list[tuple[Path, str]]]:
     if pairs:
         return "audio files with .txt transcripts", pairs
     raise ImportSourceError(
-        f"no recordings with transcripts in {source}: expected an LJSpeech metadata.csv, a "
-        "manifest.tsv (file, duration_s, sample_rate, "
-        "transcript) or a .txt file beside each audio file"
+        f"no recordings with transcripts in {source}: expected an LJSpeech metadata.csv, "
+        "a manifest.tsv (file, duration_s, sample_rate, transcript) "
+        "or a .txt file beside each audio file"
     )
 
 

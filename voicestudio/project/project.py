@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from voicestudio.audio.io import AudioFileWriter
-from voicestudio.audio.take_report import TakeReport
+from voicestudio.audio.take_report import VERDICTS, CheckResult, TakeReport
 from voicestudio.commands import command
 from voicestudio.constants import MODEL_RATE
 from voicestudio.errors import AudioFileError, VoiceStudioError
@@ -46,8 +46,9 @@ def _add_voices(data: dict[str, Any]) -> dict[str, Any]:
 
 def _readable_reports(data: dict[str, Any]) -> dict[str, Any]:
     """Schema 3 holds each take's report typed (:class:`TakeReport`). A report an older
-    version wrote that cannot be read as one is dropped: the take stays, unchecked, and is
-    checked again when training reads it."""
+    version wrote that cannot be read as one keeps its verdict, as a single check saying so
+    (a take that failed must not start to count as unchecked); one without a verdict is
+    dropped: the take stays, unchecked, and is checked again when training reads it."""
     prompts = []
     for prompt in data.get("prompts", []):
         if isinstance(prompt, dict) and isinstance(prompt.get("takes"), list):
@@ -59,10 +60,15 @@ def _readable_reports(data: dict[str, Any]) -> dict[str, Any]:
 def _with_readable_report(take: Any) -> Any:
     if not isinstance(take, dict) or take.get("report") is None:
         return take
+    report = take["report"]
     try:
-        TakeReport.from_dict(take["report"])
+        TakeReport.from_dict(report)
     except ValueError:
-        return {**take, "report": None}
+        verdict = report.get("verdict") if isinstance(report, dict) else None
+        if verdict not in VERDICTS:
+            return {**take, "report": None}
+        kept = CheckResult("earlier", verdict, f"Checked by an earlier VoiceStudio: {verdict}.")
+        return {**take, "report": TakeReport([kept]).to_dict()}
     return take
 
 
@@ -72,6 +78,11 @@ MIGRATIONS[2] = _readable_reports
 
 class ProjectError(VoiceStudioError):
     """A project operation the user asked for cannot be done."""
+
+
+class NewerProjectError(ProjectFileError):
+    """``project.json`` was written by a newer VoiceStudio: it is left untouched, and its
+    backup is no remedy (it is as new)."""
 
 
 #: ``Take.source`` of an imported take: this prefix, then the file it came from.
@@ -227,7 +238,7 @@ class VoiceProject:
         try:
             return cls._open(folder, path)
         except ProjectFileError as exc:
-            if "newer VoiceStudio" not in str(exc) and _backup_is_good(path):
+            if not isinstance(exc, NewerProjectError) and _backup_is_good(path):
                 raise ProjectFileError(
                     f"{exc}. A good copy is kept in {PROJECT_FILE}.bak: run "
                     f"`{command('project', 'restore', folder)}` to put it back"
@@ -241,7 +252,7 @@ class VoiceProject:
         if not isinstance(schema, int):
             raise ProjectFileError(f"{path} is damaged: no schema version")
         if schema > SCHEMA_VERSION:
-            raise ProjectFileError(
+            raise NewerProjectError(
                 f"{path} was written by a newer VoiceStudio (schema {schema}; this version reads "
                 f"up to {SCHEMA_VERSION}); update VoiceStudio — the file was left untouched"
             )
@@ -389,7 +400,7 @@ class VoiceProject:
         takes = [t for p in self.prompts for t in p.takes]
         chosen = [p.chosen_take for p in self.prompts if p.chosen_take is not None]
         statement = selection.consent_prompt(self)
-        consent = statement is not None and bool(self.prompts[statement].takes)
+        consent = selection.is_statement_recorded(self)
         pending = [i for i, p in enumerate(self.prompts) if p.status == "pending"]
         imported = sum(p.chosen_take is not None and p.chosen_take.imported
                        for i, p in enumerate(self.prompts) if i != statement)

@@ -83,9 +83,10 @@ class Candidate:
 
 
 def _is_statement(project: VoiceProject, index: int) -> bool:
-    # consent_index is left out even when its wording is not (or no longer) the statement:
-    # whatever the project marked as the consent recording is never trained on.
-    return index == project.consent_index or index == consent_prompt(project)
+    # consent_index, even when its wording is not (or no longer) the statement: whatever the
+    # project marked as the consent recording is never trained on (the statement, when there
+    # is one, is always that prompt).
+    return index == project.consent_index
 
 
 def candidates(project: VoiceProject) -> list[Candidate]:

@@ -72,7 +72,7 @@ MIN_CONSENT_S = 2.0
 MAX_READING_CER = 0.55
 #: The sidecar key under "voicestudio" that holds :meth:`ConsentCheck.to_dict`.
 SIDECAR_KEY = "consent"
-#: The reason a take of someone else is left out of training (also how publish finds them).
+#: The reason a take of someone else is left out of training, in words.
 FOREIGN_REASON = "does not sound like the person who recorded the consent statement"
 
 _reading_cache: dict[str, tuple[float, str]] = {}  # sha256 of a take -> (CER, what was heard)
@@ -218,8 +218,8 @@ def check_consent(
     takes = selection.training_files(project)
     if not takes:  # said first: a project with nothing recorded needs takes before anything
         raise ConsentError(
-            f"project {project.name!r} has no recorded "
-            "takes to train on: record or import takes first"
+            f"project {project.name!r} has no recorded takes to train on: "
+            "record or import takes first"
         )
     index, take = consent_take(project)
     digest, audio = _consent_recording(project, index, take)

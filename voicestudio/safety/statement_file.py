@@ -86,8 +86,8 @@ def check_consent_recording(
     if report.failed:
         problems = "; ".join(c.message for c in report.problems if c.verdict == "fail")
         raise ConsentError(
-            f"{label} cannot be the consent take: it failed "
-            f"its checks ({problems}); nothing was stored"
+            f"{label} cannot be the consent take: it failed its checks ({problems}); "
+            "nothing was stored"
         )
     if asr and report.asr_text is None:
         raise ConsentError(

@@ -137,8 +137,8 @@ def detect(samples: np.ndarray, rate: int, key: bytes = DEFAULT_KEY) -> Detectio
     seconds = x.size / rate if rate else 0.0
     if seconds < MIN_DETECT_S:
         raise WatermarkError(
-            f"{seconds:.2f} s of audio is too short to "
-            f"check; at least {MIN_DETECT_S:.2f} s is needed"
+            f"{seconds:.2f} s of audio is too short to check; "
+            f"at least {MIN_DETECT_S:.2f} s is needed"
         )
     return Detection(bool((z := confidence(x, rate, key)) >= THRESHOLD), z, seconds)
 

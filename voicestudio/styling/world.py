@@ -13,7 +13,6 @@ frame, and Harvest over overlapping halves of the signal.
 
 from __future__ import annotations
 
-import os
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ with warnings.catch_warnings():
     import pyworld as pw
 
 from voicestudio.styling.controls import StyleParams
+from voicestudio.threads import world_threads
 
 FRAME_PERIOD_MS = 5.0  # nominal; the exact period is a whole number of samples (see frame_hop)
 F0_FLOOR_HZ = 55.0
@@ -60,7 +60,7 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def analysis_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+    return world_threads()
 
 
 @dataclass(frozen=True)

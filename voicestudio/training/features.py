@@ -7,8 +7,8 @@ from __future__ import annotations
 import torch
 
 from voicestudio.audio.mel import mel_filterbank
+from voicestudio.constants import MODEL_RATE
 
-SAMPLE_RATE = 22050
 N_FFT = 1024
 HOP = 256
 N_MELS = 80
@@ -40,7 +40,7 @@ def spec_to_mel(spec: torch.Tensor) -> torch.Tensor:
     """Linear magnitudes → natural-log mel magnitudes (floor 1e-5), as Piper's loss uses."""
     key = str(spec.device)
     if key not in _mel_bases:
-        _mel_bases[key] = torch.from_numpy(mel_filterbank(SAMPLE_RATE, N_FFT, N_MELS).copy()).to(
+        _mel_bases[key] = torch.from_numpy(mel_filterbank(MODEL_RATE, N_FFT, N_MELS).copy()).to(
             spec.device
         )
     return torch.log(torch.clamp(torch.matmul(_mel_bases[key], spec), min=1e-5))

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from voicestudio.errors import VoiceStudioError
 from voicestudio.project.project import VoiceProject
+from voicestudio.safety.consent import ConsentError
 from voicestudio.training.base import TrainingCancelled
 from voicestudio.training.control import RunControl
 from voicestudio.training.events import Event, Failed, Finished, Published
@@ -50,7 +51,8 @@ def train_and_publish(project: VoiceProject, config: TrainConfig,
     try:
         published = publish(project, result, config, emit)
     except VoiceStudioError as exc:
-        emit(Failed(f"training finished, but the voice could not be published: {exc}"))
+        refusal = exc.refusal if isinstance(exc, ConsentError) else None  # the panel's buttons
+        emit(Failed(f"training finished, but the voice could not be published: {exc}", refusal))
         raise
     emit(Published(published))
     return published

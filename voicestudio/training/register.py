@@ -23,6 +23,7 @@ from enum import Enum
 import numpy as np
 import torch
 
+from voicestudio.constants import MODEL_RATE
 from voicestudio.training import locations
 from voicestudio.training.base import (
     BaseModelError,
@@ -37,7 +38,6 @@ from voicestudio.training.base import (
 from voicestudio.training.checkpoints import load_state, save_state
 from voicestudio.training.features import (
     HOP,
-    SAMPLE_RATE,
     frame_sync_loss,
     linear_spectrogram,
     mel_spectrogram,
@@ -93,10 +93,10 @@ def raise_register(audio: np.ndarray, shift_st: float, formant: float) -> np.nda
     """joe's reading one register up: F0 × 2^(shift/12), formants × ``formant`` (WORLD)."""
     from voicestudio.styling.world import analyze, synthesize, warp_envelope
 
-    analysis = analyze(audio, SAMPLE_RATE)
+    analysis = analyze(audio, MODEL_RATE)
     f0 = np.where(analysis.f0 > 0, analysis.f0 * 2.0 ** (shift_st / 12.0), 0.0)
     out = synthesize(
-        f0, warp_envelope(analysis.sp, formant), analysis.ap, SAMPLE_RATE, analysis.frame_period_ms
+        f0, warp_envelope(analysis.sp, formant), analysis.ap, MODEL_RATE, analysis.frame_period_ms
     )
     out = out[: len(audio)]
     if len(out) < len(audio):

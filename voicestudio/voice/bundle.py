@@ -219,8 +219,8 @@ def import_bundle(path: str | Path, name: str | None = None, folder: Path | None
                 raise
         except BundleError:
             raise
-        # said with the bundle's entry names, not the staging folder's
         except VoiceLoadError as exc:
+            # said with the bundle's entry names, not the staging folder's
             detail = str(exc).replace(f"{staging}{os.sep}", "")
             raise BundleError(f"{path.name}: the voice inside does not load: {detail}") from exc
         except OSError as exc:

@@ -18,6 +18,7 @@ import numpy as np
 
 from voicestudio.audio.take_report import CheckResult
 from voicestudio.errors import VoiceStudioError
+from voicestudio.gui.controllers.messages import Level
 from voicestudio.project import recording, selection
 from voicestudio.project.project import ProjectSummary, Prompt, Take, VoiceProject
 
@@ -47,7 +48,7 @@ class Notice:
     """A line for the panel's inline message: its text and level (info, ok, warning, error)."""
 
     text: str
-    level: str
+    level: Level
 
 
 def seconds_text(seconds: float) -> str:
@@ -105,23 +106,23 @@ def controls(
 def cannot_record(project: VoiceProject | None, importing: bool) -> Notice | None:
     """Why a take cannot start now; None when it can."""
     if project is None:
-        return Notice(NO_PROJECT_HINT, "info")
+        return Notice(NO_PROJECT_HINT, Level.INFO)
     if not project.prompts:
-        return Notice("This project has no prompts to record.", "info")
+        return Notice("This project has no prompts to record.", Level.INFO)
     if importing:
-        return Notice("Wait for the import to finish before recording.", "warning")
+        return Notice("Wait for the import to finish before recording.", Level.WARNING)
     return None
 
 
 def cannot_import(project: VoiceProject | None, busy: bool, checking: bool) -> Notice | None:
     """Why an import cannot start now (``busy``: recording or importing); None when it can."""
     if project is None:
-        return Notice(NO_PROJECT_HINT, "info")
+        return Notice(NO_PROJECT_HINT, Level.INFO)
     if busy:
-        return Notice("Finish the recording or import in progress first.", "warning")
+        return Notice("Finish the recording or import in progress first.", Level.WARNING)
     if checking:
         return Notice(
-            "The last take is still being checked; import when its badges appear.", "warning"
+            "The last take is still being checked; import when its badges appear.", Level.WARNING
         )
     return None
 
@@ -198,7 +199,7 @@ def save_capture(
     nothing could be saved; what to tell the speaker, or None)."""
     if capture.samples.size == 0:
         because = f": {capture.error}" if capture.error else "."
-        return None, Notice("Nothing was recorded" + because, "error")
+        return None, Notice("Nothing was recorded" + because, Level.ERROR)
     try:
         saved = recording.save_recorded_take(
             project, index, capture.samples, capture.sample_rate
@@ -207,11 +208,11 @@ def save_capture(
         return None, Notice(
             f"The take could not be saved: {exc}. Free some disk space or check the project "
             "folder, then record it again.",
-            "error",
+            Level.ERROR,
         )
     if not capture.notice:
         return saved, None
-    return saved, Notice(capture.notice, "error" if capture.error else "warning")
+    return saved, Notice(capture.notice, Level.ERROR if capture.error else Level.WARNING)
 
 
 # ------------------------------------------------------------------------------- checks
@@ -357,4 +358,4 @@ def import_notice(report: ImportReport, folder: str) -> Notice:
         shown = "; ".join(f"{name}: {reason}" for name, reason in report.skipped[:3])
         more = f" and {len(report.skipped) - 3} more" if len(report.skipped) > 3 else ""
         text += f". Skipped {len(report.skipped)}: {shown}{more}"
-    return Notice(text + ".", "warning" if report.skipped else "ok")
+    return Notice(text + ".", Level.WARNING if report.skipped else Level.OK)

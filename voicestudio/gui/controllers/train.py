@@ -329,11 +329,10 @@ def describe_project(project) -> str:
     takes = len(selection.takes_that_train(project))
     voices = len(project.voices)
     trained = f"; {voices} trained voice{'s' if voices != 1 else ''}" if voices else ""
-    statement = selection.consent_prompt(project)
-    if statement is not None and project.prompts[statement].takes:
+    if selection.is_statement_recorded(project):
         gate = "Consent statement recorded; it is compared with the takes when training starts."
     else:
-        where = prompt_place(statement)
+        where = prompt_place(selection.consent_prompt(project))
         gate = (f"No consent statement recorded yet: training needs the speaker to read it first "
                 f"({where}), or a recording of them reading it.")
     return (f"Project “{project.name}”: {takes} take{'s' if takes != 1 else ''} to train on "

@@ -35,15 +35,12 @@ from PySide6.QtWidgets import (
 )
 
 from voicestudio.dubbing import (
-    PENDING,
-    RENDERED,
-    SKIPPED,
-    TOO_LONG,
     DubScript,
     DubSession,
     DubSettings,
     FitLimits,
     LineRender,
+    LineStatus,
     export_dub,
     load_dub_script,
 )
@@ -58,9 +55,10 @@ from voicestudio.voice.synthesizer import Synthesizer
 
 COLUMNS = ("#", "Cue", "Slot s", "Rendered s", "Tempo", "Status", "Text")
 TEXT_COLUMN = COLUMNS.index("Text")
-STATUS_LABELS = {PENDING: "pending", RENDERED: "ok", TOO_LONG: "too long", SKIPPED: "skipped"}
-STATUS_COLORS = {PENDING: COLORS["muted"], RENDERED: COLORS["ok"], TOO_LONG: COLORS["error"],
-                 SKIPPED: COLORS["warning"]}
+STATUS_LABELS = {LineStatus.PENDING: "pending", LineStatus.RENDERED: "ok",
+                 LineStatus.TOO_LONG: "too long", LineStatus.SKIPPED: "skipped"}
+STATUS_COLORS = {LineStatus.PENDING: COLORS["muted"], LineStatus.RENDERED: COLORS["ok"],
+                 LineStatus.TOO_LONG: COLORS["error"], LineStatus.SKIPPED: COLORS["warning"]}
 LOUDNESS_CHOICES = ((BROADCAST_LUFS, f"{BROADCAST_LUFS:g} LUFS (broadcast, EBU R128)"),
                     (WEB_LUFS, f"{WEB_LUFS:g} LUFS (web)"))
 DUB_RATES = (48_000, 44_100, 22_050)
@@ -305,7 +303,8 @@ class DubbingSection(QGroupBox):
         name = Path(path).name
         if script.warnings:
             more = len(script.warnings) - 3
-            shown = "; ".join(script.warnings[:3]) + (f"; and {more} more" if more > 0 else "")
+            shown = "; ".join(w.message for w in script.warnings[:3])
+            shown += f"; and {more} more" if more > 0 else ""
             self.message.show_message(f"Imported {kind} from {name}, with warnings: {shown}",
                                       "warning")
         else:
@@ -327,7 +326,8 @@ class DubbingSection(QGroupBox):
         for row, line in enumerate(lines):
             cue = cue_text(line.start_s) if line.timed else "–"
             slot = f"{line.slot_s:.2f}" if line.slot_s is not None else "–"
-            cells = (str(line.index), cue, slot, "", "", STATUS_LABELS[PENDING], line.text)
+            pending = STATUS_LABELS[LineStatus.PENDING]
+            cells = (str(line.index), cue, slot, "", "", pending, line.text)
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column != TEXT_COLUMN:
@@ -494,8 +494,8 @@ class DubbingSection(QGroupBox):
     def _summary(self) -> tuple[str, str]:
         results = self.session.results
         unit = results[0].line.unit if results else "line"  # counted as the table's "#" column
-        too_long = [r.line.index for r in results if r.status == TOO_LONG]
-        skipped = [r.line.index for r in results if r.status == SKIPPED]
+        too_long = [r.line.index for r in results if r.status == LineStatus.TOO_LONG]
+        skipped = [r.line.index for r in results if r.status == LineStatus.SKIPPED]
         notes = []
         if too_long:
             notes.append(f"{unit}(s) {', '.join(map(str, too_long))} still too long for their slot "

@@ -11,7 +11,6 @@ the worker imports the trainer when a run starts, and CUDA is probed in a subpro
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -48,7 +47,7 @@ from voicestudio.gui.widgets.consent_statement import ConsentStatementActions
 from voicestudio.gui.widgets.inline_message import InlineMessage
 from voicestudio.gui.widgets.loss_plot import LossPlot, QualityPlot, SimilarityPlot
 from voicestudio.gui.widgets.preview_list import PreviewList, PreviewRow
-from voicestudio.threads import training_threads
+from voicestudio.threads import cpu_cores, training_threads
 from voicestudio.training import locations
 from voicestudio.training.control import NO_TORCH_MESSAGE
 from voicestudio.training.events import PreviewReady, StageKind
@@ -174,7 +173,7 @@ class TrainPanel(QWidget):
         for i, radio in enumerate((self.auto_radio, self.cpu_radio, self.cuda_radio)):
             self.device_group.addButton(radio, i)
             grid.addWidget(radio, 0, i)
-        cores = os.cpu_count() or 1
+        cores = cpu_cores()
         self.cpu_radio.setToolTip(f"Train on the processor ({cores} cores).")
         threads_label = QLabel("CPU threads")
         self.threads_spin = QSpinBox()
@@ -443,9 +442,9 @@ class TrainPanel(QWidget):
             self.base_label.setText("Prepared. It is shared by all your projects.")
         else:
             self._set_badge("first run", "warn")
-            self.base_label.setText("Not prepared yet. The first training prepares it before it "
-                                    "starts, once per machine (measured: "
-                                    f"{locations.BASE_PREPARATION_TIME}).")
+            self.base_label.setText(
+                "Not prepared yet. The first training prepares it before it starts, once per "
+                f"machine (measured: {locations.BASE_PREPARATION_TIME}).")
 
     def _set_badge(self, text: str, level: str) -> None:
         self.base_badge.setText(text)

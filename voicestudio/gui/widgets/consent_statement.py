@@ -59,8 +59,7 @@ class ConsentStatementActions(QObject):
     def statement_recorded(self) -> bool:
         """The open project has a take of its statement."""
         project = self.ctx.project
-        statement = selection.consent_prompt(project) if project is not None else None
-        return statement is not None and bool(project.prompts[statement].takes)
+        return project is not None and selection.is_statement_recorded(project)
 
     def show_state(self, refusal, needed: bool, enabled: bool) -> None:
         """Show the row when ``needed`` (or while checking); the Record button's words follow
