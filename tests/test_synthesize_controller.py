@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -28,6 +29,7 @@ from voicestudio.gui.controllers.synthesize import (
     render_preview,
 )
 from voicestudio.styling.controls import StyleControls
+from voicestudio.text.lexicon import Lexicon, LexiconEntry, Pronunciation
 from voicestudio.text.normalize import Dropped
 from voicestudio.voice.preview import PreviewRequest, RenderResult
 from voicestudio.voice.synthesizer import TextReport
@@ -43,6 +45,7 @@ class FakeView:
 
     takes: list | None = None
     calls: list[tuple] = field(default_factory=list)
+    words: Lexicon = field(default_factory=Lexicon)  # what lexicon() answers
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -51,6 +54,9 @@ class FakeView:
 
     def reference_takes(self):
         return self.takes
+
+    def lexicon(self):
+        return self.words
 
     def named(self, name: str) -> list[tuple]:
         return [call[1:] for call in self.calls if call[0] == name]
@@ -116,9 +122,17 @@ def ready(view: FakeView | None = None, key: VoiceKey = JOE):
     controller = SynthesizeController(view, clock=Clock())
     controller.voice_chosen(line(voice=key))  # nothing shown yet: the voice is only loaded
     assert view.named("load_voice") == [(key,)]
-    assert controller.voice_loaded(key, f"session {key.spec}")
+    assert controller.voice_loaded(key, FakeSession(f"session {key.spec}"))
     view.take()
     return controller, view
+
+
+@dataclass
+class FakeSession:
+    """Stands for a PreviewSession: its name, and the synthesizer whose lexicon may change."""
+
+    name: str
+    synthesizer: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(lexicon=None))
 
 
 def test_the_controller_imports_no_qt():
@@ -411,3 +425,12 @@ def test_render_preview_returns_audio_contour_and_report(preview):
     bad = render_preview(preview, PreviewRequest(2, "😀", StyleControls()))
     assert isinstance(bad.result.error, InputTextError) and bad.f0 is None
     assert bad.result.audio is None and bad.result.report is None
+
+
+def test_a_new_project_brings_its_lexicon_to_the_loaded_voice():
+    """The open project's pronunciations apply to the next render without reloading the voice."""
+    controller, view = ready()
+    words = Lexicon([LexiconEntry("Nguyen", Pronunciation.SOUNDS_LIKE, "win")])
+    view.words = words
+    controller.project_changed()
+    assert controller.session.synthesizer.lexicon is words

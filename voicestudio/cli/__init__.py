@@ -21,7 +21,7 @@ from voicestudio.errors import VoiceStudioError
 COMMANDS = {
     "say": "say", "voices": "voices", "doctor": "doctor", "project": "project",
     "record": "record", "train": "train", "eval": "evaluate", "dub": "dub",
-    "watermark": "watermark",
+    "watermark": "watermark", "lexicon": "lexicon", "phonemes": "phonemes",
 }
 
 

@@ -101,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from voicestudio.dubbing import DubSettings, FitLimits, dub, load_dub_script
+    from voicestudio.project.lexicon_store import lexicon_for
+    from voicestudio.voice.catalog import resolve_voice, voice_project
 
     controls = style_controls(args)
     if args.threads is not None and args.threads < 1:
@@ -128,14 +130,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(text, file=sys.stderr, flush=True)
 
-    result = dub(
-        script,
-        args.output_dir,
-        settings,
-        progress=progress,
-        overwrite=args.overwrite,
-        cache_dir=args.cache,
-    )
+    # how words are said: the user's lexicon, with the dub voice's project's on top
+    lexicon = lexicon_for(voice_project(resolve_voice(args.voice)))
+    result = dub(script, args.output_dir, settings, progress=progress, overwrite=args.overwrite,
+                 cache_dir=args.cache, lexicon=lexicon)
     if tty and not args.quiet:
         print(f"\r{'':78}\r", end="", file=sys.stderr, flush=True)
     for message in result.warnings:

@@ -60,8 +60,9 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from voicestudio.audio.io import check_writable, file_format_for
+    from voicestudio.project.lexicon_store import lexicon_for
     from voicestudio.safety.watermark import synthetic_writer
-    from voicestudio.voice.catalog import load_voice
+    from voicestudio.voice.catalog import load_voice, resolve_voice, voice_project
     from voicestudio.voice.synthesizer import Synthesizer, TextReport
 
     controls = style_controls(args)
@@ -79,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     voice = load_voice(args.voice, provider=args.provider, threads=args.threads)
     if args.provider == "cuda" and voice.provider.used != "cuda":
         print(f"voicestudio: note: {voice.provider.reason}", file=sys.stderr)
-    synth = Synthesizer(voice)
+    lexicon = lexicon_for(voice_project(resolve_voice(args.voice)))  # how words are said
+    synth = Synthesizer(voice, lexicon=lexicon)
     # the voice's own rate may not fit an MP3
     file_format.check_rate(args.rate or synth.sample_rate)
     report = TextReport()

@@ -28,6 +28,7 @@ from voicestudio.dubbing.script import DubScript, load_dub_script, timestamp
 from voicestudio.dubbing.types import CancelFn, DubSettings, LineStatus, ProgressFn
 from voicestudio.errors import OutputPathError
 from voicestudio.safety.watermark import synthetic_tags
+from voicestudio.text.lexicon import Lexicon
 from voicestudio.voice.batch import RenderCancelled, clip_name
 
 if TYPE_CHECKING:
@@ -204,11 +205,12 @@ def dub(
     cancelled: CancelFn | None = None,
     overwrite: bool = False,
     cache_dir: str | Path | None = None,
+    lexicon: Lexicon | None = None,
 ) -> DubExport:
     """Script file in, dub folder out: what ``voicestudio dub`` does."""
     if not isinstance(script, DubScript):
         script = load_dub_script(script)
-    session = DubSession(script, settings, synthesizer, cache_dir)
+    session = DubSession(script, settings, synthesizer, cache_dir, lexicon)
     return export_dub(session, out_dir, progress, cancelled, overwrite)
 
 

@@ -36,6 +36,7 @@ from voicestudio.errors import AudioFileError, InputTextError, VoiceStudioError
 from voicestudio.safety.watermark import embed
 from voicestudio.styling.controls import StyleControls, resolve
 from voicestudio.styling.render import TARGET_LEVEL_DBFS, set_level, style_audio
+from voicestudio.text.lexicon import Lexicon
 from voicestudio.voice.batch import RenderCancelled
 from voicestudio.voice.catalog import load_voice, resolve_voice
 from voicestudio.voice.synthesizer import Synthesizer, TextReport
@@ -66,8 +67,12 @@ class DubSession:
         settings: DubSettings | None = None,
         synthesizer: Synthesizer | None = None,
         cache_dir: str | Path | None = None,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self.script = script
+        # how words are said in every voice of the dub (default: the given voice's lexicon)
+        self.lexicon = lexicon if lexicon is not None else (
+            synthesizer.lexicon if synthesizer is not None else Lexicon())
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else None
         self._cache: dict[str, np.ndarray] = {}
         self._voices: dict[Path, Synthesizer] = {}
@@ -229,7 +234,7 @@ class DubSession:
             return self._given
         if key not in self._voices:
             voice = load_voice(str(info.model_path), self.settings.provider, self.settings.threads)
-            self._voices[key] = Synthesizer(voice)
+            self._voices[key] = Synthesizer(voice, lexicon=self.lexicon)
         return self._voices[key]
 
     def cache_key(
@@ -248,6 +253,7 @@ class DubSession:
         except OSError:
             voice_id = [str(model)]
         key = {"v": CACHE_VERSION, "text": text, "voice": voice_id,
+               "lexicon": [list(entry) for entry in synth.lexicon.fingerprint],
                "f0": synth.f0_method, "controls": asdict(controls),
                "fit": [round(length_factor, 4), round(world_speed, 4)]}
         return hashlib.sha256(

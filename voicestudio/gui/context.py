@@ -107,6 +107,14 @@ class StudioContext(QObject):
                 self._voices.setdefault(key, voice)
         return voice
 
+    def synthesizer(self, spec: str | None = None):
+        """A Synthesizer over :meth:`voice` that says words as the lexicons say (the user's,
+        with the open project's on top). Call it off the GUI thread: it loads a voice."""
+        from voicestudio.project.lexicon_store import lexicon_for
+        from voicestudio.voice.synthesizer import Synthesizer
+
+        return Synthesizer(self.voice(spec), lexicon=lexicon_for(self.project))
+
     def forget_voices(self) -> None:
         """Drop cached voices (after a voice file was replaced)."""
         with self._voice_lock:

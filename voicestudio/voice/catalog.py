@@ -94,6 +94,19 @@ def _project_voice(path: Path) -> VoiceInfo | None:
     return VoiceInfo(best.name, info.model_path, info.config_path, "project")
 
 
+def voice_project(info: VoiceInfo):
+    """The project a voice was trained in (its ``models/voices/NAME/`` holds the model), or
+    None: its pronunciations then come from that project's lexicon too."""
+    from voicestudio.project.project import MODELS_DIR, PROJECT_FILE, VoiceProject
+
+    model = info.model_path.resolve()
+    for folder in model.parents:
+        if (folder / PROJECT_FILE).is_file():
+            inside = model.is_relative_to((folder / MODELS_DIR / "voices").resolve())
+            return VoiceProject.open(folder) if inside else None
+    return None
+
+
 def _voice_from_path(path: Path) -> VoiceInfo:
     if not path.exists() and not path.with_name(path.name.removesuffix(".json")).exists():
         raise VoiceLoadError(

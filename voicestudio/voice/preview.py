@@ -50,7 +50,8 @@ class PreviewSession:
         self.model_runs = 0  # how many lines went through the speaker model (tests read it)
 
     def prepare(self, text: str, variability: float = 1.0) -> PreparedLine:
-        key = (text, round(float(variability), 4))
+        # a changed lexicon says the same text differently: it is part of the key
+        key = (text, round(float(variability), 4), self.synthesizer.lexicon.fingerprint)
         with self._lock:
             line = self._cache.get(key)
             if line is not None:

@@ -17,6 +17,7 @@ from voicestudio.errors import InputTextError
 from voicestudio.styling.calibration import ProsodyCalibration
 from voicestudio.styling.controls import StyleControls, resolve
 from voicestudio.styling.render import TARGET_LEVEL_DBFS, set_level, style_audio
+from voicestudio.text.lexicon import Lexicon, phonemize_with
 from voicestudio.text.normalize import (
     CleanText,
     Dropped,
@@ -92,9 +93,12 @@ class SpeechChunk:
 class Synthesizer:
     """A voice plus the text front end and the styling pass."""
 
-    def __init__(self, voice: VoiceModel, f0_method: str = "rapt") -> None:
+    def __init__(self, voice: VoiceModel, f0_method: str = "rapt",
+                 lexicon: Lexicon | None = None) -> None:
         self.voice = voice
         self.f0_method = f0_method
+        #: How words are said (the user's and the project's pronunciations); replaceable.
+        self.lexicon = lexicon or Lexicon()
         self.calibration = ProsodyCalibration.from_sidecar(voice.config.extra)
         config = voice.config
         self._latin = config.phoneme_type == "espeak" and is_latin_voice(config.espeak_voice)
@@ -119,8 +123,7 @@ class Synthesizer:
                 continue
             # espeak ends a sentence after "Mr." too; the splitter above decided what a sentence
             # is, so espeak's pieces of it are spoken as one utterance.
-            groups = text_phonemes(cleaned.text, self.voice.config)
-            phonemes = [p for i, group in enumerate(groups) for p in ([" "] if i else []) + group]
+            phonemes = self._phonemes(cleaned.text)
             ids, missing = config_ids(phonemes, self.voice.config)
             if missing:
                 report.unknown_phonemes += len(missing)
@@ -133,6 +136,15 @@ class Synthesizer:
             detail = "; ".join(report.messages())
             detail = f" ({detail})" if detail else ""
             raise InputTextError(f"nothing speakable in the text{detail}")
+
+    def _phonemes(self, text: str) -> list[str]:
+        """One sentence's phonemes: espeak's pieces of it joined, the lexicon applied."""
+        config = self.voice.config
+        if self.lexicon:
+            return phonemize_with(self.lexicon, text, lambda t: text_phonemes(t, config),
+                                  config.phoneme_id_map)
+        groups = text_phonemes(text, config)
+        return [p for i, group in enumerate(groups) for p in ([" "] if i else []) + group]
 
     def speaker_audio(self, sentence: Sentence, variability: float = 1.0) -> np.ndarray:
         """The speaker model's output for one sentence, at the standard speech level."""

@@ -24,6 +24,7 @@ from voicestudio.errors import VoiceStudioError
 from voicestudio.evaluate import prosody
 from voicestudio.gui.controllers.messages import Level
 from voicestudio.styling.controls import StyleControls
+from voicestudio.text.lexicon import Lexicon
 from voicestudio.voice.preview import (
     LatestWins,
     PreviewRequest,
@@ -102,6 +103,7 @@ class SynthesizeView(Protocol):
     def load_voice(self, key: VoiceKey) -> None: ...
     def start_score(self, job: ScoreJob) -> None: ...
     def reference_takes(self) -> list | None: ...  # None: no project open
+    def lexicon(self) -> Lexicon: ...  # the user's, with the open project's on top
     def play(self, audio: Audio) -> None: ...
     def show_message(self, text: str, level: Level) -> None: ...
     def clear_problem(self) -> None: ...  # an error or a warning shown goes away
@@ -315,7 +317,10 @@ class SynthesizeController:
 
     # ------------------------------------------------------------------ scores
     def project_changed(self) -> None:
-        """Another project: its takes are the reference now; score the shown render again."""
+        """Another project: its takes are the reference now, its lexicon says how words are
+        said (the next render uses it); score the shown render again."""
+        if self.session is not None:
+            self.session.synthesizer.lexicon = self.view.lexicon()
         self._epoch += 1
         self.similarity = None
         self._show_hint(self.view.reference_takes())

@@ -51,7 +51,6 @@ from voicestudio.gui.theme import COLORS
 from voicestudio.gui.widgets.inline_message import InlineMessage
 from voicestudio.gui.workers import Cancelled, run_task
 from voicestudio.voice.batch import RenderCancelled
-from voicestudio.voice.synthesizer import Synthesizer
 
 COLUMNS = ("#", "Cue", "Slot s", "Rendered s", "Tempo", "Status", "Text")
 TEXT_COLUMN = COLUMNS.index("Text")
@@ -377,7 +376,7 @@ class DubbingSection(QGroupBox):
 
         def get() -> DubSession:
             if self.session is None or self._session_voice != key:
-                synthesizer = Synthesizer(ctx.voice(spec))
+                synthesizer = ctx.synthesizer(spec)
                 self.session = DubSession(script, settings, synthesizer=synthesizer)
                 self._session_voice = key
             elif self.session.settings != settings:

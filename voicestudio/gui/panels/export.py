@@ -37,7 +37,6 @@ from voicestudio.gui.widgets.inline_message import InlineMessage
 from voicestudio.gui.workers import Cancelled, run_task
 from voicestudio.safety.watermark import write_synthetic
 from voicestudio.voice.batch import RenderCancelled, clip_name, render_script, script_lines
-from voicestudio.voice.synthesizer import Synthesizer
 
 #: Output rates offered; None = the voice's own rate (no resampling).
 RATE_CHOICES: tuple[int | None, ...] = (None, 16_000, 22_050, 44_100, 48_000)
@@ -331,7 +330,7 @@ class ExportPanel(QWidget):
         def work(handle):
             lines = script_lines(script)
             handle.report(0.0, f"loading the voice for {len(lines)} line(s)")
-            synth = Synthesizer(ctx.voice(spec))
+            synth = ctx.synthesizer(spec)
             try:
                 return render_script(lines, synth, folder, controls, rate, fmt,
                                      progress=handle.report, cancelled=lambda: handle.cancelled)

@@ -44,12 +44,13 @@ from voicestudio.gui.widgets.inline_message import InlineMessage
 from voicestudio.gui.widgets.waveform import WaveformView
 from voicestudio.gui.workers import Cancelled, run_task
 from voicestudio.project import selection
+from voicestudio.project.lexicon_store import lexicon_for
 from voicestudio.runtime import cuda_unavailable_reason
 from voicestudio.styling.controls import CONTROL_SPECS, ControlSpec, StyleControls, emotion_presets
 from voicestudio.styling.presets import PresetError, PresetStore
+from voicestudio.text.lexicon import Lexicon
 from voicestudio.voice.catalog import DEFAULT_VOICE, list_voices, resolve_voice
 from voicestudio.voice.preview import PreviewRequest, PreviewSession
-from voicestudio.voice.synthesizer import Synthesizer
 
 #: The sliders above the emotion picker; intensity goes below it.
 STYLE_SLIDERS = ("pitch", "pitch_range", "speed", "energy", "breathiness", "variability")
@@ -402,6 +403,13 @@ class SynthesizePanel(QWidget):
         self.controller.voice_files_changed(self.current_voice_spec())
         self.refresh_voices(select_best=False)
 
+    def lexicon(self) -> Lexicon:
+        try:
+            return lexicon_for(self.ctx.project)
+        except VoiceStudioError as exc:  # a damaged lexicon file: said, and words said plainly
+            self.message.error(str(exc))
+            return Lexicon()
+
     def _on_project_changed(self, _project) -> None:
         self.refresh_voices(select_best=True)
         self.controller.project_changed()
@@ -446,7 +454,7 @@ class SynthesizePanel(QWidget):
 
     def load_voice(self, key: VoiceKey) -> None:
         ctx = self.ctx
-        self._start_task(lambda _handle: PreviewSession(Synthesizer(ctx.voice(key.spec))),
+        self._start_task(lambda _handle: PreviewSession(ctx.synthesizer(key.spec)),
                          done=lambda session: self._on_voice_loaded(key, session),
                          failed=lambda message: self.controller.voice_failed(key, message))
 
