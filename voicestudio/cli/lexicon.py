@@ -6,8 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from voicestudio.errors import VoiceStudioError
-
 MAX_TSV_BYTES = 4 << 20
 
 
@@ -92,16 +90,10 @@ def _add(args: argparse.Namespace, path: Path) -> int:
 
 def _import(file: Path, path: Path) -> int:
     from voicestudio.project import lexicon_store as store
+    from voicestudio.text.files import read_text_file
     from voicestudio.text.lexicon import Lexicon
 
-    if not file.is_file():
-        raise VoiceStudioError(f"lexicon file not found: {file}")
-    if file.stat().st_size > MAX_TSV_BYTES:
-        raise VoiceStudioError(f"{file} is larger than {MAX_TSV_BYTES >> 20} MB")
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise VoiceStudioError(f"{file} is not UTF-8 text (byte {exc.start})") from exc
+    text = read_text_file(file, MAX_TSV_BYTES, "lexicon file")
     entries = store.read_tsv(text, str(file))  # every line checked before anything is stored
     store.save_lexicon(path, store.load_lexicon(path).overlaid(Lexicon(entries)))
     print(f"imported {len(entries)} entries into {path}")

@@ -93,6 +93,9 @@ class Lexicon:
         for entry in entries:
             self._entries[entry.key] = entry
         self._pattern = _pattern(self._entries.values())
+        # made once: a lexicon never changes, and the preview keys every render on it
+        self._sorted = sorted(self._entries.values(), key=lambda e: (e.word.casefold(), e.word))
+        self._fingerprint = tuple((*e.key, e.kind.value, e.value) for e in self._sorted)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -102,12 +105,12 @@ class Lexicon:
 
     @property
     def entries(self) -> list[LexiconEntry]:
-        return sorted(self._entries.values(), key=lambda e: (e.word.casefold(), e.word))
+        return list(self._sorted)
 
     @property
     def fingerprint(self) -> tuple:
         """Changes whenever what the lexicon says changes (for caches of rendered text)."""
-        return tuple((*e.key, e.kind.value, e.value) for e in self.entries)
+        return self._fingerprint
 
     def overlaid(self, other: Lexicon) -> Lexicon:
         """This lexicon with ``other``'s entries on top (``other`` wins a shared word)."""

@@ -44,6 +44,7 @@ from voicestudio.project.importer import find_pairs
 from voicestudio.project.project import PROJECT_FILE, ProjectError, VoiceProject
 from voicestudio.styling.controls import StyleControls
 from voicestudio.text.compare import edit_distance, normalize_words
+from voicestudio.text.files import read_text_file
 from voicestudio.voice.catalog import bundled_voice, load_voice, resolve_voice
 
 #: Real clips the recognizer and DNSMOS are run on for the ceiling (they are the slow steps).
@@ -222,16 +223,7 @@ def load_reference_set(spec: str | Path) -> ReferenceSet:
 
 def read_texts(path: str | Path) -> list[str]:
     """Sentences to synthesize: one per line; blank lines and lines starting with # are skipped."""
-    path = Path(path)
-    if not path.is_file():
-        raise EvaluationError(f"texts file not found: {path}")
-    if path.stat().st_size > MAX_TEXTS_FILE_BYTES:
-        raise EvaluationError(f"texts file {path} is larger than {MAX_TEXTS_FILE_BYTES >> 20} MB")
-    try:
-        content = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise EvaluationError(f"{path} is not UTF-8 text (byte {exc.start} is invalid); "
-                              "save it as UTF-8") from exc
+    content = read_text_file(Path(path), MAX_TEXTS_FILE_BYTES, "texts file", EvaluationError)
     texts = [line.strip() for line in content.splitlines()
              if line.strip() and not line.lstrip().startswith("#")]
     if not texts:
