@@ -11,6 +11,7 @@ import stat
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 
@@ -27,6 +28,7 @@ from voicestudio.voice.bundle import (
     read_manifest,
 )
 from voicestudio.voice.catalog import bundled_voice, list_voices, resolve_voice
+from voicestudio.voice.model import VoiceModel
 
 SIDECAR_BYTES = bundled_voice().config_path.read_bytes()
 
@@ -105,10 +107,15 @@ def test_export_then_import_gives_the_same_voice(joe_bundle, data_dir, tmp_path,
     assert main(["voices", "--import", str(joe_bundle)]) == 0
     assert "imported voice joe-copy" in capsys.readouterr().out
     info = resolve_voice("joe-copy")
-    assert (
-        info.source == "user"
-        and info.model_path.read_bytes() == bundled_voice().model_path.read_bytes()
-    )
+    assert info.source == "user"
+    # the same voice, installed with its phoneme durations as a second output (word timings;
+    # Piper reads the first and ignores it)
+    installed = VoiceModel.load(info.model_path)
+    original = VoiceModel.load(bundled_voice().model_path)
+    assert [o.name for o in installed.session.get_outputs()][0] == "output"
+    assert installed.has_durations and len(installed.session.get_outputs()) == 2
+    ids = original.text_to_ids("The same voice.")[0]
+    assert np.array_equal(installed.infer(ids, 0.0, 1.0, 0.0), original.infer(ids, 0.0, 1.0, 0.0))
     # nothing temporary left
     assert voices_folder_state(data_dir) == ["joe-copy.onnx", "joe-copy.onnx.json"]
 

@@ -6,8 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-MAX_TSV_BYTES = 4 << 20
-
 
 def add_parser(sub) -> None:
     lex = sub.add_parser(
@@ -90,11 +88,7 @@ def _add(args: argparse.Namespace, path: Path) -> int:
 
 def _import(file: Path, path: Path) -> int:
     from voicestudio.project import lexicon_store as store
-    from voicestudio.text.files import read_text_file
-    from voicestudio.text.lexicon import Lexicon
 
-    text = read_text_file(file, MAX_TSV_BYTES, "lexicon file")
-    entries = store.read_tsv(text, str(file))  # every line checked before anything is stored
-    store.save_lexicon(path, store.load_lexicon(path).overlaid(Lexicon(entries)))
-    print(f"imported {len(entries)} entries into {path}")
+    count = store.import_tsv(path, file)  # every line checked before anything is stored
+    print(f"imported {count} entries into {path}")
     return 0

@@ -53,6 +53,13 @@ def add_parser(sub) -> None:
         help=f"sample format of a lossless file ({describe_sample_formats()}; default pcm16); "
         "lossy types have no bit depth and refuse it",
     )
+    say.add_argument("--ssml", action="store_true",
+                     help="read the text as speech markup even without a <speak> root (a text "
+                     "starting with <speak> is read as markup anyway; see the README)")
+    say.add_argument("--timings", type=Path, metavar="OUT.json",
+                     help="also write when each word and phoneme is heard (JSON, seconds)")
+    say.add_argument("--subtitles", type=Path, metavar="OUT.srt|OUT.vtt",
+                     help="also write subtitles: a cue per sentence (.vtt marks each word too)")
     say.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
     add_style_options(say)
@@ -64,9 +71,16 @@ def run(args: argparse.Namespace) -> int:
     from voicestudio.safety.watermark import synthetic_writer
     from voicestudio.voice.catalog import load_voice, resolve_voice, voice_project
     from voicestudio.voice.synthesizer import Synthesizer, TextReport
+    from voicestudio.voice.timing_files import SubtitleFormat, write_subtitles, write_timings
+    from voicestudio.voice.timings import Timeline
 
     controls = style_controls(args)
     check_writable(args.output)
+    for extra in (args.timings, args.subtitles):
+        if extra is not None:
+            check_writable(extra)
+    if args.subtitles is not None:
+        SubtitleFormat.for_path(args.subtitles)  # .txt and the like: refused before any work
     file_format = file_format_for(args.output)  # .m4a, no extension…: refused before any work
     file_format.sample_format(args.format)  # float in FLAC, any --format in Ogg/MP3: refused too
     if args.rate is not None:
@@ -80,19 +94,28 @@ def run(args: argparse.Namespace) -> int:
     voice = load_voice(args.voice, provider=args.provider, threads=args.threads)
     if args.provider == "cuda" and voice.provider.used != "cuda":
         print(f"voicestudio: note: {voice.provider.reason}", file=sys.stderr)
+    if (args.timings or args.subtitles) and not voice.has_durations:
+        raise VoiceStudioError(f"voice {voice.name} gives no word timings: "
+                               f"{voice.no_durations_reason}; leave out --timings/--subtitles")
     lexicon = lexicon_for(voice_project(resolve_voice(args.voice)))  # how words are said
     synth = Synthesizer(voice, lexicon=lexicon)
     # the voice's own rate may not fit an MP3
     file_format.check_rate(args.rate or synth.sample_rate)
     report = TextReport()
-    chunks = synth.synthesize(text, controls, report)
+    chunks = synth.synthesize(text, controls, report, markup=True if args.ssml else None)
     first = next(chunks)  # empty or unspeakable text fails here, before a file is created
     # watermarked, tagged
     writer = synthetic_writer(args.output, synth.sample_rate, args.rate, args.format)
+    timeline = Timeline()
     try:
-        writer.write(first.samples)
-        for chunk in chunks:
+        for chunk in (first, *chunks):
             writer.write(chunk.samples)
+            timeline.add(chunk.words, len(chunk.samples) / chunk.sample_rate)
+        # the side files first: a failure there leaves no audio file without them
+        if args.timings is not None:
+            write_timings(args.timings, timeline)
+        if args.subtitles is not None:
+            write_subtitles(args.subtitles, timeline)
         path = writer.commit()
     except BaseException:
         writer.abort()

@@ -18,6 +18,7 @@ from typing import Any
 from voicestudio.paths import user_data_dir
 from voicestudio.project.project import VoiceProject
 from voicestudio.project.store import ProjectFileError, load_json, save_json
+from voicestudio.text.files import read_text_file
 from voicestudio.text.lexicon import Lexicon, LexiconEntry, LexiconError, Pronunciation
 
 FILE_NAME = "lexicon.json"
@@ -26,6 +27,8 @@ VERSION = 1
 #: Entries a lexicon may hold: thousands of names fit; a runaway import does not.
 MAX_ENTRIES = 20_000
 TSV_HEADER = ("word", "kind", "pronunciation", "case")
+#: Largest TSV file an import reads: MAX_ENTRIES long names with their phonemes fit.
+MAX_TSV_BYTES = 4 << 20
 
 
 class Scope(Enum):
@@ -120,6 +123,21 @@ def read_tsv(text: str, source: str) -> list[LexiconEntry]:
         if len(entries) > MAX_ENTRIES:
             raise LexiconError(f"{source} holds more than {MAX_ENTRIES} entries")
     return entries
+
+
+def import_tsv(path: Path, file: Path, source: str | None = None) -> int:
+    """Add the entries of TSV ``file`` to the lexicon at ``path`` (each replaces the entry for
+    its word); how many. Every line is checked before anything is stored: a bad file changes
+    nothing, and the error names its line (``source``: how to name the file)."""
+    text = read_text_file(file, MAX_TSV_BYTES, "lexicon file", LexiconError)
+    name = source or str(file)
+    entries = read_tsv(text, name)
+    merged = load_lexicon(path).overlaid(Lexicon(entries))
+    if len(merged) > MAX_ENTRIES:
+        raise LexiconError(f"{name} would make the lexicon hold more than {MAX_ENTRIES} "
+                           "entries; nothing was imported")
+    save_lexicon(path, merged)
+    return len(entries)
 
 
 def write_tsv(lexicon: Lexicon) -> str:

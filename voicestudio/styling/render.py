@@ -13,7 +13,7 @@ import numpy as np
 
 from voicestudio.audio.levels import set_speech_level
 from voicestudio.styling.controls import StyleParams
-from voicestudio.styling.world import WorldAnalysis, analyze, render
+from voicestudio.styling.world import FrameEdits, WorldAnalysis, analyze, render
 
 #: Active-speech RMS of neutral output: near broadcast level (EBU R128 is -23 LUFS), leaving
 #: the headroom that +12 dB of energy needs with only light peak limiting.
@@ -33,10 +33,12 @@ def style_audio(
     params: StyleParams,
     analysis: WorldAnalysis | None = None,
     f0_method: str = "rapt",
+    edits: FrameEdits | None = None,
 ) -> np.ndarray:
-    """Apply ``params`` to level-normalized model output; analysis is computed if not given."""
-    if params.needs_world and np.any(samples):
+    """Apply ``params`` (and a markup span's per-frame ``edits``) to level-normalized model
+    output; analysis is computed if not given."""
+    if (params.needs_world or edits is not None) and np.any(samples):
         if analysis is None:
             analysis = analyze(samples, sample_rate, method=f0_method)
-        samples = render(analysis, params)
+        samples = render(analysis, params, edits)
     return set_level(samples, sample_rate, TARGET_LEVEL_DBFS + params.energy_db)

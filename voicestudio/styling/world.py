@@ -189,11 +189,32 @@ def _f0(
     return np.ascontiguousarray(np.concatenate(pieces)), t
 
 
-def render(analysis: WorldAnalysis, params: StyleParams) -> np.ndarray:
-    """Apply pitch, range, speed, tilt, breathiness and voicing; resynthesize (float32)."""
+@dataclass(frozen=True)
+class FrameEdits:
+    """Per-frame changes on top of the whole-utterance styling: markup spans asking one part of
+    a sentence to be slower (``rate`` below 1), higher (``pitch_st``) or louder (``gain_db``).
+    One value per analysis frame."""
+
+    rate: np.ndarray
+    pitch_st: np.ndarray
+    gain_db: np.ndarray
+
+    def output_frames(self, speed: float) -> np.ndarray:
+        """Where each frame boundary lands in the output, in output frames (length n + 1)."""
+        return np.concatenate([[0.0], np.cumsum(1.0 / (self.rate * speed))])
+
+
+def render(analysis: WorldAnalysis, params: StyleParams, edits: FrameEdits | None = None
+           ) -> np.ndarray:
+    """Apply pitch, range, speed, tilt, breathiness and voicing (and a span's ``edits``);
+    resynthesize (float32)."""
     f0 = _shift_f0(analysis.f0, params.pitch_st, params.pitch_range)
     sp, ap = analysis.sp, analysis.ap
-    if abs(params.speed - 1.0) > 1e-6:
+    if edits is not None:
+        f0 = np.where(f0 > 0, f0 * 2.0 ** (edits.pitch_st / 12.0), f0)
+        sp = sp * (10.0 ** (edits.gain_db / 10.0))[:, None]  # sp is a power spectrum
+        f0, sp, ap = _frames_at(f0, sp, ap, _positions(edits.output_frames(params.speed)))
+    elif abs(params.speed - 1.0) > 1e-6:
         f0, sp, ap = _retime(f0, sp, ap, params.speed)
     if abs(params.tilt_db_per_octave) > 1e-6:
         sp = sp * _tilt_gain(sp.shape[1], analysis.sample_rate, params.tilt_db_per_octave)
@@ -201,6 +222,13 @@ def render(analysis: WorldAnalysis, params: StyleParams) -> np.ndarray:
         periodic = (1.0 - (1.0 - _BREATHY_PERIODIC_FLOOR) * params.breathiness) * params.voicing
         ap = 1.0 - (1.0 - ap) * periodic
     return _synthesize(f0, sp, ap, analysis.sample_rate, analysis.frame_period_ms)
+
+
+def _positions(boundaries: np.ndarray) -> np.ndarray:
+    """Source frame positions of each output frame, given where source boundaries land."""
+    n = len(boundaries) - 1
+    m = max(1, int(round(boundaries[-1])))
+    return np.minimum(np.interp(np.arange(m), boundaries, np.arange(n + 1)), n - 1)
 
 
 def warp_envelope(sp: np.ndarray, factor: float) -> np.ndarray:
@@ -290,7 +318,13 @@ def _retime(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, speed: float):
     """Resample the frame sequence: ``speed`` 2 plays twice as fast at the same pitch."""
     n = len(f0)
     m = max(1, int(round(n / speed)))
-    pos = np.minimum(np.arange(m) * speed, n - 1)
+    return _frames_at(f0, sp, ap, np.minimum(np.arange(m) * speed, n - 1))
+
+
+def _frames_at(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, pos: np.ndarray):
+    """The frames at (fractional) source positions ``pos``: envelopes interpolated linearly,
+    F0 on a log scale between voiced frames, else the nearer frame's."""
+    n = len(f0)
     i0 = np.floor(pos).astype(int)
     i1 = np.minimum(i0 + 1, n - 1)
     w = (pos - i0)[:, None]

@@ -63,13 +63,18 @@ class LexiconEntry:
 
     def check_symbols(self, phoneme_map: Mapping[str, object]) -> None:
         """LexiconError naming the first symbol the voice's phoneme map lacks, and the entry."""
-        if self.kind is not Pronunciation.PHONEMES:
-            return
-        unknown = [s for s in self.symbols() if s not in phoneme_map]
-        if unknown:
-            names = ", ".join(f"{s!r} (U+{ord(s):04X})" for s in dict.fromkeys(unknown))
-            raise LexiconError(f"the phonemes of {self.word!r} ({self.value!r}) hold symbols "
-                               f"this voice does not have: {names}")
+        if self.kind is Pronunciation.PHONEMES:
+            check_symbols(self.word, self.value, phoneme_map)
+
+
+def check_symbols(word: str, value: str, phoneme_map: Mapping[str, object]) -> None:
+    """LexiconError naming the symbols of phonemes ``value`` (given for ``word``, by a lexicon
+    entry or by markup) that the voice's phoneme map lacks."""
+    unknown = [s for s in unicodedata.normalize("NFD", value) if s not in phoneme_map]
+    if unknown:
+        names = ", ".join(f"{s!r} (U+{ord(s):04X})" for s in dict.fromkeys(unknown))
+        raise LexiconError(f"the phonemes of {word!r} ({value!r}) hold symbols "
+                           f"this voice does not have: {names}")
 
 
 @dataclass(frozen=True)
@@ -162,20 +167,21 @@ def _pattern(entries: Iterable[LexiconEntry]) -> re.Pattern | None:
     return re.compile(rf"(?<![\w'’])(?:{alternatives})(?![\w'’])", re.IGNORECASE)
 
 
-def phonemize_with(lexicon: Lexicon, text: str,
+def phonemize_with(lexicon: Lexicon, text: str | Sequence[Segment],
                    phonemize: Callable[[str], list[list[str]]],
                    phoneme_map: Mapping[str, object]) -> list[str]:
     """One sentence's phonemes with the lexicon applied: text pieces through ``phonemize``
     (the voice's front end), entries' phonemes as given. Spaces between words, and the
     punctuation right after an entry's word (which the front end drops at the start of a
-    piece), are kept as the front end would have kept them."""
+    piece), are kept as the front end would have kept them. ``text`` may come already cut
+    into segments (markup's ``<phoneme>`` words are fixed ones)."""
+    pieces = [Segment(text)] if isinstance(text, str) else text
     out: list[str] = []
     after_entry = False
-    for segment in lexicon.segments(text):
+    for segment in (s for piece in pieces
+                    for s in ([piece] if piece.fixed else lexicon.segments(piece.text))):
         if segment.fixed:
-            entry = lexicon.lookup(segment.text)
-            if entry is not None:
-                entry.check_symbols(phoneme_map)  # an entry made for another voice, say
+            check_symbols(segment.text, "".join(segment.phonemes), phoneme_map)
             _space_before(out)
             out.extend(segment.phonemes)
             after_entry = True

@@ -33,14 +33,28 @@ def phoneme_ids(
 
     Returns the ids and the phonemes the voice does not know (skipped).
     """
+    ids, _, missing = phoneme_id_spans(phonemes, id_map)
+    return ids, missing
+
+
+def phoneme_id_spans(
+    phonemes: Sequence[str], id_map: Mapping[str, Sequence[int]]
+) -> tuple[list[int], list[tuple[int, int]], set[str]]:
+    """:func:`phoneme_ids` plus, per phoneme, the range of ids it became (its own ids and the
+    PAD after it, as Piper's alignments count them; empty for a phoneme the voice lacks), so
+    the model's per-id durations can be read back as phoneme times."""
     ids: list[int] = [*id_map[BOS], *id_map[PAD]]
+    spans: list[tuple[int, int]] = []
     missing: set[str] = set()
     for phoneme in phonemes:
         mapped = id_map.get(phoneme)
         if mapped is None:
             missing.add(phoneme)
+            spans.append((len(ids), len(ids)))
             continue
+        start = len(ids)
         ids.extend(mapped)
         ids.extend(id_map[PAD])
+        spans.append((start, len(ids)))
     ids.extend(id_map[EOS])
-    return ids, missing
+    return ids, spans, missing

@@ -1,7 +1,8 @@
 """Export a fine-tuned model as a Piper voice: ``NAME.onnx`` + ``NAME.onnx.json``.
 
 Same inputs and output as joe (``input``, ``input_lengths``, ``scales`` → ``output``),
-so the file runs in Piper as well as in VoiceStudio. The sidecar is joe's, with
+so the file runs in Piper as well as in VoiceStudio; a second output, the phoneme durations
+(Piper's alignment patch, ``voice.alignment``), gives word timings. The sidecar is joe's, with
 VoiceStudio's own fields under ``"voicestudio"`` (prosody calibration, styling
 defaults, provenance, training-data hash). The export is checked against the torch
 model with the noise scales at 0 before it is kept.
@@ -25,6 +26,7 @@ from voicestudio import __version__
 from voicestudio.errors import VoiceStudioError
 from voicestudio.project.store import fsync_dir
 from voicestudio.training.base import joe_paths, joe_phoneme_ids
+from voicestudio.voice.alignment import add_durations_to_file
 
 OPSET = 15
 #: The acceptance bound for ONNX vs torch (noise 0); exports measure ~1e-5.
@@ -101,6 +103,7 @@ def export_voice(
                 f"the exported voice differs from the trained model by {difference:.2e} "
                 f"(limit {MAX_EXPORT_DIFF:g})"
             )
+        add_durations_to_file(onnx_path)  # word timings; Piper reads output 0 and ignores it
         sidecar = json.loads(joe_paths()[1].read_text(encoding="utf-8"))
         sidecar["dataset"] = name
         sidecar.setdefault("inference", {})["length_scale"] = round(float(length_scale), 4)

@@ -29,6 +29,7 @@ from typing import Any
 from voicestudio.errors import VoiceLoadError
 from voicestudio.paths import user_voices_dir
 from voicestudio.safety.sidecar import require_exportable
+from voicestudio.voice.alignment import add_durations_to_file
 from voicestudio.voice.catalog import VoiceInfo, list_voices, resolve_voice
 
 BUNDLE_SUFFIX = ".vsvoice"
@@ -207,6 +208,7 @@ def import_bundle(path: str | Path, name: str | None = None, folder: Path | None
             for entry in (MODEL, SIDECAR):
                 _extract(zf, entry, manifest["files"][entry], staging / entry, path)
             _check_sidecar(staging / SIDECAR, path)
+            add_durations_to_file(staging / MODEL)  # word timings without patching every load
             VoiceModel.load(
                 staging / MODEL, staging / SIDECAR, provider="cpu", threads=1, name=name
             )

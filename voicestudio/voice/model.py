@@ -20,6 +20,7 @@ import onnxruntime as ort
 from voicestudio.errors import VoiceLoadError
 from voicestudio.runtime import ProviderChoice, create_session
 from voicestudio.text.phonemize import phoneme_ids, phonemize
+from voicestudio.voice.alignment import with_durations
 
 REQUIRED_INPUTS = ("input", "input_lengths", "scales")
 MAX_MODEL_BYTES = 1 << 30  # no real VITS voice comes near 1 GiB
@@ -115,6 +116,7 @@ class VoiceModel:
         config: VoiceConfig,
         session: ort.InferenceSession,
         provider: ProviderChoice,
+        no_durations_reason: str = "",
     ):
         self.name = name
         self.model_path = model_path
@@ -122,6 +124,10 @@ class VoiceModel:
         self.session = session
         self.provider = provider
         self._has_sid = any(i.name == "sid" for i in session.get_inputs())
+        #: Whether the model says how long each phoneme lasts (word timings need it).
+        self.has_durations = len(session.get_outputs()) > 1
+        self.no_durations_reason = "" if self.has_durations else (
+            no_durations_reason or "the voice model does not output phoneme durations")
 
     @classmethod
     def load(
@@ -151,8 +157,9 @@ class VoiceModel:
             sid = 0 if any(i.name == "sid" for i in session.get_inputs()) else None
             session.run(None, _feeds(session, ids, (0.667, 1.0, 0.8), sid))
 
+        patched = with_durations(model_path)
         try:
-            session, choice = create_session(str(model_path), provider, threads, warmup)
+            session, choice = create_session(patched.model, provider, threads, warmup)
         except VoiceLoadError:
             raise
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
@@ -160,9 +167,8 @@ class VoiceModel:
                 f"cannot load voice model {model_path}: {_first_line(exc)}"
             ) from exc
         _check_contract(session, model_path)
-        return cls(
-            name or model_path.name.removesuffix(".onnx"), model_path, config, session, choice
-        )
+        return cls(name or model_path.name.removesuffix(".onnx"), model_path, config, session,
+                   choice, patched.reason)
 
     @property
     def sample_rate(self) -> int:
@@ -181,6 +187,17 @@ class VoiceModel:
         speaker_id: int | None = None,
     ) -> np.ndarray:
         """Run the speaker model on one id sequence; raw float32 audio (not normalized)."""
+        return self.infer_aligned(ids, noise_scale, length_scale, noise_w, speaker_id).audio
+
+    def infer_aligned(
+        self,
+        ids: Sequence[int],
+        noise_scale: float | None = None,
+        length_scale: float | None = None,
+        noise_w: float | None = None,
+        speaker_id: int | None = None,
+    ) -> Inference:
+        """Audio and, when the model outputs them, the samples each phoneme id lasts."""
         c = self.config
         scales = (
             c.noise_scale if noise_scale is None else noise_scale,
@@ -188,8 +205,23 @@ class VoiceModel:
             c.noise_w if noise_w is None else noise_w,
         )
         sid = speaker_id if speaker_id is not None else (0 if self._has_sid else None)
-        out = self.session.run(None, _feeds(self.session, ids, scales, sid))[0]
-        return np.asarray(out, dtype=np.float32).reshape(-1)
+        outputs = self.session.run(None, _feeds(self.session, ids, scales, sid))
+        audio = np.asarray(outputs[0], dtype=np.float32).reshape(-1)
+        samples = None
+        if len(outputs) > 1:
+            frames = np.asarray(outputs[1]).reshape(-1)
+            if len(frames) == len(ids):  # anything else is not the durations Piper's patch marks
+                samples = (frames * c.hop_length).astype(np.int64)
+        return Inference(audio, samples)
+
+
+@dataclass(frozen=True)
+class Inference:
+    """One model pass: raw audio, and per phoneme id the samples it lasts (None: unknown).
+    The samples add up to the audio's length (VITS upsamples each frame by ``hop_length``)."""
+
+    audio: np.ndarray
+    samples_per_id: np.ndarray | None = None
 
 
 def text_phonemes(text: str, config: VoiceConfig) -> list[list[str]]:

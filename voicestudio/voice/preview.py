@@ -18,17 +18,23 @@ import numpy as np
 
 from voicestudio.audio.io import Audio
 from voicestudio.styling.controls import StyleControls, resolve
-from voicestudio.styling.render import style_audio
 from voicestudio.styling.world import WorldAnalysis, analyze
-from voicestudio.voice.synthesizer import Synthesizer, TextReport
+from voicestudio.voice.model import Inference
+from voicestudio.voice.synthesizer import Sentence, Synthesizer, TextReport
 
 
 @dataclass(frozen=True)
 class PreparedSentence:
-    """Level-normalized model output of one sentence and its WORLD analysis."""
+    """One sentence, its level-normalized model output (with phoneme durations when the
+    voice gives them) and the output's WORLD analysis."""
 
-    samples: np.ndarray
+    sentence: Sentence
+    output: Inference
     analysis: WorldAnalysis
+
+    @property
+    def samples(self) -> np.ndarray:
+        return self.output.audio
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,9 @@ class PreviewSession:
         synth = self.synthesizer
         sentences = []
         for sentence in synth.sentences(text, report):
-            samples = synth.speaker_audio(sentence, variability)
-            analysis = analyze(samples, synth.sample_rate, method=synth.f0_method)
-            sentences.append(PreparedSentence(samples, analysis))
+            output = synth.speaker_output(sentence, variability)
+            analysis = analyze(output.audio, synth.sample_rate, method=synth.f0_method)
+            sentences.append(PreparedSentence(sentence, output, analysis))
         line = PreparedLine(text, variability, tuple(sentences), report)
         with self._lock:
             self.model_runs += 1
@@ -78,11 +84,8 @@ class PreviewSession:
         line = self.prepare(text, controls.variability)
         params = resolve(controls, self.synthesizer.calibration)
         sr = self.synthesizer.sample_rate
-        pause = self.synthesizer.pause(params.speed)
-        parts: list[np.ndarray] = []
-        for sentence in line.sentences:
-            parts.append(style_audio(sentence.samples, sr, params, analysis=sentence.analysis))
-            parts.append(pause)
+        parts = [self.synthesizer.render_sentence(s.sentence, s.output, params, s.analysis).samples
+                 for s in line.sentences]
         return Audio(np.concatenate(parts) if parts else np.zeros(0, np.float32), sr)
 
 

@@ -155,6 +155,7 @@ class SynthesizeController:
         self._scoring: ScoreJob | None = None
         self._score_next: Audio | None = None
         self._epoch = 0  # a new project: scores under way are for the old takes
+        self._lexicon_for_loading: Lexicon | None = None  # edited while a voice loaded
         self._shut = False
 
     @property
@@ -236,6 +237,9 @@ class SynthesizeController:
         self.loading = None
         self.renders.abandon()
         self.session, self.session_key = session, key
+        if self._lexicon_for_loading is not None:
+            session.synthesizer.lexicon = self._lexicon_for_loading
+            self._lexicon_for_loading = None
         self._requested_at.clear()
         self._play_ids.clear()
         if self.audio is None:
@@ -319,13 +323,20 @@ class SynthesizeController:
     def project_changed(self) -> None:
         """Another project: its takes are the reference now, its lexicon says how words are
         said (the next render uses it); score the shown render again."""
-        if self.session is not None:
-            self.session.synthesizer.lexicon = self.view.lexicon()
+        self.lexicon_changed()
         self._epoch += 1
         self.similarity = None
         self._show_hint(self.view.reference_takes())
         if self.audio is not None:
             self._score(self.audio)
+
+    def lexicon_changed(self) -> None:
+        """The user's or the project's pronunciations were edited: the next render says words
+        as they say now (a voice still loading gets them when it arrives)."""
+        lexicon = self.view.lexicon()
+        if self.session is not None:
+            self.session.synthesizer.lexicon = lexicon
+        self._lexicon_for_loading = lexicon if self.loading is not None else None
 
     def show_similarity_hint(self) -> None:
         self._show_hint(self.view.reference_takes())

@@ -41,6 +41,7 @@ from voicestudio.gui.controllers.synthesize import (
 )
 from voicestudio.gui.widgets.control_slider import ControlSlider, format_value
 from voicestudio.gui.widgets.inline_message import InlineMessage
+from voicestudio.gui.widgets.pronunciation_actions import PronunciationActions
 from voicestudio.gui.widgets.waveform import WaveformView
 from voicestudio.gui.workers import Cancelled, run_task
 from voicestudio.project import selection
@@ -104,6 +105,10 @@ class SynthesizePanel(QWidget):
         speak_shortcut = QShortcut(QKeySequence("Ctrl+Return"), self.text)
         speak_shortcut.activated.connect(self.speak)
         self.message = InlineMessage()
+        self.pronunciation = PronunciationActions(self)  # Fix pronunciation…, Pronunciations…
+        text_row = QHBoxLayout()
+        text_row.addWidget(self.text, 1)
+        text_row.addLayout(self.pronunciation.buttons())
 
         style_column = QVBoxLayout()
         style_column.addWidget(self._build_style())
@@ -114,7 +119,7 @@ class SynthesizePanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
-        layout.addWidget(self.text)
+        layout.addLayout(text_row)
         layout.addLayout(self._build_voice_row())
         layout.addWidget(self.message)
         layout.addLayout(body, 1)
@@ -335,6 +340,7 @@ class SynthesizePanel(QWidget):
     def shutdown(self) -> None:
         """Stop starting work and wait for the tasks under way; safe to call twice."""
         self.controller.shutdown()
+        self.pronunciation.shutdown()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
