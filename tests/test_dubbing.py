@@ -43,6 +43,8 @@ from voicestudio.styling.controls import StyleControls
 from voicestudio.voice.batch import RenderCancelled
 
 RATE = 48_000
+#: What an export writes into its folder.
+DUB_FILES = ["report.csv", "stems", "track.srt", "track.vtt", "track.wav", "words.csv"]
 STEADY = StyleControls(variability=0.0)  # the same audio every time: durations are comparable
 WORDS = [
     "Hello there.",
@@ -122,7 +124,7 @@ def test_track_is_as_long_as_the_last_cue_at_48k_24bit(twenty):
     assert (info.samplerate, info.subtype, info.channels) == (RATE, "PCM_24", 1)
     assert abs(info.frames / RATE - cues[-1][1]) <= 0.010
     # no temp left
-    assert sorted(p.name for p in twenty["out"].iterdir()) == ["report.csv", "stems", "track.wav"]
+    assert sorted(p.name for p in twenty["out"].iterdir()) == DUB_FILES
 
 
 def test_every_line_starts_within_a_millisecond_of_its_cue_in_the_track_audio(twenty):
@@ -324,7 +326,7 @@ def test_at_the_default_variability_a_fit_lands_where_it_was_aimed(synth):
     (with sampled durations the fit overshot the limit or fell short by up to 30 %)."""
     lively = StyleControls()  # variability 1, the default
     text = "Right away, straight to the station, and do not stop for anything."
-    lengths = [len(speak(synth, text, lively)) / synth.sample_rate for _ in range(3)]
+    lengths = [len(speak(synth, text, lively).samples) / synth.sample_rate for _ in range(3)]
     assert max(lengths) - min(lengths) <= 0.03, lengths
     natural = float(np.median(lengths))
     cues = [(0.0, natural / 1.15, text), (natural + 1.0, natural + 1.0 + natural / 1.6, text)]
@@ -634,11 +636,7 @@ def test_staging_folders_left_by_a_killed_export_are_cleared_later(tmp_path, syn
         os.utime(folder, (time.time() - 7200, time.time() - 7200))
     export_dub(session, tmp_path / "out")
     assert not old_beside.exists() and not old_inside.exists() and recent.is_dir()
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "report.csv",
-        "stems",
-        "track.wav",
-    ]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == DUB_FILES
 
 
 def test_a_new_output_folder_appears_only_when_complete(tmp_path, synth):
@@ -655,7 +653,7 @@ def test_a_new_output_folder_appears_only_when_complete(tmp_path, synth):
     )
     assert seen == [False, False] and result.track.is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left beside it
-    assert sorted(p.name for p in out.iterdir()) == ["report.csv", "stems", "track.wav"]
+    assert sorted(p.name for p in out.iterdir()) == DUB_FILES
 
 
 def test_an_interrupt_while_replacing_puts_the_old_outputs_back(tmp_path, synth, monkeypatch):
@@ -683,12 +681,7 @@ def test_an_interrupt_while_replacing_puts_the_old_outputs_back(tmp_path, synth,
             overwrite=True,
         )
     monkeypatch.undo()
-    assert sorted(p.name for p in out.iterdir()) == [
-        "notes.txt",
-        "report.csv",
-        "stems",
-        "track.wav",
-    ]
+    assert sorted(p.name for p in out.iterdir()) == sorted(["notes.txt", *DUB_FILES])
     assert {p.name: p.read_bytes() for p in (out / "track.wav", out / "report.csv")} == before
 
 
@@ -702,7 +695,7 @@ def test_existing_outputs_are_kept_unless_overwrite(tmp_path, synth):
     assert (out / "track.wav").read_bytes() == first
     dub(script, out, DubSettings(controls=STEADY, rate=22_050), synthesizer=synth, overwrite=True)
     assert sf.info(str(out / "track.wav")).samplerate == 22_050
-    assert sorted(p.name for p in out.iterdir()) == ["report.csv", "stems", "track.wav"]
+    assert sorted(p.name for p in out.iterdir()) == DUB_FILES
     with pytest.raises(OutputPathError, match="does not exist"):
         dub(script, tmp_path / "no" / "such", synthesizer=synth)
 

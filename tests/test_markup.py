@@ -12,25 +12,27 @@ import pytest
 
 from voicestudio.errors import InputTextError
 from voicestudio.text.markup import (
-    BREAK_STRENGTH_SECONDS,
-    EMPHASIS_STYLES,
-    MAX_BREAK_SECONDS,
     MAX_DEPTH,
     MAX_ELEMENTS,
     MAX_MARKUP_CHARS,
-    MAX_PHONEME_CHARS,
-    PITCH_ST_LIMIT,
-    RATE_MAX,
-    VOLUME_DB_MAX,
     Break,
     MarkupDocument,
     MarkupError,
     Run,
-    SpanStyle,
     is_markup,
     parse_markup,
     plain_document,
     read_document,
+)
+from voicestudio.text.markup_values import (
+    BREAK_STRENGTH_SECONDS,
+    EMPHASIS_STYLES,
+    MAX_BREAK_SECONDS,
+    MAX_PHONEME_CHARS,
+    PITCH_ST_LIMIT,
+    RATE_MAX,
+    VOLUME_DB_MAX,
+    SpanStyle,
 )
 from voicestudio.text.phonemize import phonemize
 from voicestudio.text.say_as import cardinal_words, ordinal_words, year_words

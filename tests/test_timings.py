@@ -6,7 +6,9 @@ graph has no durations still speaks, without timings, and says so."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -170,3 +172,23 @@ def test_a_voice_without_durations_speaks_without_timings_and_says_so(tmp_path, 
     assert "gives no word timings" in capsys.readouterr().err
     assert not out.exists()
     assert main(["say", "Hello.", "--voice", str(path), "-o", str(out), "-q"]) == 0
+
+
+def test_a_voice_without_the_output_is_patched_once_into_the_cache(tmp_path, monkeypatch):
+    from voicestudio.voice import alignment
+
+    monkeypatch.setenv("VOICESTUDIO_DATA_DIR", str(tmp_path / "data"))
+    source = tmp_path / "copy.onnx"
+    shutil.copyfile(bundled_voice().model_path, source)
+    first = alignment.with_durations(source)
+    cached = tmp_path / "data" / "cache" / "timed-voices"
+    assert first.has_durations and Path(first.model).parent == cached
+    assert len(onnx.load(first.model).graph.output) == 2
+    assert alignment.with_durations(source) == first  # found again, not patched again
+    source.write_bytes(source.read_bytes())  # the voice file changed: a new copy replaces it
+    os.utime(source, ns=(1, 1))
+    second = alignment.with_durations(source)
+    assert second.model != first.model and [p.name for p in cached.iterdir()] == [
+        Path(second.model).name]
+    assert alignment.add_durations_to_file(source)  # an installed voice carries it itself
+    assert alignment.with_durations(source).model == str(source)

@@ -34,8 +34,10 @@ def add_parser(sub) -> None:
         description=(
             "Speak every line of SCRIPT (.txt: one line per clip; .csv/.tsv: id,text and optional "
             "voice,emotion,intensity,pitch,speed,start,end columns; .srt or .vtt subtitles) and "
-            "write OUTDIR/track.wav, OUTDIR/stems/ and OUTDIR/report.csv. Subtitle lines start at "
-            "their cue and are sped up (pitch kept) to fit it, within --fit."
+            "write OUTDIR/track.wav, OUTDIR/stems/, OUTDIR/report.csv, OUTDIR/words.csv (each "
+            "word's time) and OUTDIR/track.srt and .vtt. Lines starting with <speak> are speech "
+            "markup. Subtitle lines start at their cue and are sped up (pitch kept) to fit it, "
+            "within --fit."
         ),
     )
     dub.add_argument("script", type=Path, metavar="SCRIPT", help="the script or subtitle file")

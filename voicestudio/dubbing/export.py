@@ -1,10 +1,11 @@
-"""Write a dub into a folder: ``track.wav``, ``stems/`` and ``report.csv``, all or nothing.
+"""Write a dub into a folder: ``track.wav``, ``stems/``, ``report.csv``, ``words.csv`` and
+the dub's subtitles (``track.srt``, ``track.vtt``), all or nothing.
 
 Everything is written into a hidden temporary folder and moved into place only at the
 end, so a cancel, a failure or a crash never leaves a half-written dub where the user
 expects a finished one. A new output folder is built beside its final name and renamed
 into place in one step; into an existing folder (which may hold other files of the
-user's) the three outputs are moved one by one, as :mod:`voicestudio.voice.batch` does,
+user's) the outputs are moved one by one, as :mod:`voicestudio.voice.batch` does,
 and put back as they were if a move fails.
 """
 
@@ -17,7 +18,7 @@ import os
 import secrets
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,8 @@ from voicestudio.errors import OutputPathError
 from voicestudio.safety.watermark import synthetic_tags
 from voicestudio.text.lexicon import Lexicon
 from voicestudio.voice.batch import RenderCancelled, clip_name
+from voicestudio.voice.timing_files import write_subtitles
+from voicestudio.voice.timings import Timeline, WordTime
 
 if TYPE_CHECKING:
     from voicestudio.voice.synthesizer import Synthesizer
@@ -37,7 +40,12 @@ if TYPE_CHECKING:
 TRACK_NAME = "track.wav"
 STEMS_DIR = "stems"
 REPORT_NAME = "report.csv"
-OUTPUT_NAMES = (TRACK_NAME, STEMS_DIR, REPORT_NAME)
+WORDS_NAME = "words.csv"
+SUBTITLE_NAMES = ("track.srt", "track.vtt")
+OUTPUT_NAMES = (TRACK_NAME, STEMS_DIR, REPORT_NAME, WORDS_NAME, *SUBTITLE_NAMES)
+#: One row per spoken word, in track order: the line's ``index`` and ``id`` (as in
+#: report.csv), the word as written, and when it is heard in track.wav (seconds).
+WORDS_COLUMNS = ("index", "id", "word", "start_s", "end_s")
 #: ``tempo``: natural ÷ rendered duration (1.2 = spoken 20 % faster to fit); ``fit_ratio``:
 #: rendered ÷ slot duration (above 1: the line runs past its cue, and ``warnings`` says so);
 #: ``fit_method``: none, model (the voice model's length_scale) or model+world (plus WORLD tempo).
@@ -72,6 +80,8 @@ class DubExport:
     integrated_lufs: float
     true_peak_dbtp: float
     warnings: list[str] = field(default_factory=list)  # the script's, every line's, the mix's
+    words: Path | None = None  # words.csv
+    subtitles: tuple[Path, ...] = ()  # track.srt, track.vtt
 
 
 def stem_name(index: int, start_s: float, text: str, digits: int = 3) -> str:
@@ -148,6 +158,10 @@ def write_dub(
         )
         starts = {p.result.line.index: p.start_sample for p in dub_mix.placements}
         _write_report(staging / REPORT_NAME, session, starts, stem_names, dub_mix.rate)
+        _write_words(staging / WORDS_NAME, dub_mix)
+        timeline = _line_timeline(dub_mix)
+        for name in SUBTITLE_NAMES:
+            write_subtitles(staging / name, timeline)
         _check(cancelled)
         if fresh:
             _rename_into_place(staging, out_dir)
@@ -174,6 +188,8 @@ def write_dub(
         dub_mix.loudness.integrated_lufs,
         dub_mix.loudness.true_peak_dbtp,
         warnings,
+        out_dir / WORDS_NAME,
+        tuple(out_dir / name for name in SUBTITLE_NAMES),
     )
 
 
@@ -187,7 +203,8 @@ def _write_stems(session: DubSession, dub_mix: DubMix, folder: Path,
     for number, placement in enumerate(dub_mix.placements, start=1):
         _check(cancelled)
         line = placement.result.line
-        name = stem_name(line.index, placement.start_sample / dub_mix.rate, line.text, digits)
+        name = stem_name(line.index, placement.start_sample / dub_mix.rate, line.written_text,
+                         digits)
         if progress is not None:
             progress(number / (total + 1), f"writing stem {name}")
         write_audio(folder / name, placement.samples, dub_mix.rate,
@@ -260,6 +277,35 @@ def _write_report(
             )
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _write_words(path: Path, dub_mix: DubMix) -> None:
+    """words.csv: every word of every placed line, when it is heard in the track (a voice
+    without phoneme durations gives no rows for its lines)."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(WORDS_COLUMNS)
+        for placement in sorted(dub_mix.placements, key=lambda p: p.start_sample):
+            line = placement.result.line
+            for word in placement.words or ():
+                writer.writerow([line.index, line.clip_id, word.text, _num(word.start),
+                                 _num(word.end)])
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _line_timeline(dub_mix: DubMix) -> Timeline:
+    """The track's words with each line as one "sentence", so the subtitle writers make a cue
+    per line, from its first word to its last (WebVTT marks each word's start too). A line
+    without word times is one cue over its audio."""
+    timeline = Timeline(duration=dub_mix.duration_s)
+    for placement in sorted(dub_mix.placements, key=lambda p: p.start_sample):
+        line = placement.result.line
+        words = placement.words or (WordTime(line.written_text,
+                                             placement.start_sample / dub_mix.rate,
+                                             placement.end_sample / dub_mix.rate, 0),)
+        timeline.words.extend(replace(w, sentence=line.index) for w in words)
+    return timeline
 
 
 def _num(value: float | None) -> str:

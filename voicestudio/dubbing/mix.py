@@ -17,6 +17,7 @@ import numpy as np
 from voicestudio.audio.io import resample
 from voicestudio.dubbing.loudness import LoudnessResult, normalize
 from voicestudio.dubbing.types import DubRenderError, DubSettings, LineRender, LineStatus
+from voicestudio.voice.timings import WordTime
 
 
 @dataclass
@@ -26,10 +27,20 @@ class Placement:
     result: LineRender
     start_sample: int
     samples: np.ndarray  # at the output rate, gain applied
+    rate: int = 0  # the output rate
 
     @property
     def end_sample(self) -> int:
         return self.start_sample + len(self.samples)
+
+    @property
+    def words(self) -> tuple[WordTime, ...] | None:
+        """The line's word times on the track (a cued line's are already on it; a line
+        without a cue's count from where the mix put it)."""
+        words = self.result.words
+        if words is None or self.result.line.timed:
+            return words
+        return tuple(w.shifted(self.start_sample / self.rate) for w in words)
 
 
 @dataclass
@@ -82,7 +93,8 @@ def mix(results: Sequence[LineRender], settings: DubSettings, end_s: float | Non
     if loudness.warning:
         warnings.append(loudness.warning)
     placements = [
-        Placement(result, start, (audio * gain[start : start + len(audio)]).astype(np.float32))
+        Placement(result, start, (audio * gain[start : start + len(audio)]).astype(np.float32),
+                  rate)
         for result, start, audio in placed
     ]
     out = (track * gain).astype(np.float32)

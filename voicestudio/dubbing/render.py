@@ -3,15 +3,19 @@
 A :class:`DubSession` holds a script, the settings and one result per line. Rendering
 a line goes through a cache keyed by everything that decides its audio (text, voice
 file, style controls, tempo), in memory and optionally in a folder of WAVs named by the
-key's sha256, so "render all" after an edit or a re-render of one line redoes only the
-lines that changed, and a dub reopened later reuses the audio already made.
+key's sha256, each with a JSON file beside it holding the line's word times, so "render
+all" after an edit or a re-render of one line redoes only the lines that changed, and a
+dub reopened later reuses the audio already made. A line whose text starts with
+``<speak>`` is speech markup (spans and breaks), as everywhere in the app.
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import hashlib
 import json
+import math
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,8 +24,14 @@ import numpy as np
 
 from voicestudio.audio.io import read_audio, write_audio
 from voicestudio.dubbing.mix import mix
-from voicestudio.dubbing.script import DubLine, DubScript, DubScriptError, check_line_text
-from voicestudio.dubbing.timefit import fit_to_slot
+from voicestudio.dubbing.script import (
+    DubLine,
+    DubScript,
+    DubScriptError,
+    check_line_text,
+    markup_error,
+)
+from voicestudio.dubbing.timefit import SpokenLine, fit_to_slot
 from voicestudio.dubbing.types import (
     CancelFn,
     DubRenderError,
@@ -35,18 +45,22 @@ from voicestudio.dubbing.types import (
 from voicestudio.errors import AudioFileError, InputTextError, VoiceStudioError
 from voicestudio.safety.watermark import embed
 from voicestudio.styling.controls import StyleControls, resolve
-from voicestudio.styling.render import TARGET_LEVEL_DBFS, set_level, style_audio
 from voicestudio.text.lexicon import Lexicon
+from voicestudio.text.markup import MarkupError
 from voicestudio.voice.batch import RenderCancelled
 from voicestudio.voice.catalog import load_voice, resolve_voice
 from voicestudio.voice.synthesizer import Synthesizer, TextReport
+from voicestudio.voice.timings import PhonemeTime, WordTime
 
 #: Edges quieter than this (relative to the line's peak) are trimmed, so a line starts
 #: speaking at its cue and its duration is the speech, not the model's trailing pause.
 TRIM_FLOOR_DB = -50.0
 TRIM_KEEP_S = 0.010
-#: Bumped when rendering changes in a way that makes cached audio stale.
-CACHE_VERSION = 2
+#: Bumped when rendering changes in a way that makes cached audio stale (3: markup lines
+#: are read as markup, and every entry has its word times beside it).
+CACHE_VERSION = 3
+#: What the JSON file beside a cached WAV says it is.
+CACHE_WORDS_FORMAT = "voicestudio-dub-words"
 
 if TYPE_CHECKING:
     from voicestudio.dubbing.mix import DubMix
@@ -74,7 +88,7 @@ class DubSession:
         self.lexicon = lexicon if lexicon is not None else (
             synthesizer.lexicon if synthesizer is not None else Lexicon())
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else None
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[str, SpokenLine] = {}
         self._voices: dict[Path, Synthesizer] = {}
         self._given = synthesizer
         self.model_runs = 0  # renders that were not in the cache (tests and benchmarks read it)
@@ -122,7 +136,7 @@ class DubSession:
             if progress is not None:
                 progress(
                     (number - 1) / total,
-                    f"{result.line.unit} {number} of {total}: {result.line.text[:60]}",
+                    f"{result.line.unit} {number} of {total}: {result.line.written_text[:60]}",
                 )
             self.render_line(result.line.index)
         if cancelled is not None and cancelled():
@@ -152,7 +166,7 @@ class DubSession:
         synth = self._synth_for(line)
         controls = self._controls[index]
 
-        def render_at(length_factor: float, world_speed: float) -> np.ndarray:
+        def render_at(length_factor: float, world_speed: float) -> SpokenLine:
             return self._render_cached(
                 line.text, synth, controls, length_factor, world_speed, refresh=fresh
             )
@@ -160,6 +174,8 @@ class DubSession:
         new = LineRender(line, voice=synth.voice.name, sample_rate=synth.sample_rate)
         try:
             fit = fit_to_slot(render_at, synth.sample_rate, line.slot_s, self.settings.fit)
+        except MarkupError as exc:  # checked when the script was read: not a line to skip
+            raise markup_error(exc, line.line_no, self.script.source) from exc
         except InputTextError as exc:
             new.status, new.warnings = (
                 LineStatus.SKIPPED,
@@ -174,9 +190,12 @@ class DubSession:
                 fit.rendered_s,
             )
             new.tempo, new.fit_method = fit.tempo, fit.method
+            new.words = _on_timeline(fit.words, line)
             new.status = LineStatus.RENDERED if fit.fits else LineStatus.TOO_LONG
             report = TextReport()  # what the text front end left out (cached audio does not say)
-            list(synth.sentences(line.text, report))
+            sentences = list(synth.sentences(line.text, report))
+            if fit.words is None:  # no durations: markup's spans and breaks were not placed
+                report.unplaced_markup += sum(sentence.marked for sentence in sentences)
             new.warnings = [LineWarning(line, message) for message in report.messages()]
             if not fit.fits:
                 new.warnings.append(self._too_long(line, fit.rendered_s, fit.tempo))
@@ -268,65 +287,152 @@ class DubSession:
         length_factor: float,
         world_speed: float,
         refresh: bool = False,
-    ) -> np.ndarray:
-        """Audio from the cache, or rendered and cached; ``refresh`` renders anew and replaces
-        it."""
+    ) -> SpokenLine:
+        """The line from the cache, or rendered and cached; ``refresh`` renders anew and
+        replaces it."""
         key = self.cache_key(text, synth, controls, length_factor, world_speed)
-        audio = None if refresh else self._cache.get(key)
-        if audio is None and self.cache_dir is not None and not refresh:
-            audio = _read_cached(self.cache_dir / f"{key}.wav", synth.sample_rate)
-        if audio is None:
-            audio = speak(synth, text, controls, length_factor, world_speed)
+        spoken = None if refresh else self._cache.get(key)
+        if spoken is None and self.cache_dir is not None and not refresh:
+            spoken = _read_cached(self.cache_dir / key, synth.sample_rate)
+        if spoken is None:
+            spoken = speak(synth, text, controls, length_factor, world_speed)
             self.model_runs += 1
             if self.cache_dir is not None:
                 self.cache_dir.mkdir(parents=True, exist_ok=True)
-                write_audio(self.cache_dir / f"{key}.wav", audio, synth.sample_rate, fmt="float")
-        self._cache[key] = audio
-        return audio
+                _write_cached(self.cache_dir / key, spoken, synth.sample_rate)
+        self._cache[key] = spoken
+        return spoken
 
 
 def speak(synth: Synthesizer, text: str, controls: StyleControls, length_factor: float = 1.0,
-          world_speed: float = 1.0) -> np.ndarray:
+          world_speed: float = 1.0) -> SpokenLine:
     """``text`` styled with ``controls``, the model's ``length_scale`` times ``length_factor``
-    and WORLD's tempo times ``world_speed`` (both keep the pitch), edges trimmed.
+    and WORLD's tempo times ``world_speed`` (both keep the pitch), edges trimmed, with when
+    each word is heard (seconds from the first kept sample).
 
-    The same steps as :meth:`Synthesizer.synthesize`, which has no length argument: level,
-    WORLD styling, a pause between sentences (shortened with the tempo), none after the last.
+    Each sentence is :meth:`Synthesizer.render_sentence` (so markup's spans and breaks are
+    placed), but the pause between sentences is shortened with the tempo, as the fit
+    expects, and none follows the last: the sentence pause ``render_sentence`` appends is
+    taken off again (it is the chunk's last samples, silence). A break markup asks for
+    before the first word or after the last is trimmed with the edges' silence.
     """
     params = resolve(controls, synth.calibration)
     params = replace(params, speed=params.speed * world_speed)
     tempo = 1.0 / length_factor
-    config = synth.voice.config
+    rate = synth.sample_rate
+    between = synth.pause(params.speed * tempo)
+    appended = len(synth.pause(params.speed))  # what render_sentence puts after a sentence
+    # Durations come from the predictor's mean (noise_w 0): with sampled durations every
+    # render of a line has another length, and a tempo fitted on one render misses on the
+    # next. Variability still changes the voice's timbre and intonation (noise_scale).
+    length_scale = synth.voice.config.length_scale * length_factor
     parts: list[np.ndarray] = []
+    words: list[WordTime] | None = []
+    at = 0  # samples so far
     for sentence in synth.sentences(text, TextReport()):
         if parts:
-            parts.append(synth.pause(params.speed * tempo))
-        # Durations come from the predictor's mean (noise_w 0): with sampled durations every
-        # render of a line has another length, and a tempo fitted on one render misses on the
-        # next. Variability still changes the voice's timbre and intonation (noise_scale).
-        raw = synth.voice.infer(sentence.ids, noise_scale=config.noise_scale * controls.variability,
-                                length_scale=config.length_scale * length_factor, noise_w=0.0)
-        raw = set_level(raw, synth.sample_rate, TARGET_LEVEL_DBFS)
-        parts.append(style_audio(raw, synth.sample_rate, params, f0_method=synth.f0_method))
-    return trim_silence(np.concatenate(parts).astype(np.float32), synth.sample_rate)
+            parts.append(between)
+            at += len(between)
+        output = synth.speaker_output(sentence, controls.variability,
+                                      length_scale=length_scale, noise_w=0.0)
+        chunk = synth.render_sentence(sentence, output, params)
+        audio = chunk.samples[:len(chunk.samples) - appended]
+        if chunk.words is None or words is None:
+            words = None
+        else:
+            words.extend(w.shifted(at / rate) for w in chunk.words)
+        parts.append(audio)
+        at += len(audio)
+    samples = np.concatenate(parts).astype(np.float32)
+    first, end = speech_span(samples, rate)
+    kept_s = (end - first) / rate
+    if words is not None:  # into the trimmed audio; an edge word's quiet part may be cut
+        words = [w.mapped(lambda t: min(max(t - first / rate, 0.0), kept_s)) for w in words]
+    return SpokenLine(samples[first:end], None if words is None else tuple(words))
 
 
 def trim_silence(samples: np.ndarray, rate: int) -> np.ndarray:
     """Cut leading and trailing silence (below :data:`TRIM_FLOOR_DB` of the peak), keeping 10 ms."""
+    first, end = speech_span(samples, rate)
+    return samples[first:end]
+
+
+def speech_span(samples: np.ndarray, rate: int) -> tuple[int, int]:
+    """The samples :func:`trim_silence` keeps, as ``(first, end)``."""
     peak = float(np.max(np.abs(samples), initial=0.0))
     if peak == 0.0:
-        return samples
+        return 0, len(samples)
     loud = np.flatnonzero(np.abs(samples) >= peak * 10.0 ** (TRIM_FLOOR_DB / 20.0))
     keep = int(TRIM_KEEP_S * rate)
-    return samples[max(0, loud[0] - keep): loud[-1] + 1 + keep]
+    return max(0, int(loud[0]) - keep), min(len(samples), int(loud[-1]) + 1 + keep)
 
 
-def _read_cached(path: Path, rate: int) -> np.ndarray | None:
-    """Audio from the cache folder, or None when missing or unusable (it is then re-rendered)."""
-    if not path.is_file():
+def _on_timeline(words: tuple[WordTime, ...] | None, line: DubLine
+                 ) -> tuple[WordTime, ...] | None:
+    """A line's word times on the dub's timeline: from its cue's start (a line without a cue
+    is placed by the mix, which shifts them again: :attr:`Placement.words`)."""
+    if words is None or line.start_s is None:
+        return words
+    return tuple(w.shifted(line.start_s) for w in words)
+
+
+def _read_cached(stem: Path, rate: int) -> SpokenLine | None:
+    """A line from the cache folder (``KEY.wav`` and ``KEY.json``), or None when either is
+    missing or unusable (it is then re-rendered)."""
+    wav, words_file = stem.with_suffix(".wav"), stem.with_suffix(".json")
+    if not wav.is_file() or not words_file.is_file():
         return None
     try:
-        audio = read_audio(path)  # refuses empty, unreadable and non-finite files
-    except AudioFileError:
+        audio = read_audio(wav)  # refuses empty, unreadable and non-finite files
+        record = json.loads(words_file.read_text(encoding="utf-8"))
+        words = _words_from_json(record, len(audio.samples) / rate)
+    except (AudioFileError, OSError, ValueError, TypeError, KeyError):
         return None
-    return audio.samples if audio.sample_rate == rate else None
+    if audio.sample_rate != rate:
+        return None
+    return SpokenLine(audio.samples, words)
+
+
+def _write_cached(stem: Path, spoken: SpokenLine, rate: int) -> None:
+    """The WAV, then its words (read back only when both are there)."""
+    write_audio(stem.with_suffix(".wav"), spoken.samples, rate, fmt="float")
+    record = {"format": CACHE_WORDS_FORMAT, "version": CACHE_VERSION,
+              "words": None if spoken.words is None else [_word_json(w) for w in spoken.words]}
+    try:
+        stem.with_suffix(".json").write_text(json.dumps(record, ensure_ascii=False),
+                                             encoding="utf-8")
+    except OSError:  # a cache that cannot be written is only slower next time
+        with contextlib.suppress(OSError):
+            stem.with_suffix(".json").unlink()
+
+
+def _word_json(word: WordTime) -> dict:
+    # full precision (JSON floats round-trip exactly): a cached line has the same times
+    return {"text": word.text, "start": word.start, "end": word.end, "sentence": word.sentence,
+            "phonemes": [[p.symbol, p.start, p.end] for p in word.phonemes]}
+
+
+def _words_from_json(record: dict, duration_s: float) -> tuple[WordTime, ...] | None:
+    """The words of a cache record; ValueError (and kin) when it is not one of ours, or a
+    time lies outside the audio."""
+    if record["format"] != CACHE_WORDS_FORMAT or record["version"] != CACHE_VERSION:
+        raise ValueError("not this version's cache record")
+    if record["words"] is None:
+        return None
+
+    def seconds(value: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError("a time must be a number")
+        if not (math.isfinite(value) and 0.0 <= value <= duration_s + 1e-6):
+            raise ValueError("a time outside the audio")
+        return float(value)
+
+    words = []
+    for w in record["words"]:
+        if not isinstance(w["text"], str) or not isinstance(w["sentence"], int):
+            raise TypeError("a word needs its text and sentence")
+        phonemes = tuple(PhonemeTime(str(symbol), seconds(a), seconds(b))
+                         for symbol, a, b in w["phonemes"])
+        words.append(WordTime(w["text"], seconds(w["start"]), seconds(w["end"]), w["sentence"],
+                              phonemes))
+    return tuple(words)

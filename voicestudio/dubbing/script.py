@@ -7,7 +7,11 @@ Decisions, made once here:
 
 * a negative time, or a cue that ends at or before its start: an error naming its line;
 * an empty cue: skipped, with a warning;
-* overlapping cues: a warning; the later line still starts at its own cue.
+* overlapping cues: a warning; the later line still starts at its own cue;
+* a line whose text starts with ``<speak>`` is speech markup (the rule of
+  :func:`voicestudio.text.markup.is_markup`, as everywhere): it is kept as written (subtitle
+  readers strip other tags) and parsed when the script is read, so bad markup is an error
+  naming the script line and the column in the line's text, before anything is spoken.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 
 from voicestudio.errors import ControlRangeError, VoiceStudioError
 from voicestudio.styling.controls import StyleControls
+from voicestudio.text.markup import MarkupError, is_markup, parse_markup
 
 #: Bigger is not a script (a video, a pasted log): refuse before reading it all.
 MAX_SCRIPT_BYTES = 8 << 20
@@ -78,6 +83,18 @@ class DubLine:
     @property
     def timed(self) -> bool:
         return self.start_s is not None and self.end_s is not None
+
+    @property
+    def markup(self) -> bool:
+        """The text is speech markup (it starts with ``<speak>``)."""
+        return is_markup(self.text)
+
+    @property
+    def written_text(self) -> str:
+        """The words as written, without markup tags (stem names, subtitles of the dub)."""
+        if not self.markup:
+            return self.text
+        return " ".join(parse_markup(self.text).written_text.split())
 
     @property
     def slot_s(self) -> float | None:
@@ -235,13 +252,28 @@ def _sniff(text: str) -> str:
 
 
 def check_line_text(text: str, line_no: int, source: str) -> str:
-    """``text`` when one line of a dub may hold it (the script readers and line edits)."""
+    """``text`` when one line of a dub may hold it (the script readers and line edits); a
+    markup line must parse, so it is never found bad half-way through a render."""
     if len(text) > MAX_LINE_CHARS:
         raise DubScriptError(
             f"{source}, line {line_no}: {len(text)} characters in one line, at "
             f"most {MAX_LINE_CHARS}; split it into several lines"
         )
+    if is_markup(text):
+        try:
+            parse_markup(text)
+        except MarkupError as exc:
+            raise markup_error(exc, line_no, source) from exc
     return text
+
+
+def markup_error(exc: MarkupError, line_no: int, source: str) -> DubScriptError:
+    """A line's bad markup as a script error: the script line, then where in the line's text
+    (a CSV text and a cue's lines are joined into one line before they are parsed)."""
+    where = f"column {exc.column}" if exc.line == 1 else f"line {exc.line}, column {exc.column}"
+    return DubScriptError(
+        f"{source}, line {line_no}: bad speech markup at {where} of the line's text: {exc.reason}"
+    )
 
 
 def _parse_text(text: str, source: str) -> list[DubLine]:
@@ -484,7 +516,9 @@ def _read_vtt(text: str, source: str) -> list[tuple[float, float, str]]:
         ) from exc
     except MalformedCaptionError as exc:
         raise DubScriptError(f"{source}: {_with_line(str(exc), text)}") from exc
-    return [(_vtt_seconds(c.start), _vtt_seconds(c.end), c.text) for c in captions]
+    # ``text`` drops tags; a markup cue needs them all (``_spoken_text`` strips the others)
+    return [(_vtt_seconds(c.start), _vtt_seconds(c.end),
+             c.raw_text if is_markup(c.raw_text.strip()) else c.text) for c in captions]
 
 
 def _vtt_blocks_without_time(text: str) -> list[ScriptWarning]:
@@ -535,9 +569,11 @@ _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<[\d:.]+>|\{\\[^}]*\}")
 
 def _spoken_text(content: str) -> str:
     """Cue text as it is spoken: markup (``<i>``, ``<v Name>``, ``{\\an8}``) removed, lines
-    joined."""
-    text = html.unescape(_TAG.sub("", content))
-    return " ".join(part.strip() for part in text.split("\n") if part.strip())
+    joined. Speech markup (a cue starting with ``<speak>``) is kept as written, entities
+    too: the markup parser reads them."""
+    if not is_markup(content.strip()):
+        content = html.unescape(_TAG.sub("", content))
+    return " ".join(part.strip() for part in content.split("\n") if part.strip())
 
 
 def _overlaps(lines: list[DubLine]) -> list[ScriptWarning]:

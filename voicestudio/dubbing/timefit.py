@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voicestudio.errors import VoiceStudioError
+from voicestudio.voice.timings import WordTime
 
 #: Aim this much under the slot, so rounding and the edges' silence cannot push a line over.
 FIT_MARGIN = 0.02
@@ -39,9 +40,20 @@ WORLD_FIT_RENDERS = 2
 #: to about 0.6 %, and a tempo over the limit is not used.
 TEMPO_AIM_MARGIN = 0.004
 
+
+@dataclass(frozen=True)
+class SpokenLine:
+    """One rendering of a line: its samples (edges trimmed) and when each word is heard in
+    them (seconds from the first sample; None when the voice gives no durations). Defined
+    here, where the fit picks among renderings, so the renderer and the fit share it."""
+
+    samples: np.ndarray
+    words: tuple[WordTime, ...] | None = None
+
+
 #: ``render_at(length_factor, world_speed)``: the line with the model's length_scale times
 #: ``length_factor`` and WORLD's tempo times ``world_speed``, edges trimmed.
-RenderAt = Callable[[float, float], np.ndarray]
+RenderAt = Callable[[float, float], SpokenLine]
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,9 @@ class FitResult:
     fits: bool
     length_factor: float = 1.0  # what the model was asked for
     world_speed: float = 1.0  # what WORLD added on top
+    #: When each word is heard in ``samples`` (seconds from its first sample), as rendered at
+    #: this fit's tempo: nothing is stretched afterwards, so they need no rescaling.
+    words: tuple[WordTime, ...] | None = None
 
     @property
     def tempo(self) -> float:
@@ -103,8 +118,8 @@ def fit_to_slot(
 ) -> FitResult:
     """Render until the line fits ``slot_s`` (None: no slot, the natural rendering)."""
     natural = render_at(1.0, 1.0)
-    natural_s = len(natural) / sample_rate
-    result = FitResult(natural, natural_s, natural_s, True)
+    natural_s = len(natural.samples) / sample_rate
+    result = FitResult(natural.samples, natural_s, natural_s, True, words=natural.words)
     if slot_s is None or natural_s == 0:
         return result
     fits = _fits(slot_s)
@@ -120,9 +135,9 @@ def fit_to_slot(
     x = goal_s / natural_s  # as if the model were proportional; corrected below
     for _ in range(MODEL_FIT_RENDERS):
         x = float(np.clip(x, *LENGTH_FACTOR_RANGE))
-        audio = render_at(x, 1.0)
-        d = len(audio) / sample_rate
-        candidates.append(FitResult(audio, natural_s, d, fits(d), x))
+        spoken = render_at(x, 1.0)
+        d = len(spoken.samples) / sample_rate
+        candidates.append(FitResult(spoken.samples, natural_s, d, fits(d), x, words=spoken.words))
         if abs(d - goal_s) <= CLOSE_ENOUGH * goal_s or abs(d - d_prev) < 1e-4:
             break
         x, x_prev, d_prev = x + (goal_s - d) * (x - x_prev) / (d - d_prev), x, d
@@ -137,9 +152,10 @@ def fit_to_slot(
         speed, d = 1.0, best.rendered_s
         for _ in range(WORLD_FIT_RENDERS):
             speed *= d / aim_s  # WORLD scales time (almost) exactly
-            audio = render_at(best.length_factor, speed)
-            d = len(audio) / sample_rate
-            candidates.append(FitResult(audio, natural_s, d, fits(d), best.length_factor, speed))
+            spoken = render_at(best.length_factor, speed)
+            d = len(spoken.samples) / sample_rate
+            candidates.append(FitResult(spoken.samples, natural_s, d, fits(d), best.length_factor,
+                                        speed, spoken.words))
             if _within(candidates[-1], limits):
                 break
         best = _closest(candidates, goal_s, limits)

@@ -17,6 +17,7 @@ from voicestudio.dubbing.script import DubLine
 from voicestudio.dubbing.timefit import FitLimits
 from voicestudio.errors import VoiceStudioError
 from voicestudio.styling.controls import StyleControls
+from voicestudio.voice.timings import WordTime
 
 #: Output sample formats by bit depth.
 BIT_FORMATS = {16: "pcm16", 24: "pcm24", 32: "float"}
@@ -157,6 +158,11 @@ class LineRender:
     fit_method: str = "none"  # "none", "model" (length_scale) or "model+world" (plus WORLD tempo)
     voice: str = ""
     warnings: list[DubWarning] = field(default_factory=list)
+    #: When each word is heard, in seconds on the dub's timeline (the cue's start plus its
+    #: time in ``samples``, at the tempo the fit chose); None when the voice gives no phoneme
+    #: durations. A line without a cue is placed by the mix: its words count from its own
+    #: start until then (:attr:`voicestudio.dubbing.mix.Placement.words` places them).
+    words: tuple[WordTime, ...] | None = None
 
     @property
     def done(self) -> bool:

@@ -5,27 +5,30 @@ predictor) but Piper's ONNX contract outputs audio only. Piper's own patch
 (``piper.patch_voice_with_alignment``, the ``piper-tts[alignment]`` extra) marks that tensor
 as a second graph output; Piper runtimes read output 0 and ignore it, so a patched voice
 stays a Piper voice. VoiceStudio patches the voices it exports and imports on disk, and any
-other voice (the bundled one, a downloaded one) in memory when it loads. A graph without one
-clear durations tensor loads unpatched: it speaks, without timings.
+other voice (the bundled one, a downloaded one) on first load into a cached copy. A graph
+without one clear durations tensor loads unpatched: it speaks, without timings.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicestudio.errors import VoiceStudioError
+from voicestudio.paths import user_data_dir
 from voicestudio.project.store import atomic_write_bytes
 
-#: Patched models kept in memory, by file identity, so reloading a voice (another provider,
-#: a test) does not parse the graph again; two voices cover "the base voice and the clone".
-_CACHE_SIZE = 2
+#: Where voices patched here are kept (in the user data folder), so the graph is parsed once
+#: per voice file, not on every load, and no patched copy stays in memory.
+CACHE_FOLDER = ("cache", "timed-voices")
 
 
 @dataclass(frozen=True)
 class Patched:
-    """What loading found: the model to open (a path, or patched bytes) and, when the voice
-    has no durations, why not (for "no timings" messages)."""
+    """What loading found: the model to open (a path, or patched bytes when the cache cannot
+    be written) and, when the voice has no durations, why not (for "no timings" messages)."""
 
     model: str | bytes
     has_durations: bool
@@ -33,23 +36,53 @@ class Patched:
 
 
 _lock = threading.Lock()
-_cache: dict[tuple[str, int, int], Patched] = {}
+#: Per voice file (path, size, mtime): what was found, unless it is patched bytes.
+_found: dict[tuple[str, int, int], Patched] = {}
 
 
 def with_durations(model_path: Path) -> Patched:
-    """``model_path`` ready to open with its durations output, patched in memory if need be."""
+    """``model_path`` ready to open with its durations output: itself when it has one (or
+    cannot have one), else a patched copy from the cache, made on first use."""
     stat = model_path.stat()
     key = (str(model_path.resolve()), stat.st_size, stat.st_mtime_ns)
+    cached = _cache_path(model_path, key)
     with _lock:
-        found = _cache.get(key)
-    if found is not None:
-        return found
-    found = _patch(model_path)
-    with _lock:
-        if len(_cache) >= _CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = found
+        found = _found.get(key)
+        if found is not None and (found.model != str(cached) or cached.is_file()):
+            return found
+    if cached.is_file() and cached.stat().st_size > 0:
+        found = Patched(str(cached), True)
+    else:
+        found = _patch(model_path)
+        if isinstance(found.model, bytes):
+            found = _keep(found, cached)
+    if not isinstance(found.model, bytes):
+        with _lock:
+            _found[key] = found
     return found
+
+
+def _cache_path(model_path: Path, key: tuple[str, int, int]) -> Path:
+    digest = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:_DIGEST_CHARS]
+    return user_data_dir().joinpath(*CACHE_FOLDER) / f"{model_path.stem}-{digest}.onnx"
+
+
+_DIGEST_CHARS = 16
+
+
+def _keep(patched: Patched, cached: Path) -> Patched:
+    """Write the patched model to the cache (replacing older copies of the same voice file);
+    the bytes themselves when the cache cannot be written."""
+    assert isinstance(patched.model, bytes)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        stem = cached.name.rsplit("-", 1)[0]
+        for old in cached.parent.glob(f"{stem}-{'[0-9a-f]' * _DIGEST_CHARS}.onnx"):
+            old.unlink(missing_ok=True)
+        atomic_write_bytes(cached, patched.model)
+    except (OSError, VoiceStudioError):
+        return patched
+    return Patched(str(cached), True)
 
 
 def _patch(model_path: Path) -> Patched:

@@ -78,10 +78,11 @@ def timings_json(timeline: Timeline) -> dict:
 def srt_text(timeline: Timeline) -> str:
     import srt
 
-    return srt.compose([
-        srt.Subtitle(i, timedelta(seconds=c.start), timedelta(seconds=c.end), c.text)
-        for i, c in enumerate(sentence_cues(timeline), start=1)
-    ])
+    def at(seconds: float) -> timedelta:  # rounded as the VTT and JSON times are (srt cuts)
+        return timedelta(milliseconds=round(seconds * 1000))
+
+    return srt.compose([srt.Subtitle(i, at(c.start), at(c.end), c.text)
+                        for i, c in enumerate(sentence_cues(timeline), start=1)])
 
 
 def vtt_text(timeline: Timeline) -> str:

@@ -220,7 +220,8 @@ class DubbingSection(QGroupBox):
         self.cancel_button.clicked.connect(self.cancel)
         self.export_button = QPushButton("Export dub…")
         self.export_button.setProperty("accent", True)
-        self.export_button.setToolTip("Write track.wav, stems/ and report.csv into a folder")
+        self.export_button.setToolTip("Write track.wav, stems/, report.csv, words.csv (each word's "
+                                      "time) and track.srt/.vtt subtitles into a folder")
         self.export_button.clicked.connect(lambda: self.export())
         row = QHBoxLayout()
         for button in (self.play_button, self.rerender_button):
@@ -527,7 +528,8 @@ class DubbingSection(QGroupBox):
         notes, level = self._summary()
         self.message.show_message(
             f"Exported the dub to {result.folder}: track.wav, {len(result.stems)} stem(s), "
-            f"report.csv." + (f" {notes}." if notes else ""), level)
+            f"report.csv, words.csv, track.srt and track.vtt." + (f" {notes}." if notes else ""),
+            level)
         self.ctx.status.emit(f"Exported the dub to {result.folder.name}")
         self.exported.emit(result)
 
