@@ -163,3 +163,62 @@ def test_render_request_returns_errors_instead_of_raising(preview: PreviewSessio
     good = render_request(preview, PreviewRequest(3, "Still working after an error.",
                                                   StyleControls(pitch=1)))
     assert good.error is None and good.audio is not None and good.audio.samples.size > 0
+
+
+def test_markup_is_part_of_the_key_and_changes_the_render(preview: PreviewSession):
+    text = 'Wait <break time="700ms"/> for me.'
+    steady = StyleControls(variability=0.0)
+    runs = preview.model_runs
+    preview.render(text, steady)  # no <speak> root: plain text, the tag's letters read out
+    marked = preview.render(text, steady, markup=True)
+    assert preview.model_runs == runs + 2  # one text, two readings
+    assert marked.duration_s - preview.render("Wait for me.", steady).duration_s > 0.6
+    # a <speak> root is markup whether asked or not: one prepared line serves both
+    speak = "<speak>Hello <break time='300ms'/> there.</speak>"
+    assert preview.prepare(speak, 0.0, markup=None).markup
+    runs = preview.model_runs
+    assert preview.prepare(speak, 0.0, markup=True).markup
+    assert preview.model_runs == runs
+
+
+def test_a_render_says_when_each_word_is_heard_over_the_whole_line(preview: PreviewSession):
+    text = "First sentence here. And the second one."
+    line = preview.render_line(text, StyleControls(variability=0.0))
+    assert line.words is not None
+    assert [w.text for w in line.words] == ["First", "sentence", "here.", "And", "the",
+                                            "second", "one."]
+    starts = [w.start for w in line.words]
+    assert starts == sorted(starts) and line.words[-1].end <= line.audio.duration_s
+    assert line.words[3].sentence == 1 and line.words[3].start > line.words[2].end  # after the
+    # first sentence's pause, counted from the start of the line
+    request = PreviewRequest(1, text, StyleControls(variability=0.0, speed=1.5))
+    result = render_request(preview, request)
+    assert result.words is not None and result.words[-1].end < line.words[-1].end
+
+
+def test_markup_errors_come_back_in_the_result_with_their_place(preview: PreviewSession):
+    from voicestudio.text.markup import MarkupError
+
+    policy = LatestWins()
+    request = policy.request("<speak>Hi <emphasis>there</speak>", StyleControls(), markup=None)
+    assert request.markup is None
+    result = render_request(preview, request)
+    assert isinstance(result.error, MarkupError) and result.error.line == 1
+    assert result.audio is None and result.words is None
+    asked = policy.request("Hi <emphasis>there", StyleControls(), markup=True)
+    assert asked is None and policy.waiting.markup is True
+
+
+def test_a_voice_without_durations_renders_without_words_and_reports_the_markup(tmp_path):
+    from tests.test_timings import no_durations_voice
+    from voicestudio.voice.model import VoiceModel
+    from voicestudio.voice.synthesizer import Synthesizer
+
+    session = PreviewSession(Synthesizer(VoiceModel.load(no_durations_voice(tmp_path),
+                                                         provider="cpu")))
+    text = 'Wait <break time="1s"/> here.'
+    for _ in range(2):  # counted per render, not added up over renders of the cached line
+        result = render_request(session, PreviewRequest(1, text, StyleControls(), True))
+        assert result.error is None and result.words is None
+        assert result.report.unplaced_markup == 1
+    assert session.prepare(text, 1.0, True).report.unplaced_markup == 0  # the shared one

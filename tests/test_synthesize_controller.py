@@ -27,12 +27,16 @@ from voicestudio.gui.controllers.synthesize import (
     SynthesizeController,
     VoiceKey,
     render_preview,
+    report_warning,
 )
+from voicestudio.gui.controllers.word_positions import word_heard_at, word_ranges
 from voicestudio.styling.controls import StyleControls
 from voicestudio.text.lexicon import Lexicon, LexiconEntry, Pronunciation
+from voicestudio.text.markup import MarkupError
 from voicestudio.text.normalize import Dropped
 from voicestudio.voice.preview import PreviewRequest, RenderResult
 from voicestudio.voice.synthesizer import TextReport
+from voicestudio.voice.timings import WordTime
 
 JOE = VoiceKey("joe", "cpu", "Joe (base voice)")
 AMY = VoiceKey("amy", "cpu", "Amy")
@@ -434,3 +438,93 @@ def test_a_new_project_brings_its_lexicon_to_the_loaded_voice():
     view.words = words
     controller.project_changed()
     assert controller.session.synthesizer.lexicon is words
+
+
+# ---------------------------------------------------------------------- speech markup
+
+
+def test_the_markup_choice_travels_with_the_request_and_the_shown_line():
+    controller, view = ready()
+    marked = Line("Wait <break time='1s'/> here.", StyleControls(), JOE, markup=True)
+    controller.request(marked, play=False, quiet=True)
+    (request,) = view.renders()
+    assert request.markup is True
+    words = (WordTime("Wait", 0.1, 0.4, 0), WordTime("here.", 1.5, 1.9, 0))
+    sound = audio(2.0)
+    controller.render_finished(Preview(RenderResult(request.request_id, request.text,
+                                                    request.controls, sound, None, TextReport(),
+                                                    words, request.markup)))
+    assert controller.audio is sound and controller.words == words
+    view.take()
+    controller.slider_released(marked)  # the same line, markup and all: played, not rendered
+    assert view.named("play") == [(sound,)] and view.renders() == []
+    controller.slider_released(Line(marked.text, StyleControls(), JOE))  # toggle off: another
+    assert [r.markup for r in view.renders()] == [None]
+
+
+def test_a_markup_error_is_shown_inline_and_points_the_cursor_at_its_place():
+    controller, view = ready()
+    controller.request(Line("<speak>Hi <emphasis>there</speak>", StyleControls(), JOE),
+                       play=True, quiet=False)
+    request = view_request(controller)
+    assert request.markup is None  # the toggle off: a <speak> text is still markup
+    error = MarkupError("mismatched tag", 1, 26)
+    controller.render_finished(done(request, error=error))
+    assert view.named("show_message") == [
+        ("Speech markup, line 1, column 26: mismatched tag", Level.ERROR)]
+    assert view.named("show_markup_error") == [(1, 26)]
+    assert view.named("play") == [] and controller.audio is None
+
+
+def test_markup_a_voice_could_not_place_is_a_warning():
+    report = TextReport(sentences=2, unplaced_markup=1)
+    controller, view = ready()
+    controller.request(line(), play=False, quiet=True)
+    view.take()
+    controller.render_finished(done(view_request(controller), report))
+    ((text, level),) = view.named("show_message")
+    assert level is Level.WARNING and text.startswith("Spoke 1 sentence(s) without their markup")
+    assert "no phoneme durations" in text and view.named("clear_problem") == []
+    report.dropped[Dropped.SYMBOLS] += 1  # with text left out too: one line says both
+    warning = report_warning(report)
+    assert warning.startswith("Some of the text was left out: skipped 1 emoji")
+    assert "without their markup" in warning
+    assert report_warning(TextReport(sentences=1)) is None and report_warning(None) is None
+
+
+# ---------------------------------------------------------------------- words in the text
+
+
+def test_words_are_found_in_order_after_the_one_before():
+    text = "A cat, a hat. And a cat!"
+    assert word_ranges(text, ["A", "cat,", "a", "hat.", "And", "a", "cat!"], markup=False) == [
+        (0, 1), (2, 5), (7, 8), (9, 12), (14, 17), (18, 19), (20, 23)]
+    # a word is matched whole ("a" is not the one in "cat"), and case may have changed
+    assert word_ranges("cat a", ["a"], markup=False) == [(4, 5)]
+    assert word_ranges("HELLO there", ["hello"], markup=False) == [(0, 5)]
+
+
+def test_a_word_not_found_is_left_out_and_the_search_goes_on():
+    text = "Salt & pepper, please."
+    assert word_ranges(text, ["Salt", "and", "pepper,", "please."], markup=False) == [
+        (0, 4), None, (7, 13), (15, 21)]
+    assert word_ranges("Hi there", ["there", "Hi"], markup=False) == [(3, 8), None]  # in order
+
+
+def test_in_markup_tags_and_their_attributes_are_never_words():
+    text = ('<speak>Go <prosody rate="slow">slow now</prosody> <break time="500ms"/>'
+            '<sub alias="World Wide Web">WWW</sub>, <!-- slow --> then ms.</speak>')
+    ranges = word_ranges(text, ["Go", "slow", "now", "WWW,", "then", "ms."], markup=True)
+    assert [text[a:b] for a, b in ranges] == ["Go", "slow", "now", "WWW", "then", "ms"]
+    assert ranges[1][0] == text.index(">slow") + 1  # not the attribute's "slow"
+    # read as plain text, the same words may stand inside what looks like a tag
+    assert word_ranges('<b a="x">x', ["x"], markup=False) == [(6, 7)]
+    assert word_ranges('<b a="x">x', ["x"], markup=True) == [(9, 10)]
+
+
+def test_the_word_heard_is_the_one_whose_span_holds_the_time():
+    words = [WordTime("One", 0.1, 0.4, 0), WordTime("two.", 0.45, 0.9, 0),
+             WordTime("Three", 1.3, 1.7, 1)]
+    assert [word_heard_at(words, t) for t in (0.0, 0.1, 0.39, 0.42, 0.5, 1.0, 1.5, 1.7, 9)] == [
+        None, 0, 0, None, 1, None, 2, None, None]
+    assert word_heard_at([], 1.0) is None

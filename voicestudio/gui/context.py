@@ -39,6 +39,8 @@ class StudioContext(QObject):
         self._voices: dict[tuple[str, str], object] = {}
         self._voice_lock = threading.Lock()
         self._player = None
+        #: Grows with every sound played: whoever started one can tell whether it still plays.
+        self.sounds_played = 0
 
     # -- project
     def set_project(self, project) -> None:
@@ -128,6 +130,7 @@ class StudioContext(QObject):
         if self._player is None:
             self._player = Player(self.output_device)
         self._player.stop()
+        self.sounds_played += 1
         self._player.play(samples, sample_rate)
 
     def stop_playback(self) -> None:
@@ -137,6 +140,12 @@ class StudioContext(QObject):
     @property
     def is_playing(self) -> bool:
         return self._player is not None and self._player.is_playing
+
+    @property
+    def playback_position_s(self) -> float | None:
+        """Seconds into the sound playing (as far as it went to the device); None when
+        nothing plays."""
+        return self._player.position_s if self.is_playing else None
 
     def _close_player(self) -> None:
         if self._player is not None:

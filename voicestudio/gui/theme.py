@@ -56,6 +56,13 @@ QProgressBar::chunk {{ background: {accent}; }}
 """.format(**COLORS)
 
 
+def translucent(name: str, alpha: int) -> QColor:
+    """``name`` (a colour of :data:`COLORS`, or any colour Qt reads) at ``alpha`` (0-255)."""
+    color = QColor(COLORS.get(name, name))
+    color.setAlpha(alpha)
+    return color
+
+
 def apply_theme(app: QApplication) -> None:
     """Fusion style with the studio palette and style sheet."""
     app.setStyle("Fusion")

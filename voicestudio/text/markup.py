@@ -160,13 +160,17 @@ def plain_document(text: str) -> MarkupDocument:
     return MarkupDocument((Run(text),) if text else ())
 
 
+def reads_as_markup(text: str, markup: bool | None = None) -> bool:
+    """The opt-in rule: ``markup=None`` reads ``text`` as markup if :func:`is_markup`,
+    ``True`` always, ``False`` never."""
+    return is_markup(text) if markup is None else bool(markup)
+
+
 def read_document(text: str, markup: bool | None = None) -> MarkupDocument:
-    """``text`` as a document: ``markup=None`` parses it if :func:`is_markup`, ``True`` always
-    parses it (a fragment without a ``<speak>`` root is read as if wrapped in one, so
-    ``--ssml "Hello <break time='1s'/> there"`` works), ``False`` never does."""
-    if markup is None:
-        markup = is_markup(text)
-    if not markup:
+    """``text`` as a document, read by :func:`reads_as_markup` (a fragment without a
+    ``<speak>`` root is read as if wrapped in one when markup is asked for, so
+    ``--ssml "Hello <break time='1s'/> there"`` works)."""
+    if not reads_as_markup(text, markup):
         return plain_document(text)
     if is_markup(text):
         return parse_markup(text)

@@ -1,26 +1,28 @@
 """Fast re-rendering while a user drags a styling slider.
 
-The expensive part of a line — the speaker model's output and its WORLD
-analysis — is computed once per (text, variability) and kept; a control change
-only redoes the WORLD edit and resynthesis. :class:`LatestWins` decides which renders
-run (one at a time, one waiting, the newest wins), so a dragged slider never builds a
-queue of stale renders; whoever owns it supplies the thread (the GUI's worker tasks, the
-benchmark's plain thread).
+The expensive part of a line — the speaker model's output and its WORLD analysis — is
+computed once per (text, variability, markup) and kept; a control change only redoes the
+WORLD edit and resynthesis, and works out again when each word is heard.
+:class:`LatestWins` decides which renders run (one at a time, one waiting, the newest wins),
+so a dragged slider never builds a queue of stale renders; whoever owns it supplies the
+thread (the GUI's worker tasks, the benchmark's plain thread).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from voicestudio.audio.io import Audio
 from voicestudio.styling.controls import StyleControls, resolve
 from voicestudio.styling.world import WorldAnalysis, analyze
+from voicestudio.text.markup import reads_as_markup
 from voicestudio.voice.model import Inference
 from voicestudio.voice.synthesizer import Sentence, Synthesizer, TextReport
+from voicestudio.voice.timings import Timeline, WordTime
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,18 @@ class PreparedLine:
     variability: float
     sentences: tuple[PreparedSentence, ...]
     report: TextReport
+    #: Whether ``text`` was read as speech markup.
+    markup: bool = False
+
+
+@dataclass(frozen=True)
+class RenderedLine:
+    """A styled line: its audio, when each word is heard in it (seconds from the start;
+    None when the voice gives no durations) and what the text front end left out."""
+
+    audio: Audio
+    words: tuple[WordTime, ...] | None
+    report: TextReport
 
 
 class PreviewSession:
@@ -51,13 +65,17 @@ class PreviewSession:
     def __init__(self, synthesizer: Synthesizer, max_lines: int = 8) -> None:
         self.synthesizer = synthesizer
         self.max_lines = max_lines
-        self._cache: OrderedDict[tuple[str, float], PreparedLine] = OrderedDict()
+        self._cache: OrderedDict[tuple, PreparedLine] = OrderedDict()
         self._lock = threading.Lock()
         self.model_runs = 0  # how many lines went through the speaker model (tests read it)
 
-    def prepare(self, text: str, variability: float = 1.0) -> PreparedLine:
+    def prepare(self, text: str, variability: float = 1.0,
+                markup: bool | None = None) -> PreparedLine:
+        """The model output and WORLD analysis of each sentence of ``text`` (``markup`` as in
+        :meth:`Synthesizer.sentences`), from the cache when it was prepared before."""
+        markup = reads_as_markup(text, markup)
         # a changed lexicon says the same text differently: it is part of the key
-        key = (text, round(float(variability), 4), self.synthesizer.lexicon.fingerprint)
+        key = (text, round(float(variability), 4), markup, self.synthesizer.lexicon.fingerprint)
         with self._lock:
             line = self._cache.get(key)
             if line is not None:
@@ -66,11 +84,11 @@ class PreviewSession:
         report = TextReport()
         synth = self.synthesizer
         sentences = []
-        for sentence in synth.sentences(text, report):
+        for sentence in synth.sentences(text, report, markup):
             output = synth.speaker_output(sentence, variability)
             analysis = analyze(output.audio, synth.sample_rate, method=synth.f0_method)
             sentences.append(PreparedSentence(sentence, output, analysis))
-        line = PreparedLine(text, variability, tuple(sentences), report)
+        line = PreparedLine(text, variability, tuple(sentences), report, markup)
         with self._lock:
             self.model_runs += 1
             self._cache[key] = line
@@ -78,15 +96,31 @@ class PreviewSession:
                 self._cache.popitem(last=False)
         return line
 
-    def render(self, text: str, controls: StyleControls) -> Audio:
+    def render(self, text: str, controls: StyleControls, markup: bool | None = None) -> Audio:
         """Styled audio of the whole line; only the cheap part runs when ``text`` is cached."""
+        return self.render_line(text, controls, markup).audio
+
+    def render_line(self, text: str, controls: StyleControls,
+                    markup: bool | None = None) -> RenderedLine:
+        """:meth:`render` with the line's word times and report."""
         controls = controls.validated()
-        line = self.prepare(text, controls.variability)
+        line = self.prepare(text, controls.variability, markup)
         params = resolve(controls, self.synthesizer.calibration)
         sr = self.synthesizer.sample_rate
-        parts = [self.synthesizer.render_sentence(s.sentence, s.output, params, s.analysis).samples
-                 for s in line.sentences]
-        return Audio(np.concatenate(parts) if parts else np.zeros(0, np.float32), sr)
+        # What styling could not do is counted per render, into a report of its own: the
+        # prepared line's report is shared by every render of it.
+        styling = TextReport()
+        timeline = Timeline()
+        parts = []
+        for s in line.sentences:
+            chunk = self.synthesizer.render_sentence(s.sentence, s.output, params, s.analysis,
+                                                     report=styling)
+            timeline.add(chunk.words, len(chunk.samples) / sr)
+            parts.append(chunk.samples)
+        audio = Audio(np.concatenate(parts) if parts else np.zeros(0, np.float32), sr)
+        words = tuple(timeline.words) if timeline.available else None
+        report = replace(line.report, unplaced_markup=styling.unplaced_markup)
+        return RenderedLine(audio, words, report)
 
 
 @dataclass(frozen=True)
@@ -96,6 +130,9 @@ class PreviewRequest:
     request_id: int
     text: str
     controls: StyleControls
+    #: As in :meth:`Synthesizer.sentences`: True markup, False plain, None markup when the
+    #: text starts with ``<speak>``.
+    markup: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -107,18 +144,22 @@ class RenderResult:
     error: Exception | None = None
     #: What the text front end left out of the line (None when the render failed).
     report: TextReport | None = None
+    #: When each word is heard, over the whole line (None: the voice gives no durations,
+    #: or the render failed).
+    words: tuple[WordTime, ...] | None = None
+    markup: bool | None = None  # the request's
 
 
 def render_request(session: PreviewSession, request: PreviewRequest) -> RenderResult:
     """Render ``request``; an error comes back in the result for the caller to show, so one
     bad line never stops the previews after it."""
-    text, controls = request.text, request.controls
+    text, controls, markup = request.text, request.controls, request.markup
     try:
-        audio = session.render(text, controls)
-        report = session.prepare(text, controls.validated().variability).report  # cached: free
+        line = session.render_line(text, controls, markup)
     except Exception as exc:
-        return RenderResult(request.request_id, text, controls, None, exc)
-    return RenderResult(request.request_id, text, controls, audio, None, report)
+        return RenderResult(request.request_id, text, controls, None, exc, markup=markup)
+    return RenderResult(request.request_id, text, controls, line.audio, None, line.report,
+                        line.words, markup)
 
 
 @dataclass(frozen=True)
@@ -154,11 +195,12 @@ class LatestWins:
         """A render runs or waits for this owner (abandoned ones do not count)."""
         return self.running is not None or self.waiting is not None
 
-    def request(self, text: str, controls: StyleControls) -> PreviewRequest | None:
+    def request(self, text: str, controls: StyleControls,
+                markup: bool | None = None) -> PreviewRequest | None:
         """Number a new request. Returned when it should start now (nothing runs); else it
         waits, replacing the request that waited before it, and None is returned."""
         self._latest_id += 1
-        request = PreviewRequest(self._latest_id, text, controls)
+        request = PreviewRequest(self._latest_id, text, controls, markup)
         if self.running is None:
             self.running = request
             return request

@@ -25,6 +25,7 @@ from voicestudio.evaluate import prosody
 from voicestudio.gui.controllers.messages import Level
 from voicestudio.styling.controls import StyleControls
 from voicestudio.text.lexicon import Lexicon
+from voicestudio.text.markup import MarkupError
 from voicestudio.voice.preview import (
     LatestWins,
     PreviewRequest,
@@ -32,6 +33,8 @@ from voicestudio.voice.preview import (
     RenderResult,
     render_request,
 )
+from voicestudio.voice.synthesizer import TextReport
+from voicestudio.voice.timings import WordTime
 
 NO_PROJECT_HINT = ("Open or create a voice project (File menu) to compare this voice with your "
                    "recordings.")
@@ -54,11 +57,14 @@ class VoiceKey:
 
 @dataclass(frozen=True)
 class Line:
-    """What a render is of: the text, the style and the voice."""
+    """What a render is of: the text, the style, the voice, and how the text is read:
+    ``markup`` True as speech markup (the panel's toggle on), None as markup only when it
+    starts with ``<speak>`` (the toggle off), False never."""
 
     text: str
     controls: StyleControls
     voice: VoiceKey
+    markup: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,7 @@ class SynthesizeView(Protocol):
     def lexicon(self) -> Lexicon: ...  # the user's, with the open project's on top
     def play(self, audio: Audio) -> None: ...
     def show_message(self, text: str, level: Level) -> None: ...
+    def show_markup_error(self, line: int, column: int) -> None: ...  # 1-based: put the cursor
     def clear_problem(self) -> None: ...  # an error or a warning shown goes away
     def show_state(self, text: str) -> None: ...
     def show_preview(self, preview: Preview) -> None: ...
@@ -127,10 +134,46 @@ def render_preview(session: PreviewSession, request: PreviewRequest) -> Preview:
     return Preview(result, f0)
 
 
+def voice_entries(project, installed: Sequence) -> tuple[list[tuple[str, str]], str | None]:
+    """(label, spec) of each voice the list offers: the project's trained voices (a
+    VoiceProject's, best first; none without a project), then ``installed`` (the catalog's
+    VoiceInfos); and the spec of the project's best voice (None: it has none)."""
+    entries: list[tuple[str, str]] = []
+    best_spec = None
+    if project is not None:
+        best = project.best_voice()
+        trained = [v for v in reversed(project.voices) if (project.folder / v.path).is_file()]
+        trained.sort(key=lambda v: v is not best)
+        for voice in trained:
+            score = f", similarity {voice.similarity:.2f}" if voice.similarity is not None else ""
+            spec = str(project.folder / voice.path)
+            entries.append((f"{voice.name} (your voice{score})", spec))
+            if voice is best:
+                best_spec = spec
+    for info in installed:
+        kind = "base voice" if info.source == "bundled" else "Piper voice"
+        entries.append((f"{info.name} ({kind})", info.name))
+    return entries, best_spec
+
+
 def error_text(error: Exception) -> str:
     """A render's error as the message line shows it."""
+    if isinstance(error, MarkupError):
+        return f"Speech markup, {error}"  # "Speech markup, line 1, column 9: …"
     text = str(error) if isinstance(error, VoiceStudioError) else f"internal error: {error!r}"
     return text[:1].upper() + text[1:]
+
+
+def report_warning(report: TextReport | None) -> str | None:
+    """What a render's report warns about, as one message line; None when all was spoken as
+    written."""
+    messages = report.messages() if report is not None else []
+    if not messages:
+        return None
+    if report.skipped:
+        return "Some of the text was left out: " + "; ".join(messages)
+    text = "; ".join(messages)  # only markup that could not be placed
+    return text[:1].upper() + text[1:] + "."
 
 
 class SynthesizeController:
@@ -145,6 +188,7 @@ class SynthesizeController:
         self.session_key: VoiceKey | None = None  # the voice of ``session``
         self.loading: VoiceKey | None = None  # the voice being loaded
         self.audio: Audio | None = None  # the render shown
+        self.words: tuple[WordTime, ...] | None = None  # when its words are heard
         self.similarity: float | None = None
         self.quality = None  # evaluate.dnsmos.QualityScore of the shown render
         self._for_voice: tuple[Line, bool] | None = None  # (line, play) waiting for its voice
@@ -259,7 +303,7 @@ class SynthesizeController:
 
     # ------------------------------------------------------------------ renders
     def _send(self, line: Line, play: bool) -> None:
-        start = self.renders.request(line.text, line.controls)
+        start = self.renders.request(line.text, line.controls, line.markup)
         request_id = self.renders.latest_id
         self._requested_at[request_id] = self.clock()
         self._sent = (request_id, line)
@@ -278,7 +322,8 @@ class SynthesizeController:
         and go on with the next request."""
         error = VoiceStudioError(message)
         self.render_finished(Preview(RenderResult(request.request_id, request.text,
-                                                  request.controls, None, error)))
+                                                  request.controls, None, error,
+                                                  markup=request.markup)))
 
     def render_finished(self, preview: Preview) -> None:
         """A render ended: start the request that waited for it, then show the result
@@ -298,19 +343,20 @@ class SynthesizeController:
         self._play_ids = {i for i in self._play_ids if i > result.request_id}
         if result.error is not None:
             self.view.show_message(error_text(result.error), Level.ERROR)
+            if isinstance(result.error, MarkupError):
+                self.view.show_markup_error(result.error.line, result.error.column)
             self.view.show_state("")
             return
         self._show(preview, started, play)
 
     def _show(self, preview: Preview, started: float | None, play: bool) -> None:
         result, audio = preview.result, preview.result.audio
-        self.audio = audio
-        self._shown = Line(result.text, result.controls, self.session_key)
+        self.audio, self.words = audio, result.words
+        self._shown = Line(result.text, result.controls, self.session_key, result.markup)
         self.view.show_preview(preview)
-        warnings = result.report.messages() if result.report is not None else []
-        if warnings:
-            self.view.show_message("Some of the text was left out: " + "; ".join(warnings),
-                                   Level.WARNING)
+        warning = report_warning(result.report)
+        if warning is not None:
+            self.view.show_message(warning, Level.WARNING)
         else:
             self.view.clear_problem()
         took = f", rendered in {self.clock() - started:.2f} s" if started is not None else ""

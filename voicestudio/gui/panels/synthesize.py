@@ -6,7 +6,8 @@ queues stale renders) and what the result area says. This panel builds the widge
 forwards user actions to the controller and runs the work it asks for as worker tasks:
 loading a voice, a :class:`PreviewSession` render with its F0 contour, the similarity and
 quality scores. ``styling.presets`` keeps named presets. Sliders preview while they are
-dragged and play when released.
+dragged and play when released. The text may be speech markup (a switch under it); while a
+render plays, the word heard is marked in the text and on the waveform.
 """
 
 from __future__ import annotations
@@ -38,10 +39,13 @@ from voicestudio.gui.controllers.synthesize import (
     SynthesizeController,
     VoiceKey,
     render_preview,
+    voice_entries,
 )
 from voicestudio.gui.widgets.control_slider import ControlSlider, format_value
 from voicestudio.gui.widgets.inline_message import InlineMessage
+from voicestudio.gui.widgets.markup_toggle import MarkupToggle
 from voicestudio.gui.widgets.pronunciation_actions import PronunciationActions
+from voicestudio.gui.widgets.spoken_words import SpokenWords
 from voicestudio.gui.widgets.waveform import WaveformView
 from voicestudio.gui.workers import Cancelled, run_task
 from voicestudio.project import selection
@@ -50,6 +54,7 @@ from voicestudio.runtime import cuda_unavailable_reason
 from voicestudio.styling.controls import CONTROL_SPECS, ControlSpec, StyleControls, emotion_presets
 from voicestudio.styling.presets import PresetError, PresetStore
 from voicestudio.text.lexicon import Lexicon
+from voicestudio.text.markup import reads_as_markup
 from voicestudio.voice.catalog import DEFAULT_VOICE, list_voices, resolve_voice
 from voicestudio.voice.preview import PreviewRequest, PreviewSession
 
@@ -106,6 +111,8 @@ class SynthesizePanel(QWidget):
         speak_shortcut.activated.connect(self.speak)
         self.message = InlineMessage()
         self.pronunciation = PronunciationActions(self)  # Fix pronunciation…, Pronunciations…
+        self.markup_toggle = MarkupToggle(self.text)  # first on the voice row, under the text
+        self.markup_toggle.toggled.connect(self._on_emotion_changed)  # re-render, as a style
         text_row = QHBoxLayout()
         text_row.addWidget(self.text, 1)
         text_row.addLayout(self.pronunciation.buttons())
@@ -156,6 +163,8 @@ class SynthesizePanel(QWidget):
         self.play_button.clicked.connect(self.toggle_play)
 
         row = QHBoxLayout()
+        row.addWidget(self.markup_toggle)
+        row.addSpacing(8)
         row.addWidget(QLabel("Voice"))
         row.addWidget(self.voice_combo, 1)
         row.addSpacing(8)
@@ -225,6 +234,7 @@ class SynthesizePanel(QWidget):
         result.setMinimumWidth(320)
         self.waveform = WaveformView()
         self.waveform.setMinimumHeight(130)
+        self.spoken = SpokenWords(self.text, self.waveform, self.ctx)
         self.state_label = QLabel("Press Speak to hear the text.")
         self.similarity_label = QLabel()
         self.quality_label = QLabel()
@@ -340,6 +350,7 @@ class SynthesizePanel(QWidget):
     def shutdown(self) -> None:
         """Stop starting work and wait for the tasks under way; safe to call twice."""
         self.controller.shutdown()
+        self.spoken.stop()
         self.pronunciation.shutdown()
         for task in list(self._tasks):
             task.cancel()
@@ -351,16 +362,12 @@ class SynthesizePanel(QWidget):
         """Rebuild the voice list: the project's trained voices (best first), the base voice,
         other installed Piper voices. Keeps the choice unless ``select_best``."""
         previous = self.current_voice_spec()
-        entries, best_spec = self._project_voice_entries()
         try:
             installed = list_voices()
         except Exception as exc:  # a broken bundled package: say so, keep the project voices
             installed = []
             self.message.error(f"cannot list the installed voices: {exc}")
-        for info in installed:
-            kind = "base voice" if info.source == "bundled" else "Piper voice"
-            entries.append((f"{info.name} ({kind})", info.name))
-
+        entries, best_spec = voice_entries(self.ctx.project, installed)
         combo = self.voice_combo
         combo.blockSignals(True)
         try:
@@ -378,23 +385,6 @@ class SynthesizePanel(QWidget):
         if self.current_voice_spec() != previous:
             self._on_voice_chosen()
 
-    def _project_voice_entries(self) -> tuple[list[tuple[str, str]], str | None]:
-        """(label, spec) of the project's trained voices, best first, and the best one's spec."""
-        project = self.ctx.project
-        if project is None:
-            return [], None
-        best = project.best_voice()
-        trained = [v for v in reversed(project.voices) if (project.folder / v.path).is_file()]
-        trained.sort(key=lambda v: v is not best)
-        entries, best_spec = [], None
-        for voice in trained:
-            score = f", similarity {voice.similarity:.2f}" if voice.similarity is not None else ""
-            spec = str(project.folder / voice.path)
-            entries.append((f"{voice.name} (your voice{score})", spec))
-            if voice is best:
-                best_spec = spec
-        return entries, best_spec
-
     def _on_voice_chosen(self, *_args) -> None:
         self.controller.voice_chosen(self._line())
 
@@ -403,7 +393,8 @@ class SynthesizePanel(QWidget):
                         self.voice_combo.currentText())
 
     def _line(self) -> Line:
-        return Line(self.current_text(), self.current_controls(), self._key())
+        return Line(self.current_text(), self.current_controls(), self._key(),
+                    self.markup_toggle.markup())
 
     def _on_voices_changed(self) -> None:
         self.controller.voice_files_changed(self.current_voice_spec())
@@ -448,7 +439,7 @@ class SynthesizePanel(QWidget):
         if not self._applying:
             self.controller.slider_released(self._line())
 
-    def _on_emotion_changed(self, *_args) -> None:
+    def _on_emotion_changed(self, *_args) -> None:  # the markup switch too
         if not self._applying:
             self.controller.request(self._line(), play=True, quiet=True)
 
@@ -494,9 +485,15 @@ class SynthesizePanel(QWidget):
             self.ctx.play(audio.samples, audio.sample_rate)
         except VoiceStudioError as exc:
             self.message.show_message(f"Rendered, but it cannot be played: {exc}", "warning")
+            return
+        if audio is self.controller.audio:
+            self.spoken.follow()
 
     def show_message(self, text: str, level: Level) -> None:
         self.message.show_message(text, level.value)
+
+    def show_markup_error(self, line: int, column: int) -> None:
+        self.markup_toggle.show_error(line, column)
 
     def clear_problem(self) -> None:
         if self.message.level in (Level.ERROR.value, Level.WARNING.value):
@@ -506,7 +503,10 @@ class SynthesizePanel(QWidget):
         self.state_label.setText(text)
 
     def show_preview(self, preview: Preview) -> None:
-        audio = preview.result.audio
+        result = preview.result
+        audio = result.audio
+        self.spoken.show_render(result.text, result.words,
+                                reads_as_markup(result.text, result.markup))
         self.waveform.set_audio(audio.samples, audio.sample_rate)
         if preview.f0 is not None:
             self.waveform.set_f0(preview.f0.times_s, preview.f0.hz)

@@ -1,4 +1,5 @@
-"""A waveform of a take or a rendered line, with an optional F0 (pitch) contour below it.
+"""A waveform of a take or a rendered line, with an optional F0 (pitch) contour below it,
+and while it plays, the word being heard marked over both and a play-head.
 
 Drawing only: the samples and the contour come from engine code. Long audio is drawn as a
 min/max envelope with a bounded number of columns, so a minute of 48 kHz audio costs the
@@ -11,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
-from voicestudio.gui.theme import COLORS, fill_with_graphics
+from voicestudio.gui.theme import COLORS, fill_with_graphics, translucent
 
 # Columns of the min/max envelope: more than any screen is wide, few enough to draw at once.
 MAX_COLUMNS = 3000
@@ -44,7 +45,8 @@ def envelope(
 class WaveformView(QWidget):
     """``set_audio(samples, sample_rate)`` draws a waveform; ``set_f0(times_s, f0_hz)``
     adds a pitch contour (NaN or 0 = unvoiced, drawn as gaps) in a second plot that shares
-    the time axis; ``clear()`` empties both and hides the contour."""
+    the time axis; ``show_playback(seconds, word)`` marks where playback is and the span of
+    the word heard there (None: no word); ``clear()`` empties both and hides the contour."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,6 +70,40 @@ class WaveformView(QWidget):
         self.f0_curve = self.f0_plot.plot(pen=pg.mkPen(COLORS["ok"], width=2), connect="finite")
         self.f0_plot.hide()
         self.wave_plot.setLabel("bottom", "time", units="s")
+
+        # The word heard, over both plots, and the play-head; hidden until playback shows them.
+        self.word_regions = [self._word_region(plot) for plot in (self.wave_plot, self.f0_plot)]
+        self.playhead = pg.InfiniteLine(angle=90, movable=False,
+                                        pen=pg.mkPen(COLORS["text"], width=1))
+        self.playhead.setZValue(20)
+        self.playhead.hide()
+        self.wave_plot.addItem(self.playhead, ignoreBounds=True)
+
+    @staticmethod
+    def _word_region(plot: pg.PlotItem) -> pg.LinearRegionItem:
+        region = pg.LinearRegionItem(movable=False, brush=translucent("accent", 75),
+                                     pen=pg.mkPen(translucent("accent", 150)))
+        region.setZValue(-10)  # under the waveform
+        region.hide()
+        plot.addItem(region, ignoreBounds=True)
+        return region
+
+    @property
+    def word_region(self) -> pg.LinearRegionItem:
+        """The word's mark on the waveform (the contour's follows it)."""
+        return self.word_regions[0]
+
+    def show_playback(self, seconds: float | None,
+                      word: tuple[float, float] | None = None) -> None:
+        """Put the play-head at ``seconds`` (None: hide it) and mark ``word`` (start, end in
+        seconds; None: no word)."""
+        self.playhead.setVisible(seconds is not None)
+        if seconds is not None:
+            self.playhead.setValue(seconds)
+        for region in self.word_regions:
+            region.setVisible(word is not None)
+            if word is not None:
+                region.setRegion(word)
 
     @staticmethod
     def _style_plot(plot: pg.PlotItem) -> None:
@@ -111,6 +147,7 @@ class WaveformView(QWidget):
     def clear(self) -> None:
         """Empty the view and hide the contour."""
         self.duration_s = 0.0
+        self.show_playback(None)
         self.wave_curve.setData([], [])
         self.f0_curve.setData([], [])
         self.f0_plot.hide()
