@@ -78,7 +78,7 @@ def test_word_boundaries_lie_at_the_silence_between_sentences(synth, speed):
     assert abs(words[last + 1].start - silence_end) <= TOLERANCE_S
     for word in words:  # in order, inside the audio, phonemes inside their word
         assert 0 <= word.start <= word.end <= timeline.duration
-        assert word.phonemes[0].start == word.start and word.phonemes[-1].end == word.end
+        assert word.start <= word.phonemes[0].start and word.phonemes[-1].end == word.end
     starts = [w.start for w in words]
     assert starts == sorted(starts)
 
@@ -92,16 +92,20 @@ def test_times_scale_with_the_tempo(synth):
 
 
 def test_written_words_pair_with_the_spoken_ones():
-    # "1984" is four spoken words and "$5" two: counted by phonemizing the word alone
+    # "1984" is four spoken words and "$5" two: learnt by phonemizing the word alone
     phonemes = list("ɪn naɪntiːn hʌndɹɪd eɪɾi fɔːɹ, ɪt kɔst faɪv dɑːlɚz.")
-    counts = {"1984,": 4, "$5.": 2}
+    alone = {"1984,": "naɪntiːn hʌndɹɪd eɪɾi fɔːɹ", "$5.": "faɪv dɑːlɚz"}
     words = written_words("In 1984, it cost $5.")
-    slots = word_slots(words, phonemes, lambda i: counts.get(words[i], 1))
+    slots = word_slots(words, phonemes, lambda i: list(alone.get(words[i], "x")))
     assert [s.text for s in slots] == ["In", "1984,", "it", "cost", "$5."]
     assert "".join(phonemes[slots[1].first:slots[1].end]) == "naɪntiːn hʌndɹɪd eɪɾi fɔːɹ,"
-    # when even that disagrees, the spoken words are shared out and every word keeps a place
-    odd = word_slots(["a", "b"], list("x y z"), lambda i: 1)
-    assert [(s.first, s.end) for s in odd] == [(0, 3), (4, 5)]
+    # words the front end ran together ("with which") are told apart by their own phonemes
+    phonemes = list("wɪðwɪtʃ wiː ɑːɹ ðɪ ˈɑːɹts.")
+    alone = ["wɪð", "wˈɪtʃ", "wiː", "ɑːɹ", "ðə", "ˈɑːɹts"]
+    slots = word_slots(["with", "which", "we", "are", "the", "arts."], phonemes,
+                       lambda i: list(alone[i]))
+    said = ["".join(phonemes[s.first:s.end]) for s in slots]
+    assert said == ["wɪð", "wɪtʃ", "wiː", "ɑːɹ", "ðɪ", "ˈɑːɹts."]
     assert spoken_groups(list("a , b")) == [(0, 3), (4, 5)]  # punctuation joins its word
 
 

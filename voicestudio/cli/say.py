@@ -60,6 +60,14 @@ def add_parser(sub) -> None:
                      help="also write when each word and phoneme is heard (JSON, seconds)")
     say.add_argument("--subtitles", type=Path, metavar="OUT.srt|OUT.vtt",
                      help="also write subtitles: a cue per sentence (.vtt marks each word too)")
+    say.add_argument("--perform", type=Path, metavar="TAKE.wav",
+                     help="deliver the line as this recording of it does (anyone's voice): "
+                     "its timing, intonation and loudness, carried onto the voice")
+    say.add_argument("--transfer", metavar="LIST", default=None,
+                     help="what --perform carries over, comma-separated: timing, pitch, energy "
+                     "(default: all three)")
+    say.add_argument("--strength", type=float, metavar="PCT", default=None,
+                     help="how much of the performance is carried over, 0-100 (default 80)")
     say.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
     add_style_options(say)
@@ -75,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from voicestudio.voice.timings import Timeline
 
     controls = style_controls(args)
+    settings = perform_settings(args)  # a bad --transfer or --strength: refused before any work
     check_writable(args.output)
     for extra in (args.timings, args.subtitles):
         if extra is not None:
@@ -102,15 +111,19 @@ def run(args: argparse.Namespace) -> int:
     # the voice's own rate may not fit an MP3
     file_format.check_rate(args.rate or synth.sample_rate)
     report = TextReport()
-    chunks = synth.synthesize(text, controls, report, markup=True if args.ssml else None)
-    first = next(chunks)  # empty or unspeakable text fails here, before a file is created
+    if args.perform is not None:
+        pieces = iter([_performed(args, synth, text, controls, settings, report)])
+    else:
+        chunks = synth.synthesize(text, controls, report, markup=True if args.ssml else None)
+        pieces = ((c.samples, c.words) for c in chunks)
+    first = next(pieces)  # empty or unspeakable text fails here, before a file is created
     # watermarked, tagged
     writer = synthetic_writer(args.output, synth.sample_rate, args.rate, args.format)
     timeline = Timeline()
     try:
-        for chunk in (first, *chunks):
-            writer.write(chunk.samples)
-            timeline.add(chunk.words, len(chunk.samples) / chunk.sample_rate)
+        for samples, words in (first, *pieces):
+            writer.write(samples)
+            timeline.add(words, len(samples) / synth.sample_rate)
         # the side files first: a failure there leaves no audio file without them
         if args.timings is not None:
             write_timings(args.timings, timeline)
@@ -127,6 +140,39 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {path}: {seconds:.2f} s, {writer.rate} Hz {writer.encoding}, "
               f"{report.sentences} sentence(s), voice {voice.name} on {voice.provider.used}")
     return 0
+
+
+def perform_settings(args: argparse.Namespace):
+    """--transfer and --strength as PerformSettings (None without --perform; refused then)."""
+    from voicestudio.voice.perform import DEFAULT_STRENGTH, PerformSettings, Transfer
+
+    if args.perform is None:
+        if args.transfer is not None or args.strength is not None:
+            raise VoiceStudioError("--transfer and --strength shape a --perform; give one")
+        return None
+    if args.ssml:
+        raise VoiceStudioError("--perform takes the timing from the recording; it does not "
+                               "combine with --ssml")
+    names = [n.strip().lower() for n in (args.transfer or "timing,pitch,energy").split(",")]
+    known = {t.value: t for t in Transfer}
+    unknown = [n for n in names if n not in known]
+    if unknown or not any(names):
+        raise VoiceStudioError(f"--transfer takes {', '.join(known)} (comma-separated); "
+                               f"got {args.transfer!r}")
+    strength = DEFAULT_STRENGTH * 100 if args.strength is None else args.strength
+    if not 0 <= strength <= 100:
+        raise VoiceStudioError(f"--strength must be 0 to 100 (got {strength:g})")
+    return PerformSettings(frozenset(known[n] for n in names), strength / 100).validated()
+
+
+def _performed(args: argparse.Namespace, synth, text: str, controls, settings, report):
+    """The line delivered as the recording ``--perform`` delivers it: (samples, words)."""
+    from voicestudio.voice.perform import perform
+    from voicestudio.voice.performance import read_performance_file
+
+    performance = read_performance_file(args.perform, text)  # refused whole if unusable
+    line = perform(synth, text, performance, controls, settings, report)
+    return line.audio, line.words
 
 
 def read_text(args: argparse.Namespace) -> str:

@@ -4,12 +4,14 @@ The front end phonemizes a whole sentence at once (espeak's context decides stre
 linking), and its output separates words with a space phoneme. Written words and espeak's
 words usually pair one to one; where they do not ("1984" is four spoken words, "e.g." two),
 each written word is phonemized alone to learn how many spoken words it makes, and when even
-that disagrees with the sentence (context changed a reading) the spoken words are shared out
-in proportion. A word's phonemes are what its timings are read from.
+that disagrees with the sentence (espeak ran "with which" or "the arts" together) the words'
+own phonemes are lined up with the sentence's. A word's phonemes are what its timings are
+read from.
 """
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -59,39 +61,85 @@ def spoken_groups(phonemes: Sequence[str]) -> list[tuple[int, int]]:
 def word_slots(
     words: Sequence[str],
     phonemes: Sequence[str],
-    spoken_words_in: Callable[[int], int],
+    phonemes_of: Callable[[int], Sequence[str]],
 ) -> list[WordSlot]:
     """Pair ``words`` (as :func:`written_words` gives them) with the phonemes spoken for each.
 
-    ``spoken_words_in(i)`` says how many spoken words the front end makes of word ``i``
-    alone; it is asked only when the counts differ.
+    ``phonemes_of(i)`` is what the front end makes of word ``i`` alone; it is asked only when
+    the counts of written and spoken words differ. Then, when each word alone makes as many
+    spoken words as the sentence has, they are paired in order; otherwise (the front end ran
+    "with which" together) the words' own phonemes are lined up with the sentence's, so a
+    word boundary may fall inside a spoken word.
     """
     groups = spoken_groups(phonemes)
     if not words or not groups:
         return []
     if len(groups) == len(words):
-        counts = [1] * len(words)
-    else:
-        counts = [max(0, spoken_words_in(i)) for i in range(len(words))]
-        if sum(counts) != len(groups):
-            counts = _shares(counts, len(groups))
+        return _in_order(words, groups, [1] * len(words))
+    alone = [list(phonemes_of(i)) for i in range(len(words))]
+    counts = [len(spoken_groups(p)) for p in alone]
+    if sum(counts) == len(groups):
+        return _in_order(words, groups, counts)
+    return _lined_up(words, phonemes, alone)
+
+
+def _in_order(words: Sequence[str], groups: Sequence[tuple[int, int]], counts: Sequence[int]
+              ) -> list[WordSlot]:
     slots = []
     g = 0
     for word, count in zip(words, counts, strict=True):
         if count == 0:  # nothing of its own: a zero-length slot where it would have been
-            at = groups[min(g, len(groups) - 1)][0] if g < len(groups) else groups[-1][1]
+            at = groups[g][0] if g < len(groups) else groups[-1][1]
             slots.append(WordSlot(word, at, at))
             continue
-        first, end = groups[g][0], groups[g + count - 1][1]
-        slots.append(WordSlot(word, first, end))
+        slots.append(WordSlot(word, groups[g][0], groups[g + count - 1][1]))
         g += count
     return slots
 
 
-def _shares(counts: Sequence[int], total: int) -> list[int]:
-    """``total`` spoken words shared out in proportion to ``counts`` (each word at least one
-    when there are enough), adding up to ``total`` exactly."""
-    weights = [max(1, c) for c in counts]
-    whole = sum(weights)
-    edges = [round(total * sum(weights[:i]) / whole) for i in range(len(weights) + 1)]
-    return [b - a for a, b in zip(edges[:-1], edges[1:], strict=True)]
+#: Marks left out when phonemes are lined up: stress and length vary with context.
+_UNSTABLE = frozenset("ˈˌː")
+
+
+def _lined_up(words: Sequence[str], phonemes: Sequence[str],
+              alone: Sequence[Sequence[str]]) -> list[WordSlot]:
+    """Each sentence phoneme owned by the word whose own phonemes it matches (difflib on the
+    symbols, stress and length marks aside); unmatched ones go with the word before; owners
+    only move forward, so every word gets one contiguous run."""
+    mine = [(p, k) for k, p in enumerate(phonemes)
+            if p != WORD_SEPARATOR and not is_punctuation(p) and p not in _UNSTABLE]
+    theirs = [(p, i) for i, word in enumerate(alone) for p in word
+              if p != WORD_SEPARATOR and not is_punctuation(p) and p not in _UNSTABLE]
+    owner = [-1] * len(mine)
+    matcher = difflib.SequenceMatcher(None, [p for p, _ in theirs], [p for p, _ in mine],
+                                      autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for j in range(block.size):
+            owner[block.b + j] = theirs[block.a + j][1]
+    current = 0
+    for j, who in enumerate(owner):
+        current = max(current, who)
+        owner[j] = current
+    # every other symbol goes with its neighbour: a stress mark with the phoneme after it,
+    # a length mark or punctuation with the one before
+    by_index = dict(zip((k for _, k in mine), owner, strict=True))
+    full: dict[int, int] = {}
+    last = 0
+    for k, p in enumerate(phonemes):
+        if k in by_index:
+            last = by_index[k]
+        elif p in "ˈˌ":
+            last = next((by_index[m] for m in range(k + 1, len(phonemes)) if m in by_index),
+                        last)
+        elif p == WORD_SEPARATOR:
+            continue
+        full[k] = last
+    slots = []
+    for i, word in enumerate(words):
+        owned = [k for k, who in full.items() if who == i]
+        if owned:
+            slots.append(WordSlot(word, owned[0], owned[-1] + 1))
+        else:
+            at = slots[-1].end if slots else 0
+            slots.append(WordSlot(word, at, at))
+    return slots

@@ -18,7 +18,7 @@ from voicestudio.errors import InputTextError
 from voicestudio.styling.calibration import ProsodyCalibration
 from voicestudio.styling.controls import StyleControls, StyleParams, resolve
 from voicestudio.styling.render import TARGET_LEVEL_DBFS, set_level, style_audio
-from voicestudio.styling.world import WorldAnalysis, frame_hop
+from voicestudio.styling.world import FrameEdits, WorldAnalysis, frame_hop
 from voicestudio.text.lexicon import Lexicon, Segment, phonemize_with
 from voicestudio.text.markup import MarkupDocument, Run, SpanStyle, read_document
 from voicestudio.text.normalize import (
@@ -30,7 +30,7 @@ from voicestudio.text.normalize import (
     split_sentences,
 )
 from voicestudio.text.phonemize import phoneme_id_spans
-from voicestudio.text.words import WordSlot, spoken_groups, word_slots, written_words
+from voicestudio.text.words import WordSlot, word_slots, written_words
 from voicestudio.voice.model import Inference, VoiceModel, text_phonemes
 from voicestudio.voice.spans import (
     WordSpan,
@@ -39,7 +39,13 @@ from voicestudio.voice.spans import (
     insert_pauses,
     pauses_between,
 )
-from voicestudio.voice.timings import TimeMap, WordTime, sentence_word_times
+from voicestudio.voice.timings import (
+    Pause,
+    TimeMap,
+    WordTime,
+    onset_phoneme,
+    sentence_word_times,
+)
 from voicestudio.voice.utterance import MarkedSentence, marked_sentences
 
 #: Silence after each sentence, before tempo changes.
@@ -184,8 +190,7 @@ class Synthesizer:
                 continue
             report.sentences += 1
             written = written_words(cleaned.text)
-            words = word_slots(written, phonemes,
-                               lambda i, w=written: self._spoken_words_in(w[i]))
+            words = word_slots(written, phonemes, lambda i, w=written: self._phonemes(w[i]))
             yield Sentence(index, cleaned.text, ids, tuple(phonemes), tuple(spans), tuple(words))
             index += 1
         if index == 0:
@@ -211,7 +216,7 @@ class Synthesizer:
         """One sentence of markup: its words cleaned, phonemized together (``<phoneme>``
         words as given), each word keeping its style and the pause after it."""
         words: list[str] = []
-        counts: list[Callable[[], int]] = []
+        alone: list[Callable[[], list[str]]] = []  # each word's phonemes on its own
         styles: list[SpanStyle] = []
         pauses: list[float] = []
         segments: list[Segment] = []
@@ -219,7 +224,7 @@ class Synthesizer:
             if token.phonemes is not None:
                 fixed = tuple(unicodedata.normalize("NFD", token.phonemes))
                 segments.append(Segment(token.text, fixed))
-                shown, count = token.shown, (lambda f=fixed: len(spoken_groups(f)))
+                shown, own = token.shown, (lambda f=fixed: list(f))
             else:
                 cleaned = clean_text(token.text, latin_only=self._latin)
                 report.add_cleaned(cleaned)
@@ -233,9 +238,9 @@ class Synthesizer:
                         pauses[-1] += token.pause_after
                     continue
                 shown = token.shown if token.unit else cleaned.text
-                count = lambda t=cleaned.text: self._spoken_words_in(t)  # noqa: E731
+                own = lambda t=cleaned.text: self._phonemes(t)  # noqa: E731
             words.append(shown)
-            counts.append(count)
+            alone.append(own)
             styles.append(token.style)
             pauses.append(token.pause_after)
         if not words:
@@ -249,7 +254,7 @@ class Synthesizer:
         if len(ids) <= 4:
             return None
         report.sentences += 1
-        slots = word_slots(words, phonemes, lambda i: counts[i]())
+        slots = word_slots(words, phonemes, lambda i: alone[i]())
         return Sentence(index, " ".join(words), ids, tuple(phonemes), tuple(spans),
                         tuple(slots), tuple(styles), tuple(pauses), lead)
 
@@ -261,10 +266,6 @@ class Synthesizer:
                                   config.phoneme_id_map)
         groups = text_phonemes(text, config)
         return [p for i, group in enumerate(groups) for p in ([" "] if i else []) + group]
-
-    def _spoken_words_in(self, word: str) -> int:
-        """How many spoken words the front end makes of ``word`` alone ("1984": four)."""
-        return len(spoken_groups(self._phonemes(word)))
 
     def speaker_audio(self, sentence: Sentence, variability: float = 1.0) -> np.ndarray:
         """The speaker model's output for one sentence, at the standard speech level."""
@@ -288,14 +289,22 @@ class Synthesizer:
 
     def render_sentence(self, sentence: Sentence, output: Inference, params: StyleParams,
                         analysis: WorldAnalysis | None = None,
-                        report: TextReport | None = None) -> SpeechChunk:
+                        report: TextReport | None = None,
+                        restyle: Restyle | None = None) -> SpeechChunk:
         """One sentence styled (its markup spans and pauses included), with the pause after
         it and when its words are heard. ``analysis`` is the model output's WORLD analysis
-        when the caller keeps one (the preview)."""
+        when the caller keeps one (the preview). ``restyle`` (a performance's timing,
+        intonation and loudness) replaces what markup would ask."""
         sr = self.sample_rate
         durations = output.samples_per_id
         edits, time_map = None, TimeMap.tempo(len(output.audio), sr, params.speed)
-        if sentence.marked and durations is None:
+        if restyle is not None:
+            hop = frame_hop(sr)
+            edits = restyle.edits
+            if edits is not None:
+                time_map = edited_time_map(edits, hop, sr, params.speed)
+            time_map = time_map.with_pauses(restyle.pauses)
+        elif sentence.marked and durations is None:
             if report is not None:
                 report.unplaced_markup += 1
         elif sentence.marked:
@@ -325,7 +334,8 @@ class Synthesizer:
         starts = np.concatenate([[0], np.cumsum(durations)])
         spans = []
         for k, slot in enumerate(sentence.words):
-            a = sentence.id_spans[slot.first][0] if slot.first < len(sentence.id_spans) else -1
+            first = onset_phoneme(sentence.phonemes, slot.first)
+            a = sentence.id_spans[first][0] if first < len(sentence.id_spans) else -1
             b = sentence.id_spans[slot.end - 1][1] if slot.end > slot.first else a
             spans.append(WordSpan(int(starts[a]), int(starts[b]), sentence.styles[k],
                                   sentence.pauses[k]))
@@ -348,6 +358,15 @@ class Synthesizer:
         for sentence in _chain(first, sentences):
             raw = self.speaker_output(sentence, controls.variability)
             yield self.render_sentence(sentence, raw, params, report=report)
+
+
+@dataclass(frozen=True)
+class Restyle:
+    """Per-frame edits and inserted pauses for one sentence, made outside the synthesizer
+    (``voice/perform.py``: a performance's timing, intonation and loudness)."""
+
+    edits: FrameEdits | None = None
+    pauses: tuple[Pause, ...] = ()
 
 
 def _is_plain(document: MarkupDocument) -> bool:

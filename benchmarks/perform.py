@@ -1,0 +1,170 @@
+"""Perform it (issue 18): how closely a voice follows a performance, and what it costs.
+
+Performer/voice pairs from ../shared/data/speech: each of the four sentences both speakers
+recorded (LJ001-0001, -0009, -0010, -0012), read by pmatthes (male) and by ljspeech
+(female), directs the bundled voice (male). For each: the plain rendering and the performed
+one (all three transfers at 100 % and at the default 80 %), at variability 0.
+
+- timing: the result is aligned to the text independently (PocketSphinx, ``audio/aligner``);
+  the median over words of |result word start − performance word start|, both measured from
+  the first word's start (goal ≤ 50 ms with timing; the plain rendering should miss).
+- intonation: Pearson correlation of the result's F0 (semitones, RAPT) with the
+  performance's, frames mapped through the two independent word alignments, voiced in both
+  (goal ≥ 0.8; plain ≤ 0.5); the result's median F0 against the plain rendering's (goal:
+  within 1 st, so a female performance leaves the male voice male).
+- the voice: speaker similarity (Resemblyzer cosine) of the result to the plain rendering
+  (goal ≥ 0.90) and word error rate of PocketSphinx on both (goal: no worse than plain + 0.05).
+- time: reading the performance, and perform() against plain synthesis of the same line.
+
+    .venv/bin/python benchmarks/perform.py [--sentences LJ001-0009 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import median, now  # noqa: E402
+from corpus import recordings  # noqa: E402
+
+SENTENCES = ("LJ001-0001", "LJ001-0009", "LJ001-0010", "LJ001-0012")
+PERFORMERS = ("pmatthes", "ljspeech")
+
+
+@dataclass
+class Row:
+    performer: str
+    sentence: str
+    setting: str
+    timing_ms: float
+    f0_r: float
+    median_st: float
+    secs: float
+    wer: float
+    seconds: float
+
+
+def relative_starts(words) -> np.ndarray:
+    starts = np.array([w.start for w in words])
+    return starts - starts[0]
+
+
+def timing_error_ms(result_words, performance_words) -> float:
+    return 1000 * float(np.median(np.abs(relative_starts(result_words)
+                                         - relative_starts(performance_words))))
+
+
+def st(f0: np.ndarray) -> np.ndarray:
+    out = np.full(len(f0), np.nan)
+    voiced = f0 > 0
+    if voiced.any():
+        out[voiced] = 12 * np.log2(f0[voiced] / np.median(f0[voiced]))
+    return out
+
+
+def f0_correlation(result_f0, result_words, perf_f0, perf_words, frame_s) -> float:
+    """Correlation of two semitone contours, result frames mapped to performance time through
+    word starts and ends (independent alignments of each)."""
+    xs = np.ravel([[w.start, w.end] for w in result_words])
+    ys = np.ravel([[w.start, w.end] for w in perf_words])
+    keep = np.concatenate([[True], np.diff(xs) > 0]) & np.concatenate([[True], np.diff(ys) >= 0])
+    xs, ys = xs[keep], ys[keep]
+    times = np.arange(len(result_f0)) * frame_s
+    inside = (times >= xs[0]) & (times <= xs[-1])
+    mapped = np.interp(times, xs, ys)
+    a = st(result_f0)
+    b_all = st(perf_f0)
+    index = np.clip(np.round(mapped / frame_s).astype(int), 0, len(b_all) - 1)
+    b = b_all[index]
+    both = inside & np.isfinite(a) & np.isfinite(b)
+    if both.sum() < 20:
+        return float("nan")
+    return float(np.corrcoef(a[both], b[both])[0, 1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sentences", nargs="*", default=list(SENTENCES))
+    args = parser.parse_args(argv)
+
+    from voicestudio.audio.aligner import align_words
+    from voicestudio.audio.io import Audio, read_audio
+    from voicestudio.audio.recognizer import transcribe
+    from voicestudio.evaluate.prosody import FRAME_PERIOD_MS, f0_contour
+    from voicestudio.evaluate.secs import speaker_similarity
+    from voicestudio.styling.controls import StyleControls
+    from voicestudio.text.compare import word_error_rate
+    from voicestudio.voice.catalog import load_voice
+    from voicestudio.voice.perform import ALL_TRANSFERS, PerformSettings, perform
+    from voicestudio.voice.performance import read_performance
+    from voicestudio.voice.synthesizer import Synthesizer
+
+    frame_s = FRAME_PERIOD_MS / 1000
+    synth = Synthesizer(load_voice(None, provider="cpu"))
+    sr = synth.sample_rate
+    controls = StyleControls(variability=0.0)
+    rows: list[Row] = []
+    reading_s: list[float] = []
+    for performer in PERFORMERS:
+        files = {p.stem: (p, t) for p, t in recordings(performer)}
+        if not files:
+            print(f"{performer}: the speech corpus is not on this machine; skipped")
+            continue
+        for name in args.sentences:
+            path, text = files[name]
+            take = read_audio(path)
+            started = now()
+            performance = read_performance(take.samples, take.sample_rate, text)
+            reading_s.append(now() - started)
+            perf_f0 = f0_contour(take.samples, take.sample_rate)
+            perf_words = performance.words
+            started = now()
+            plain = np.concatenate([c.samples for c in synth.synthesize(text, controls)])
+            plain_s = now() - started
+            plain_f0 = f0_contour(plain, sr)
+            plain_words = align_words(plain, sr, text)
+            plain_wer = word_error_rate(text, transcribe(plain, sr))
+            rows.append(Row(performer, name, "plain", timing_error_ms(plain_words, perf_words),
+                            f0_correlation(plain_f0, plain_words, perf_f0, perf_words, frame_s),
+                            0.0, 1.0, plain_wer, plain_s))
+            for label, strength in (("performed 100 %", 1.0), ("performed 80 %", 0.8)):
+                started = now()
+                line = perform(synth, text, performance, controls,
+                               PerformSettings(ALL_TRANSFERS, strength))
+                took = now() - started
+                f0 = f0_contour(line.audio, sr)
+                words = align_words(line.audio, sr, text)
+                shift = 12 * np.log2(np.median(f0[f0 > 0]) / np.median(plain_f0[plain_f0 > 0]))
+                rows.append(Row(
+                    performer, name, label, timing_error_ms(words, perf_words),
+                    f0_correlation(f0, words, perf_f0, perf_words, frame_s), float(shift),
+                    speaker_similarity(Audio(line.audio, sr), Audio(plain, sr)),
+                    word_error_rate(text, transcribe(line.audio, sr)), took))
+    print("| performer | sentence | rendering | word starts, median error ms | F0 r | "
+          "median F0 vs plain st | SECS vs plain | WER | s |")
+    print("|---|---|---|--:|--:|--:|--:|--:|--:|")
+    for r in rows:
+        print(f"| {r.performer} | {r.sentence} | {r.setting} | {r.timing_ms:.0f} | {r.f0_r:.2f} "
+              f"| {r.median_st:+.2f} | {r.secs:.3f} | {r.wer:.2f} | {r.seconds:.2f} |")
+    print()
+    for setting in ("plain", "performed 100 %", "performed 80 %"):
+        sel = [r for r in rows if r.setting == setting]
+        if sel:
+            print(f"{setting}: timing {median(r.timing_ms for r in sel):.0f} ms, "
+                  f"F0 r {median(r.f0_r for r in sel):.2f} (min {min(r.f0_r for r in sel):.2f})"
+                  f", |median shift| max {max(abs(r.median_st) for r in sel):.2f} st, SECS min "
+                  f"{min(r.secs for r in sel):.3f}, WER mean {np.mean([r.wer for r in sel]):.2f}"
+                  f", time median {median(r.seconds for r in sel):.2f} s")
+    if reading_s:
+        print(f"reading a performance (checks, alignment, F0, level): median "
+              f"{median(reading_s):.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Perform it (issue 18, engine and CLI): a performance's timing, intonation and loudness are
+carried onto a voice. The performances here are the bundled voice's own renderings with a
+different delivery (slower, a pause, a higher contour), so the test needs no corpus; the
+measurements on real speakers are benchmarks/perform.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voicestudio.audio.aligner import align_words
+from voicestudio.cli import main
+from voicestudio.errors import VoiceStudioError
+from voicestudio.evaluate.prosody import FRAME_PERIOD_MS, f0_contour
+from voicestudio.styling.controls import StyleControls
+from voicestudio.voice.perform import PerformSettings, Transfer, perform
+from voicestudio.voice.performance import read_performance
+from voicestudio.voice.timings import Timeline
+
+STEADY = StyleControls(variability=0.0)
+TEXT = "I waited for you all day long."
+#: The performance: slower, a long pause after "waited", a rising line, "you" stressed.
+DELIVERY = ('<speak><prosody rate="slow">I waited</prosody> <break time="600ms"/> for '
+            '<emphasis level="strong">you</emphasis> all <prosody pitch="+5st">day long.'
+            '</prosody></speak>')
+
+
+@pytest.fixture(scope="module")
+def acted(synth):
+    """The performance audio (the voice's own, delivered differently) and its reading."""
+    audio = np.concatenate([c.samples for c in synth.synthesize(DELIVERY, STEADY)])
+    return audio, read_performance(audio, synth.sample_rate, TEXT)
+
+
+def starts(words) -> np.ndarray:
+    s = np.array([w.start for w in words])
+    return s - s[0]
+
+
+def test_timing_follows_the_performance_and_plain_does_not(synth, acted):
+    audio, performance = acted
+    sr = synth.sample_rate
+    plain = np.concatenate([c.samples for c in synth.synthesize(TEXT, STEADY)])
+    done = perform(synth, TEXT, performance, STEADY,
+                   PerformSettings(frozenset({Transfer.TIMING}), 1.0))
+    target = starts(performance.words)
+    result_error = np.median(np.abs(starts(align_words(done.audio, sr, TEXT)) - target))
+    plain_error = np.median(np.abs(starts(align_words(plain, sr, TEXT)) - target))
+    assert result_error <= 0.050 < plain_error
+    # the engine's own word times say the same
+    assert np.median(np.abs(starts(done.words) - target)) <= 0.050
+
+
+def test_intonation_follows_the_performance_and_keeps_the_voice_register(synth, acted):
+    _audio, performance = acted
+    sr = synth.sample_rate
+    plain = np.concatenate([c.samples for c in synth.synthesize(TEXT, STEADY)])
+    done = perform(synth, TEXT, performance, STEADY,
+                   PerformSettings(frozenset({Transfer.PITCH}), 1.0))
+    f0, plain_f0 = f0_contour(done.audio, sr), f0_contour(plain, sr)
+    # without timing the words stay where the voice put them: compare per word
+    frame = FRAME_PERIOD_MS / 1000
+
+    def word_st(contour, words):
+        out = []
+        for w in words:
+            part = contour[int(w.start / frame):int(w.end / frame)]
+            part = part[part > 0]
+            out.append(12 * np.log2(np.median(part)) if len(part) else np.nan)
+        return np.array(out)
+
+    target = word_st(f0_contour(_audio, sr), performance.words)
+    got = word_st(f0, done.words)
+    plain_words = Timeline()
+    for chunk in synth.synthesize(TEXT, STEADY):
+        plain_words.add(chunk.words, len(chunk.samples) / sr)
+    before = word_st(plain_f0, plain_words.words)
+    ok = np.isfinite(target) & np.isfinite(got) & np.isfinite(before)
+    assert np.corrcoef(target[ok], got[ok])[0, 1] > np.corrcoef(target[ok], before[ok])[0, 1]
+    assert np.corrcoef(target[ok], got[ok])[0, 1] >= 0.8
+    shift = 12 * np.log2(np.median(f0[f0 > 0]) / np.median(plain_f0[plain_f0 > 0]))
+    assert abs(shift) <= 1.0
+
+
+def test_strength_zero_or_no_transfer_is_the_plain_line(synth, acted):
+    _audio, performance = acted
+    plain = np.concatenate([c.samples for c in synth.synthesize(TEXT, STEADY)])
+    for settings in (PerformSettings(strength=0.0), PerformSettings(frozenset(), 0.8)):
+        done = perform(synth, TEXT, performance, STEADY, settings)
+        assert np.array_equal(done.audio[:len(plain)], plain)
+    with pytest.raises(VoiceStudioError, match="0 to 100"):
+        PerformSettings(strength=1.5).validated()
+
+
+def test_cli_say_perform(tmp_path, synth, acted, capsys):
+    audio, _performance = acted
+    take = tmp_path / "take.wav"
+    sf.write(take, audio, synth.sample_rate)
+    out = tmp_path / "out.wav"
+    assert main(["say", TEXT, "--perform", str(take), "--transfer", "timing,pitch",
+                 "--strength", "90", "-o", str(out), "--variability", "0",
+                 "--timings", str(tmp_path / "t.json"), "-q"]) == 0
+    data, rate = sf.read(out)
+    assert rate == synth.sample_rate and len(data) > len(audio) * 0.8
+    for bad, says in ((["--strength", "150"], "0 to 100"), (["--transfer", "tempo"], "timing"),
+                      (["--ssml"], "does not combine")):
+        assert main(["say", TEXT, "--perform", str(take), *bad, "-o",
+                     str(tmp_path / "x.wav")]) == 1
+        assert says in capsys.readouterr().err
+    assert main(["say", TEXT, "--strength", "50", "-o", str(tmp_path / "x.wav")]) == 1
+    assert "give one" in capsys.readouterr().err
+    assert not (tmp_path / "x.wav").exists()

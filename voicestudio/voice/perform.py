@@ -1,0 +1,337 @@
+"""Perform it: a voice speaks a line with the timing, intonation and loudness of a recording.
+
+The line is synthesized plainly first; its words' times come from the model's durations, the
+performance's from forced alignment (``voice/performance.py``). Word by word, what the user
+chose is then carried over as per-frame edits of the one WORLD pass styling already makes
+(``styling.world.FrameEdits``): **timing** as a rate per word and per pause (a pause the
+synthesis lacks is inserted as silence), **intonation** as the performance's F0 contour in
+semitones around its speaker's median, scaled to the voice's own range and laid on the voice's
+own median (so a low voice can direct a high one and the result keeps its register), and
+**loudness** as the performance's level contour relative to its own median. Each is blended
+with the plain rendering by one strength; the style sliders still apply on top. Only voiced
+frames of both take the intonation, so an unvoiced stretch or a tracker's slip in the
+performance never reaches the output.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from voicestudio.audio.aligner import AlignedWord
+from voicestudio.errors import ControlRangeError, VoiceStudioError
+from voicestudio.styling.controls import StyleControls, resolve
+from voicestudio.styling.world import FrameEdits, WorldAnalysis, analyze, frame_hop
+from voicestudio.voice.model import Inference
+from voicestudio.voice.performance import Performance
+from voicestudio.voice.synthesizer import Restyle, Sentence, SpeechChunk, Synthesizer, TextReport
+from voicestudio.voice.timings import Pause, TimeMap, WordTime, sentence_word_times
+
+
+class Transfer(Enum):
+    TIMING = "timing"
+    PITCH = "pitch"
+    ENERGY = "energy"
+
+
+ALL_TRANSFERS = frozenset(Transfer)
+#: The strength a performance is carried over with unless the user says otherwise: most of
+#: the performance, with a little of the voice's own delivery left to smooth it.
+DEFAULT_STRENGTH = 0.8
+#: A word or pause is played at most this much slower or faster than the voice would say it.
+MIN_RATE, MAX_RATE = 0.25, 4.0
+#: A performance pause longer than the synthesis' by more than this is inserted as silence
+#: (stretching a few frames of near-silence that far would smear the words around it).
+MIN_INSERTED_PAUSE_S = 0.03
+#: Shortest word the performance is taken to hold (an aligner's zero-length word).
+MIN_WORD_S = 0.02
+#: The performance's pitch range is scaled to the voice's by at most this factor either way.
+RANGE_RATIO_LIMITS = (0.5, 2.0)
+#: Loudness edits are bounded; their edges glide.
+MAX_GAIN_DB = 12.0
+PITCH_GLIDE_S = 0.03
+LEVEL_GLIDE_S = 0.05
+#: Frames quieter than this below the loudest count as silence when levels are compared.
+ACTIVE_RANGE_DB = 35.0
+#: Gap kept between two sentences' speech when timing moves them closer.
+MIN_SENTENCE_GAP_S = 0.05
+
+
+@dataclass(frozen=True)
+class PerformSettings:
+    """What to carry over from the performance, and how much (0 … 1)."""
+
+    transfers: frozenset[Transfer] = ALL_TRANSFERS
+    strength: float = DEFAULT_STRENGTH
+
+    def validated(self) -> PerformSettings:
+        if not 0.0 <= self.strength <= 1.0:
+            raise ControlRangeError(f"strength must be 0 to 100 % (got {self.strength:.0%})")
+        return self
+
+    @property
+    def neutral(self) -> bool:
+        return not self.transfers or self.strength == 0.0
+
+
+@dataclass(frozen=True)
+class PerformedLine:
+    audio: np.ndarray
+    sample_rate: int
+    #: When each word is heard in ``audio``.
+    words: tuple[WordTime, ...]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    sentence: Sentence
+    output: Inference
+    analysis: WorldAnalysis
+    words: tuple[WordTime, ...]  # seconds in the model's output
+
+
+@dataclass(frozen=True)
+class _VoicePitch:
+    median_hz: float
+    range_st: float
+
+
+def perform(synth: Synthesizer, text: str, performance: Performance,
+            controls: StyleControls | None = None, settings: PerformSettings | None = None,
+            report: TextReport | None = None) -> PerformedLine:
+    """``text`` in ``synth``'s voice, delivered as ``performance`` delivers it."""
+    settings = (settings or PerformSettings()).validated()
+    controls = (controls or StyleControls()).validated()
+    if not synth.voice.has_durations:
+        raise VoiceStudioError(f"voice {synth.voice.name} gives no phoneme durations, which "
+                               f"performing needs ({synth.voice.no_durations_reason})")
+    params = resolve(controls, synth.calibration)
+    sr = synth.sample_rate
+    prepared = []
+    for sentence in synth.sentences(text, report, markup=False):
+        output = synth.speaker_output(sentence, controls.variability)
+        analysis = analyze(output.audio, sr, method=synth.f0_method)
+        words = sentence_word_times(sentence.words, sentence.phonemes, sentence.id_spans,
+                                    output.samples_per_id,
+                                    TimeMap.tempo(len(output.audio), sr), sentence.index)
+        prepared.append(_Prepared(sentence, output, analysis, words))
+    ours = [w for p in prepared for w in p.words]
+    theirs = matched_words([w.text for w in ours], performance.words)
+    voice = _voice_pitch([p.analysis for p in prepared])
+    chunks, first = [], 0
+    for p in prepared:
+        mine = theirs[first:first + len(p.words)]
+        first += len(p.words)
+        restyle = None if settings.neutral else _restyle(p, mine, performance, voice, settings,
+                                                          sr, params.speed)
+        chunks.append(synth.render_sentence(p.sentence, p.output, params, p.analysis,
+                                            restyle=restyle))
+    timing = Transfer.TIMING in settings.transfers and not settings.neutral
+    return _placed(chunks, theirs, settings.strength if timing else 0.0, params.speed, sr)
+
+
+# ----------------------------------------------------------------------------- words
+def matched_words(ours: Sequence[str], theirs: Sequence[AlignedWord]) -> list[AlignedWord]:
+    """The performance's word for each of ours (same text, in order); a word of ours the
+    performance lacks gets the time between its neighbours'."""
+    a, b = [_key(w) for w in ours], [_key(w.text) for w in theirs]
+    found: list[AlignedWord | None] = [None] * len(ours)
+    for block in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_matching_blocks():
+        for i in range(block.size):
+            found[block.a + i] = theirs[block.b + i]
+    if not any(found):
+        raise VoiceStudioError("the performance's words could not be matched with the text")
+    return _filled(ours, found)
+
+
+def _key(word: str) -> str:
+    return re.sub(r"[^\w']", "", word.casefold())
+
+
+def _filled(ours: Sequence[str], found: list[AlignedWord | None]) -> list[AlignedWord]:
+    known = [i for i, w in enumerate(found) if w is not None]
+    out: list[AlignedWord] = []
+    for i, word in enumerate(found):
+        if word is not None:
+            out.append(word)
+            continue
+        before = max((k for k in known if k < i), default=None)
+        after = min((k for k in known if k > i), default=None)
+        at = (found[before].end if before is not None else found[after].start)  # type: ignore
+        until = found[after].start if after is not None else at  # type: ignore
+        out.append(AlignedWord(ours[i], at, max(at, until)))
+    return out
+
+
+# ----------------------------------------------------------------------------- edits
+def _restyle(p: _Prepared, theirs: Sequence[AlignedWord], performance: Performance,
+             voice: _VoicePitch, settings: PerformSettings, sr: int, speed: float) -> Restyle:
+    hop = frame_hop(sr)
+    hop_s = hop / sr
+    n = len(p.analysis.f0)
+    times = np.arange(n) * hop_s
+    s = settings.strength
+    rate, pauses = np.ones(n), []
+    if Transfer.TIMING in settings.transfers:
+        rate, pauses = _timing(p.words, theirs, n, hop_s, s, sr, speed)
+    to_performance = _time_map(p.words, theirs)
+    pitch = np.zeros(n)
+    if Transfer.PITCH in settings.transfers:
+        pitch = _intonation(p.analysis.f0, to_performance(times), performance, voice, s)
+        pitch = _smoothed(pitch, int(round(PITCH_GLIDE_S / hop_s)))
+    gain = np.zeros(n)
+    if Transfer.ENERGY in settings.transfers:
+        gain = _loudness(p.output.audio, hop, to_performance(times), performance, s)
+        gain = _smoothed(gain, int(round(LEVEL_GLIDE_S / hop_s)))
+    return Restyle(FrameEdits(rate, pitch, gain), tuple(pauses))
+
+
+def _timing(ours: Sequence[WordTime], theirs: Sequence[AlignedWord], n: int, hop_s: float,
+            s: float, sr: int, speed: float) -> tuple[np.ndarray, list[Pause]]:
+    """A rate per frame that gives each word (and each pause between two words) the length
+    the performance gives it, blended geometrically by ``s``; pauses the synthesis lacks
+    become inserted silence."""
+    rate = np.ones(n)
+    pauses = []
+
+    def frames(a: float, b: float) -> slice:
+        return slice(int(round(a / hop_s)), min(n, int(round(b / hop_s))))
+
+    for k, (mine, their) in enumerate(zip(ours, theirs, strict=True)):
+        length = max(mine.end - mine.start, MIN_WORD_S)
+        target = length ** (1 - s) * max(their.end - their.start, MIN_WORD_S) ** s
+        rate[frames(mine.start, mine.end)] = np.clip(length / target, MIN_RATE, MAX_RATE)
+        if k + 1 == len(ours):
+            break
+        gap = max(0.0, ours[k + 1].start - mine.end)
+        wanted = (1 - s) * gap + s * max(0.0, theirs[k + 1].start - their.end)
+        if wanted - gap > MIN_INSERTED_PAUSE_S:
+            at = (mine.end + ours[k + 1].start) / 2 * sr
+            pauses.append(Pause(at, (wanted - gap) / speed))
+        elif gap > hop_s:
+            rate[frames(mine.end, ours[k + 1].start)] = np.clip(gap / max(wanted, hop_s),
+                                                              MIN_RATE, MAX_RATE)
+    return rate, pauses
+
+
+def _time_map(ours: Sequence[WordTime], theirs: Sequence[AlignedWord]):
+    """Model seconds → performance seconds, through the words' starts and ends (slope 1
+    before the first word and after the last)."""
+    xs, ys = [], []
+    for mine, their in zip(ours, theirs, strict=True):
+        for x, y in ((mine.start, their.start), (mine.end, max(their.start, their.end))):
+            if not xs or (x > xs[-1] and y >= ys[-1]):
+                xs.append(x)
+                ys.append(y)
+    xs, ys = np.asarray(xs), np.asarray(ys)
+
+    def mapped(t: np.ndarray) -> np.ndarray:
+        if len(xs) == 1:
+            return t - xs[0] + ys[0]
+        inside = np.interp(t, xs, ys)
+        return np.where(t < xs[0], ys[0] - (xs[0] - t),
+                        np.where(t > xs[-1], ys[-1] + (t - xs[-1]), inside))
+    return mapped
+
+
+def _intonation(f0: np.ndarray, at: np.ndarray, performance: Performance,
+                voice: _VoicePitch, s: float) -> np.ndarray:
+    """Semitones to add per frame: the performance's contour (around its median, scaled to
+    the voice's range) on the voice's median, blended by ``s``; 0 where either is unvoiced."""
+    contour = _sampled(performance.pitch_st, performance.frame_s, at)
+    ratio = np.clip(voice.range_st / max(performance.range_st, 1e-3), *RANGE_RATIO_LIMITS)
+    voiced = (f0 > 0) & np.isfinite(contour)
+    own = np.zeros_like(f0)
+    own[f0 > 0] = 12.0 * np.log2(f0[f0 > 0] / voice.median_hz)
+    edit = np.where(voiced, s * (ratio * np.nan_to_num(contour) - own), 0.0)
+    return edit
+
+
+def _loudness(audio: np.ndarray, hop: int, at: np.ndarray, performance: Performance,
+              s: float) -> np.ndarray:
+    """dB to add per frame: the performance's level contour against the voice's, both
+    relative to their medians, blended by ``s``; 0 in silence."""
+    own = _levels(audio, hop, len(at))
+    theirs = _sampled(performance.level_db, performance.frame_s, at, fill=False)
+    active = np.isfinite(own) & np.isfinite(theirs)
+    return np.where(active, np.clip(s * (np.nan_to_num(theirs) - np.nan_to_num(own)),
+                                    -MAX_GAIN_DB, MAX_GAIN_DB), 0.0)
+
+
+def _levels(audio: np.ndarray, hop: int, n: int) -> np.ndarray:
+    """Frame level (dB) relative to the median active frame; NaN in silence."""
+    padded = np.pad(audio.astype(np.float64), (hop, n * hop + hop))
+    frames = np.stack([padded[i * hop: i * hop + 2 * hop] for i in range(n)])
+    db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    active = db > db.max() - ACTIVE_RANGE_DB
+    if not active.any():
+        return np.full(n, np.nan)
+    return np.where(active, db - np.median(db[active]), np.nan)
+
+
+def _sampled(values: np.ndarray, frame_s: float, at: np.ndarray, fill: bool = True
+             ) -> np.ndarray:
+    """``values`` (a contour with NaN gaps) read at times ``at``; with ``fill``, gaps between
+    two defined stretches are bridged linearly (a pitch contour across a consonant)."""
+    t = np.arange(len(values)) * frame_s
+    good = np.isfinite(values)
+    if not good.any():
+        return np.full(len(at), np.nan)
+    if fill:
+        out = np.interp(at, t[good], values[good])
+        return np.where((at < t[good][0]) | (at > t[good][-1]), np.nan, out)
+    index = np.clip(np.round(at / frame_s).astype(int), 0, len(values) - 1)
+    return values[index]
+
+
+def _smoothed(values: np.ndarray, width: int) -> np.ndarray:
+    if width <= 1:
+        return values
+    kernel = np.ones(width) / width
+    return np.convolve(np.pad(values, (width // 2, width - 1 - width // 2), mode="edge"),
+                       kernel, mode="valid")
+
+
+def _voice_pitch(analyses: Sequence[WorldAnalysis]) -> _VoicePitch:
+    """The voice's own median F0 and range on this line (its plain rendering)."""
+    f0 = np.concatenate([a.f0[a.f0 > 0] for a in analyses] or [np.zeros(0)])
+    if len(f0) < 10:
+        raise VoiceStudioError("the voice's rendering of the line has too little voiced speech "
+                               "to carry an intonation over")
+    median = float(np.median(f0))
+    st = 12.0 * np.log2(f0 / median)
+    return _VoicePitch(median, float(np.percentile(st, 90) - np.percentile(st, 10)))
+
+
+# ----------------------------------------------------------------------------- placing
+def _placed(chunks: Sequence[SpeechChunk], theirs: Sequence[AlignedWord], s: float,
+            speed: float, sr: int) -> PerformedLine:
+    """Sentences one after another; with timing, each sentence's first word is moved toward
+    the time the performance says it (never into the sentence before)."""
+    offsets, first, natural = [], 0, 0.0
+    for j, chunk in enumerate(chunks):
+        words = chunk.words or ()
+        offset = natural
+        if j and words and s > 0:
+            lead = words[0].start
+            target = offsets[0] + (chunks[0].words[0].start if chunks[0].words else 0.0) + (
+                theirs[first].start - theirs[0].start) / speed
+            previous = chunks[j - 1].words
+            earliest = offsets[-1] + (previous[-1].end if previous else 0.0) + MIN_SENTENCE_GAP_S
+            offset = max(earliest, (1 - s) * (natural + lead) + s * target) - lead
+        offsets.append(offset)
+        natural = offset + len(chunk.samples) / sr
+        first += len(words)
+    total = max(int(round(o * sr)) + len(c.samples) for o, c in zip(offsets, chunks, strict=True))
+    audio = np.zeros(total, np.float32)
+    out_words: list[WordTime] = []
+    for offset, chunk in zip(offsets, chunks, strict=True):
+        start = int(round(offset * sr))
+        audio[start:start + len(chunk.samples)] += chunk.samples
+        out_words += [w.shifted(start / sr) for w in chunk.words or ()]
+    return PerformedLine(audio, sr, tuple(out_words))
