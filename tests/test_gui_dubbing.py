@@ -221,6 +221,86 @@ def test_cancel_keeps_rendered_lines_and_writes_nothing(qtbot, view, tmp_path: P
     assert "Cancelled" in view.message.text() and view.export_button.isEnabled()
 
 
+def test_perform_a_line_like_a_recording_and_clear_it(
+    qtbot, view, ctx, synth, tmp_path: Path, artifacts_dir: Path
+):
+    """The per-line Perform action: a recording of the line (the bundled voice, slow, with a
+    pause) gives its delivery; a recording of another text skips its line, saying why."""
+    text = "Every line starts on its cue."
+    delivery = ('<speak><prosody rate="slow">Every line starts</prosody> <break time="500ms"/> '
+                'on its cue.</speak>')
+    takes = {"take.wav": delivery, "other.wav": "The quick brown fox jumps over the lazy dog."}
+    for name, said in takes.items():
+        audio = np.concatenate([c.samples for c in synth.synthesize(said)])
+        sf.write(str(tmp_path / name), audio, synth.sample_rate)
+    script = tmp_path / "lines.csv"
+    script.write_text(f"start,end,text\n0.5,5.5,{text}\n6.0,8.5,And this one is read plainly.\n"
+                      f"9.0,11.0,{text}\n", encoding="utf-8")
+    assert view.import_script(str(script))
+    assert [cell(view, row, "Perform") for row in range(3)] == ["", "", ""]
+    assert not view.perform_button.isEnabled()  # no line selected
+    view.table.selectRow(0)
+    assert view.perform_button.isEnabled() and view.perform_action.isEnabled()
+    assert not view.clear_perform_action.isEnabled()  # nothing to clear yet
+
+    # a file that is not there: refused, naming the line; nothing starts
+    assert not view.perform_line(1, str(tmp_path / "missing.wav"))
+    assert view.message.level == "error"
+    assert "Not performed: cue 1 (00:00:00.500): performance recording not found" in (
+        view.message.text())
+
+    (plain,) = wait_for(qtbot, view, "line_rendered", view.rerender_line)
+    ctx.stop_playback()
+    (acted,) = wait_for(qtbot, view, "line_rendered",
+                        lambda: view.perform_line(1, str(tmp_path / "take.wav")))
+    ctx.stop_playback()
+    assert acted.line.perform == tmp_path / "take.wav" and acted.status is LineStatus.RENDERED
+    assert acted.natural_s > plain.natural_s + 0.15  # slower, with the pause
+    assert cell(view, 0, "Perform") == "take.wav"
+    assert str(tmp_path / "take.wav") in view.table.item(0, COLUMNS.index("Perform")).toolTip()
+    assert view.clear_perform_action.isEnabled()
+    # the recording of another text: the line is skipped and says why
+    view.table.selectRow(2)
+    (wrong,) = wait_for(qtbot, view, "line_rendered",
+                        lambda: view.perform_line(3, str(tmp_path / "other.wav")))
+    assert wrong.status is LineStatus.SKIPPED and cell(view, 2, "Status") == "skipped"
+    assert "performance other.wav not used, skipped: The performance does not read the line" in (
+        view.table.item(2, COLUMNS.index("Status")).toolTip())
+
+    # render all keeps the performances (cached: nothing is performed again)
+    (results,) = wait_for(qtbot, view, "rendered", view.render_all)
+    assert results[0].line.perform == tmp_path / "take.wav" and results[0] is acted
+    assert [r.status for r in results] == [LineStatus.RENDERED, LineStatus.RENDERED,
+                                           LineStatus.SKIPPED]
+    assert "cue(s) 3 skipped (the Status tooltip says why)" in view.message.text()
+
+    from PySide6.QtWidgets import QApplication
+
+    from voicestudio.gui.theme import apply_theme
+
+    apply_theme(QApplication.instance())
+    view.table.selectRow(0)
+    export = view.window()
+    export.resize(944, 716)
+    qtbot.wait(50)
+    bar = export.scroll.verticalScrollBar()  # the table, the Perform… button, the message
+    bar.setValue(bar.maximum())
+    qtbot.wait(50)
+    assert clipped(view) == []
+    export.grab().save(str(artifacts_dir / "panel_export_dubbing_perform.png"))
+
+    # cleared from the button's menu: the voice's own delivery again, from the cache
+    view.table.selectRow(0)
+    with qtbot.waitSignal(view.line_rendered, timeout=DUB_MS) as blocker:
+        view.clear_perform_action.trigger()
+    qtbot.waitUntil(lambda: not view.busy, timeout=DUB_MS)
+    ctx.stop_playback()
+    (cleared,) = blocker.args
+    assert cleared.line.perform is None and cell(view, 0, "Perform") == ""
+    assert cleared.natural_s == pytest.approx(plain.natural_s, abs=1e-3)
+    assert not view.clear_perform_action.isEnabled()
+
+
 def test_cue_text():
     assert (cue_text(None), cue_text(0.5), cue_text(83.25), cue_text(3600.0)) == (
         "–",

@@ -33,11 +33,13 @@ def add_parser(sub) -> None:
         help="speak a script or subtitles into a timed, loudness-normalized track with stems",
         description=(
             "Speak every line of SCRIPT (.txt: one line per clip; .csv/.tsv: id,text and optional "
-            "voice,emotion,intensity,pitch,speed,start,end columns; .srt or .vtt subtitles) and "
+            "voice,emotion,intensity,pitch,speed,start,end,perform columns; .srt or .vtt "
+            "subtitles) and "
             "write OUTDIR/track.wav, OUTDIR/stems/, OUTDIR/report.csv, OUTDIR/words.csv (each "
             "word's time) and OUTDIR/track.srt and .vtt. Lines starting with <speak> are speech "
-            "markup. Subtitle lines start at their cue and are sped up (pitch kept) to fit it, "
-            "within --fit."
+            "markup. A perform cell names a recording of the line (relative to the script's "
+            "folder) whose timing, intonation and loudness the voice follows. Subtitle lines "
+            "start at their cue and are sped up (pitch kept) to fit it, within --fit."
         ),
     )
     dub.add_argument("script", type=Path, metavar="SCRIPT", help="the script or subtitle file")
@@ -95,6 +97,11 @@ def add_parser(sub) -> None:
         metavar="N",
         help="CPU threads for the voice model (default: all cores)",
     )
+    dub.add_argument("--transfer", metavar="LIST", default=None,
+                     help="what a line's perform recording carries over, comma-separated: timing, "
+                     "pitch, energy (default all three)")
+    dub.add_argument("--strength", type=float, metavar="PCT", default=None,
+                     help="how much of a perform recording is carried over, 0-100 (default 80)")
     dub.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
     add_style_options(dub)
 
@@ -102,6 +109,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from voicestudio.cli.say import perform_settings
     from voicestudio.dubbing import DubSettings, FitLimits, dub, load_dub_script
     from voicestudio.project.lexicon_store import lexicon_for
     from voicestudio.voice.catalog import resolve_voice, voice_project
@@ -110,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise VoiceStudioError("--threads must be at least 1")
     fit = replace(args.fit or FitLimits(), fill=args.fill)
+    # the rules of --transfer and --strength are say's (as if a --perform were given)
+    perform = perform_settings(argparse.Namespace(perform=True, ssml=False,
+                                                  transfer=args.transfer, strength=args.strength))
     settings = DubSettings(
         voice=args.voice,
         controls=controls,
@@ -119,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         target_lufs=args.lufs,
         provider=args.provider,
         threads=args.threads,
+        perform=perform,
     ).validated()
     script = load_dub_script(args.script)  # a malformed file fails here, naming its line
     tty = sys.stderr.isatty()

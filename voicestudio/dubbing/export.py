@@ -48,7 +48,9 @@ OUTPUT_NAMES = (TRACK_NAME, STEMS_DIR, REPORT_NAME, WORDS_NAME, *SUBTITLE_NAMES)
 WORDS_COLUMNS = ("index", "id", "word", "start_s", "end_s")
 #: ``tempo``: natural ÷ rendered duration (1.2 = spoken 20 % faster to fit); ``fit_ratio``:
 #: rendered ÷ slot duration (above 1: the line runs past its cue, and ``warnings`` says so);
-#: ``fit_method``: none, model (the voice model's length_scale) or model+world (plus WORLD tempo).
+#: ``fit_method``: none, model (the voice model's length_scale), world (WORLD tempo only: a
+#: performed line) or model+world (both); ``performance``: the recording a line was performed
+#: like (empty for the voice's own delivery).
 REPORT_COLUMNS = (
     "index",
     "id",
@@ -65,6 +67,7 @@ REPORT_COLUMNS = (
     "tempo",
     "fit_ratio",
     "fit_method",
+    "performance",
     "stem",
     "warnings",
 )
@@ -271,6 +274,7 @@ def _write_report(
                     "" if skipped else f"{r.tempo:.3f}",
                     "" if skipped or not line.timed else f"{r.rendered_s / line.slot_s:.3f}",
                     "" if skipped else r.fit_method,
+                    "" if line.perform is None else str(line.perform),
                     stems.get(line.index, ""),
                     " | ".join(about_line.get(line.line_no, []) + [w.message for w in r.warnings]),
                 ]

@@ -7,6 +7,14 @@ key's sha256, each with a JSON file beside it holding the line's word times, so 
 all" after an edit or a re-render of one line redoes only the lines that changed, and a
 dub reopened later reuses the audio already made. A line whose text starts with
 ``<speak>`` is speech markup (spans and breaks), as everywhere in the app.
+
+A line with a performance (``DubLine.perform``: a recording of it) is spoken with
+:func:`voicestudio.voice.perform.perform`, delivered as the recording delivers it, and then
+fitted to its cue like any line, by WORLD's tempo only (its durations are the performance's,
+not the model's to change). The recording is read once per file and text; its identity (path,
+size, modification time) and the perform settings are part of the cache key. A recording
+that cannot be used (too short, silent, clipped, noisy, reading another text, gone since
+the script was read) skips the line with a warning saying why, as an unspeakable line is.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +38,9 @@ from voicestudio.dubbing.script import (
     DubScript,
     DubScriptError,
     check_line_text,
+    check_performable,
     markup_error,
+    set_line_performance,
 )
 from voicestudio.dubbing.timefit import SpokenLine, fit_to_slot
 from voicestudio.dubbing.types import (
@@ -44,11 +55,13 @@ from voicestudio.dubbing.types import (
 )
 from voicestudio.errors import AudioFileError, InputTextError, VoiceStudioError
 from voicestudio.safety.watermark import embed
-from voicestudio.styling.controls import StyleControls, resolve
+from voicestudio.styling.controls import CONTROL_SPECS, StyleControls, resolve
 from voicestudio.text.lexicon import Lexicon
 from voicestudio.text.markup import MarkupError
 from voicestudio.voice.batch import RenderCancelled
 from voicestudio.voice.catalog import load_voice, resolve_voice
+from voicestudio.voice.perform import PerformSettings, perform
+from voicestudio.voice.performance import Performance, PerformanceError, read_performance_file
 from voicestudio.voice.synthesizer import Synthesizer, TextReport
 from voicestudio.voice.timings import PhonemeTime, WordTime
 
@@ -89,6 +102,8 @@ class DubSession:
             synthesizer.lexicon if synthesizer is not None else Lexicon())
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else None
         self._cache: dict[str, SpokenLine] = {}
+        # each performance recording read once per (file identity, text); a refusal is kept too
+        self._performances: dict[tuple, Performance | VoiceStudioError] = {}
         self._voices: dict[Path, Synthesizer] = {}
         self._given = synthesizer
         self.model_runs = 0  # renders that were not in the cache (tests and benchmarks read it)
@@ -161,25 +176,40 @@ class DubSession:
             if not text.strip():
                 raise InputTextError("nothing to say: the text is empty")
             check_line_text(text.strip(), line.line_no, self.script.source)
+            if line.perform is not None:
+                check_performable(text.strip(), line.label)
             line = replace(line, text=text.strip())
             self.script.lines[index - 1] = line
         synth = self._synth_for(line)
         controls = self._controls[index]
+        performed = line.perform is not None
 
         def render_at(length_factor: float, world_speed: float) -> SpokenLine:
+            if performed:  # the fit asks it for WORLD tempi only (model=False)
+                return self._perform_cached(line, synth, controls, world_speed, refresh=fresh)
             return self._render_cached(
                 line.text, synth, controls, length_factor, world_speed, refresh=fresh
             )
 
         new = LineRender(line, voice=synth.voice.name, sample_rate=synth.sample_rate)
         try:
-            fit = fit_to_slot(render_at, synth.sample_rate, line.slot_s, self.settings.fit)
+            fit = fit_to_slot(render_at, synth.sample_rate, line.slot_s, self.settings.fit,
+                              model=not performed)
         except MarkupError as exc:  # checked when the script was read: not a line to skip
             raise markup_error(exc, line.line_no, self.script.source) from exc
         except InputTextError as exc:
             new.status, new.warnings = (
                 LineStatus.SKIPPED,
                 [LineWarning(line, f"nothing speakable, skipped: {exc}")],
+            )
+        except VoiceStudioError as exc:
+            if not performed:
+                raise
+            # the recording cannot be used (PerformanceError and kin): no render, never a
+            # garbled one; the reason is the warning
+            new.status, new.warnings = (
+                LineStatus.SKIPPED,
+                [LineWarning(line, f"performance {line.perform.name} not used, skipped: {exc}")],
             )
         else:
             # Watermarked here, once per line, so the track and the stems (the line times the
@@ -201,6 +231,16 @@ class DubSession:
                 new.warnings.append(self._too_long(line, fit.rendered_s, fit.tempo))
         self.results[index - 1] = new
         return new
+
+    def set_performance(self, index: int, recording: str | Path | None) -> DubLine:
+        """Perform line ``index`` like ``recording`` (None: the voice's own delivery again).
+        Kept in this session's script, as a text edit is, so re-renders and new settings keep
+        it; the line goes back to pending (render it with :meth:`render_line`). A missing or
+        unreadable file raises :class:`DubScriptError`, naming the line."""
+        self._result(index)
+        line = set_line_performance(self.script, index, recording)
+        self.results[index - 1] = LineRender(line)
+        return line
 
     def _too_long(self, line: DubLine, rendered_s: float, tempo: float) -> TooLongWarning:
         """The warning for a line that still does not fit, with the cues it runs into."""
@@ -263,8 +303,11 @@ class DubSession:
         controls: StyleControls,
         length_factor: float = 1.0,
         world_speed: float = 1.0,
+        performance: tuple[list, PerformSettings] | None = None,
     ) -> str:
-        """sha256 of what decides a rendering: the text, the voice file, the style and the fit."""
+        """sha256 of what decides a rendering: the text, the voice file, the style and the fit;
+        for a performed line also the recording's identity (:func:`file_identity`) and what
+        is carried over from it."""
         model = synth.voice.model_path
         try:
             stat = model.stat()
@@ -275,6 +318,11 @@ class DubSession:
                "lexicon": [list(entry) for entry in synth.lexicon.fingerprint],
                "f0": synth.f0_method, "controls": asdict(controls),
                "fit": [round(length_factor, 4), round(world_speed, 4)]}
+        if performance is not None:  # absent for plain lines: their keys stay as they were
+            recording, settings = performance
+            key["perform"] = {"file": recording,
+                              "transfers": sorted(t.value for t in settings.transfers),
+                              "strength": round(settings.strength, 4)}
         return hashlib.sha256(
             json.dumps(key, sort_keys=True, ensure_ascii=False).encode("utf-8")
         ).hexdigest()
@@ -291,17 +339,62 @@ class DubSession:
         """The line from the cache, or rendered and cached; ``refresh`` renders anew and
         replaces it."""
         key = self.cache_key(text, synth, controls, length_factor, world_speed)
+        return self._cached(key, synth.sample_rate, refresh,
+                            lambda: speak(synth, text, controls, length_factor, world_speed))
+
+    def _perform_cached(self, line: DubLine, synth: Synthesizer, controls: StyleControls,
+                        world_speed: float, refresh: bool = False) -> SpokenLine:
+        """A performed line from the cache, or performed and cached. The recording is read
+        only when the cache misses (a cached line needs no alignment), once per file and
+        text; a recording gone or changed since it was checked counts as a new one."""
+        recording = file_identity(line.perform)
+        key = self.cache_key(line.text, synth, controls, 1.0, world_speed,
+                             performance=(recording, self.settings.perform))
+
+        def make() -> SpokenLine:
+            performance = self._performance(line.perform, recording, line.text)
+            return perform_line(synth, line.text, performance, controls, self.settings.perform,
+                                world_speed)
+
+        return self._cached(key, synth.sample_rate, refresh, make)
+
+    def _performance(self, path: Path, recording: list, text: str) -> Performance:
+        """The reading of ``path`` for ``text`` (forced alignment, pitch, level), or the
+        reason it cannot be used, raised again on every ask."""
+        key = (tuple(recording), text)
+        if key not in self._performances:
+            try:
+                self._performances[key] = read_performance_file(path, text)
+            except (PerformanceError, AudioFileError) as exc:
+                self._performances[key] = exc
+        found = self._performances[key]
+        if isinstance(found, VoiceStudioError):
+            raise found
+        return found
+
+    def _cached(self, key: str, rate: int, refresh: bool,
+                make: Callable[[], SpokenLine]) -> SpokenLine:
         spoken = None if refresh else self._cache.get(key)
         if spoken is None and self.cache_dir is not None and not refresh:
-            spoken = _read_cached(self.cache_dir / key, synth.sample_rate)
+            spoken = _read_cached(self.cache_dir / key, rate)
         if spoken is None:
-            spoken = speak(synth, text, controls, length_factor, world_speed)
+            spoken = make()
             self.model_runs += 1
             if self.cache_dir is not None:
                 self.cache_dir.mkdir(parents=True, exist_ok=True)
-                _write_cached(self.cache_dir / key, spoken, synth.sample_rate)
+                _write_cached(self.cache_dir / key, spoken, rate)
         self._cache[key] = spoken
         return spoken
+
+
+def file_identity(path: Path) -> list:
+    """What says a recording is the same file: its path, size and modification time (in a
+    cache key, a changed file makes new keys). AudioFileError when it is gone."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise AudioFileError(f"the recording {path} is gone: {exc.strerror or exc}") from exc
+    return [str(path), stat.st_size, stat.st_mtime_ns]
 
 
 def speak(synth: Synthesizer, text: str, controls: StyleControls, length_factor: float = 1.0,
@@ -344,11 +437,38 @@ def speak(synth: Synthesizer, text: str, controls: StyleControls, length_factor:
         parts.append(audio)
         at += len(audio)
     samples = np.concatenate(parts).astype(np.float32)
+    return _trimmed(samples, None if words is None else tuple(words), rate)
+
+
+#: The tempo a performed line may be given through the speed control (its own range).
+_SPEED_RANGE = (CONTROL_SPECS["speed"].low, CONTROL_SPECS["speed"].high)
+
+
+def perform_line(synth: Synthesizer, text: str, performance: Performance,
+                 controls: StyleControls, settings: PerformSettings,
+                 world_speed: float = 1.0) -> SpokenLine:
+    """``text`` delivered as ``performance`` delivers it (:func:`perform`), WORLD's tempo times
+    ``world_speed`` (the fit's; pitch kept), edges trimmed, with when each word is heard.
+
+    The fit's tempo goes in through the speed control, which the perform engine applies in
+    its one WORLD pass (inserted pauses and the sentences' places scale with it), so a fitted
+    performance costs no second pass; it stays within the control's range, and the fit
+    measures what it got.
+    """
+    speed = float(np.clip(controls.speed * world_speed, *_SPEED_RANGE))
+    line = perform(synth, text, performance, replace(controls, speed=speed), settings,
+                   steady_durations=True)  # every fitting render of the line equally long
+    return _trimmed(line.audio.astype(np.float32), line.words, line.sample_rate)
+
+
+def _trimmed(samples: np.ndarray, words: tuple[WordTime, ...] | None, rate: int) -> SpokenLine:
+    """The edges' silence cut, the words moved into the kept audio (an edge word's quiet part
+    may be cut)."""
     first, end = speech_span(samples, rate)
     kept_s = (end - first) / rate
-    if words is not None:  # into the trimmed audio; an edge word's quiet part may be cut
-        words = [w.mapped(lambda t: min(max(t - first / rate, 0.0), kept_s)) for w in words]
-    return SpokenLine(samples[first:end], None if words is None else tuple(words))
+    if words is not None:
+        words = tuple(w.mapped(lambda t: min(max(t - first / rate, 0.0), kept_s)) for w in words)
+    return SpokenLine(samples[first:end], words)
 
 
 def trim_silence(samples: np.ndarray, rate: int) -> np.ndarray:

@@ -11,7 +11,10 @@ Decisions, made once here:
 * a line whose text starts with ``<speak>`` is speech markup (the rule of
   :func:`voicestudio.text.markup.is_markup`, as everywhere): it is kept as written (subtitle
   readers strip other tags) and parsed when the script is read, so bad markup is an error
-  naming the script line and the column in the line's text, before anything is spoken.
+  naming the script line and the column in the line's text, before anything is spoken;
+* a CSV/TSV ``perform`` cell names a recording of the line (relative to the script's folder,
+  or absolute): a missing or unreadable file is an error naming its line; whether the
+  recording is a usable performance of the line is known only when it is read, at render.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import html
 import io
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from voicestudio.errors import ControlRangeError, VoiceStudioError
@@ -45,7 +48,8 @@ _SUFFIX_FORMATS = {
     ".vtt": "vtt",
 }
 #: CSV/TSV columns and what each one sets; ``text`` is the only one a file must have.
-CSV_COLUMNS = ("id", "text", "voice", "emotion", "intensity", "pitch", "speed", "start", "end")
+CSV_COLUMNS = ("id", "text", "voice", "emotion", "intensity", "pitch", "speed", "start", "end",
+               "perform")
 _NUMBER_COLUMNS = ("intensity", "pitch", "speed")
 
 # A cue timing line: "[-]HH:MM:SS,mmm --> HH:MM:SS,mmm [settings]" (hours optional in WebVTT).
@@ -79,6 +83,9 @@ class DubLine:
     intensity: float | None = None
     pitch: float | None = None
     speed: float | None = None
+    #: A recording of the line whose delivery the voice is to follow (absolute; None: the
+    #: voice's own delivery). Checked to be a readable audio file when it is set.
+    perform: Path | None = None
 
     @property
     def timed(self) -> bool:
@@ -169,7 +176,8 @@ class DubScript:
 
 
 def load_dub_script(path: str | Path, fmt: str | None = None) -> DubScript:
-    """Read a script file; ``fmt`` (one of :data:`FORMATS`) overrides the guess from the name."""
+    """Read a script file; ``fmt`` (one of :data:`FORMATS`) overrides the guess from the name.
+    Relative ``perform`` paths are read from the script's folder."""
     path = Path(path).expanduser()
     if path.is_dir():
         raise DubScriptError(
@@ -189,11 +197,14 @@ def load_dub_script(path: str | Path, fmt: str | None = None) -> DubScript:
         raise DubScriptError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if fmt is None:
         fmt = _SUFFIX_FORMATS.get(path.suffix.lower())
-    return parse_dub_script(_decode(data, str(path)), fmt, source=str(path))
+    return parse_dub_script(_decode(data, str(path)), fmt, source=str(path),
+                            folder=path.resolve().parent)
 
 
-def parse_dub_script(text: str, fmt: str | None = None, source: str = "script") -> DubScript:
-    """Parse script text already in memory (``fmt`` None: sniffed from the content)."""
+def parse_dub_script(text: str, fmt: str | None = None, source: str = "script",
+                     folder: str | Path | None = None) -> DubScript:
+    """Parse script text already in memory (``fmt`` None: sniffed from the content);
+    relative ``perform`` paths are read from ``folder`` (None: the current folder)."""
     if fmt is None:
         fmt = _sniff(text)
     if fmt not in FORMATS:
@@ -205,7 +216,8 @@ def parse_dub_script(text: str, fmt: str | None = None, source: str = "script") 
     if fmt == "text":
         lines = _parse_text(text, source)
     elif fmt in ("csv", "tsv"):
-        lines = _parse_table(text, "\t" if fmt == "tsv" else ",", source, warnings)
+        where = Path(folder).expanduser() if folder is not None else Path.cwd()
+        lines = _parse_table(text, "\t" if fmt == "tsv" else ",", source, warnings, where)
     else:
         lines = _parse_subtitles(text, fmt, source, warnings)
     if not lines:
@@ -287,7 +299,7 @@ def _parse_text(text: str, source: str) -> list[DubLine]:
 
 
 def _parse_table(text: str, delimiter: str, source: str,
-                 warnings: list[ScriptWarning]) -> list[DubLine]:
+                 warnings: list[ScriptWarning], folder: Path) -> list[DubLine]:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
@@ -322,7 +334,7 @@ def _parse_table(text: str, delimiter: str, source: str,
                 for name, cell in zip(names, row, strict=False)
                 if name in CSV_COLUMNS
             }
-            line = _table_line(cells, len(lines) + 1, line_no, source, warnings)
+            line = _table_line(cells, len(lines) + 1, line_no, source, warnings, folder)
             if line is not None:
                 lines.append(line)
     except csv.Error as exc:
@@ -340,7 +352,8 @@ def _parse_table(text: str, delimiter: str, source: str,
 
 
 def _table_line(
-    cells: dict[str, str], index: int, line_no: int, source: str, warnings: list[ScriptWarning]
+    cells: dict[str, str], index: int, line_no: int, source: str, warnings: list[ScriptWarning],
+    folder: Path,
 ) -> DubLine | None:
     where = f"{source}, line {line_no}"
     text = " ".join(cells.get("text", "").split())  # a quoted text may span lines: spoken as one
@@ -372,13 +385,66 @@ def _table_line(
         intensity=numbers["intensity"],
         pitch=numbers["pitch"],
         speed=numbers["speed"],
+        perform=(performance_file(cells["perform"], folder, where)
+                 if cells.get("perform") else None),
     )
     if (line.start_s is None) != (line.end_s is None):
         raise DubScriptError(f"{where}: give both start and end (seconds), or neither")
+    if line.perform is not None:
+        check_performable(line.text, where)
     if line.timed:
         _check_times(line.start_s, line.end_s, where)
     _check_style(line, where)
     return line
+
+
+def performance_file(name: str | Path, folder: Path, where: str) -> Path:
+    """The recording a line is to be performed like, as an absolute path: ``name`` relative to
+    ``folder`` (the script's) unless absolute. A file that is missing, or that libsndfile cannot
+    open as audio, is a :class:`DubScriptError` starting with ``where`` (the script line)."""
+    path = Path(name).expanduser()
+    if not path.is_absolute():
+        path = folder / path
+    path = path.resolve()
+    if path.is_dir():
+        raise DubScriptError(f"{where}: the performance {path} is a folder, not a recording")
+    if not path.is_file():
+        raise DubScriptError(f"{where}: performance recording not found: {path}")
+    import soundfile
+
+    try:  # the header only: whether it is a usable performance is known when it is read
+        info = soundfile.info(str(path))
+    except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
+        raise DubScriptError(
+            f"{where}: cannot read the performance recording {path}: {exc}") from exc
+    if info.frames == 0:
+        raise DubScriptError(f"{where}: the performance recording {path} holds no audio")
+    return path
+
+
+def set_line_performance(script: DubScript, index: int, recording: str | Path | None) -> DubLine:
+    """Give line ``index`` (1-based) of ``script`` a performance recording (None: take it away),
+    checked as a script's ``perform`` cell is (relative paths: the current folder). The line is
+    replaced in ``script.lines``, so every session over the script keeps it."""
+    if not 1 <= index <= len(script.lines):
+        raise VoiceStudioError(
+            f"line {index} does not exist; the script has {len(script.lines)} lines")
+    line = script.lines[index - 1]
+    path = None
+    if recording is not None:
+        check_performable(line.text, line.label)
+        path = performance_file(recording, Path.cwd(), line.label)
+    line = replace(line, perform=path)
+    script.lines[index - 1] = line
+    return line
+
+
+def check_performable(text: str, where: str) -> None:
+    """A performed line takes its delivery from the recording; speech markup says how to
+    deliver it too, and the two do not combine (as ``say --perform`` refuses ``--ssml``)."""
+    if is_markup(text):
+        raise DubScriptError(f"{where}: a performed line takes its delivery from the recording, "
+                             "so its text cannot be speech markup; write it without <speak>")
 
 
 def _check_style(line: DubLine, where: str) -> None:

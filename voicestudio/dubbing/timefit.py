@@ -8,9 +8,10 @@ blanks between phonemes cannot shrink), so the duration is measured and the requ
 corrected by a secant step. Whatever is still missing after that is made up by WORLD's
 time scaling (the styling engine's ``speed``), which is exact to a few milliseconds (whole
 analysis frames, and the trimmed edges); it aims a little inside the tempo limits and is
-measured again. The achieved tempo (natural ÷ rendered duration, what every report shows)
-never leaves the configured limits: a line that still does not fit is reported, never
-cut; it runs on past its cue.
+measured again. A performed line (its timing taken from a recording) has no model step: its
+durations are the performance's, so only WORLD's tempo moves it. The achieved tempo
+(natural ÷ rendered duration, what every report shows) never leaves the configured limits:
+a line that still does not fit is reported, never cut; it runs on past its cue.
 """
 
 from __future__ import annotations
@@ -108,15 +109,20 @@ class FitResult:
 
     @property
     def method(self) -> str:
+        """How the tempo was changed: "none", "model" (length_scale), "world" (WORLD's tempo
+        only) or "model+world"."""
         if self.world_speed != 1.0:
-            return "model+world"
+            return "model+world" if self.length_factor != 1.0 else "world"
         return "model" if self.length_factor != 1.0 else "none"
 
 
 def fit_to_slot(
-    render_at: RenderAt, sample_rate: int, slot_s: float | None, limits: FitLimits = FitLimits()
+    render_at: RenderAt, sample_rate: int, slot_s: float | None, limits: FitLimits = FitLimits(),
+    model: bool = True,
 ) -> FitResult:
-    """Render until the line fits ``slot_s`` (None: no slot, the natural rendering)."""
+    """Render until the line fits ``slot_s`` (None: no slot, the natural rendering).
+    ``model`` False: ``render_at`` ignores its length factor (a performed line), so only
+    WORLD's tempo is tried."""
     natural = render_at(1.0, 1.0)
     natural_s = len(natural.samples) / sample_rate
     result = FitResult(natural.samples, natural_s, natural_s, True, words=natural.words)
@@ -133,7 +139,7 @@ def fit_to_slot(
     candidates = [result]
     x_prev, d_prev = 1.0, natural_s
     x = goal_s / natural_s  # as if the model were proportional; corrected below
-    for _ in range(MODEL_FIT_RENDERS):
+    for _ in range(MODEL_FIT_RENDERS if model else 0):
         x = float(np.clip(x, *LENGTH_FACTOR_RANGE))
         spoken = render_at(x, 1.0)
         d = len(spoken.samples) / sample_rate

@@ -17,6 +17,7 @@ from voicestudio.dubbing.script import DubLine
 from voicestudio.dubbing.timefit import FitLimits
 from voicestudio.errors import VoiceStudioError
 from voicestudio.styling.controls import StyleControls
+from voicestudio.voice.perform import PerformSettings
 from voicestudio.voice.timings import WordTime
 
 #: Output sample formats by bit depth.
@@ -54,9 +55,13 @@ class DubSettings:
     gap_s: float = UNTIMED_GAP_S
     provider: str = "auto"
     threads: int | None = None
+    #: What a performed line (a script's ``perform`` column, the app's "Perform…") carries
+    #: over from its recording, and how much; the voice's defaults unless asked otherwise.
+    perform: PerformSettings = field(default_factory=PerformSettings)
 
     def validated(self) -> DubSettings:
         self.controls.validated()
+        self.perform.validated()
         self.fit.validated()
         check_rate(self.rate)
         if self.bits not in BIT_FORMATS:
@@ -155,7 +160,9 @@ class LineRender:
     natural_s: float = 0.0  # at tempo 1
     rendered_s: float = 0.0
     tempo: float = 1.0  # achieved: natural ÷ rendered duration (1.2 = spoken 20 % faster to fit)
-    fit_method: str = "none"  # "none", "model" (length_scale) or "model+world" (plus WORLD tempo)
+    #: "none", "model" (length_scale), "world" (WORLD tempo only: a performed line) or
+    #: "model+world" (both)
+    fit_method: str = "none"
     voice: str = ""
     warnings: list[DubWarning] = field(default_factory=list)
     #: When each word is heard, in seconds on the dub's timeline (the cue's start plus its

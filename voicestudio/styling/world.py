@@ -118,6 +118,19 @@ def analyze(
     return WorldAnalysis(f0, sp, ap, sample_rate, frame_hop(sample_rate) * 1000.0 / sample_rate)
 
 
+def track_f0(samples: np.ndarray, sample_rate: int, method: str = "rapt",
+             f0_floor: float = F0_FLOOR_HZ, f0_ceil: float = F0_CEIL_HZ) -> np.ndarray:
+    """F0 alone (Hz per frame of :func:`frame_hop`, 0 unvoiced), without the envelopes:
+    a tenth of :func:`analyze`'s cost, for measuring rather than resynthesizing."""
+    if method not in F0_METHODS:
+        raise ValueError(f"F0 method must be one of {F0_METHODS}")
+    x = np.ascontiguousarray(samples, dtype=np.float64)
+    f0, t = _f0(x, sample_rate, method, f0_floor, f0_ceil)
+    if method in ("rapt", "dio"):
+        f0 = pw.stonemask(x, np.ascontiguousarray(f0), np.ascontiguousarray(t), sample_rate)
+    return f0
+
+
 def _aperiodicity(
     x: np.ndarray, f0: np.ndarray, t: np.ndarray, fs: int, fft_size: int
 ) -> np.ndarray:

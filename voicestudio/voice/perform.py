@@ -43,8 +43,10 @@ ALL_TRANSFERS = frozenset(Transfer)
 #: The strength a performance is carried over with unless the user says otherwise: most of
 #: the performance, with a little of the voice's own delivery left to smooth it.
 DEFAULT_STRENGTH = 0.8
-#: A word or pause is played at most this much slower or faster than the voice would say it.
+#: A word is played at most this much slower or faster than the voice would say it.
 MIN_RATE, MAX_RATE = 0.25, 4.0
+#: A pause may shrink much further: it is (near) silence, which has nothing to smear.
+MAX_PAUSE_RATE = 50.0
 #: A performance pause longer than the synthesis' by more than this is inserted as silence
 #: (stretching a few frames of near-silence that far would smear the words around it).
 MIN_INSERTED_PAUSE_S = 0.03
@@ -103,8 +105,10 @@ class _VoicePitch:
 
 def perform(synth: Synthesizer, text: str, performance: Performance,
             controls: StyleControls | None = None, settings: PerformSettings | None = None,
-            report: TextReport | None = None) -> PerformedLine:
-    """``text`` in ``synth``'s voice, delivered as ``performance`` delivers it."""
+            report: TextReport | None = None, steady_durations: bool = False) -> PerformedLine:
+    """``text`` in ``synth``'s voice, delivered as ``performance`` delivers it.
+    ``steady_durations``: the model's durations without their random part (dubbing fits a
+    line's length by rendering it again, which needs the same length every time)."""
     settings = (settings or PerformSettings()).validated()
     controls = (controls or StyleControls()).validated()
     if not synth.voice.has_durations:
@@ -114,7 +118,8 @@ def perform(synth: Synthesizer, text: str, performance: Performance,
     sr = synth.sample_rate
     prepared = []
     for sentence in synth.sentences(text, report, markup=False):
-        output = synth.speaker_output(sentence, controls.variability)
+        output = synth.speaker_output(sentence, controls.variability,
+                                      noise_w=0.0 if steady_durations else None)
         analysis = analyze(output.audio, sr, method=synth.f0_method)
         words = sentence_word_times(sentence.words, sentence.phonemes, sentence.id_spans,
                                     output.samples_per_id,
@@ -214,8 +219,8 @@ def _timing(ours: Sequence[WordTime], theirs: Sequence[AlignedWord], n: int, hop
             at = (mine.end + ours[k + 1].start) / 2 * sr
             pauses.append(Pause(at, (wanted - gap) / speed))
         elif gap > hop_s:
-            rate[frames(mine.end, ours[k + 1].start)] = np.clip(gap / max(wanted, hop_s),
-                                                              MIN_RATE, MAX_RATE)
+            rate[frames(mine.end, ours[k + 1].start)] = np.clip(gap / max(wanted, hop_s / 2),
+                                                              MIN_RATE, MAX_PAUSE_RATE)
     return rate, pauses
 
 

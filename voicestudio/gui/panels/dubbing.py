@@ -5,16 +5,19 @@ a text/CSV/TSV/SRT/WebVTT file, see its lines in a table (cue, slot against rend
 duration, tempo, status), render all of them in a worker with progress and cancel, play
 or re-render one line, and export the track, stems and report into a folder. The voice
 and style are the ones chosen in Synthesize & Customize; per-line overrides in the
-script win. One :class:`~voicestudio.dubbing.DubSession` per imported script, owned by
-one worker at a time (the buttons that would start a second are disabled meanwhile).
+script win. A line can be given a performance ("Perform…": a recording of it whose timing,
+intonation and loudness the voice follows; a CSV's ``perform`` column does the same), kept in
+the session's script like the line's text, so re-renders and new settings keep it. One
+:class:`~voicestudio.dubbing.DubSession` per imported script, owned by one worker at a time
+(the buttons that would start a second are disabled meanwhile).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -27,6 +30,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -34,7 +38,9 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
 )
 
+from voicestudio.audio.io import READABLE_SUFFIXES
 from voicestudio.dubbing import (
+    DubLine,
     DubScript,
     DubSession,
     DubSettings,
@@ -46,14 +52,16 @@ from voicestudio.dubbing import (
 )
 from voicestudio.dubbing.export import OUTPUT_NAMES
 from voicestudio.dubbing.loudness import BROADCAST_LUFS, WEB_LUFS
+from voicestudio.dubbing.script import set_line_performance
 from voicestudio.errors import VoiceStudioError
 from voicestudio.gui.theme import COLORS
 from voicestudio.gui.widgets.inline_message import InlineMessage
 from voicestudio.gui.workers import Cancelled, run_task
 from voicestudio.voice.batch import RenderCancelled
 
-COLUMNS = ("#", "Cue", "Slot s", "Rendered s", "Tempo", "Status", "Text")
+COLUMNS = ("#", "Cue", "Slot s", "Rendered s", "Tempo", "Status", "Perform", "Text")
 TEXT_COLUMN = COLUMNS.index("Text")
+PERFORM_COLUMN = COLUMNS.index("Perform")
 STATUS_LABELS = {LineStatus.PENDING: "pending", LineStatus.RENDERED: "ok",
                  LineStatus.TOO_LONG: "too long", LineStatus.SKIPPED: "skipped"}
 STATUS_COLORS = {LineStatus.PENDING: COLORS["muted"], LineStatus.RENDERED: COLORS["ok"],
@@ -63,6 +71,8 @@ LOUDNESS_CHOICES = ((BROADCAST_LUFS, f"{BROADCAST_LUFS:g} LUFS (broadcast, EBU R
 DUB_RATES = (48_000, 44_100, 22_050)
 DUB_BITS = ((24, "24-bit PCM"), (16, "16-bit PCM"), (32, "32-bit float"))
 SCRIPT_FILTER = "Scripts and subtitles (*.srt *.vtt *.csv *.tsv *.txt);;All files (*)"
+RECORDING_FILTER = (f"Recordings ({' '.join('*' + s for s in READABLE_SUFFIXES)});;"
+                    "All files (*)")
 
 
 def cue_text(seconds: float | None) -> str:
@@ -108,8 +118,9 @@ class DubbingSection(QGroupBox):
         grid.setColumnStretch(1, 1)
         explain = QLabel("SRT or WebVTT subtitles (each line fitted into its cue), a CSV/TSV table "
                          "(id, text, and optional voice, emotion, intensity, pitch, speed, start, "
-                         "end) or plain text. Spoken with the voice and style of Synthesize & "
-                         "Customize; per-line settings win.")
+                         "end, perform) or plain text. Spoken with the voice and style of "
+                         "Synthesize & Customize; per-line settings win. Perform… gives a line "
+                         "a recording whose delivery the voice follows.")
         explain.setProperty("role", "hint")
         explain.setWordWrap(True)
         grid.addWidget(explain, 0, 0, 1, 3)
@@ -201,6 +212,8 @@ class DubbingSection(QGroupBox):
         self.table.setMinimumHeight(180)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.cellDoubleClicked.connect(lambda row, _column: self.play_line(row + 1))
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._show_line_menu)
         return self.table
 
     def _build_buttons(self) -> QHBoxLayout:
@@ -213,6 +226,22 @@ class DubbingSection(QGroupBox):
         self.rerender_button.setToolTip(
             "Render the selected line again (a new take), leaving the others")
         self.rerender_button.clicked.connect(lambda: self.rerender_line())
+        self.perform_action = QAction("Perform like a recording…", self)
+        self.perform_action.setToolTip(
+            "Choose a recording of the selected line: the voice follows its timing, intonation "
+            "and loudness, and the line is fitted to its cue like any other")
+        self.perform_action.triggered.connect(lambda: self.perform_line())
+        self.clear_perform_action = QAction("Clear performance", self)
+        self.clear_perform_action.setToolTip("Speak the selected line in the voice's own delivery")
+        self.clear_perform_action.triggered.connect(lambda: self.clear_performance())
+        self.perform_menu = QMenu(self)
+        self.perform_menu.addAction(self.perform_action)
+        self.perform_menu.addAction(self.clear_perform_action)
+        self.perform_button = QPushButton("Perform…")
+        self.perform_button.setToolTip(
+            "Give the selected line a performance: a recording of it whose delivery the voice "
+            "follows (or clear it)")
+        self.perform_button.setMenu(self.perform_menu)
         self.render_button = QPushButton("Render all")
         self.render_button.setToolTip("Render every line not rendered yet")
         self.render_button.clicked.connect(lambda: self.render_all())
@@ -224,7 +253,7 @@ class DubbingSection(QGroupBox):
                                       "time) and track.srt/.vtt subtitles into a folder")
         self.export_button.clicked.connect(lambda: self.export())
         row = QHBoxLayout()
-        for button in (self.play_button, self.rerender_button):
+        for button in (self.play_button, self.rerender_button, self.perform_button):
             row.addWidget(button)
         row.addStretch(1)
         for button in (self.render_button, self.cancel_button, self.export_button):
@@ -251,6 +280,11 @@ class DubbingSection(QGroupBox):
         self.cancel_button.setEnabled(busy)
         self.rerender_button.setEnabled(has_script and not busy and line is not None)
         self.play_button.setEnabled(result is not None and result.samples is not None)
+        can_perform = has_script and not busy and line is not None
+        self.perform_button.setEnabled(can_perform)
+        self.perform_action.setEnabled(can_perform)
+        performed = can_perform and self.script.lines[line - 1].perform is not None
+        self.clear_perform_action.setEnabled(performed)
 
     def settings(self) -> DubSettings:
         """The dub's settings from these fields and the Synthesize panel (raises on bad
@@ -327,14 +361,23 @@ class DubbingSection(QGroupBox):
             cue = cue_text(line.start_s) if line.timed else "–"
             slot = f"{line.slot_s:.2f}" if line.slot_s is not None else "–"
             pending = STATUS_LABELS[LineStatus.PENDING]
-            cells = (str(line.index), cue, slot, "", "", pending, line.text)
+            cells = (str(line.index), cue, slot, "", "", pending, "", line.text)
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if column != TEXT_COLUMN:
+                if column not in (TEXT_COLUMN, PERFORM_COLUMN):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                           | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, column, item)
+            self._show_performance(row, line)
         self._refresh_rows()
+
+    def _show_performance(self, row: int, line: DubLine) -> None:
+        """The Perform cell: the recording's name (its path in the tooltip), or nothing."""
+        item = self.table.item(row, PERFORM_COLUMN)
+        if item is not None:
+            item.setText(line.perform.name if line.perform is not None else "")
+            item.setToolTip(f"Performed like {line.perform}" if line.perform is not None
+                            else "The voice's own delivery (Perform… to give it a recording)")
 
     def _refresh_rows(self) -> None:
         """Show the results that changed since last time (a 1,000-cue table stays cheap)."""
@@ -360,6 +403,7 @@ class DubbingSection(QGroupBox):
             item = self.table.item(row, COLUMNS.index(name))
             if item is not None:
                 item.setText(text)
+        self._show_performance(row, result.line)
         status = self.table.item(row, COLUMNS.index("Status"))
         if status is not None:
             status.setToolTip("\n".join(w.message for w in result.warnings)
@@ -436,6 +480,75 @@ class DubbingSection(QGroupBox):
 
         return self._start(work, self._on_line_rendered, f"Re-rendering line {index}")
 
+    def perform_line(self, index: int | None = None, recording: str | None = None) -> bool:
+        """Perform line ``index`` (default the selected one) like ``recording`` (asked for when
+        None), then render it. True when the render started."""
+        index = index or self.selected_line()
+        if self.script is None or index is None:
+            self.message.error("Select a line to perform.")
+            return False
+        if recording is None:
+            line = self.script.lines[index - 1]
+            start = line.perform or Path(self.script_edit.text().strip() or self._default_folder())
+            recording, _filter = QFileDialog.getOpenFileName(
+                self, f"A recording of {line.label}", str(start.parent if start.is_file()
+                                                          else start), RECORDING_FILTER)
+            if not recording:
+                return False
+        return self._set_performance(index, recording)
+
+    def clear_performance(self, index: int | None = None) -> bool:
+        """Speak line ``index`` (default the selected one) in the voice's own delivery again,
+        then render it. True when the render started."""
+        index = index or self.selected_line()
+        if self.script is None or index is None:
+            self.message.error("Select a line whose performance to clear.")
+            return False
+        return self._set_performance(index, None)
+
+    def _set_performance(self, index: int, recording: str | None) -> bool:
+        """Give the line its recording (None: none) in the session's script, show it, and
+        render the line. A recording that cannot be read is refused here, naming the line; one
+        that reads another text is found when the line renders (its Status says why)."""
+        self.message.clear_message()
+        if self.busy:
+            self.message.show_message("Wait for the current render to finish, or cancel it.",
+                                      "warning")
+            return False
+        try:
+            if self.session is not None:
+                line = self.session.set_performance(index, recording)
+            else:
+                line = set_line_performance(self.script, index, recording)
+        except VoiceStudioError as exc:
+            self.message.error(f"Not performed: {exc}")
+            return False
+        self._show_performance(index - 1, line)
+        self._refresh_rows()
+        what = f"Performing line {index}" if recording is not None else f"Rendering line {index}"
+
+        def work(get_session, handle):
+            handle.report(0.0, what.lower())
+            return get_session().render_line(index)
+
+        return self._start(work, self._on_line_rendered, what)
+
+    def _show_line_menu(self, at: QPoint) -> None:
+        """The right-click menu of a row: play, re-render, perform, clear the performance."""
+        row = self.table.rowAt(at.y())
+        if row < 0:
+            return
+        self.table.selectRow(row)
+        menu = QMenu(self)
+        play = menu.addAction("Play line", lambda: self.play_line())
+        play.setEnabled(self.play_button.isEnabled())
+        again = menu.addAction("Re-render line", lambda: self.rerender_line())
+        again.setEnabled(self.rerender_button.isEnabled())
+        menu.addSeparator()
+        menu.addAction(self.perform_action)
+        menu.addAction(self.clear_perform_action)
+        menu.popup(self.table.viewport().mapToGlobal(at))
+
     def export(self, out_dir: str | None = None, overwrite: bool | None = None) -> bool:
         """Render what is missing and write the dub into ``out_dir`` (asked for when None).
         Existing dub outputs there are replaced only after the user agrees (or ``overwrite``)."""
@@ -501,7 +614,8 @@ class DubbingSection(QGroupBox):
             notes.append(f"{unit}(s) {', '.join(map(str, too_long))} still too long for their slot "
                          "(the Status tooltip says how far they run on)")
         if skipped:
-            notes.append(f"{unit}(s) {', '.join(map(str, skipped))} skipped (nothing speakable)")
+            notes.append(f"{unit}(s) {', '.join(map(str, skipped))} skipped (the Status tooltip "
+                         "says why)")
         return "; ".join(notes), "warning" if notes else "ok"
 
     def _on_rendered(self, results) -> None:
