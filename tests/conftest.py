@@ -106,6 +106,34 @@ def virtual_audio(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture
+def themed_synthesize_panel(qtbot, ctx):
+    """Synthesize & Customize in the app's theme at its screenshot size, shown; shut down
+    after the test (a factory: tests set their text or controls first)."""
+    from PySide6.QtWidgets import QApplication
+
+    from voicestudio.gui.panels.synthesize import SynthesizePanel
+    from voicestudio.gui.theme import apply_theme
+
+    made = []
+
+    def make(text: str | None = None):
+        apply_theme(QApplication.instance())
+        widget = SynthesizePanel(ctx)
+        qtbot.addWidget(widget)
+        widget.resize(944, 716)
+        if text is not None:
+            widget.set_text(text)
+        widget.show()
+        qtbot.waitExposed(widget)
+        made.append(widget)
+        return widget
+
+    yield make
+    for widget in made:
+        widget.shutdown()
+
+
+@pytest.fixture
 def ctx(tmp_path: Path):
     """The GUI's shared state with its QSettings in ``tmp_path``, synthesizing on the CPU."""
     pytest.importorskip("PySide6")

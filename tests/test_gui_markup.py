@@ -28,19 +28,11 @@ BAD = "<speak>Hi <emphasis>there</speak>"
 
 
 @pytest.fixture
-def panel(qtbot, ctx):
-    from voicestudio.gui.theme import apply_theme
-
-    apply_theme(QApplication.instance())
-    widget = SynthesizePanel(ctx)
-    qtbot.addWidget(widget)
-    widget.resize(944, 716)
-    widget.show()
-    qtbot.waitExposed(widget)
+def panel(qtbot, themed_synthesize_panel):
+    widget = themed_synthesize_panel()
     with qtbot.waitSignal(widget.rendered, timeout=RENDER_MS):  # variability 0: repeatable
         widget.set_controls(StyleControls(variability=0.0))
-    yield widget
-    widget.shutdown()
+    return widget
 
 
 def type_text(qtbot, panel: SynthesizePanel, text: str) -> None:

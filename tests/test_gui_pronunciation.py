@@ -15,7 +15,7 @@ pytest.importorskip("pytestqt")
 from gui_layout import clipped  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QTextCursor  # noqa: E402
-from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from voicestudio.gui.controllers.pronunciation import (  # noqa: E402
     NO_PROJECT_REASON,
@@ -45,17 +45,8 @@ def user_data(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def panel(qtbot, ctx):
-    from voicestudio.gui.theme import apply_theme
-
-    apply_theme(QApplication.instance())
-    widget = SynthesizePanel(ctx)
-    qtbot.addWidget(widget)
-    widget.resize(944, 716)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-    widget.shutdown()
+def panel(themed_synthesize_panel):
+    return themed_synthesize_panel()
 
 
 @pytest.fixture

@@ -122,7 +122,11 @@ class SynthesizeView(Protocol):
 
 def render_preview(session: PreviewSession, request: PreviewRequest) -> Preview:
     """The work of one preview task, off the GUI thread: the render and its F0 contour."""
-    result = render_request(session, request)
+    return preview_of(render_request(session, request))
+
+
+def preview_of(result: RenderResult) -> Preview:
+    """A finished render with its F0 contour (off the GUI thread: tracking takes a moment)."""
     f0 = None
     if result.audio is not None and result.audio.samples.size:
         try:
@@ -349,10 +353,24 @@ class SynthesizeController:
             return
         self._show(preview, started, play)
 
-    def _show(self, preview: Preview, started: float | None, play: bool) -> None:
+    def show_result(self, preview: Preview, voice: VoiceKey) -> None:
+        """Show a line rendered elsewhere (a performed line) as the current render, as if
+        ``voice`` had rendered it: the waveform, its words, its scores, and Export saves it.
+        A render still under way for the panel is dropped, so it cannot replace this one."""
+        if self._shut:
+            return
+        self.renders.abandon()
+        self._for_voice = None
+        self._requested_at.clear()
+        self._play_ids.clear()
+        self._show(preview, None, play=False, voice=voice)
+
+    def _show(self, preview: Preview, started: float | None, play: bool,
+              voice: VoiceKey | None = None) -> None:
         result, audio = preview.result, preview.result.audio
         self.audio, self.words = audio, result.words
-        self._shown = Line(result.text, result.controls, self.session_key, result.markup)
+        self._shown = Line(result.text, result.controls, voice or self.session_key,
+                           result.markup)
         self.view.show_preview(preview)
         warning = report_warning(result.report)
         if warning is not None:

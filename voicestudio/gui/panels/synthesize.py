@@ -44,6 +44,7 @@ from voicestudio.gui.controllers.synthesize import (
 from voicestudio.gui.widgets.control_slider import ControlSlider, format_value
 from voicestudio.gui.widgets.inline_message import InlineMessage
 from voicestudio.gui.widgets.markup_toggle import MarkupToggle
+from voicestudio.gui.widgets.perform_action import PerformAction
 from voicestudio.gui.widgets.pronunciation_actions import PronunciationActions
 from voicestudio.gui.widgets.spoken_words import SpokenWords
 from voicestudio.gui.widgets.waveform import WaveformView
@@ -113,9 +114,11 @@ class SynthesizePanel(QWidget):
         self.pronunciation = PronunciationActions(self)  # Fix pronunciation…, Pronunciations…
         self.markup_toggle = MarkupToggle(self.text)  # first on the voice row, under the text
         self.markup_toggle.toggled.connect(self._on_emotion_changed)  # re-render, as a style
+        self.perform = PerformAction(self)  # Perform…: the line with a recording's delivery
         text_row = QHBoxLayout()
         text_row.addWidget(self.text, 1)
         text_row.addLayout(self.pronunciation.buttons())
+        text_row.addLayout(self.perform.buttons())
 
         style_column = QVBoxLayout()
         style_column.addWidget(self._build_style())
@@ -352,6 +355,7 @@ class SynthesizePanel(QWidget):
         self.controller.shutdown()
         self.spoken.stop()
         self.pronunciation.shutdown()
+        self.perform.shutdown()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
