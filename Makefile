@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/consent.py
 	$(BIN)/python benchmarks/lexicon.py
 	$(BIN)/python benchmarks/markup_timings.py
+	$(BIN)/python benchmarks/perform.py
 	$(BIN)/python benchmarks/clone_quality.py
 
 # ruff (line length 100 included) and the import contracts in pyproject.toml (the layers of

@@ -185,6 +185,15 @@ def test_a_line_edit_with_bad_markup_is_refused_and_the_line_kept(synth):
     assert session.results[0] is before and session.script.lines[0].text == "Fine."
 
 
+def test_a_phoneme_the_voice_lacks_names_the_script_line(tmp_path, synth):
+    path = tmp_path / "lines.txt"
+    path.write_text('Fine.\n<speak>Say <phoneme ph="X">this</phoneme>.</speak>\n',
+                    encoding="utf-8")
+    with pytest.raises(DubScriptError, match=r"lines.txt, line 2: .*U\+0058"):
+        dub(path, tmp_path / "out", DubSettings(controls=STEADY), synthesizer=synth)
+    assert not (tmp_path / "out").exists()
+
+
 def test_markup_cues_survive_the_subtitle_readers():
     """SRT and WebVTT readers strip tags such as <i>: a cue starting with <speak> keeps all of
     its markup (its lines joined, entities left to the markup parser); others are as before."""

@@ -150,3 +150,26 @@ def test_a_voice_without_durations_speaks_markup_plainly_and_says_so(tmp_path):
         '<speak>Wait <break time="1s"/> here.</speak>', STEADY, report))
     assert chunks and report.unplaced_markup == 1
     assert any("no phoneme durations" in m for m in report.messages())
+
+
+def test_breaks_after_wordless_pieces_are_kept(synth):
+    # "..." is a sentence without words, and the opening quote a token without one: their
+    # breaks still come before what follows
+    sentences = list(synth.sentences('<speak>Hello. ...<break time="2s"/> World.</speak>'))
+    assert [s.lead for s in sentences] == [0.0, 2.0]
+    (quoted,) = synth.sentences('<speak>“<break time="1s"/>Hello,” she said.</speak>')
+    assert quoted.lead == 1.0
+    _, plain, _ = render(synth, "Hello. World.")
+    _, marked, _ = render(synth, '<speak>Hello. ...<break time="2s"/> World.</speak>')
+    assert (len(marked) - len(plain)) / synth.sample_rate == pytest.approx(2.0, abs=0.05)
+
+
+def test_a_word_too_long_for_one_pass_keeps_the_sentences_in_step():
+    from voicestudio.text.markup import read_document
+    from voicestudio.voice.utterance import marked_sentences
+
+    text = "<speak>a b " + "x" * 400 + " c d. Next one here.</speak>"
+    groups = [[t.text for t in s.tokens] for s in marked_sentences(read_document(text))]
+    assert groups[-1] == ["Next", "one", "here."]
+    assert [w for g in groups for w in g] == ["a", "b", "x" * 400, "c", "d.", "Next", "one",
+                                               "here."]

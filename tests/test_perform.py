@@ -91,6 +91,8 @@ def test_strength_zero_or_no_transfer_is_the_plain_line(synth, acted):
         assert np.array_equal(done.audio[:len(plain)], plain)
     with pytest.raises(VoiceStudioError, match="0 to 100"):
         PerformSettings(strength=1.5).validated()
+    with pytest.raises(VoiceStudioError, match="cannot be speech markup"):
+        perform(synth, f"<speak>{TEXT}</speak>", performance, STEADY)
 
 
 def test_cli_say_perform(tmp_path, synth, acted, capsys):
@@ -104,7 +106,7 @@ def test_cli_say_perform(tmp_path, synth, acted, capsys):
     data, rate = sf.read(out)
     assert rate == synth.sample_rate and len(data) > len(audio) * 0.8
     for bad, says in ((["--strength", "150"], "0 to 100"), (["--transfer", "tempo"], "timing"),
-                      (["--ssml"], "does not combine")):
+                      (["--ssml"], "cannot be speech markup")):
         assert main(["say", TEXT, "--perform", str(take), *bad, "-o",
                      str(tmp_path / "x.wav")]) == 1
         assert says in capsys.readouterr().err

@@ -528,3 +528,11 @@ def test_the_word_heard_is_the_one_whose_span_holds_the_time():
     assert [word_heard_at(words, t) for t in (0.0, 0.1, 0.39, 0.42, 0.5, 1.0, 1.5, 1.7, 9)] == [
         None, 0, 0, None, 1, None, 2, None, None]
     assert word_heard_at([], 1.0) is None
+
+
+def test_text_positions_count_as_qt_does():
+    from voicestudio.gui.controllers.word_positions import utf16_offset
+
+    text = "Hi 🎉 there"
+    assert utf16_offset(text, text.index("there")) == text.index("there") + 1  # emoji: 2 units
+    assert utf16_offset("plain", 3) == 3

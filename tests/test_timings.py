@@ -196,3 +196,14 @@ def test_a_voice_without_the_output_is_patched_once_into_the_cache(tmp_path, mon
         Path(second.model).name]
     assert alignment.add_durations_to_file(source)  # an installed voice carries it itself
     assert alignment.with_durations(source).model == str(source)
+
+
+def test_webvtt_cue_text_is_escaped():
+    from voicestudio.voice.timing_files import vtt_text
+    from voicestudio.voice.timings import WordTime
+
+    timeline = Timeline()
+    timeline.add([WordTime("AT&T", 0.1, 0.5, 0), WordTime("x<y.", 0.6, 0.9, 0)], 1.0)
+    text = vtt_text(timeline)
+    assert "AT&amp;T <00:00:00.600>x&lt;y." in text
+    assert len(webvtt.from_string(text, strict=True).captions) == 1

@@ -144,15 +144,19 @@ def run(args: argparse.Namespace) -> int:
 
 def perform_settings(args: argparse.Namespace):
     """--transfer and --strength as PerformSettings (None without --perform; refused then)."""
-    from voicestudio.voice.perform import DEFAULT_STRENGTH, PerformSettings, Transfer
+    from voicestudio.voice.perform import (
+        DEFAULT_STRENGTH,
+        MARKUP_REFUSAL,
+        PerformSettings,
+        Transfer,
+    )
 
     if args.perform is None:
         if args.transfer is not None or args.strength is not None:
             raise VoiceStudioError("--transfer and --strength shape a --perform; give one")
         return None
     if args.ssml:
-        raise VoiceStudioError("--perform takes the timing from the recording; it does not "
-                               "combine with --ssml")
+        raise VoiceStudioError(f"--perform with --ssml: {MARKUP_REFUSAL}")
     names = [n.strip().lower() for n in (args.transfer or "timing,pitch,energy").split(",")]
     known = {t.value: t for t in Transfer}
     unknown = [n for n in names if n not in known]

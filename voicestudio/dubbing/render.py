@@ -56,7 +56,7 @@ from voicestudio.dubbing.types import (
 from voicestudio.errors import AudioFileError, InputTextError, VoiceStudioError
 from voicestudio.safety.watermark import embed
 from voicestudio.styling.controls import CONTROL_SPECS, StyleControls, resolve
-from voicestudio.text.lexicon import Lexicon
+from voicestudio.text.lexicon import Lexicon, LexiconError
 from voicestudio.text.markup import MarkupError
 from voicestudio.voice.batch import RenderCancelled
 from voicestudio.voice.catalog import load_voice, resolve_voice
@@ -197,6 +197,8 @@ class DubSession:
                               model=not performed)
         except MarkupError as exc:  # checked when the script was read: not a line to skip
             raise markup_error(exc, line.line_no, self.script.source) from exc
+        except LexiconError as exc:  # a <phoneme> or lexicon symbol this voice lacks
+            raise DubScriptError(f"{self.script.source}, line {line.line_no}: {exc}") from exc
         except InputTextError as exc:
             new.status, new.warnings = (
                 LineStatus.SKIPPED,

@@ -30,6 +30,7 @@ from pathlib import Path
 from voicestudio.errors import ControlRangeError, VoiceStudioError
 from voicestudio.styling.controls import StyleControls
 from voicestudio.text.markup import MarkupError, is_markup, parse_markup
+from voicestudio.voice.perform import MARKUP_REFUSAL, is_performable
 
 #: Bigger is not a script (a video, a pasted log): refuse before reading it all.
 MAX_SCRIPT_BYTES = 8 << 20
@@ -442,9 +443,8 @@ def set_line_performance(script: DubScript, index: int, recording: str | Path | 
 def check_performable(text: str, where: str) -> None:
     """A performed line takes its delivery from the recording; speech markup says how to
     deliver it too, and the two do not combine (as ``say --perform`` refuses ``--ssml``)."""
-    if is_markup(text):
-        raise DubScriptError(f"{where}: a performed line takes its delivery from the recording, "
-                             "so its text cannot be speech markup; write it without <speak>")
+    if not is_performable(text):
+        raise DubScriptError(f"{where}: {MARKUP_REFUSAL}")
 
 
 def _check_style(line: DubLine, where: str) -> None:

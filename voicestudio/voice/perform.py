@@ -27,8 +27,10 @@ from voicestudio.audio.aligner import AlignedWord
 from voicestudio.errors import ControlRangeError, VoiceStudioError
 from voicestudio.styling.controls import StyleControls, resolve
 from voicestudio.styling.world import FrameEdits, WorldAnalysis, analyze, frame_hop
+from voicestudio.text.markup import reads_as_markup
 from voicestudio.voice.model import Inference
-from voicestudio.voice.performance import Performance
+from voicestudio.voice.performance import Performance, frame_levels_db
+from voicestudio.voice.spans import smoothed
 from voicestudio.voice.synthesizer import Restyle, Sentence, SpeechChunk, Synthesizer, TextReport
 from voicestudio.voice.timings import Pause, TimeMap, WordTime, sentence_word_times
 
@@ -62,6 +64,17 @@ LEVEL_GLIDE_S = 0.05
 ACTIVE_RANGE_DB = 35.0
 #: Gap kept between two sentences' speech when timing moves them closer.
 MIN_SENTENCE_GAP_S = 0.05
+
+
+#: Why a performed line cannot be speech markup, in every front end's words.
+MARKUP_REFUSAL = ("a performed line takes its delivery from the recording, so its text "
+                  "cannot be speech markup; write it without <speak>")
+
+
+def is_performable(text: str, markup: bool | None = None) -> bool:
+    """Whether ``text`` can be performed: not when it would be read as speech markup (the
+    opt-in rule of ``text.markup.reads_as_markup``)."""
+    return not reads_as_markup(text, markup)
 
 
 @dataclass(frozen=True)
@@ -111,6 +124,8 @@ def perform(synth: Synthesizer, text: str, performance: Performance,
     line's length by rendering it again, which needs the same length every time)."""
     settings = (settings or PerformSettings()).validated()
     controls = (controls or StyleControls()).validated()
+    if not is_performable(text):
+        raise VoiceStudioError(MARKUP_REFUSAL[:1].upper() + MARKUP_REFUSAL[1:])
     if not synth.voice.has_durations:
         raise VoiceStudioError(f"voice {synth.voice.name} gives no phoneme durations, which "
                                f"performing needs ({synth.voice.no_durations_reason})")
@@ -127,7 +142,8 @@ def perform(synth: Synthesizer, text: str, performance: Performance,
         prepared.append(_Prepared(sentence, output, analysis, words))
     ours = [w for p in prepared for w in p.words]
     theirs = matched_words([w.text for w in ours], performance.words)
-    voice = _voice_pitch([p.analysis for p in prepared])
+    voice = (_voice_pitch([p.analysis for p in prepared])
+             if Transfer.PITCH in settings.transfers and not settings.neutral else None)
     chunks, first = [], 0
     for p in prepared:
         mine = theirs[first:first + len(p.words)]
@@ -175,7 +191,8 @@ def _filled(ours: Sequence[str], found: list[AlignedWord | None]) -> list[Aligne
 
 # ----------------------------------------------------------------------------- edits
 def _restyle(p: _Prepared, theirs: Sequence[AlignedWord], performance: Performance,
-             voice: _VoicePitch, settings: PerformSettings, sr: int, speed: float) -> Restyle:
+             voice: _VoicePitch | None, settings: PerformSettings, sr: int, speed: float
+             ) -> Restyle:
     hop = frame_hop(sr)
     hop_s = hop / sr
     n = len(p.analysis.f0)
@@ -186,13 +203,13 @@ def _restyle(p: _Prepared, theirs: Sequence[AlignedWord], performance: Performan
         rate, pauses = _timing(p.words, theirs, n, hop_s, s, sr, speed)
     to_performance = _time_map(p.words, theirs)
     pitch = np.zeros(n)
-    if Transfer.PITCH in settings.transfers:
+    if voice is not None:
         pitch = _intonation(p.analysis.f0, to_performance(times), performance, voice, s)
-        pitch = _smoothed(pitch, int(round(PITCH_GLIDE_S / hop_s)))
+        pitch = smoothed(pitch, int(round(PITCH_GLIDE_S / hop_s)))
     gain = np.zeros(n)
     if Transfer.ENERGY in settings.transfers:
-        gain = _loudness(p.output.audio, hop, to_performance(times), performance, s)
-        gain = _smoothed(gain, int(round(LEVEL_GLIDE_S / hop_s)))
+        gain = _loudness(p.output.audio, hop, sr, to_performance(times), performance, s)
+        gain = smoothed(gain, int(round(LEVEL_GLIDE_S / hop_s)))
     return Restyle(FrameEdits(rate, pitch, gain), tuple(pauses))
 
 
@@ -257,22 +274,21 @@ def _intonation(f0: np.ndarray, at: np.ndarray, performance: Performance,
     return edit
 
 
-def _loudness(audio: np.ndarray, hop: int, at: np.ndarray, performance: Performance,
-              s: float) -> np.ndarray:
+def _loudness(audio: np.ndarray, hop: int, rate: int, at: np.ndarray,
+              performance: Performance, s: float) -> np.ndarray:
     """dB to add per frame: the performance's level contour against the voice's, both
     relative to their medians, blended by ``s``; 0 in silence."""
-    own = _levels(audio, hop, len(at))
+    own = _levels(audio, hop, len(at), rate)
     theirs = _sampled(performance.level_db, performance.frame_s, at, fill=False)
     active = np.isfinite(own) & np.isfinite(theirs)
     return np.where(active, np.clip(s * (np.nan_to_num(theirs) - np.nan_to_num(own)),
                                     -MAX_GAIN_DB, MAX_GAIN_DB), 0.0)
 
 
-def _levels(audio: np.ndarray, hop: int, n: int) -> np.ndarray:
-    """Frame level (dB) relative to the median active frame; NaN in silence."""
-    padded = np.pad(audio.astype(np.float64), (hop, n * hop + hop))
-    frames = np.stack([padded[i * hop: i * hop + 2 * hop] for i in range(n)])
-    db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+def _levels(audio: np.ndarray, hop: int, n: int, rate: int) -> np.ndarray:
+    """Frame level (dB) relative to the median active frame; NaN in silence (measured as the
+    performance's is, so the two can be subtracted)."""
+    db = frame_levels_db(audio, hop, n, rate)
     active = db > db.max() - ACTIVE_RANGE_DB
     if not active.any():
         return np.full(n, np.nan)
@@ -292,14 +308,6 @@ def _sampled(values: np.ndarray, frame_s: float, at: np.ndarray, fill: bool = Tr
         return np.where((at < t[good][0]) | (at > t[good][-1]), np.nan, out)
     index = np.clip(np.round(at / frame_s).astype(int), 0, len(values) - 1)
     return values[index]
-
-
-def _smoothed(values: np.ndarray, width: int) -> np.ndarray:
-    if width <= 1:
-        return values
-    kernel = np.ones(width) / width
-    return np.convolve(np.pad(values, (width // 2, width - 1 - width // 2), mode="edge"),
-                       kernel, mode="valid")
 
 
 def _voice_pitch(analyses: Sequence[WorldAnalysis]) -> _VoicePitch:
@@ -329,6 +337,7 @@ def _placed(chunks: Sequence[SpeechChunk], theirs: Sequence[AlignedWord], s: flo
             previous = chunks[j - 1].words
             earliest = offsets[-1] + (previous[-1].end if previous else 0.0) + MIN_SENTENCE_GAP_S
             offset = max(earliest, (1 - s) * (natural + lead) + s * target) - lead
+        offset = max(offset, offsets[-1] if offsets else 0.0)  # never before the one before
         offsets.append(offset)
         natural = offset + len(chunk.samples) / sr
         first += len(words)

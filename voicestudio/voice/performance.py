@@ -231,9 +231,12 @@ def spoken_text(text: str) -> str:
 # ---------------------------------------------------------------- contours
 
 
-def frame_levels_db(x: np.ndarray, hop: int, n_frames: int) -> np.ndarray:
-    """RMS level in dB of a ``LEVEL_WINDOW_S`` window centred on each frame ``i * hop``."""
-    half = int(round(LEVEL_WINDOW_S * ANALYSIS_RATE / 2))
+def frame_levels_db(x: np.ndarray, hop: int, n_frames: int, rate: int = ANALYSIS_RATE
+                    ) -> np.ndarray:
+    """RMS level in dB of a ``LEVEL_WINDOW_S`` window centred on each frame ``i * hop``
+    (``x`` at ``rate``): the one level measure for a performance and for the voice it is
+    compared with."""
+    half = int(round(LEVEL_WINDOW_S * rate / 2))
     energy = np.concatenate([[0.0], np.cumsum(np.asarray(x, np.float64) ** 2)])
     centres = np.arange(n_frames) * hop
     lo = np.clip(centres - half, 0, len(x))

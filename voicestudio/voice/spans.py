@@ -48,10 +48,11 @@ def frame_edits(words: Sequence[WordSpan], n_frames: int, hop: int, sample_rate:
         rate[a:b], pitch[a:b], gain[a:b] = word.style.rate, word.style.pitch_st, \
             word.style.volume_db
     glide = max(1, int(round(GLIDE_S * sample_rate / hop)))
-    return FrameEdits(rate, _smoothed(pitch, glide), _smoothed(gain, glide))
+    return FrameEdits(rate, smoothed(pitch, glide), smoothed(gain, glide))
 
 
-def _smoothed(values: np.ndarray, width: int) -> np.ndarray:
+def smoothed(values: np.ndarray, width: int) -> np.ndarray:
+    """A ``width``-frame moving average, edges held: per-frame edits glide, never step."""
     if width <= 1 or not values.any():
         return values
     kernel = np.ones(width) / width

@@ -203,7 +203,8 @@ class Synthesizer:
         for marked in marked_sentences(document):
             lead += marked.lead
             sentence = self._marked_sentence(marked, index, lead, report)
-            if sentence is None:
+            if sentence is None:  # nothing spoken: its breaks still come before what follows
+                lead += sum(t.pause_after for t in marked.tokens)
                 continue
             yield sentence
             lead = 0.0
@@ -236,6 +237,8 @@ class Synthesizer:
                 if not written_words(cleaned.text):  # no word: its pause goes to the one before
                     if pauses:
                         pauses[-1] += token.pause_after
+                    else:
+                        lead += token.pause_after
                     continue
                 shown = token.shown if token.unit else cleaned.text
                 own = lambda t=cleaned.text: self._phonemes(t)  # noqa: E731

@@ -8,6 +8,7 @@ per sentence, and WebVTT also marks each word's start inside its cue with a cue 
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass
 from datetime import timedelta
@@ -90,8 +91,10 @@ def vtt_text(timeline: Timeline) -> str:
 
     vtt = WebVTT()
     for cue in sentence_cues(timeline):
-        parts = [cue.words[0].text]
-        parts += [f"<{_vtt_time(w.start)}>{w.text}" for w in cue.words[1:]]
+        # cue text is markup in WebVTT: "AT&T" or "x<y" must be escaped (webvtt-py writes raw)
+        parts = [html.escape(cue.words[0].text, quote=False)]
+        parts += [f"<{_vtt_time(w.start)}>{html.escape(w.text, quote=False)}"
+                  for w in cue.words[1:]]
         vtt.captions.append(Caption(_vtt_time(cue.start), _vtt_time(cue.end), " ".join(parts)))
     return vtt.content
 

@@ -10,6 +10,7 @@ plain text uses, on the words joined by spaces.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -80,20 +81,25 @@ def tokens_of(document: MarkupDocument) -> tuple[float, list[Token]]:
 
 
 def marked_sentences(document: MarkupDocument) -> Iterator[MarkedSentence]:
-    """The document's sentences, cut where plain text would be cut."""
+    """The document's sentences, cut where plain text would be cut. Each piece the splitter
+    gives is found in the joined words, and takes the words that start inside it (a word too
+    long for one model pass, which the splitter cuts, stays whole with its start)."""
     lead, tokens = tokens_of(document)
-    joined = " ".join(t.text.replace(" ", _JOINER) for t in tokens)
-    start = 0
+    texts = [t.text.replace(" ", _JOINER) for t in tokens]
+    starts, at = [], 0
+    for text in texts:
+        starts.append(at)
+        at += len(text) + 1
+    joined = " ".join(texts)
+    taken, cursor = 0, 0
     for piece in split_sentences(joined):
-        count = len(piece.split(" "))
-        group = tokens[start:start + count]
-        if " ".join(t.text.replace(" ", _JOINER) for t in group) != piece:
-            # a word too long for one model pass was cut inside: keep it whole instead
-            group = tokens[start:start + max(1, count)]
-        if not group:
-            break
-        yield MarkedSentence(tuple(group), lead)
-        lead = 0.0
-        start += len(group)
-    if start < len(tokens):
-        yield MarkedSentence(tuple(tokens[start:]), lead)
+        found = joined.find(piece, cursor)
+        if found < 0:
+            continue
+        cursor = found + len(piece)
+        end = bisect.bisect_left(starts, cursor)
+        if end > taken:
+            yield MarkedSentence(tuple(tokens[taken:end]), lead)
+            lead, taken = 0.0, end
+    if taken < len(tokens):
+        yield MarkedSentence(tuple(tokens[taken:]), lead)

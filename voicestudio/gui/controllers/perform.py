@@ -28,8 +28,13 @@ from voicestudio.gui.controllers.messages import Level
 from voicestudio.gui.controllers.synthesize import Preview, VoiceKey, preview_of, report_warning
 from voicestudio.project.recording import interactive_limit_s
 from voicestudio.styling.controls import StyleControls
-from voicestudio.text.markup import reads_as_markup
-from voicestudio.voice.perform import DEFAULT_STRENGTH, PerformSettings, Transfer, perform
+from voicestudio.voice.perform import (
+    DEFAULT_STRENGTH,
+    PerformSettings,
+    Transfer,
+    is_performable,
+    perform,
+)
 from voicestudio.voice.performance import Performance, read_performance
 from voicestudio.voice.preview import RenderResult
 from voicestudio.voice.synthesizer import Synthesizer, TextReport
@@ -281,7 +286,7 @@ class PerformController:
             self._say()
         if not line.text.strip():
             self.refusal = NOTHING_TO_PERFORM
-        elif reads_as_markup(line.text, line.markup):
+        elif not is_performable(line.text, line.markup):  # the rule: voice.perform's
             self.refusal = MARKUP_REFUSAL
         else:
             self.refusal = None
@@ -461,6 +466,8 @@ class PerformController:
         if job is not self._running or self._shut:
             return
         self._running = None
+        # a play asked of the failed render is not a play for whatever renders next
+        self._play_ids = {i for i in self._play_ids if i > job.job_id}
         waiting, self._waiting = self._waiting, None
         self._say(f"The line could not be performed: {message}", Level.ERROR)
         if waiting is not None:

@@ -61,6 +61,12 @@ def word_ranges(text: str, words: Sequence[str], markup: bool) -> list[tuple[int
     return ranges
 
 
+def utf16_offset(text: str, index: int) -> int:
+    """Python string index ``index`` of ``text`` as a Qt text position (Qt counts UTF-16
+    code units: an emoji is two)."""
+    return len(text[:index].encode("utf-16-le")) // 2
+
+
 def word_heard_at(words: Sequence[WordTime], seconds: float) -> int | None:
     """The index of the word heard ``seconds`` into the audio, or None between words (a
     pause, a sentence's end) and outside them. ``words`` are in time order."""

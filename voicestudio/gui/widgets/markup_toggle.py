@@ -13,6 +13,8 @@ import html
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QCheckBox, QPlainTextEdit
 
+from voicestudio.gui.controllers.word_positions import utf16_offset
+
 MARKUP_TIP = (
     "Read the text as speech markup (SSML). Supported: "
     "<break time=\"500ms\"/> (a pause), <emphasis>…</emphasis>, "
@@ -40,7 +42,8 @@ class MarkupToggle(QCheckBox):
         """Put the text cursor at ``line``, ``column`` (1-based, clamped to the text)."""
         document = self.editor.document()
         block = document.findBlockByNumber(min(max(line, 1), document.blockCount()) - 1)
-        at = block.position() + min(max(column, 1) - 1, block.length() - 1)
+        line_text = block.text()
+        at = block.position() + utf16_offset(line_text, min(max(column, 1) - 1, len(line_text)))
         cursor = self.editor.textCursor()
         cursor.setPosition(at, QTextCursor.MoveMode.MoveAnchor)
         self.editor.setTextCursor(cursor)

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit
 
-from voicestudio.gui.controllers.word_positions import word_heard_at, word_ranges
+from voicestudio.gui.controllers.word_positions import utf16_offset, word_heard_at, word_ranges
 from voicestudio.gui.theme import translucent
 from voicestudio.gui.widgets.waveform import WaveformView
 from voicestudio.voice.timings import WordTime
@@ -74,8 +74,9 @@ class SpokenWords(QObject):
     def _selection(self, start: int, end: int) -> QTextEdit.ExtraSelection:
         selection = QTextEdit.ExtraSelection()
         cursor = QTextCursor(self.text.document())
-        cursor.setPosition(start)
-        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        plain = self.text.toPlainText()
+        cursor.setPosition(utf16_offset(plain, start))
+        cursor.setPosition(utf16_offset(plain, end), QTextCursor.MoveMode.KeepAnchor)
         selection.cursor = cursor
         style = QTextCharFormat()
         # The theme's highlight colour, see-through: the user's selection is the solid one.
