@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"wrote {result.folder}: {result.track.name} ({result.duration_s:.2f} "
             f"s, {settings.rate} Hz, {settings.bits}-bit, {result.integrated_lufs:.1f} LUFS, true "
-            f"peak {result.true_peak_dbtp:.1f} dBTP), {len(result.stems)} "
-            f"stems, {result.report.name}"
+            f"peak {result.true_peak_dbtp:.1f} dBTP), {len(result.stems)} stems, "
+            + ", ".join(p.name for p in (result.report, result.words, *result.subtitles) if p)
         )
     return 0

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     lexicon = store.load_lexicon(path)
     if action == "export":
         args.file.write_text(store.write_tsv(lexicon), encoding="utf-8")
-        print(f"wrote {len(lexicon)} entries to {args.file}")
+        print(f"wrote {len(lexicon)} {'entry' if len(lexicon) == 1 else 'entries'} to {args.file}")
         return 0
     for entry in lexicon.entries:
         exact = " (exact case)" if entry.case_sensitive else ""
@@ -90,5 +90,5 @@ def _import(file: Path, path: Path) -> int:
     from voicestudio.project import lexicon_store as store
 
     count = store.import_tsv(path, file)  # every line checked before anything is stored
-    print(f"imported {count} entries into {path}")
+    print(f"imported {count} {'entry' if count == 1 else 'entries'} into {path}")
     return 0

@@ -171,9 +171,11 @@ def perform_settings(args: argparse.Namespace):
 
 def _performed(args: argparse.Namespace, synth, text: str, controls, settings, report):
     """The line delivered as the recording ``--perform`` delivers it: (samples, words)."""
-    from voicestudio.voice.perform import perform
+    from voicestudio.voice.perform import MARKUP_REFUSAL, is_performable, perform
     from voicestudio.voice.performance import read_performance_file
 
+    if not is_performable(text):  # said before the recording is blamed for not reading it
+        raise VoiceStudioError(MARKUP_REFUSAL[:1].upper() + MARKUP_REFUSAL[1:])
     performance = read_performance_file(args.perform, text)  # refused whole if unusable
     line = perform(synth, text, performance, controls, settings, report)
     return line.audio, line.words
