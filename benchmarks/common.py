@@ -56,6 +56,25 @@ def settle() -> None:
     time.sleep(SETTLE_S)
 
 
+def interleaved(paths: dict[str, Any], reps: int) -> dict[str, list[float]]:
+    """Seconds per call of each work in ``paths`` over ``reps`` repetitions, after one warm-up
+    call each, the order reversed every other repetition so drift in the machine is shared."""
+
+    def timed(work) -> float:
+        settle()
+        started = now()
+        work()
+        return now() - started
+
+    for work in paths.values():
+        timed(work)
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    for rep in range(reps):
+        for name in (list(paths) if rep % 2 == 0 else list(paths)[::-1]):
+            times[name].append(timed(paths[name]))
+    return times
+
+
 def version(dist: str) -> str | None:
     try:
         return metadata.version(dist)

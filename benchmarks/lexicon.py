@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import median, now, settle  # noqa: E402
+from common import interleaved, median  # noqa: E402
 from texts import PASSAGE  # noqa: E402
 
 
@@ -50,12 +50,6 @@ def main(argv: list[str] | None = None) -> int:
     plain, fixed = Synthesizer(voice), Synthesizer(voice, lexicon=lexicon)
     controls = StyleControls(variability=0.0)
 
-    def timed(work) -> float:
-        settle()
-        started = now()
-        work()
-        return now() - started
-
     def speak(synth):
         return lambda: [None for _chunk in synth.synthesize(PASSAGE, controls)]
 
@@ -64,13 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     paths = {"synthesis": speak(plain), "front end": front(plain),
              "front end + lexicon": front(fixed)}
-    for work in paths.values():  # warm-up: espeak, onnxruntime
-        timed(work)
-    times: dict[str, list[float]] = {name: [] for name in paths}
-    for rep in range(args.reps):
-        names = list(paths) if rep % 2 == 0 else list(paths)[::-1]
-        for name in names:
-            times[name].append(timed(paths[name]))
+    times = interleaved(paths, args.reps)  # warm-up call first: espeak, onnxruntime
     extra = [(c - b) / a for a, b, c in zip(*times.values(), strict=True)]
     print(f"Lexicon cost: {len(PASSAGE.split())}-word passage, {len(lexicon)} entries "
           f"({len(words)} of them words of the passage), {args.reps} interleaved repetitions")

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import median, now, settle  # noqa: E402
+from common import interleaved, median  # noqa: E402
 from texts import PASSAGE  # noqa: E402
 
 
@@ -67,12 +67,6 @@ def main(argv: list[str] | None = None) -> int:
     controls = StyleControls(variability=0.0)
     marked, styled = marked_passage(), marked_passage(spans=True)
 
-    def timed(work) -> float:
-        settle()
-        started = now()
-        work()
-        return now() - started
-
     def speak(synth, text):
         return lambda: [None for _chunk in synth.synthesize(text, controls)]
 
@@ -87,13 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         "synthesis of the markup (breaks, sub, phoneme, say-as)": speak(timed_synth, marked),
         "synthesis of the markup + emphasis every 20 words (styling)": speak(timed_synth, styled),
     }
-    for work in paths.values():  # warm-up: espeak, onnxruntime, WORLD
-        timed(work)
-    times: dict[str, list[float]] = {name: [] for name in paths}
-    for rep in range(args.reps):
-        names = list(paths) if rep % 2 == 0 else list(paths)[::-1]
-        for name in names:
-            times[name].append(timed(paths[name]))
+    times = interleaved(paths, args.reps)  # warm-up call first: espeak, onnxruntime
     untimed, timed_s, front_plain, front_marked, marked_s, styled_s = times.values()
     shares = {
         "word timings (synthesis with ÷ without − 1)":
