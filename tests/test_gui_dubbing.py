@@ -16,7 +16,7 @@ pytest.importorskip("pytestqt")
 from gui_layout import clipped  # noqa: E402
 
 from voicestudio.dubbing import LineStatus  # noqa: E402
-from voicestudio.gui.panels.dubbing import COLUMNS, cue_text  # noqa: E402
+from voicestudio.gui.panels.dubbing import COLUMNS, DubbingSection, cue_text  # noqa: E402
 from voicestudio.gui.panels.export import ExportPanel  # noqa: E402
 from voicestudio.gui.panels.synthesize import SynthesizePanel  # noqa: E402
 
@@ -299,6 +299,22 @@ def test_perform_a_line_like_a_recording_and_clear_it(
     assert cleared.line.perform is None and cell(view, 0, "Perform") == ""
     assert cleared.natural_s == pytest.approx(plain.natural_s, abs=1e-3)
     assert not view.clear_perform_action.isEnabled()
+
+    # saved with the script: a fresh view (as after a restart) importing it again shows the
+    # performance still chosen (line 3), and not the cleared one (line 1); nothing renders
+    again = DubbingSection(ctx, view.synthesize)
+    qtbot.addWidget(again)
+    assert again.import_script(str(script))
+    assert [cell(again, row, "Perform") for row in range(3)] == ["", "", "other.wav"]
+    assert again.script.lines[2].perform == tmp_path / "other.wav" and again.session is None
+    assert "Restored 1 performance chosen earlier for this script." in again.message.text()
+    assert again.message.level == "ok"
+    script.write_text(f"start,end,text\n0.5,5.5,{text}\n6.0,8.5,And this one is read plainly.\n"
+                      "9.0,11.0,A line rewritten since.\n", encoding="utf-8")
+    assert again.import_script(str(script)) and again.message.level == "warning"
+    assert cell(again, 2, "Perform") == "" and (
+        "line 3: the performance other.wav chosen earlier was not restored: the line's text has "
+        "changed.") in again.message.text()
 
 
 def test_cue_text():

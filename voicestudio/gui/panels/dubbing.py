@@ -7,7 +7,9 @@ or re-render one line, and export the track, stems and report into a folder. The
 and style are the ones chosen in Synthesize & Customize; per-line overrides in the
 script win. A line can be given a performance ("Perform…": a recording of it whose timing,
 intonation and loudness the voice follows; a CSV's ``perform`` column does the same), kept in
-the session's script like the line's text, so re-renders and new settings keep it. One
+the session's script like the line's text, so re-renders and new settings keep it, and saved
+with the script file (:mod:`voicestudio.dubbing.performance_store`), so importing the same
+script again, also after a restart, gives the lines their performances back. One
 :class:`~voicestudio.dubbing.DubSession` per imported script, owned by one worker at a time
 (the buttons that would start a second are disabled meanwhile).
 """
@@ -52,6 +54,7 @@ from voicestudio.dubbing import (
 )
 from voicestudio.dubbing.export import OUTPUT_NAMES
 from voicestudio.dubbing.loudness import BROADCAST_LUFS, WEB_LUFS
+from voicestudio.dubbing.performance_store import PerformanceStore, restore
 from voicestudio.dubbing.script import set_line_performance
 from voicestudio.errors import VoiceStudioError
 from voicestudio.gui.theme import COLORS
@@ -83,6 +86,12 @@ def cue_text(seconds: float | None) -> str:
     return f"{int(minutes)}:{rest:06.3f}"
 
 
+def first_few(messages: list[str], shown: int = 3) -> str:
+    """The first ``shown`` messages joined, and how many more there are."""
+    more = len(messages) - shown
+    return "; ".join(messages[:shown]) + (f"; and {more} more" if more > 0 else "")
+
+
 class DubbingSection(QGroupBox):
     """Import, render, audition and export a dub; see the module docstring."""
 
@@ -105,6 +114,7 @@ class DubbingSection(QGroupBox):
         self.synthesize = synthesize_panel
         self.script: DubScript | None = None
         self.session: DubSession | None = None
+        self._performances: PerformanceStore | None = None  # the imported script's saved ones
         self._session_voice: tuple[str | None, str] | None = None
         self._shown: list[LineRender | None] = []  # what each table row shows
         self._task = None
@@ -329,20 +339,26 @@ class DubbingSection(QGroupBox):
         except VoiceStudioError as exc:
             self.message.error(f"Not imported: {exc}")
             return False
+        store = PerformanceStore.for_script(Path(path).expanduser())
+        restored = restore(script, store)
         self.script, self.session, self._session_voice = script, None, None
+        self._performances = store
         self.script_edit.setText(str(path))
         self._fill_table()
         kind = (f"{len(script.lines)} timed cue(s) ending at {cue_text(script.end_s)}"
                 if script.timed else f"{len(script.lines)} line(s), untimed")
         name = Path(path).name
         if script.warnings:
-            more = len(script.warnings) - 3
-            shown = "; ".join(w.message for w in script.warnings[:3])
-            shown += f"; and {more} more" if more > 0 else ""
-            self.message.show_message(f"Imported {kind} from {name}, with warnings: {shown}",
-                                      "warning")
+            shown = first_few([w.message for w in script.warnings])
+            text = f"Imported {kind} from {name}, with warnings: {shown}."
         else:
-            self.message.show_message(f"Imported {kind} from {name} ({script.format}).", "ok")
+            text = f"Imported {kind} from {name} ({script.format})."
+        if restored.summary:
+            text += f" {restored.summary}"
+        if restored.notes:
+            text += f" {first_few([n.message for n in restored.notes])}."
+        warned = bool(script.warnings or restored.notes)
+        self.message.show_message(text, "warning" if warned else "ok")
         self.progress.setValue(0)
         self.progress_label.setText("")
         self._update_buttons()
@@ -507,9 +523,10 @@ class DubbingSection(QGroupBox):
         return self._set_performance(index, None)
 
     def _set_performance(self, index: int, recording: str | None) -> bool:
-        """Give the line its recording (None: none) in the session's script, show it, and
-        render the line. A recording that cannot be read is refused here, naming the line; one
-        that reads another text is found when the line renders (its Status says why)."""
+        """Give the line its recording (None: none) in the session's script, save the choice
+        with the script file, show it, and render the line. A recording that cannot be read is
+        refused here, naming the line; one that reads another text is found when the line
+        renders (its Status says why). A choice that cannot be saved still holds this session."""
         self.message.clear_message()
         if self.busy:
             self.message.show_message("Wait for the current render to finish, or cancel it.",
@@ -523,6 +540,12 @@ class DubbingSection(QGroupBox):
         except VoiceStudioError as exc:
             self.message.error(f"Not performed: {exc}")
             return False
+        not_saved = None
+        if self._performances is not None:
+            try:
+                self._performances.keep(line)
+            except VoiceStudioError as exc:
+                not_saved = f"Performance kept for this session only: {exc}"
         self._show_performance(index - 1, line)
         self._refresh_rows()
         what = f"Performing line {index}" if recording is not None else f"Rendering line {index}"
@@ -531,7 +554,11 @@ class DubbingSection(QGroupBox):
             handle.report(0.0, what.lower())
             return get_session().render_line(index)
 
-        return self._start(work, self._on_line_rendered, what)
+        started = self._start(work, self._on_line_rendered, what)
+        if not_saved is not None:  # after _start, which clears the message
+            also = "" if started else f" {self.message.text()}"
+            self.message.error(not_saved + also)
+        return started
 
     def _show_line_menu(self, at: QPoint) -> None:
         """The right-click menu of a row: play, re-render, perform, clear the performance."""

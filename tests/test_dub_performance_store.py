@@ -1,0 +1,165 @@
+"""The performances chosen in the Dubbing view, saved per script file and given back when the
+script is imported again: what is restored, what is not and why, and damaged files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voicestudio.dubbing.performance_store import (
+    NotRestored,
+    PerformanceStore,
+    PerformanceStoreError,
+    restore,
+    store_folder,
+    store_path,
+)
+from voicestudio.dubbing.script import load_dub_script, set_line_performance
+
+LINES = "First line of the dub.\nSecond line, performed.\nThird line.\n"
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A user data folder of this test's own (the session's is shared by every test)."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("VOICESTUDIO_DATA_DIR", str(folder))
+    return folder
+
+
+def recording(folder: Path, name: str = "take.wav") -> Path:
+    path = folder / name
+    sf.write(str(path), np.zeros(1600, dtype=np.float32), 16_000)
+    return path
+
+
+def script_file(folder: Path, text: str = LINES, name: str = "lines.txt") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def choose(script_path: Path, index: int, take: Path | None) -> None:
+    """What the Dubbing view does: set the line's performance, then save it."""
+    script = load_dub_script(script_path)
+    line = set_line_performance(script, index, take)
+    PerformanceStore.for_script(script_path).keep(line)
+
+
+def reimport(script_path: Path):
+    script = load_dub_script(script_path)
+    return script, restore(script, PerformanceStore.for_script(script_path))
+
+
+def test_round_trip(tmp_path: Path, data_dir: Path):
+    path, take = script_file(tmp_path), recording(tmp_path)
+    choose(path, 2, take)
+    stored = store_path(path)
+    assert stored.parent == store_folder() == data_dir / "dubs"
+    assert stored.name.startswith("lines-") and stored.suffix == ".json"
+    saved = json.loads(stored.read_text(encoding="utf-8"))
+    assert saved["version"] == 1 and saved["script"] == str(path.resolve())
+    assert saved["performances"] == [
+        {"line": 2, "text": "Second line, performed.", "recording": str(take.resolve())}]
+    assert [p.name for p in stored.parent.iterdir()] == [stored.name]  # no temporary left
+
+    script, result = reimport(path)
+    assert result.restored == [2] and result.notes == []
+    assert result.summary == "Restored 1 performance chosen earlier for this script."
+    assert [line.perform for line in script.lines] == [None, take.resolve(), None]
+
+
+def test_changed_text_and_a_gone_line_are_not_restored(tmp_path: Path):
+    path, take = script_file(tmp_path), recording(tmp_path)
+    choose(path, 2, take)
+    choose(path, 3, take)
+    path.write_text("First line of the dub.\nSecond line, rewritten.\n", encoding="utf-8")
+    script, result = reimport(path)
+    assert result.restored == [] and all(line.perform is None for line in script.lines)
+    assert [(n.line, n.reason) for n in result.notes] == [
+        (2, NotRestored.TEXT_CHANGED), (3, NotRestored.LINE_GONE)]
+    assert result.notes[0].message == (
+        "line 2: the performance take.wav chosen earlier was not restored: the line's text "
+        "has changed")
+
+
+def test_the_script_perform_column_wins(tmp_path: Path):
+    ours, theirs = recording(tmp_path, "ours.wav"), recording(tmp_path, "theirs.wav")
+    path = script_file(tmp_path, "text,perform\nOne.,theirs.wav\nTwo.,\n", "lines.csv")
+    choose(path, 1, ours)
+    choose(path, 2, ours)
+    script, result = reimport(path)
+    assert result.restored == [2]
+    assert [line.perform for line in script.lines] == [theirs.resolve(), ours.resolve()]
+    (note,) = result.notes
+    assert note.reason is NotRestored.SCRIPT_WINS and note.line == 1
+    assert "the script's perform column gives it theirs.wav, which wins" in note.message
+
+
+def test_a_missing_recording_is_noted_and_kept(tmp_path: Path):
+    path, take = script_file(tmp_path), recording(tmp_path)
+    choose(path, 1, take)
+    take.unlink()
+    script, result = reimport(path)
+    assert result.restored == [] and script.lines[0].perform is None
+    (note,) = result.notes
+    assert note.reason is NotRestored.RECORDING_MISSING and str(take.resolve()) in note.message
+    recording(tmp_path)  # the drive is back: found on the next import
+    assert reimport(path)[1].restored == [1]
+
+
+@pytest.mark.parametrize("content", [
+    "{not json",
+    json.dumps({"format": "voicestudio-dub-performances", "version": 99, "performances": []}),
+    json.dumps({"format": "voicestudio-dub-performances", "version": 1, "script": "",
+                "performances": [{"line": "two"}]}),
+])
+def test_an_unreadable_store_is_one_note_and_left_alone(tmp_path: Path, content: str):
+    path, take = script_file(tmp_path), recording(tmp_path)
+    stored = store_path(path)
+    stored.parent.mkdir(parents=True)
+    stored.write_text(content, encoding="utf-8")
+    script, result = reimport(path)
+    assert result.restored == [] and all(line.perform is None for line in script.lines)
+    (note,) = result.notes
+    assert note.reason is NotRestored.UNREADABLE_STORE
+    assert note.message.startswith("saved performances for this script could not be read: ")
+    PerformanceStore.for_script(path).forget(1)  # nothing to forget: not rewritten
+    assert stored.read_text(encoding="utf-8") == content
+    choose(path, 1, take)  # a new choice replaces it
+    assert reimport(path)[1].restored == [1]
+
+
+def test_clearing_forgets(tmp_path: Path):
+    path, take = script_file(tmp_path), recording(tmp_path)
+    choose(path, 1, take)
+    choose(path, 3, take)
+    choose(path, 1, None)
+    assert reimport(path)[1].restored == [3]
+    choose(path, 3, None)
+    assert not store_path(path).exists()  # nothing left: no file
+    assert reimport(path)[1].restored == []
+
+
+def test_two_scripts_do_not_mix(tmp_path: Path):
+    take = recording(tmp_path)
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+    one, two = script_file(tmp_path / "one"), script_file(tmp_path / "two")
+    assert store_path(one) != store_path(two)  # same name, other folders
+    choose(one, 1, take)
+    choose(two, 2, take)
+    assert reimport(one)[1].restored == [1]
+    assert reimport(two)[1].restored == [2]
+
+
+def test_a_failed_save_raises_a_typed_error(tmp_path: Path, data_dir: Path):
+    path, take = script_file(tmp_path), recording(tmp_path)
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    data_dir.write_text("a file where the data folder should be", encoding="utf-8")
+    with pytest.raises(PerformanceStoreError, match="cannot save the performances of lines.txt"):
+        PerformanceStore.for_script(path).remember(1, "First line of the dub.", take)

@@ -1,0 +1,269 @@
+"""Performances chosen in the Dubbing view, kept per script file across app restarts.
+
+A script has no project file of its own, and a CSV's ``perform`` column is the user's to
+write, so the recordings a user gives lines in the app are remembered beside the app's other
+data: one small JSON file per script in ``<user data>/dubs/``, named by a hash of the script's
+absolute path. It is rewritten (atomically) whenever a line's performance is set or cleared,
+and read back when the same script is imported again. Decisions, made once here:
+
+* an entry is keyed by the line's number in the dub (1-based, the table's ``#``) and holds the
+  line's text: it is restored only where the line at that number still reads the same (the
+  stripped text), so an edited script never gives a recording to another line;
+* the script file wins: a line its ``perform`` column already performs keeps that recording;
+* a recording that is gone (or no longer reads as audio) is not restored; the entry stays, so
+  a recording on a drive plugged in later is found on the next import;
+* a store that cannot be read (damaged, another format, a newer version) counts as empty and is
+  left as it is until the user sets or clears a performance of that script again.
+
+Every case that restores nothing says why, in a :class:`RestoreNote`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from voicestudio.dubbing.script import MAX_DUB_LINES, DubLine, DubScript, set_line_performance
+from voicestudio.errors import VoiceStudioError
+from voicestudio.paths import user_data_dir
+from voicestudio.project.store import ProjectFileError, load_json, save_json
+
+FORMAT = "voicestudio-dub-performances"
+VERSION = 1
+#: Hex digits of the path's sha256 in a store's name: 64 bits, no two scripts collide.
+HASH_CHARS = 16
+#: Characters of the script's own name kept in the store's name, so a person can tell them apart.
+STEM_CHARS = 40
+
+
+class PerformanceStoreError(VoiceStudioError):
+    """The performances of a script cannot be saved (the message says where and why)."""
+
+
+def store_folder() -> Path:
+    """Where the stores live: ``dubs/`` in the user data folder (``VOICESTUDIO_DATA_DIR``
+    moves it, as it moves everything else)."""
+    return user_data_dir() / "dubs"
+
+
+def store_path(script_path: str | Path) -> Path:
+    """The store of the script at ``script_path``: its readable stem, then a short sha256 of its
+    resolved absolute path (the same file reached by another relative path finds it)."""
+    resolved = str(Path(script_path).expanduser().resolve())
+    digest = hashlib.sha256(resolved.encode("utf-8")).hexdigest()[:HASH_CHARS]
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(resolved).stem)[:STEM_CHARS].strip("_")
+    return store_folder() / f"{stem or 'script'}-{digest}.json"
+
+
+@dataclass(frozen=True)
+class SavedPerformance:
+    """One remembered choice: line ``line`` (1-based), which read ``text``, performed like
+    ``recording`` (absolute)."""
+
+    line: int
+    text: str
+    recording: Path
+
+
+class NotRestored(Enum):
+    """Why a saved performance was not given back to its line."""
+
+    UNREADABLE_STORE = "unreadable store"
+    LINE_GONE = "line gone"
+    TEXT_CHANGED = "text changed"
+    SCRIPT_WINS = "script wins"
+    RECORDING_MISSING = "recording missing"
+    RECORDING_REFUSED = "recording refused"
+
+
+@dataclass(frozen=True)
+class RestoreNote:
+    """A saved performance that was not restored, and why (``line`` None: the whole store)."""
+
+    reason: NotRestored
+    message: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """What :func:`restore` did: the lines (1-based) given their saved recording, and a note for
+    every saved choice it left out."""
+
+    restored: list[int] = field(default_factory=list)
+    notes: list[RestoreNote] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        """One sentence for the import message ("" when nothing was restored)."""
+        count = len(self.restored)
+        if not count:
+            return ""
+        return (f"Restored {count} performance{'' if count == 1 else 's'} chosen earlier for "
+                "this script.")
+
+
+class PerformanceStore:
+    """The remembered performances of one script file; see the module docstring.
+
+    Made by :meth:`for_script`, which reads the file (never raising: a damaged one is
+    :attr:`problem`); :meth:`remember`, :meth:`forget` and :meth:`keep` write it at once."""
+
+    def __init__(self, script_path: Path, path: Path, entries: dict[int, SavedPerformance],
+                 problem: str | None = None) -> None:
+        self.script_path = script_path
+        self.path = path
+        self._entries = entries
+        #: Why the file on disk could not be read (None: it could, or there is none).
+        self.problem = problem
+
+    @classmethod
+    def for_script(cls, script_path: str | Path) -> PerformanceStore:
+        """The store of the script at ``script_path`` (empty when none was saved yet)."""
+        script = Path(script_path).expanduser().resolve()
+        path = store_path(script)
+        try:
+            entries = _read(path, script)
+        except ProjectFileError as exc:
+            return cls(script, path, {}, problem=str(exc))
+        except OSError as exc:  # a folder where the file should be, no permission to read it
+            return cls(script, path, {}, problem=f"cannot read {path}: {exc.strerror or exc}")
+        return cls(script, path, entries)
+
+    @property
+    def entries(self) -> list[SavedPerformance]:
+        """The saved choices, by line number."""
+        return [self._entries[line] for line in sorted(self._entries)]
+
+    def remember(self, line: int, text: str, recording: str | Path) -> None:
+        """Save that line ``line`` (reading ``text``) is performed like ``recording``."""
+        if not 1 <= line <= MAX_DUB_LINES:
+            raise ValueError(f"line must be 1..{MAX_DUB_LINES}, got {line}")
+        saved = SavedPerformance(line, text.strip(), Path(recording).expanduser().resolve())
+        self._entries[line] = saved
+        self._write()
+
+    def forget(self, line: int) -> None:
+        """Save that line ``line`` has no performance (a no-op when none was saved: an unread
+        damaged file stays as it is)."""
+        if self._entries.pop(line, None) is not None:
+            self._write()
+
+    def keep(self, line: DubLine) -> None:
+        """Save ``line``'s performance as it is now: remembered, or forgotten when it has none."""
+        if line.perform is None:
+            self.forget(line.index)
+        else:
+            self.remember(line.index, line.text, line.perform)
+
+    def _write(self) -> None:
+        """Replace the file with the entries (remove it when there are none)."""
+        try:
+            if not self._entries:
+                self.path.unlink(missing_ok=True)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                save_json(self.path, _to_json(self.script_path, self.entries), keep_backup=False)
+        except (OSError, ProjectFileError) as exc:
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise PerformanceStoreError(
+                f"cannot save the performances of {self.script_path.name} in {self.path}: "
+                f"{detail}") from exc
+        self.problem = None
+
+
+def restore(script: DubScript, store: PerformanceStore) -> RestoreResult:
+    """Give the lines of a freshly loaded ``script`` the performances saved in ``store``, by
+    :func:`~voicestudio.dubbing.script.set_line_performance` (the one rule for a line's
+    recording), where the line still reads the same and the script gives it none itself."""
+    if store.problem is not None:
+        note = RestoreNote(NotRestored.UNREADABLE_STORE,
+                           f"saved performances for this script could not be read: "
+                           f"{store.problem}")
+        return RestoreResult(notes=[note])
+    restored: list[int] = []
+    notes: list[RestoreNote] = []
+
+    def skip(saved: SavedPerformance, reason: NotRestored, why: str) -> None:
+        notes.append(RestoreNote(reason, f"line {saved.line}: the performance "
+                                 f"{saved.recording.name} chosen earlier was not restored: {why}",
+                                 saved.line))
+
+    for saved in store.entries:
+        if saved.line > len(script.lines):
+            skip(saved, NotRestored.LINE_GONE,
+                 f"the script has {len(script.lines)} line(s) now")
+            continue
+        line = script.lines[saved.line - 1]
+        if line.text.strip() != saved.text.strip():
+            skip(saved, NotRestored.TEXT_CHANGED, "the line's text has changed")
+            continue
+        if line.perform is not None:
+            if line.perform != saved.recording:
+                skip(saved, NotRestored.SCRIPT_WINS,
+                     f"the script's perform column gives it {line.perform.name}, which wins")
+            continue
+        if not saved.recording.is_file():
+            skip(saved, NotRestored.RECORDING_MISSING,
+                 f"the recording is no longer there ({saved.recording})")
+            continue
+        try:
+            set_line_performance(script, saved.line, saved.recording)
+        except VoiceStudioError as exc:
+            skip(saved, NotRestored.RECORDING_REFUSED, f"it cannot be used ({exc})")
+            continue
+        restored.append(saved.line)
+    return RestoreResult(restored, notes)
+
+
+def _to_json(script: Path, entries: list[SavedPerformance]) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "script": str(script),
+        "performances": [
+            {"line": e.line, "text": e.text, "recording": str(e.recording)} for e in entries
+        ],
+    }
+
+
+def _read(path: Path, script: Path) -> dict[int, SavedPerformance]:
+    """The entries saved in ``path`` for ``script`` (none when there is no file);
+    ProjectFileError saying what is wrong with a file that is there."""
+    if not path.exists():
+        return {}
+    data = load_json(path)
+    if data.get("format") != FORMAT or not isinstance(data.get("version"), int):
+        raise ProjectFileError(f"{path} is not a store of dub performances")
+    if data["version"] != VERSION:
+        raise ProjectFileError(f"{path} has version {data['version']}, this VoiceStudio reads "
+                               f"version {VERSION}")
+    if data.get("script") != str(script):
+        raise ProjectFileError(f"{path} belongs to another script ({data.get('script')!r})")
+    items = data.get("performances")
+    if not isinstance(items, list) or len(items) > MAX_DUB_LINES:
+        raise ProjectFileError(f"{path} is damaged: 'performances' must be a list of at most "
+                               f"{MAX_DUB_LINES} entries")
+    entries: dict[int, SavedPerformance] = {}
+    for number, item in enumerate(items, start=1):
+        saved = _entry(item)
+        if saved is None or saved.line in entries:
+            raise ProjectFileError(f"{path} is damaged: entry {number} is not a line number "
+                                   "(once), a text and an absolute recording path")
+        entries[saved.line] = saved
+    return entries
+
+
+def _entry(item: Any) -> SavedPerformance | None:
+    if not isinstance(item, dict):
+        return None
+    line, text, recording = item.get("line"), item.get("text"), item.get("recording")
+    if (not isinstance(line, int) or isinstance(line, bool) or not 1 <= line <= MAX_DUB_LINES
+            or not isinstance(text, str) or not isinstance(recording, str)
+            or not Path(recording).is_absolute()):
+        return None
+    return SavedPerformance(line, text, Path(recording))
