@@ -446,3 +446,12 @@ def test_asr_threshold_calibration(real_takes):
         f"WER own max {max(own_wer):.2f}, other min {min(other_wer):.2f}"
     )
     assert max(own_cer) <= threshold < min(other_cer)
+
+
+def test_a_reading_far_off_the_prompt_is_not_quoted_above_100_percent():
+    """A recognizer that hears three times the prompt's length gives a CER of about 300 %:
+    the message says so in words."""
+    result = check_reading("one two three four five six seven eight nine ten", "hi", CheckConfig())
+    assert result.verdict == "warn" and result.value > 1.0
+    assert "more character errors than the text has characters" in result.message
+    assert "%" not in result.message.split("(", 1)[1].split(")", 1)[0]

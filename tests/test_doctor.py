@@ -60,6 +60,7 @@ def test_doctor_script_exits_zero_and_reports_everything(tmp_path: Path):
     data_dir = os.environ["VOICESTUDIO_DATA_DIR"]
     assert f"  user data:     {data_dir}" in locations
     assert f"  user voices:   {Path(data_dir) / 'voices'}" in locations
+    assert f"  dub choices:   {Path(data_dir) / 'dubs'}" in locations
     voice_line = next(line for line in locations if "default voice:" in line)
     assert Path(voice_line.split("default voice:", 1)[1].strip()).is_file()
     assert "\ntorch: " in out

@@ -389,6 +389,13 @@ def test_sub_speaks_its_alias_and_shows_what_is_written():
     assert only_run("<sub alias='same'>same</sub>").written is None
 
 
+def test_a_break_separates_the_written_words_around_it():
+    """Dub stems and subtitles are named from written_text: "VTT" and "please" stay apart."""
+    doc = parse_markup("<speak><say-as interpret-as='characters'>VTT</say-as>"
+                       "<break time='300ms'/>please</speak>")
+    assert doc.written_text.split() == ["VTT", "please"]
+
+
 def test_runs_keep_the_style_they_sit_in():
     run = only_run("<emphasis level='strong'><sub alias='Doctor'>Dr.</sub></emphasis>")
     assert run == Run("Doctor", EMPHASIS_STYLES["strong"], written="Dr.")

@@ -26,7 +26,7 @@ from voicestudio.audio.clipping import MIN_CLIP_RUN, full_scale_runs
 from voicestudio.audio.levels import active_rms_dbfs
 from voicestudio.audio.recognizer import transcribe
 from voicestudio.audio.take_report import CheckResult, TakeReport
-from voicestudio.text.compare import char_error_rate, word_error_rate
+from voicestudio.text.compare import char_error_rate, error_rate_text, word_error_rate
 
 
 class TakeOrigin(Enum):
@@ -333,7 +333,7 @@ def check_reading(hypothesis: str, prompt: str, config: CheckConfig) -> CheckRes
     cer = char_error_rate(prompt, hypothesis)
     wer = word_error_rate(prompt, hypothesis)
     heard = hypothesis or "(nothing)"
-    figures = f"character error rate {cer:.0%}, word error rate {wer:.0%}"
+    figures = f"{error_rate_text(cer)}, {error_rate_text(wer, 'word')}"
     if cer > config.asr_warn_cer:
         return CheckResult(
             "asr",

@@ -92,6 +92,7 @@ def window_summary() -> list[str]:
 def report() -> str:
     import onnxruntime as ort
 
+    from voicestudio.dubbing.performance_store import store_folder as dub_store_folder
     from voicestudio.paths import resources_dir, user_data_dir, user_voices_dir
     from voicestudio.project.project import default_projects_dir
     from voicestudio.runtime import cuda_unavailable_reason
@@ -121,6 +122,7 @@ def report() -> str:
             f"  user voices:   {user_voices_dir()}",
             f"  projects:      {default_projects_dir()}",
             f"  models:        {user_data_dir() / 'models'}",
+            f"  dub choices:   {dub_store_folder()}",
             f"  resources:     {resources_dir()}",
             f"  default voice: {voice.model_path}"]
     torch_note = (

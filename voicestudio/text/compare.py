@@ -44,3 +44,11 @@ def char_error_rate(reference: str, hypothesis: str) -> float:
     if not ref:
         return 0.0 if not hyp else 1.0
     return edit_distance(list(ref), list(hyp)) / len(ref)
+
+
+def error_rate_text(rate: float, unit: str = "character") -> str:
+    """An error rate for people: above 100 % (the recognizer heard far more than was
+    written) it says so in words instead of "286 %"."""
+    if rate > 1.0:
+        return f"more {unit} errors than the text has {unit}s"
+    return f"{unit} error rate {rate:.0%}"

@@ -99,8 +99,10 @@ class MarkupDocument:
 
     @property
     def written_text(self) -> str:
-        """The text as written (``<sub>`` and ``<say-as>`` content, not their expansion)."""
-        return "".join(p.shown for p in self.pieces if isinstance(p, Run))
+        """The text as written (``<sub>`` and ``<say-as>`` content, not their expansion); a
+        break separates the words on either side ("VTT<break/>please" is two words)."""
+        return "".join(p.shown if isinstance(p, Run) else " " for p in self.pieces
+                       if isinstance(p, Run | Break))
 
 
 class Element(Enum):

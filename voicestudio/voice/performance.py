@@ -25,6 +25,7 @@ from voicestudio.audio.recognizer import transcribe
 from voicestudio.audio.take_report import CheckResult, TakeReport
 from voicestudio.errors import VoiceStudioError
 from voicestudio.styling.world import track_f0
+from voicestudio.text.compare import error_rate_text
 from voicestudio.text.say_as import cardinal_words, year_words
 from voicestudio.text.words import written_words
 
@@ -185,8 +186,8 @@ def _checked(
         if reading.verdict != "pass":
             raise PerformanceError(
                 f"The performance does not read the line: the recognizer heard "
-                f"“{report.asr_text or '(nothing)'}” (character error rate "
-                f"{reading.value:.0%}). Record the line as written.",
+                f"“{report.asr_text or '(nothing)'}” ({error_rate_text(reading.value)}). "
+                f"Record the line as written.",
                 (reading,),
             )
     return report
