@@ -14,8 +14,15 @@ from voicestudio.cli import main
 from voicestudio.errors import VoiceStudioError
 from voicestudio.evaluate.prosody import FRAME_PERIOD_MS, f0_contour
 from voicestudio.styling.controls import StyleControls
-from voicestudio.voice.perform import PerformSettings, Transfer, perform
+from voicestudio.voice.perform import (
+    PerformSettings,
+    Transfer,
+    perform,
+    prepare_line,
+    render_plain,
+)
 from voicestudio.voice.performance import read_performance
+from voicestudio.voice.synthesizer import TextReport
 from voicestudio.voice.timings import Timeline
 
 STEADY = StyleControls(variability=0.0)
@@ -93,6 +100,31 @@ def test_strength_zero_or_no_transfer_is_the_plain_line(synth, acted):
         PerformSettings(strength=1.5).validated()
     with pytest.raises(VoiceStudioError, match="cannot be speech markup"):
         perform(synth, f"<speak>{TEXT}</speak>", performance, STEADY)
+
+
+def test_a_prepared_line_renders_as_a_fresh_one_and_stays_as_it_was(synth, acted):
+    """The Perform dialog keeps the line's model output while a strength is dragged: a render
+    from it is the render perform() makes on its own, it can be used again (nothing in it is
+    changed by a render), its plain rendering is synthesize()'s, and it is not used for
+    another text."""
+    _audio, performance = acted
+    controls = StyleControls(variability=0.0, pitch=2.0)
+    line = prepare_line(synth, TEXT, controls)
+    fresh = perform(synth, TEXT, performance, controls, PerformSettings(strength=0.8))
+    report = TextReport()
+    first = perform(synth, TEXT, performance, controls, PerformSettings(strength=0.8), report,
+                    prepared=line)
+    assert np.array_equal(first.audio, fresh.audio) and report.sentences == 1
+    perform(synth, TEXT, performance, controls, PerformSettings(strength=0.3), prepared=line)
+    again = perform(synth, TEXT, performance, controls, PerformSettings(strength=0.8),
+                    prepared=line)
+    assert np.array_equal(again.audio, first.audio)
+    plain = np.concatenate([c.samples for c in synth.synthesize(TEXT, controls, markup=False)])
+    assert np.array_equal(render_plain(synth, line, controls).audio, plain)
+    other = "You waited all day."
+    assert not line.fits(synth, other, controls)
+    assert not line.fits(synth, TEXT, StyleControls(variability=0.5))
+    assert line.fits(synth, TEXT, StyleControls(variability=0.0, speed=1.3))
 
 
 def test_cli_say_perform(tmp_path, synth, acted, capsys):

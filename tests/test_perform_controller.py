@@ -334,6 +334,23 @@ def test_render_performed_gives_the_line_its_words_and_the_plain_rendering(synth
                                                           - acted.duration_s)
 
 
+def test_a_render_hands_the_line_s_model_output_to_the_next(state):
+    """Dragging a strength renders again from the model output the last render made (the
+    worker reuses it while it fits the line), also when a render was overtaken."""
+    _line, view, controller = state
+    held(controller, view)
+    assert view.renders[0].prepared is None
+    made = object()  # the worker's PreparedLine: the controller only hands it on
+    controller.set_strength(0.5, final=False)
+    controller.set_strength(0.4, final=False)  # waits behind the render of 0.5
+    done = rendered(view.renders[-1])
+    controller.render_done(Rendered(done.job, done.preview, done.plain, made))
+    assert view.renders[-1].settings.strength == 0.4 and view.renders[-1].prepared is made
+    controller.render_done(rendered(view.renders[-1]))  # a worker that hands nothing back
+    controller.set_strength(0.3, final=False)
+    assert view.renders[-1].settings.strength == 0.3 and view.renders[-1].prepared is made
+
+
 def test_a_slider_released_during_its_render_plays_that_render_when_done(state):
     _line, view, controller = state
     held(controller, view)

@@ -60,7 +60,7 @@ from voicestudio.text.lexicon import Lexicon, LexiconError
 from voicestudio.text.markup import MarkupError
 from voicestudio.voice.batch import RenderCancelled
 from voicestudio.voice.catalog import load_voice, resolve_voice
-from voicestudio.voice.perform import PerformSettings, perform
+from voicestudio.voice.perform import PerformSettings, PreparedLine, perform, prepare_line
 from voicestudio.voice.performance import Performance, PerformanceError, read_performance_file
 from voicestudio.voice.synthesizer import Synthesizer, TextReport
 from voicestudio.voice.timings import PhonemeTime, WordTime
@@ -104,6 +104,8 @@ class DubSession:
         self._cache: dict[str, SpokenLine] = {}
         # each performance recording read once per (file identity, text); a refusal is kept too
         self._performances: dict[tuple, Performance | VoiceStudioError] = {}
+        # the last performed line's model output: the fit renders a line at several tempi
+        self._prepared: PreparedLine | None = None
         self._voices: dict[Path, Synthesizer] = {}
         self._given = synthesizer
         self.model_runs = 0  # renders that were not in the cache (tests and benchmarks read it)
@@ -355,8 +357,11 @@ class DubSession:
 
         def make() -> SpokenLine:
             performance = self._performance(line.perform, recording, line.text)
+            prepared = self._prepared
+            if prepared is None or not prepared.fits(synth, line.text, controls, True):
+                prepared = self._prepared = prepare_line(synth, line.text, controls, True)
             return perform_line(synth, line.text, performance, controls, self.settings.perform,
-                                world_speed)
+                                world_speed, prepared)
 
         return self._cached(key, synth.sample_rate, refresh, make)
 
@@ -448,18 +453,20 @@ _SPEED_RANGE = (CONTROL_SPECS["speed"].low, CONTROL_SPECS["speed"].high)
 
 def perform_line(synth: Synthesizer, text: str, performance: Performance,
                  controls: StyleControls, settings: PerformSettings,
-                 world_speed: float = 1.0) -> SpokenLine:
+                 world_speed: float = 1.0, prepared: PreparedLine | None = None) -> SpokenLine:
     """``text`` delivered as ``performance`` delivers it (:func:`perform`), WORLD's tempo times
     ``world_speed`` (the fit's; pitch kept), edges trimmed, with when each word is heard.
 
     The fit's tempo goes in through the speed control, which the perform engine applies in
     its one WORLD pass (inserted pauses and the sentences' places scale with it), so a fitted
     performance costs no second pass; it stays within the control's range, and the fit
-    measures what it got.
+    measures what it got. ``prepared``: the line's model output (steady durations) from an
+    earlier fitting render, so the model runs once per line, not once per tempo tried.
     """
     speed = float(np.clip(controls.speed * world_speed, *_SPEED_RANGE))
     line = perform(synth, text, performance, replace(controls, speed=speed), settings,
-                   steady_durations=True)  # every fitting render of the line equally long
+                   steady_durations=True,  # every fitting render of the line equally long
+                   prepared=prepared)
     return _trimmed(line.audio.astype(np.float32), line.words, line.sample_rate)
 
 

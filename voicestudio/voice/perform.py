@@ -116,21 +116,44 @@ class _VoicePitch:
     range_st: float
 
 
-def perform(synth: Synthesizer, text: str, performance: Performance,
-            controls: StyleControls | None = None, settings: PerformSettings | None = None,
-            report: TextReport | None = None, steady_durations: bool = False) -> PerformedLine:
-    """``text`` in ``synth``'s voice, delivered as ``performance`` delivers it.
+@dataclass(frozen=True, eq=False)
+class PreparedLine:
+    """A line's plain model output, sentence by sentence, with its WORLD analysis and word
+    times: the part of :func:`perform` that no performance or setting changes. Whoever
+    renders one line again and again with other settings (the Perform dialog while a
+    strength is dragged) keeps it, so the voice model runs once per line rather than once
+    per step (about 0.75 of 0.85 s for a 7 s line), and the plain rendering for A/B comes
+    from the same take of the model (:func:`render_plain`). Read-only once made."""
+
+    voice: object  # the synthesizer's voice it was made with (compared by identity)
+    text: str
+    variability: float
+    steady: bool
+    sentences: tuple[_Prepared, ...]
+    report: TextReport
+
+    def fits(self, synth: Synthesizer, text: str, controls: StyleControls,
+             steady_durations: bool = False) -> bool:
+        """Whether this is the line ``perform`` would prepare for these arguments (the other
+        style controls apply after the model, so they may differ)."""
+        return (self.voice is synth.voice and self.text == text
+                and self.variability == controls.variability
+                and self.steady == steady_durations)
+
+
+def prepare_line(synth: Synthesizer, text: str, controls: StyleControls | None = None,
+                 steady_durations: bool = False) -> PreparedLine:
+    """Run the voice model on ``text`` and analyse its output (see :class:`PreparedLine`).
     ``steady_durations``: the model's durations without their random part (dubbing fits a
     line's length by rendering it again, which needs the same length every time)."""
-    settings = (settings or PerformSettings()).validated()
     controls = (controls or StyleControls()).validated()
     if not is_performable(text):
         raise VoiceStudioError(MARKUP_REFUSAL[:1].upper() + MARKUP_REFUSAL[1:])
     if not synth.voice.has_durations:
         raise VoiceStudioError(f"voice {synth.voice.name} gives no phoneme durations, which "
                                f"performing needs ({synth.voice.no_durations_reason})")
-    params = resolve(controls, synth.calibration)
     sr = synth.sample_rate
+    report = TextReport()
     prepared = []
     for sentence in synth.sentences(text, report, markup=False):
         output = synth.speaker_output(sentence, controls.variability,
@@ -140,12 +163,42 @@ def perform(synth: Synthesizer, text: str, performance: Performance,
                                     output.samples_per_id,
                                     TimeMap.tempo(len(output.audio), sr), sentence.index)
         prepared.append(_Prepared(sentence, output, analysis, words))
-    ours = [w for p in prepared for w in p.words]
+    return PreparedLine(synth.voice, text, controls.variability, steady_durations,
+                        tuple(prepared), report)
+
+
+def render_plain(synth: Synthesizer, line: PreparedLine, controls: StyleControls | None = None
+                 ) -> PerformedLine:
+    """The prepared line in the voice's own delivery (the style controls applied): the A/B
+    reference of a performed rendering made from the same ``line``."""
+    params = resolve((controls or StyleControls()).validated(), synth.calibration)
+    chunks = [synth.render_sentence(p.sentence, p.output, params, p.analysis)
+              for p in line.sentences]
+    return _placed(chunks, (), 0.0, params.speed, synth.sample_rate)
+
+
+def perform(synth: Synthesizer, text: str, performance: Performance,
+            controls: StyleControls | None = None, settings: PerformSettings | None = None,
+            report: TextReport | None = None, steady_durations: bool = False,
+            prepared: PreparedLine | None = None) -> PerformedLine:
+    """``text`` in ``synth``'s voice, delivered as ``performance`` delivers it.
+    ``steady_durations``: as :func:`prepare_line` says. ``prepared``: the line's model
+    output from an earlier call, used when it :meth:`~PreparedLine.fits` (else the model
+    runs again)."""
+    settings = (settings or PerformSettings()).validated()
+    controls = (controls or StyleControls()).validated()
+    if prepared is None or not prepared.fits(synth, text, controls, steady_durations):
+        prepared = prepare_line(synth, text, controls, steady_durations)
+    if report is not None:
+        report.add(prepared.report)
+    params = resolve(controls, synth.calibration)
+    sr = synth.sample_rate
+    ours = [w for p in prepared.sentences for w in p.words]
     theirs = matched_words([w.text for w in ours], performance.words)
-    voice = (_voice_pitch([p.analysis for p in prepared])
+    voice = (_voice_pitch([p.analysis for p in prepared.sentences])
              if Transfer.PITCH in settings.transfers and not settings.neutral else None)
     chunks, first = [], 0
-    for p in prepared:
+    for p in prepared.sentences:
         mine = theirs[first:first + len(p.words)]
         first += len(p.words)
         restyle = None if settings.neutral else _restyle(p, mine, performance, voice, settings,

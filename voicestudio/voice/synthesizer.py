@@ -75,6 +75,15 @@ class TextReport:
         self.dropped.update(cleaned.dropped)
         self.other_scripts.update(cleaned.scripts)
 
+    def add(self, other: TextReport) -> None:
+        """Count ``other``'s findings too (a text read once, reported on each render)."""
+        self.dropped.update(other.dropped)
+        self.other_scripts.update(other.other_scripts)
+        self.wordless_pieces += other.wordless_pieces
+        self.unknown_phonemes += other.unknown_phonemes
+        self.sentences += other.sentences
+        self.unplaced_markup += other.unplaced_markup
+
     @property
     def skipped(self) -> int:
         """Everything left out, summed over the kinds."""

@@ -31,9 +31,12 @@ from voicestudio.styling.controls import StyleControls
 from voicestudio.voice.perform import (
     DEFAULT_STRENGTH,
     PerformSettings,
+    PreparedLine,
     Transfer,
     is_performable,
     perform,
+    prepare_line,
+    render_plain,
 )
 from voicestudio.voice.performance import Performance, read_performance
 from voicestudio.voice.preview import RenderResult
@@ -112,13 +115,15 @@ class ReadTake:
 @dataclass(frozen=True, eq=False)
 class RenderJob:
     """Render ``line`` with ``performance`` as ``settings`` say; ``plain`` also renders
-    the line without it (the A/B reference), when the one held is of another line."""
+    the line without it (the A/B reference), when the one held is of another line.
+    ``prepared``: the line's model output from an earlier render, reused when it fits."""
 
     job_id: int
     line: PerformLine
     performance: Performance
     settings: PerformSettings
     plain: bool
+    prepared: PreparedLine | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +131,8 @@ class Rendered:
     job: RenderJob
     preview: Preview  # the performed line, with its words and F0 contour
     plain: Audio | None
+    #: The line's model output this render used, for the next render of the same line.
+    prepared: PreparedLine | None = None
 
 
 @dataclass(frozen=True)
@@ -158,18 +165,23 @@ def read_take(job: ReadJob) -> ReadTake:
 
 def render_performed(synth: Synthesizer, job: RenderJob) -> Rendered:
     """The work of a render task, off the GUI thread: the performed line with its F0
-    contour, and the plain rendering when ``job.plain``."""
+    contour, and the plain rendering when ``job.plain``, both from one run of the voice
+    model (``job.prepared`` when it fits, so dragging a strength does not run it again)."""
     line = job.line
+    prepared = job.prepared
+    if prepared is None or not prepared.fits(synth, line.text, line.controls):
+        prepared = prepare_line(synth, line.text, line.controls)
     report = TextReport()
-    performed = perform(synth, line.text, job.performance, line.controls, job.settings, report)
+    performed = perform(synth, line.text, job.performance, line.controls, job.settings, report,
+                        prepared=prepared)
     audio = Audio(performed.audio, performed.sample_rate)
     preview = preview_of(RenderResult(job.job_id, line.text, line.controls, audio, None, report,
                                       performed.words, markup=False))
     plain = None
     if job.plain:
-        chunks = synth.synthesize(line.text, line.controls, markup=False)
-        plain = Audio(np.concatenate([c.samples for c in chunks]), synth.sample_rate)
-    return Rendered(job, preview, plain)
+        plain_line = render_plain(synth, prepared, line.controls)
+        plain = Audio(plain_line.audio, plain_line.sample_rate)
+    return Rendered(job, preview, plain, prepared)
 
 
 def strength_percent(strength: float) -> str:
@@ -203,6 +215,7 @@ class PerformController:
         self.settings = PerformSettings(frozenset(Transfer), DEFAULT_STRENGTH)
         self.result: Rendered | None = None  # the newest result shown
         self.plain: tuple[PerformLine, Audio] | None = None
+        self._prepared: PreparedLine | None = None  # the newest render's model output
         self.refusal: str | None = None  # why this line cannot be performed
         self._message: tuple[str, Level] = ("", Level.INFO)
         self._reading: ReadJob | None = None
@@ -424,7 +437,8 @@ class PerformController:
         self._next_id += 1
         line = self.line
         job = RenderJob(self._next_id, line, self.take.performance, self.settings,
-                        plain=self.plain is None or self.plain[0] != line)
+                        plain=self.plain is None or self.plain[0] != line,
+                        prepared=self._prepared)
         if play:
             self._play_ids.add(job.job_id)
         if self._running is None:
@@ -440,10 +454,13 @@ class PerformController:
         self._running = None
         if rendered.plain is not None:
             self.plain = (job.line, rendered.plain)
+        if rendered.prepared is not None:
+            self._prepared = rendered.prepared
         if self._waiting is not None:  # overtaken: the newest request starts, this is dropped
             self._running, self._waiting = self._waiting, None
             if self._running.plain and self.plain is not None and self.plain[0] == job.line:
                 self._running = replace(self._running, plain=False)
+            self._running = replace(self._running, prepared=self._prepared)
             self.view.start_render(self._running)
             self.view.changed()
             return
