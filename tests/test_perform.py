@@ -90,6 +90,26 @@ def test_intonation_follows_the_performance_and_keeps_the_voice_register(synth, 
     assert abs(shift) <= 1.0
 
 
+def test_loudness_follows_the_performance_word_by_word(synth, acted):
+    """"you" is stressed in the performance: with the loudness transfer it stands out of the
+    line more than in the plain rendering (syllable-scale gain, the timing the voice's own)."""
+    _audio, performance = acted
+    sr = synth.sample_rate
+
+    def stand_out_db(line) -> float:
+        you = next(w for w in line.words if w.text.lower() == "you")
+        inside = line.audio[int(you.start * sr):int(you.end * sr)]
+        rest = np.concatenate([line.audio[:int(you.start * sr)], line.audio[int(you.end * sr):]])
+        rest = rest[np.abs(rest) > 1e-3]  # the rest's speech, not its silence
+        return float(10 * np.log10(np.mean(inside ** 2) / np.mean(rest ** 2)))
+
+    plain = perform(synth, TEXT, performance, STEADY, PerformSettings(frozenset(), 1.0))
+    loud = perform(synth, TEXT, performance, STEADY,
+                   PerformSettings(frozenset({Transfer.ENERGY}), 1.0))
+    assert [w.start for w in loud.words] == [w.start for w in plain.words]
+    assert stand_out_db(loud) - stand_out_db(plain) >= 1.0
+
+
 def test_strength_zero_or_no_transfer_is_the_plain_line(synth, acted):
     _audio, performance = acted
     plain = np.concatenate([c.samples for c in synth.synthesize(TEXT, STEADY)])
@@ -145,3 +165,28 @@ def test_cli_say_perform(tmp_path, synth, acted, capsys):
     assert main(["say", TEXT, "--strength", "50", "-o", str(tmp_path / "x.wav")]) == 1
     assert "give one" in capsys.readouterr().err
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_a_long_stretch_without_performance_pitch_keeps_the_voice_s_own_movement():
+    """Creak or disagreeing trackers leave the performance without pitch for a while: no line
+    is drawn across such a stretch (MAX_BRIDGE_S or longer), the voice's own movement shows
+    through, shifted to meet the edits on either side; a short gap (a consonant) is bridged."""
+    from voicestudio.voice.perform import MAX_BRIDGE_S, _intonation, _VoicePitch
+    from voicestudio.voice.performance import Performance
+
+    frame_s, n = 0.005, 200
+    times = np.arange(n) * frame_s
+    hump = 4.0 * np.exp(-((times - 0.5) / 0.05) ** 2)  # the voice's own accent at 0.5 s
+    dip = -4.0 * np.exp(-((times - 0.85) / 0.01) ** 2)  # and a quick dip at 0.85 s
+    own = hump + dip
+    pitch = np.zeros(n)
+    long_gap = (times > 0.5 - MAX_BRIDGE_S) & (times < 0.5 + MAX_BRIDGE_S)
+    short_gap = (times > 0.83) & (times < 0.87)
+    pitch[long_gap | short_gap] = np.nan  # the performance: level, with two holes
+    performance = Performance(n * frame_s, (), frame_s, pitch, np.zeros(n), 100.0, 2.0)
+    f0 = 100.0 * 2 ** (own / 12)
+    edit = _intonation(f0, times, performance, _VoicePitch(100.0, 2.0), 1.0)
+    result = own + edit
+    assert abs(result[100] - 4.0) < 0.5  # the voice's accent kept inside the long hole
+    assert abs(result[170]) < 0.2  # the short hole bridged: the dip is the performance's level
+    assert np.abs(result[~(long_gap | short_gap)]).max() < 1e-9  # elsewhere the performance

@@ -56,10 +56,21 @@ MIN_INSERTED_PAUSE_S = 0.03
 MIN_WORD_S = 0.02
 #: The performance's pitch range is scaled to the voice's by at most this factor either way.
 RANGE_RATIO_LIMITS = (0.5, 2.0)
+#: A stretch this long or longer without reliable pitch in the performance (its trackers
+#: disagree, the voice creaks, a long voiceless run) is not bridged by a line drawn across
+#: it: there the voice keeps its own movement, shifted by the edits on either side. Shorter
+#: gaps (a consonant between two vowels) are bridged. On 25 sentences of both speakers
+#: outside the acceptance four: F0 correlation 0.875 -> 0.885 mean (0.894 -> 0.912 median).
+MAX_BRIDGE_S = 0.15
 #: Loudness edits are bounded; their edges glide.
 MAX_GAIN_DB = 12.0
 PITCH_GLIDE_S = 0.03
-LEVEL_GLIDE_S = 0.05
+#: The loudness contour is carried over at the scale of syllables, not of sounds: followed
+#: frame by frame it gave the voice the performer's consonant/vowel balance as well, and
+#: PocketSphinx's word error rate rose by 0.049 on average over 26 sentences outside the
+#: acceptance four (loudness alone; all transfers +0.056). Averaged over 150 ms: +0.016
+#: (all transfers +0.028), F0 correlation unchanged.
+LEVEL_GLIDE_S = 0.15
 #: Frames quieter than this below the loudest count as silence when levels are compared.
 ACTIVE_RANGE_DB = 35.0
 #: Gap kept between two sentences' speech when timing moves them closer.
@@ -317,13 +328,21 @@ def _time_map(ours: Sequence[WordTime], theirs: Sequence[AlignedWord]):
 def _intonation(f0: np.ndarray, at: np.ndarray, performance: Performance,
                 voice: _VoicePitch, s: float) -> np.ndarray:
     """Semitones to add per frame: the performance's contour (around its median, scaled to
-    the voice's range) on the voice's median, blended by ``s``; 0 where either is unvoiced."""
-    contour = _sampled(performance.pitch_st, performance.frame_s, at)
+    the voice's range) on the voice's median, blended by ``s``. Where the performance has no
+    pitch to give (a gap of ``MAX_BRIDGE_S`` or more, or before its first voiced frame and
+    after its last), the edit glides between the edits around it, so the voice's own
+    movement shows through; 0 where the voice is unvoiced."""
+    contour = _sampled(performance.pitch_st, performance.frame_s, at, max_gap_s=MAX_BRIDGE_S)
     ratio = np.clip(voice.range_st / max(performance.range_st, 1e-3), *RANGE_RATIO_LIMITS)
-    voiced = (f0 > 0) & np.isfinite(contour)
+    voiced = f0 > 0
     own = np.zeros_like(f0)
-    own[f0 > 0] = 12.0 * np.log2(f0[f0 > 0] / voice.median_hz)
-    edit = np.where(voiced, s * (ratio * np.nan_to_num(contour) - own), 0.0)
+    own[voiced] = 12.0 * np.log2(f0[voiced] / voice.median_hz)
+    given = voiced & np.isfinite(contour)
+    edit = np.where(given, s * (ratio * np.nan_to_num(contour) - own), 0.0)
+    missing = voiced & ~given
+    if given.any() and missing.any():
+        frames = np.arange(len(f0))
+        edit[missing] = np.interp(frames[missing], frames[given], edit[given])
     return edit
 
 
@@ -348,17 +367,25 @@ def _levels(audio: np.ndarray, hop: int, n: int, rate: int) -> np.ndarray:
     return np.where(active, db - np.median(db[active]), np.nan)
 
 
-def _sampled(values: np.ndarray, frame_s: float, at: np.ndarray, fill: bool = True
-             ) -> np.ndarray:
+def _sampled(values: np.ndarray, frame_s: float, at: np.ndarray, fill: bool = True,
+             max_gap_s: float = np.inf) -> np.ndarray:
     """``values`` (a contour with NaN gaps) read at times ``at``; with ``fill``, gaps between
-    two defined stretches are bridged linearly (a pitch contour across a consonant)."""
+    two defined stretches shorter than ``max_gap_s`` are bridged linearly (a pitch contour
+    across a consonant); longer ones stay NaN."""
     t = np.arange(len(values)) * frame_s
     good = np.isfinite(values)
     if not good.any():
         return np.full(len(at), np.nan)
     if fill:
-        out = np.interp(at, t[good], values[good])
-        return np.where((at < t[good][0]) | (at > t[good][-1]), np.nan, out)
+        defined = t[good]
+        out = np.interp(at, defined, values[good])
+        outside = (at < defined[0]) | (at > defined[-1])
+        if len(defined) > 1 and np.isfinite(max_gap_s):
+            after = np.clip(np.searchsorted(defined, at), 1, len(defined) - 1)
+            gap = defined[after] - defined[after - 1]
+            on_frame = good[np.clip(np.round(at / frame_s).astype(int), 0, len(values) - 1)]
+            outside |= ~on_frame & (gap >= max_gap_s)
+        return np.where(outside, np.nan, out)
     index = np.clip(np.round(at / frame_s).astype(int), 0, len(values) - 1)
     return values[index]
 
