@@ -130,8 +130,10 @@ def test_an_unreadable_store_is_one_note_and_left_alone(tmp_path: Path, content:
     assert note.message.startswith("saved performances for this script could not be read: ")
     PerformanceStore.for_script(path).forget(1)  # nothing to forget: not rewritten
     assert stored.read_text(encoding="utf-8") == content
-    choose(path, 1, take)  # a new choice replaces it
+    choose(path, 1, take)  # a new choice replaces it, the unread file kept aside
     assert reimport(path)[1].restored == [1]
+    aside = stored.with_name(stored.name + ".unreadable")
+    assert aside.read_text(encoding="utf-8") == content
 
 
 def test_clearing_forgets(tmp_path: Path):
@@ -161,5 +163,7 @@ def test_a_failed_save_raises_a_typed_error(tmp_path: Path, data_dir: Path):
     path, take = script_file(tmp_path), recording(tmp_path)
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     data_dir.write_text("a file where the data folder should be", encoding="utf-8")
+    store = PerformanceStore.for_script(path)
     with pytest.raises(PerformanceStoreError, match="cannot save the performances of lines.txt"):
-        PerformanceStore.for_script(path).remember(1, "First line of the dub.", take)
+        store.remember(1, "First line of the dub.", take)
+    assert store.entries == []  # not saved, so not written by a later save either

@@ -394,6 +394,8 @@ def test_a_break_separates_the_written_words_around_it():
     doc = parse_markup("<speak><say-as interpret-as='characters'>VTT</say-as>"
                        "<break time='300ms'/>please</speak>")
     assert doc.written_text.split() == ["VTT", "please"]
+    assert parse_markup("<speak>Hello<break/>, world.</speak>").written_text == "Hello, world."
+    assert parse_markup("<speak>Wait <break/> now</speak>").written_text == "Wait now"
 
 
 def test_runs_keep_the_style_they_sit_in():

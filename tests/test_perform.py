@@ -14,6 +14,7 @@ from voicestudio.cli import main
 from voicestudio.errors import VoiceStudioError
 from voicestudio.evaluate.prosody import FRAME_PERIOD_MS, f0_contour
 from voicestudio.styling.controls import StyleControls
+from voicestudio.text.lexicon import Lexicon, LexiconEntry, Pronunciation
 from voicestudio.voice.perform import (
     PerformSettings,
     Transfer,
@@ -22,7 +23,7 @@ from voicestudio.voice.perform import (
     render_plain,
 )
 from voicestudio.voice.performance import read_performance
-from voicestudio.voice.synthesizer import TextReport
+from voicestudio.voice.synthesizer import Synthesizer, TextReport
 from voicestudio.voice.timings import Timeline
 
 STEADY = StyleControls(variability=0.0)
@@ -122,29 +123,40 @@ def test_strength_zero_or_no_transfer_is_the_plain_line(synth, acted):
         perform(synth, f"<speak>{TEXT}</speak>", performance, STEADY)
 
 
-def test_a_prepared_line_renders_as_a_fresh_one_and_stays_as_it_was(synth, acted):
-    """The Perform dialog keeps the line's model output while a strength is dragged: a render
-    from it is the render perform() makes on its own, it can be used again (nothing in it is
-    changed by a render), its plain rendering is synthesize()'s, and it is not used for
-    another text."""
+def test_a_prepared_line_is_reused_while_it_fits_and_renders_as_a_fresh_one(synth, acted):
+    """The Perform dialog keeps the line's model output while a strength is dragged: renders
+    from it share one take of a random voice (a render changes nothing in it), at variability
+    0 they are what perform() makes on its own and the plain one is synthesize()'s; another
+    text, randomness or pronunciation makes a new one."""
     _audio, performance = acted
-    controls = StyleControls(variability=0.0, pitch=2.0)
-    line = prepare_line(synth, TEXT, controls)
-    fresh = perform(synth, TEXT, performance, controls, PerformSettings(strength=0.8))
+    random = StyleControls(pitch=2.0)  # variability 1: every model run is another take
+    line = prepare_line(synth, TEXT, random)
     report = TextReport()
-    first = perform(synth, TEXT, performance, controls, PerformSettings(strength=0.8), report,
+    first = perform(synth, TEXT, performance, random, PerformSettings(strength=0.8), report,
                     prepared=line)
-    assert np.array_equal(first.audio, fresh.audio) and report.sentences == 1
-    perform(synth, TEXT, performance, controls, PerformSettings(strength=0.3), prepared=line)
-    again = perform(synth, TEXT, performance, controls, PerformSettings(strength=0.8),
+    assert report.sentences == 1
+    perform(synth, TEXT, performance, random, PerformSettings(strength=0.3), prepared=line)
+    again = perform(synth, TEXT, performance, random, PerformSettings(strength=0.8),
                     prepared=line)
     assert np.array_equal(again.audio, first.audio)
-    plain = np.concatenate([c.samples for c in synth.synthesize(TEXT, controls, markup=False)])
-    assert np.array_equal(render_plain(synth, line, controls).audio, plain)
-    other = "You waited all day."
-    assert not line.fits(synth, other, controls)
-    assert not line.fits(synth, TEXT, StyleControls(variability=0.5))
-    assert line.fits(synth, TEXT, StyleControls(variability=0.0, speed=1.3))
+    fresh = perform(synth, TEXT, performance, random, PerformSettings(strength=0.8))
+    assert len(fresh.audio) != len(first.audio) or not np.array_equal(fresh.audio, first.audio)
+
+    steady = StyleControls(variability=0.0, pitch=2.0)
+    held = prepare_line(synth, TEXT, steady)
+    assert np.array_equal(
+        perform(synth, TEXT, performance, steady, PerformSettings(strength=0.8),
+                prepared=held).audio,
+        perform(synth, TEXT, performance, steady, PerformSettings(strength=0.8)).audio)
+    plain = np.concatenate([c.samples for c in synth.synthesize(TEXT, steady, markup=False)])
+    assert np.array_equal(render_plain(synth, held, steady).audio, plain)
+
+    assert held.fits(synth, TEXT, StyleControls(variability=0.0, speed=1.3))
+    assert not held.fits(synth, "You waited all day.", steady)
+    assert not held.fits(synth, TEXT, StyleControls(variability=0.5))
+    respelled = Synthesizer(synth.voice, lexicon=Lexicon(
+        [LexiconEntry("waited", Pronunciation.SOUNDS_LIKE, "wade Ted")]))
+    assert not held.fits(respelled, TEXT, steady)  # a pronunciation fixed since
 
 
 def test_cli_say_perform(tmp_path, synth, acted, capsys):

@@ -13,7 +13,8 @@ and read back when the same script is imported again. Decisions, made once here:
 * a recording that is gone (or no longer reads as audio) is not restored; the entry stays, so
   a recording on a drive plugged in later is found on the next import;
 * a store that cannot be read (damaged, another format, a newer version) counts as empty and is
-  left as it is until the user sets or clears a performance of that script again.
+  left as it is until the user sets a performance of that script again; then it is moved
+  aside (``NAME.json.unreadable``), never overwritten.
 
 Every case that restores nothing says why, in a :class:`RestoreNote`.
 """
@@ -144,8 +145,16 @@ class PerformanceStore:
         if not 1 <= line <= MAX_DUB_LINES:
             raise ValueError(f"line must be 1..{MAX_DUB_LINES}, got {line}")
         saved = SavedPerformance(line, text.strip(), Path(recording).expanduser().resolve())
+        before = self._entries.get(line)
         self._entries[line] = saved
-        self._write()
+        try:
+            self._write()
+        except PerformanceStoreError:  # not saved: nor will a later save of another line
+            if before is None:
+                del self._entries[line]
+            else:
+                self._entries[line] = before
+            raise
 
     def forget(self, line: int) -> None:
         """Save that line ``line`` has no performance (a no-op when none was saved: an unread
@@ -161,18 +170,23 @@ class PerformanceStore:
             self.remember(line.index, line.text, line.perform)
 
     def _write(self) -> None:
-        """Replace the file with the entries (remove it when there are none)."""
+        """Replace the file with the entries (remove it when there are none). A file that
+        could not be read is first moved aside (``.unreadable``), never overwritten: it may
+        be a newer VoiceStudio's."""
         try:
+            if self.problem is not None and self.path.exists():
+                self.path.replace(self.path.with_name(self.path.name + ".unreadable"))
             if not self._entries:
                 self.path.unlink(missing_ok=True)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 save_json(self.path, _to_json(self.script_path, self.entries), keep_backup=False)
-        except (OSError, ProjectFileError) as exc:
-            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        except ProjectFileError as exc:  # its message names the file and the reason
+            raise PerformanceStoreError(str(exc)) from exc
+        except OSError as exc:
             raise PerformanceStoreError(
                 f"cannot save the performances of {self.script_path.name} in {self.path}: "
-                f"{detail}") from exc
+                f"{exc.strerror or exc}") from exc
         self.problem = None
 
 

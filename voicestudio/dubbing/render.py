@@ -60,7 +60,7 @@ from voicestudio.text.lexicon import Lexicon, LexiconError
 from voicestudio.text.markup import MarkupError
 from voicestudio.voice.batch import RenderCancelled
 from voicestudio.voice.catalog import load_voice, resolve_voice
-from voicestudio.voice.perform import PerformSettings, PreparedLine, perform, prepare_line
+from voicestudio.voice.perform import PerformSettings, PreparedLine, perform, prepared_for
 from voicestudio.voice.performance import Performance, PerformanceError, read_performance_file
 from voicestudio.voice.synthesizer import Synthesizer, TextReport
 from voicestudio.voice.timings import PhonemeTime, WordTime
@@ -104,7 +104,8 @@ class DubSession:
         self._cache: dict[str, SpokenLine] = {}
         # each performance recording read once per (file identity, text); a refusal is kept too
         self._performances: dict[tuple, Performance | VoiceStudioError] = {}
-        # the last performed line's model output: the fit renders a line at several tempi
+        # the performed line's model output while it renders: the fit tries several tempi
+        # (dropped at each render_line, so a re-render is a new take and nothing is kept)
         self._prepared: PreparedLine | None = None
         self._voices: dict[Path, Synthesizer] = {}
         self._given = synthesizer
@@ -174,6 +175,7 @@ class DubSession:
         line (in this session's script too, so it survives :meth:`set_settings`)."""
         result = self._result(index)
         line = result.line
+        self._prepared = None
         if text is not None:
             if not text.strip():
                 raise InputTextError("nothing to say: the text is empty")
@@ -357,9 +359,8 @@ class DubSession:
 
         def make() -> SpokenLine:
             performance = self._performance(line.perform, recording, line.text)
-            prepared = self._prepared
-            if prepared is None or not prepared.fits(synth, line.text, controls, True):
-                prepared = self._prepared = prepare_line(synth, line.text, controls, True)
+            prepared = self._prepared = prepared_for(synth, line.text, controls, True,
+                                                     self._prepared)
             return perform_line(synth, line.text, performance, controls, self.settings.perform,
                                 world_speed, prepared)
 

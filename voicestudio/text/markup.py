@@ -100,9 +100,19 @@ class MarkupDocument:
     @property
     def written_text(self) -> str:
         """The text as written (``<sub>`` and ``<say-as>`` content, not their expansion); a
-        break separates the words on either side ("VTT<break/>please" is two words)."""
-        return "".join(p.shown if isinstance(p, Run) else " " for p in self.pieces
-                       if isinstance(p, Run | Break))
+        break between two words separates them ("VTT<break/>please" is two words; "Hello<break/>,"
+        stays "Hello,")."""
+        out, pending = "", False
+        for piece in self.pieces:
+            if isinstance(piece, Break):
+                pending = True
+            elif isinstance(piece, Run):
+                shown = piece.shown
+                if (pending and out and shown and not out[-1].isspace()
+                        and (shown[0].isalnum() or shown[0] in "\"'“‘(")):
+                    out += " "
+                out, pending = out + shown, False
+        return out
 
 
 class Element(Enum):

@@ -8,9 +8,12 @@ synthesis lacks is inserted as silence), **intonation** as the performance's F0 
 semitones around its speaker's median, scaled to the voice's own range and laid on the voice's
 own median (so a low voice can direct a high one and the result keeps its register), and
 **loudness** as the performance's level contour relative to its own median. Each is blended
-with the plain rendering by one strength; the style sliders still apply on top. Only voiced
-frames of both take the intonation, so an unvoiced stretch or a tracker's slip in the
-performance never reaches the output.
+with the plain rendering by one strength; the style sliders still apply on top. The
+intonation is taken only from the performance's reliable pitch (two trackers agreeing): short
+gaps (a consonant) are bridged, and over a long stretch without it (creak, disagreeing
+trackers) the voice keeps its own movement, the edit gliding between the edits around it, so
+an unvoiced stretch or a tracker's slip in the performance never reaches the output; the
+loudness is followed at the scale of syllables.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ MIN_INSERTED_PAUSE_S = 0.03
 MIN_WORD_S = 0.02
 #: The performance's pitch range is scaled to the voice's by at most this factor either way.
 RANGE_RATIO_LIMITS = (0.5, 2.0)
-#: A stretch this long or longer without reliable pitch in the performance (its trackers
+#: Reliable pitch frames this far apart or further in the performance (its trackers
 #: disagree, the voice creaks, a long voiceless run) is not bridged by a line drawn across
 #: it: there the voice keeps its own movement, shifted by the edits on either side. Shorter
 #: gaps (a consonant between two vowels) are bridged. On 25 sentences of both speakers
@@ -136,10 +139,9 @@ class PreparedLine:
     per step (about 0.75 of 0.85 s for a 7 s line), and the plain rendering for A/B comes
     from the same take of the model (:func:`render_plain`). Read-only once made."""
 
-    voice: object  # the synthesizer's voice it was made with (compared by identity)
-    text: str
-    variability: float
-    steady: bool
+    #: What it was made with: the voice (compared by identity), the pronunciations, the
+    #: pitch tracker, the text and the model's randomness.
+    key: tuple
     sentences: tuple[_Prepared, ...]
     report: TextReport
 
@@ -147,9 +149,24 @@ class PreparedLine:
              steady_durations: bool = False) -> bool:
         """Whether this is the line ``perform`` would prepare for these arguments (the other
         style controls apply after the model, so they may differ)."""
-        return (self.voice is synth.voice and self.text == text
-                and self.variability == controls.variability
-                and self.steady == steady_durations)
+        return self.key == _prepared_key(synth, text, controls, steady_durations)
+
+
+def _prepared_key(synth: Synthesizer, text: str, controls: StyleControls, steady: bool
+                  ) -> tuple:
+    return (id(synth.voice), synth.lexicon.fingerprint, synth.f0_method, text,
+            controls.variability, steady)
+
+
+def prepared_for(synth: Synthesizer, text: str, controls: StyleControls | None = None,
+                 steady_durations: bool = False, held: PreparedLine | None = None
+                 ) -> PreparedLine:
+    """``held`` when it :meth:`~PreparedLine.fits` these arguments, else the line prepared
+    anew (:func:`prepare_line`): the one rule for reusing a line's model output."""
+    controls = (controls or StyleControls()).validated()
+    if held is not None and held.fits(synth, text, controls, steady_durations):
+        return held
+    return prepare_line(synth, text, controls, steady_durations)
 
 
 def prepare_line(synth: Synthesizer, text: str, controls: StyleControls | None = None,
@@ -174,7 +191,7 @@ def prepare_line(synth: Synthesizer, text: str, controls: StyleControls | None =
                                     output.samples_per_id,
                                     TimeMap.tempo(len(output.audio), sr), sentence.index)
         prepared.append(_Prepared(sentence, output, analysis, words))
-    return PreparedLine(synth.voice, text, controls.variability, steady_durations,
+    return PreparedLine(_prepared_key(synth, text, controls, steady_durations),
                         tuple(prepared), report)
 
 
@@ -198,8 +215,7 @@ def perform(synth: Synthesizer, text: str, performance: Performance,
     runs again)."""
     settings = (settings or PerformSettings()).validated()
     controls = (controls or StyleControls()).validated()
-    if prepared is None or not prepared.fits(synth, text, controls, steady_durations):
-        prepared = prepare_line(synth, text, controls, steady_durations)
+    prepared = prepared_for(synth, text, controls, steady_durations, prepared)
     if report is not None:
         report.add(prepared.report)
     params = resolve(controls, synth.calibration)

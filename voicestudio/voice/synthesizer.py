@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -77,12 +77,12 @@ class TextReport:
 
     def add(self, other: TextReport) -> None:
         """Count ``other``'s findings too (a text read once, reported on each render)."""
-        self.dropped.update(other.dropped)
-        self.other_scripts.update(other.other_scripts)
-        self.wordless_pieces += other.wordless_pieces
-        self.unknown_phonemes += other.unknown_phonemes
-        self.sentences += other.sentences
-        self.unplaced_markup += other.unplaced_markup
+        for name in (f.name for f in fields(self)):
+            mine = getattr(self, name)
+            if isinstance(mine, Counter):
+                mine.update(getattr(other, name))
+            else:
+                setattr(self, name, mine + getattr(other, name))
 
     @property
     def skipped(self) -> int:

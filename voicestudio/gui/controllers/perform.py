@@ -35,7 +35,7 @@ from voicestudio.voice.perform import (
     Transfer,
     is_performable,
     perform,
-    prepare_line,
+    prepared_for,
     render_plain,
 )
 from voicestudio.voice.performance import Performance, read_performance
@@ -168,9 +168,7 @@ def render_performed(synth: Synthesizer, job: RenderJob) -> Rendered:
     contour, and the plain rendering when ``job.plain``, both from one run of the voice
     model (``job.prepared`` when it fits, so dragging a strength does not run it again)."""
     line = job.line
-    prepared = job.prepared
-    if prepared is None or not prepared.fits(synth, line.text, line.controls):
-        prepared = prepare_line(synth, line.text, line.controls)
+    prepared = prepared_for(synth, line.text, line.controls, held=job.prepared)
     report = TextReport()
     performed = perform(synth, line.text, job.performance, line.controls, job.settings, report,
                         prepared=prepared)
