@@ -309,6 +309,9 @@ def test_perform_a_line_like_a_recording_and_clear_it(
     assert again.script.lines[2].perform == tmp_path / "other.wav" and again.session is None
     assert "Restored 1 performance chosen earlier for this script." in again.message.text()
     assert again.message.level == "ok"
+    again.resize(944, 520)
+    qtbot.wait(50)
+    again.grab().save(str(artifacts_dir / "panel_dubbing_restored.png"))
     script.write_text(f"start,end,text\n0.5,5.5,{text}\n6.0,8.5,And this one is read plainly.\n"
                       "9.0,11.0,A line rewritten since.\n", encoding="utf-8")
     assert again.import_script(str(script)) and again.message.level == "warning"
