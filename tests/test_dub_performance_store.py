@@ -47,7 +47,7 @@ def choose(script_path: Path, index: int, take: Path | None) -> None:
     """What the Dubbing view does: set the line's performance, then save it."""
     script = load_dub_script(script_path)
     line = set_line_performance(script, index, take)
-    PerformanceStore.for_script(script_path).keep(line)
+    PerformanceStore.for_script(script_path).keep(line, script)
 
 
 def reimport(script_path: Path):
@@ -64,7 +64,8 @@ def test_round_trip(tmp_path: Path, data_dir: Path):
     saved = json.loads(stored.read_text(encoding="utf-8"))
     assert saved["version"] == 1 and saved["script"] == str(path.resolve())
     assert saved["performances"] == [
-        {"line": 2, "text": "Second line, performed.", "recording": str(take.resolve())}]
+        {"line": 2, "text": "Second line, performed.", "recording": str(take.resolve()),
+         "before": "First line of the dub.", "after": "Third line."}]
     assert [p.name for p in stored.parent.iterdir()] == [stored.name]  # no temporary left
 
     script, result = reimport(path)
@@ -167,3 +168,51 @@ def test_a_failed_save_raises_a_typed_error(tmp_path: Path, data_dir: Path):
     with pytest.raises(PerformanceStoreError, match="cannot save the performances of lines.txt"):
         store.remember(1, "First line of the dub.", take)
     assert store.entries == []  # not saved, so not written by a later save either
+
+
+def test_a_choice_follows_its_line_when_lines_move(tmp_path: Path):
+    """A line inserted above: the choice is found on the one line that now reads its text
+    between one of the same neighbours, said so, and kept there from then on (clearing that
+    line forgets it)."""
+    path, take = script_file(tmp_path), recording(tmp_path)
+    choose(path, 2, take)
+    path.write_text("A new first line.\n" + LINES, encoding="utf-8")
+    script, result = reimport(path)
+    assert result.restored == [3] and result.moved == [(2, 3)] and result.notes == []
+    assert script.lines[2].perform == take.resolve() and script.lines[1].perform is None
+    assert "1 on another line than before" in result.summary
+    store = PerformanceStore.for_script(path)
+    restore(load_dub_script(path), store)
+    store.forget(3)  # cleared in the app, on the line where it is now
+    assert reimport(path)[1].restored == []
+
+
+def test_a_moved_text_is_not_guessed(tmp_path: Path):
+    """The same words elsewhere, between other lines (a repeated "Yes."), or twice: the
+    choice is not given to either; the note says the line changed."""
+    path, take = script_file(tmp_path), recording(tmp_path)
+    choose(path, 2, take)
+    for text in ("Intro.\nMore.\nSecond line, performed.\nEnd.\n",
+                 "First line of the dub.\nNew.\nSecond line, performed.\nThird line.\n"
+                 "First line of the dub.\nSecond line, performed.\n"):
+        path.write_text(text, encoding="utf-8")
+        script, result = reimport(path)
+        assert result.restored == [] and all(line.perform is None for line in script.lines)
+        (note,) = result.notes
+        assert note.reason is NotRestored.TEXT_CHANGED and note.line == 2
+
+
+
+def test_a_store_without_neighbours_still_restores_in_place(tmp_path: Path):
+    """Stores written before the neighbours were kept: read as they are, restored where the
+    line still reads the same, never moved."""
+    path, take = script_file(tmp_path), recording(tmp_path)
+    stored = store_path(path)
+    stored.parent.mkdir(parents=True)
+    stored.write_text(json.dumps({
+        "format": "voicestudio-dub-performances", "version": 1, "script": str(path.resolve()),
+        "performances": [{"line": 2, "text": "Second line, performed.",
+                          "recording": str(take.resolve())}]}), encoding="utf-8")
+    assert reimport(path)[1].restored == [2]
+    path.write_text("A new first line.\n" + LINES, encoding="utf-8")
+    assert reimport(path)[1].restored == []

@@ -7,8 +7,10 @@ absolute path. It is rewritten (atomically) whenever a line's performance is set
 and read back when the same script is imported again. Decisions, made once here:
 
 * an entry is keyed by the line's number in the dub (1-based, the table's ``#``) and holds the
-  line's text: it is restored only where the line at that number still reads the same (the
-  stripped text), so an edited script never gives a recording to another line;
+  line's text and its neighbours': it is restored where the line at that number still reads the
+  same (the stripped text), or, when lines moved (one inserted or removed above it), on the one
+  other line that reads it between one of the same neighbours — never on a line that reads
+  otherwise, and never by a guess (a repeated "Yes." with no neighbour in common stays put);
 * the script file wins: a line its ``perform`` column already performs keeps that recording;
 * a recording that is gone (or no longer reads as audio) is not restored; the entry stays, so
   a recording on a drive plugged in later is found on the next import;
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -63,11 +65,14 @@ def store_path(script_path: str | Path) -> Path:
 @dataclass(frozen=True)
 class SavedPerformance:
     """One remembered choice: line ``line`` (1-based), which read ``text``, performed like
-    ``recording`` (absolute)."""
+    ``recording`` (absolute); ``before`` and ``after``: the texts of the lines around it then
+    (None at the script's edges), by which a line that moved is found again."""
 
     line: int
     text: str
     recording: Path
+    before: str | None = None
+    after: str | None = None
 
 
 class NotRestored(Enum):
@@ -97,6 +102,9 @@ class RestoreResult:
 
     restored: list[int] = field(default_factory=list)
     notes: list[RestoreNote] = field(default_factory=list)
+    #: (saved line, line restored) for choices found on another line: the script's lines
+    #: moved (one inserted or removed above them).
+    moved: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
@@ -104,8 +112,10 @@ class RestoreResult:
         count = len(self.restored)
         if not count:
             return ""
+        moved = (f" ({len(self.moved)} on another line than before: lines were added or "
+                 "removed above)" if self.moved else "")
         return (f"Restored {count} performance{'' if count == 1 else 's'} chosen earlier for "
-                "this script.")
+                f"this script{moved}.")
 
 
 class PerformanceStore:
@@ -140,11 +150,14 @@ class PerformanceStore:
         """The saved choices, by line number."""
         return [self._entries[line] for line in sorted(self._entries)]
 
-    def remember(self, line: int, text: str, recording: str | Path) -> None:
-        """Save that line ``line`` (reading ``text``) is performed like ``recording``."""
+    def remember(self, line: int, text: str, recording: str | Path,
+                 before: str | None = None, after: str | None = None) -> None:
+        """Save that line ``line`` (reading ``text``, between lines reading ``before`` and
+        ``after``) is performed like ``recording``."""
         if not 1 <= line <= MAX_DUB_LINES:
             raise ValueError(f"line must be 1..{MAX_DUB_LINES}, got {line}")
-        saved = SavedPerformance(line, text.strip(), Path(recording).expanduser().resolve())
+        saved = SavedPerformance(line, text.strip(), Path(recording).expanduser().resolve(),
+                                 _stripped(before), _stripped(after))
         before = self._entries.get(line)
         self._entries[line] = saved
         try:
@@ -162,12 +175,25 @@ class PerformanceStore:
         if self._entries.pop(line, None) is not None:
             self._write()
 
-    def keep(self, line: DubLine) -> None:
-        """Save ``line``'s performance as it is now: remembered, or forgotten when it has none."""
+    def keep(self, line: DubLine, script: DubScript | None = None) -> None:
+        """Save ``line``'s performance as it is now: remembered (with its neighbours' texts in
+        ``script``), or forgotten when it has none."""
         if line.perform is None:
             self.forget(line.index)
-        else:
-            self.remember(line.index, line.text, line.perform)
+            return
+        lines = script.lines if script is not None else []
+        k = line.index - 1
+        before = lines[k - 1].text if 0 < k <= len(lines) else None
+        after = lines[k + 1].text if k + 1 < len(lines) else None
+        self.remember(line.index, line.text, line.perform, before, after)
+
+    def _moved(self, old: int, new: int) -> bool:
+        """Keep the choice saved for line ``old`` as line ``new``'s from now on (written with
+        the next change); False when ``new`` has a saved choice of its own."""
+        if new in self._entries or old not in self._entries:
+            return False
+        self._entries[new] = replace(self._entries.pop(old), line=new)
+        return True
 
     def _write(self) -> None:
         """Replace the file with the entries (remove it when there are none). A file that
@@ -201,6 +227,10 @@ def restore(script: DubScript, store: PerformanceStore) -> RestoreResult:
         return RestoreResult(notes=[note])
     restored: list[int] = []
     notes: list[RestoreNote] = []
+    moved: list[tuple[int, int]] = []
+    # lines a saved choice still fits where it was saved: not free for a moved one
+    taken = {e.line for e in store.entries if e.line <= len(script.lines)
+             and script.lines[e.line - 1].text.strip() == e.text.strip()}
 
     def skip(saved: SavedPerformance, reason: NotRestored, why: str) -> None:
         notes.append(RestoreNote(reason, f"line {saved.line}: the performance "
@@ -208,14 +238,19 @@ def restore(script: DubScript, store: PerformanceStore) -> RestoreResult:
                                  saved.line))
 
     for saved in store.entries:
-        if saved.line > len(script.lines):
-            skip(saved, NotRestored.LINE_GONE,
-                 f"the script has {len(script.lines)} line(s) now")
-            continue
-        line = script.lines[saved.line - 1]
-        if line.text.strip() != saved.text.strip():
-            skip(saved, NotRestored.TEXT_CHANGED, "the line's text has changed")
-            continue
+        number = saved.line
+        if number not in taken:  # its line reads otherwise now, or is gone: moved?
+            found = _moved_to(script, saved, taken)
+            if found is None or not store._moved(saved.line, found):
+                if saved.line > len(script.lines):
+                    skip(saved, NotRestored.LINE_GONE,
+                         f"the script has {len(script.lines)} line(s) now")
+                else:
+                    skip(saved, NotRestored.TEXT_CHANGED, "the line's text has changed")
+                continue
+            number = found
+            taken.add(number)
+        line = script.lines[number - 1]
         if line.perform is not None:
             if line.perform != saved.recording:
                 skip(saved, NotRestored.SCRIPT_WINS,
@@ -226,12 +261,32 @@ def restore(script: DubScript, store: PerformanceStore) -> RestoreResult:
                  f"the recording is no longer there ({saved.recording})")
             continue
         try:
-            set_line_performance(script, saved.line, saved.recording)
+            set_line_performance(script, number, saved.recording)
         except VoiceStudioError as exc:
             skip(saved, NotRestored.RECORDING_REFUSED, f"it cannot be used ({exc})")
             continue
-        restored.append(saved.line)
-    return RestoreResult(restored, notes)
+        restored.append(number)
+        if number != saved.line:
+            moved.append((saved.line, number))
+    return RestoreResult(sorted(restored), notes, moved)
+
+
+def _moved_to(script: DubScript, saved: SavedPerformance, taken: set[int]) -> int | None:
+    """The one line, not taken, that reads ``saved``'s text between one of the neighbours it
+    had (its line moved when a line was inserted or removed above); None when there is none,
+    or more than one to choose from, or ``saved`` knows no neighbours."""
+    if saved.before is None and saved.after is None:
+        return None
+    texts = [line.text.strip() for line in script.lines]
+    found = [k for k in range(1, len(texts) + 1)
+             if k not in taken and texts[k - 1] == saved.text.strip()
+             and ((saved.before is not None and k > 1 and texts[k - 2] == saved.before)
+                  or (saved.after is not None and k < len(texts) and texts[k] == saved.after))]
+    return found[0] if len(found) == 1 else None
+
+
+def _stripped(text: str | None) -> str | None:
+    return text.strip() if text is not None else None
 
 
 def _to_json(script: Path, entries: list[SavedPerformance]) -> dict[str, Any]:
@@ -240,7 +295,8 @@ def _to_json(script: Path, entries: list[SavedPerformance]) -> dict[str, Any]:
         "version": VERSION,
         "script": str(script),
         "performances": [
-            {"line": e.line, "text": e.text, "recording": str(e.recording)} for e in entries
+            {"line": e.line, "text": e.text, "recording": str(e.recording),
+             "before": e.before, "after": e.after} for e in entries
         ],
     }
 
@@ -276,8 +332,10 @@ def _entry(item: Any) -> SavedPerformance | None:
     if not isinstance(item, dict):
         return None
     line, text, recording = item.get("line"), item.get("text"), item.get("recording")
+    before, after = item.get("before"), item.get("after")  # absent in the first files
     if (not isinstance(line, int) or isinstance(line, bool) or not 1 <= line <= MAX_DUB_LINES
             or not isinstance(text, str) or not isinstance(recording, str)
-            or not Path(recording).is_absolute()):
+            or not Path(recording).is_absolute()
+            or not all(v is None or isinstance(v, str) for v in (before, after))):
         return None
-    return SavedPerformance(line, text, Path(recording))
+    return SavedPerformance(line, text, Path(recording), before, after)

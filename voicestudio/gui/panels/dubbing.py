@@ -543,7 +543,8 @@ class DubbingSection(QGroupBox):
         not_saved = None
         if self._performances is not None:
             try:
-                self._performances.keep(line)
+                self._performances.keep(line, self.session.script if self.session is not None
+                                        else self.script)
             except VoiceStudioError as exc:
                 not_saved = f"Performance kept for this session only: {exc}"
         self._show_performance(index - 1, line)
