@@ -23,7 +23,7 @@ one (all three transfers at 100 % and at the default 80 %), at variability 0.
 - time: reading the performance, and perform() against plain synthesis of the same line;
   a re-render at another strength from the line's prepared model output (the dialog's case).
 
-    .venv/bin/python benchmarks/perform.py [--sentences LJ001-0009 ...]
+    .venv/bin/python benchmarks/perform.py [--sentences LJ001-0009 ...] [--dev]
 """
 
 from __future__ import annotations
@@ -141,14 +141,34 @@ def f0_correlation(result_f0, result_words, perf_f0, perf_words, frame_s) -> flo
     return float(np.corrcoef(a[both], b[both])[0, 1])
 
 
+#: How many of each performer's other recordings make the development set.
+DEV_COUNT = {"pmatthes": 16, "ljspeech": 10}
+
+
+def dev_sentences(files: dict, performer: str) -> list[str]:
+    """Evenly spread recordings of 2.5-9 s that are not the four acceptance sentences: the
+    set the transfer's rules (MAX_BRIDGE_S, LEVEL_GLIDE_S) were chosen on, so that the four
+    stay a test. Some are refused by the performance checks or not aligned: reported."""
+    import soundfile as sf
+
+    names = [name for name, (path, _text) in files.items() if name not in SENTENCES
+             and 2.5 < sf.info(str(path)).duration < 9.0]
+    step = max(1, len(names) // DEV_COUNT[performer])
+    return names[::step][:DEV_COUNT[performer]]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", nargs="*", default=list(SENTENCES))
+    parser.add_argument("--dev", action="store_true",
+                        help="instead, the sentences the transfer's rules were chosen on: up to "
+                             "16 of pmatthes' and 10 of ljspeech's other recordings (2.5-9 s)")
     args = parser.parse_args(argv)
 
     from voicestudio.audio.aligner import align_words
     from voicestudio.audio.io import Audio, read_audio
     from voicestudio.audio.recognizer import transcribe
+    from voicestudio.errors import VoiceStudioError
     from voicestudio.evaluate.secs import speaker_similarity
     from voicestudio.styling.controls import StyleControls
     from voicestudio.text.compare import word_error_rate
@@ -170,46 +190,54 @@ def main(argv: list[str] | None = None) -> int:
         if not files:
             print(f"{performer}: the speech corpus is not on this machine; skipped")
             continue
-        for name in args.sentences:
-            path, text = files[name]
-            take = read_audio(path)
-            started = now()
-            performance = read_performance(take.samples, take.sample_rate, text)
-            reading_s.append(now() - started)
-            perf_raw = praat_f0(take.samples, take.sample_rate)  # one wide pass, every frame
-            perf_f0 = reliable_f0(take.samples, take.sample_rate)
-            perf_words = performance.words
-            started = now()
-            plain = np.concatenate([c.samples for c in synth.synthesize(text, controls)])
-            plain_s = now() - started
-            plain_f0 = f0_contour(plain, sr)
-            plain_words = align_words(plain, sr, text)
-            plain_wer = word_error_rate(text, transcribe(plain, sr))
-            rows.append(Row(performer, name, "plain", timing_error_ms(plain_words, perf_words),
-                            f0_correlation(plain_f0, plain_words, perf_f0, perf_words, frame_s),
-                            f0_correlation(praat_f0(plain, sr), plain_words, perf_raw, perf_words,
-                                           frame_s),
-                            0.0, 1.0, plain_wer, plain_s))
-            for label, strength in (("performed 100 %", 1.0), ("performed 80 %", 0.8)):
+        names = dev_sentences(files, performer) if args.dev else args.sentences
+        for name in names:
+            sentence_rows: list[Row] = []  # kept only when the whole sentence was measured
+            try:
+                path, text = files[name]
+                take = read_audio(path)
                 started = now()
-                line = perform(synth, text, performance, controls,
-                               PerformSettings(ALL_TRANSFERS, strength))
-                took = now() - started
-                f0 = f0_contour(line.audio, sr)
-                words = align_words(line.audio, sr, text)
-                shift = 12 * np.log2(np.median(f0[f0 > 0]) / np.median(plain_f0[plain_f0 > 0]))
-                rows.append(Row(
-                    performer, name, label, timing_error_ms(words, perf_words),
-                    f0_correlation(f0, words, perf_f0, perf_words, frame_s),
-                    f0_correlation(praat_f0(line.audio, sr), words, perf_raw, perf_words,
-                                   frame_s), float(shift),
-                    speaker_similarity(Audio(line.audio, sr), Audio(plain, sr)),
-                    word_error_rate(text, transcribe(line.audio, sr)), took))
-            prepared = prepare_line(synth, text, controls)  # as the Perform dialog holds it
-            started = now()
-            perform(synth, text, performance, controls, PerformSettings(ALL_TRANSFERS, 0.5),
-                    prepared=prepared)
-            restrength_s.append(now() - started)
+                performance = read_performance(take.samples, take.sample_rate, text)
+                reading_s.append(now() - started)
+                perf_raw = praat_f0(take.samples, take.sample_rate)  # one wide pass, every frame
+                perf_f0 = reliable_f0(take.samples, take.sample_rate)
+                perf_words = performance.words
+                started = now()
+                plain = np.concatenate([c.samples for c in synth.synthesize(text, controls)])
+                plain_s = now() - started
+                plain_f0 = f0_contour(plain, sr)
+                plain_words = align_words(plain, sr, text)
+                plain_wer = word_error_rate(text, transcribe(plain, sr))
+                sentence_rows.append(Row(
+                    performer, name, "plain", timing_error_ms(plain_words, perf_words),
+                    f0_correlation(plain_f0, plain_words, perf_f0, perf_words, frame_s),
+                    f0_correlation(praat_f0(plain, sr), plain_words, perf_raw, perf_words,
+                                   frame_s),
+                    0.0, 1.0, plain_wer, plain_s))
+                for label, strength in (("performed 100 %", 1.0), ("performed 80 %", 0.8)):
+                    started = now()
+                    line = perform(synth, text, performance, controls,
+                                   PerformSettings(ALL_TRANSFERS, strength))
+                    took = now() - started
+                    f0 = f0_contour(line.audio, sr)
+                    words = align_words(line.audio, sr, text)
+                    shift = 12 * np.log2(np.median(f0[f0 > 0]) / np.median(plain_f0[plain_f0 > 0]))
+                    sentence_rows.append(Row(
+                        performer, name, label, timing_error_ms(words, perf_words),
+                        f0_correlation(f0, words, perf_f0, perf_words, frame_s),
+                        f0_correlation(praat_f0(line.audio, sr), words, perf_raw, perf_words,
+                                       frame_s), float(shift),
+                        speaker_similarity(Audio(line.audio, sr), Audio(plain, sr)),
+                        word_error_rate(text, transcribe(line.audio, sr)), took))
+                prepared = prepare_line(synth, text, controls)  # as the Perform dialog holds it
+                started = now()
+                perform(synth, text, performance, controls, PerformSettings(ALL_TRANSFERS, 0.5),
+                        prepared=prepared)
+                restrength_s.append(now() - started)
+            except VoiceStudioError as exc:  # refused, or a rendering not aligned (--dev)
+                print(f"{performer} {name}: skipped ({exc})")
+                continue
+            rows += sentence_rows
     print("| performer | sentence | rendering | word starts, median error ms | F0 r | F0 r raw | "
           "median F0 vs plain st | SECS vs plain | WER | s |")
     print("|---|---|---|--:|--:|--:|--:|--:|--:|--:|")
