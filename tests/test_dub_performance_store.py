@@ -216,3 +216,43 @@ def test_a_store_without_neighbours_still_restores_in_place(tmp_path: Path):
     assert reimport(path)[1].restored == [2]
     path.write_text("A new first line.\n" + LINES, encoding="utf-8")
     assert reimport(path)[1].restored == []
+
+
+def test_a_moved_or_renamed_script_finds_its_choices(tmp_path: Path):
+    """The script renamed (its old file gone): the one store whose script is gone and whose
+    choices all read as lines of this script becomes its store, said in the message; the
+    old store is renamed, not copied, so the next import finds it directly."""
+    path, take = script_file(tmp_path), recording(tmp_path)
+    choose(path, 2, take)
+    old_store = store_path(path)
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    new_path = path.rename(moved / "renamed.txt")
+    script, result = reimport(new_path)
+    assert result.restored == [2] and result.notes == []
+    assert result.moved_from == path.resolve()
+    assert f"when it was {path.resolve()}" in result.summary
+    assert script.lines[1].perform == take.resolve()
+    assert store_path(new_path).is_file() and not old_store.exists()
+    again = reimport(new_path)[1]
+    assert again.restored == [2] and again.moved_from is None
+
+
+def test_a_copy_or_an_unclear_move_takes_no_one_else_s_choices(tmp_path: Path):
+    """A copy of a script (the original still there) starts with none; so does a script two
+    gone scripts' stores would fit, or one whose lines the gone script's choices do not read."""
+    path, take = script_file(tmp_path), recording(tmp_path)
+    choose(path, 2, take)
+    copy = script_file(tmp_path, name="copy.txt")
+    assert reimport(copy)[1].restored == []
+    twin = script_file(tmp_path, name="twin.txt")
+    choose(twin, 2, take)
+    path.unlink()
+    twin.unlink()
+    lonely = script_file(tmp_path, name="third.txt")
+    result = reimport(lonely)[1]
+    assert result.restored == [] and result.moved_from is None  # two would fit: neither
+    store_path(twin).unlink()
+    other = script_file(tmp_path, "Other words.\nSecond line, reworded.\n", name="other.txt")
+    assert reimport(other)[1].restored == []  # the gone script's choice reads no line here
+    assert store_path(path).is_file()

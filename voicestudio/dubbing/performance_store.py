@@ -18,6 +18,11 @@ and read back when the same script is imported again. Decisions, made once here:
   left as it is until the user sets a performance of that script again; then it is moved
   aside (``NAME.json.unreadable``), never overwritten.
 
+* a script moved or renamed finds its choices again: when a script has no store of its own,
+  the one store whose script file is gone and whose every choice's text is a line of this
+  script becomes its store (renamed to it, said in the import message); never a store whose
+  script is still there (a copy keeps none), never one of two that fit.
+
 Every case that restores nothing says why, in a :class:`RestoreNote`.
 """
 
@@ -105,6 +110,8 @@ class RestoreResult:
     #: (saved line, line restored) for choices found on another line: the script's lines
     #: moved (one inserted or removed above them).
     moved: list[tuple[int, int]] = field(default_factory=list)
+    #: Where the script was when its choices were saved, when it has moved since.
+    moved_from: Path | None = None
 
     @property
     def summary(self) -> str:
@@ -114,8 +121,9 @@ class RestoreResult:
             return ""
         moved = (f" ({len(self.moved)} on another line than before: lines were added or "
                  "removed above)" if self.moved else "")
+        where = (f" when it was {self.moved_from}" if self.moved_from is not None else "")
         return (f"Restored {count} performance{'' if count == 1 else 's'} chosen earlier for "
-                f"this script{moved}.")
+                f"this script{where}{moved}.")
 
 
 class PerformanceStore:
@@ -187,6 +195,37 @@ class PerformanceStore:
         after = lines[k + 1].text if k + 1 < len(lines) else None
         self.remember(line.index, line.text, line.perform, before, after)
 
+    def adopt_moved(self, script: DubScript) -> Path | None:
+        """When this script has no store yet: take over the store of the script it was
+        before it was moved or renamed (see the module docstring), write it under this
+        script's name and remove the old file. Returns where the script was, or None. A
+        store that fits but cannot be moved here is still read (and tried again next time)."""
+        if self._entries or self.problem is not None or self.path.exists():
+            return None
+        texts = {line.text.strip() for line in script.lines}
+        fits = []
+        for other in sorted(self.path.parent.glob("*.json")) if self.path.parent.is_dir() else []:
+            try:
+                data = load_json(other)
+                old_script = Path(data.get("script", ""))
+                if not old_script.is_absolute() or old_script.exists():
+                    continue
+                entries = _read(other, old_script)
+            except (ProjectFileError, OSError, TypeError, AttributeError):
+                continue
+            if entries and all(e.text.strip() in texts for e in entries.values()):
+                fits.append((other, old_script, entries))
+        if len(fits) != 1:
+            return None
+        other, old_script, entries = fits[0]
+        self._entries = dict(entries)
+        try:
+            self._write()
+            other.unlink(missing_ok=True)
+        except (PerformanceStoreError, OSError):
+            pass
+        return old_script
+
     def _moved(self, old: int, new: int) -> bool:
         """Keep the choice saved for line ``old`` as line ``new``'s from now on (written with
         the next change); False when ``new`` has a saved choice of its own."""
@@ -219,12 +258,15 @@ class PerformanceStore:
 def restore(script: DubScript, store: PerformanceStore) -> RestoreResult:
     """Give the lines of a freshly loaded ``script`` the performances saved in ``store``, by
     :func:`~voicestudio.dubbing.script.set_line_performance` (the one rule for a line's
-    recording), where the line still reads the same and the script gives it none itself."""
+    recording), where the line still reads the same and the script gives it none itself; a
+    script without a store of its own first takes over the one it had before a move or rename
+    (:meth:`PerformanceStore.adopt_moved`)."""
     if store.problem is not None:
         note = RestoreNote(NotRestored.UNREADABLE_STORE,
                            f"saved performances for this script could not be read: "
                            f"{store.problem}")
         return RestoreResult(notes=[note])
+    moved_from = store.adopt_moved(script)
     restored: list[int] = []
     notes: list[RestoreNote] = []
     moved: list[tuple[int, int]] = []
@@ -268,7 +310,7 @@ def restore(script: DubScript, store: PerformanceStore) -> RestoreResult:
         restored.append(number)
         if number != saved.line:
             moved.append((saved.line, number))
-    return RestoreResult(sorted(restored), notes, moved)
+    return RestoreResult(sorted(restored), notes, moved, moved_from)
 
 
 def _moved_to(script: DubScript, saved: SavedPerformance, taken: set[int]) -> int | None:
