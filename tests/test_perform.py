@@ -60,6 +60,58 @@ def test_timing_follows_the_performance_and_plain_does_not(synth, acted):
     assert np.median(np.abs(starts(done.words) - target)) <= 0.050
 
 
+def test_timing_follows_the_sounds_inside_a_word(synth, monkeypatch):
+    """The performance holds the start of "waited" longer and hurries its end (the word's
+    length the same): with timing the word's sounds move with it — the model's phoneme
+    boundary lands where the performance has it, and the word's spectra line up with the
+    performance's (an even stretch of the word, the rule without the spectral warp, does
+    neither)."""
+    import pyworld
+
+    import voicestudio.voice.perform as engine
+    from voicestudio.audio.spectral_align import FRAME_S, spectral_features
+
+    sr = synth.sample_rate
+    chunks = list(synth.synthesize(TEXT, STEADY))
+    plain = np.concatenate([c.samples for c in chunks]).astype(np.float64)
+    word = next(w for w in chunks[0].words if w.text == "waited")
+    inner = [p.end for p in word.phonemes[:-1]]
+    split = min(inner, key=lambda t: abs(t - word.start - 0.4 * (word.end - word.start)))
+    moved = 0.45 * min(split - word.start, word.end - split)
+    # the performance: the voice's own rendering, re-timed inside the word by WORLD
+    period = 5.0
+    f0, t = pyworld.harvest(plain, sr, frame_period=period)
+    sp, ap = pyworld.cheaptrick(plain, f0, t, sr), pyworld.d4c(plain, f0, t, sr)
+    source = np.interp(t, [0, word.start, split + moved, word.end, t[-1] + 1],
+                       [0, word.start, split, word.end, t[-1] + 1])
+    index = np.clip(np.round(source / (period / 1000)).astype(int), 0, len(f0) - 1)
+    acted = pyworld.synthesize(f0[index], sp[index], ap[index], sr, period).astype(np.float32)
+    performance = read_performance(acted, sr, TEXT)
+    their = next(w for w in performance.words if w.text == "waited")
+    wanted = split + moved - their.start  # where the boundary lies, from the word's start
+
+    def rendered(phone_warp: float) -> tuple[float, float]:
+        """(how far the boundary is from where the performance has it, s; mean spectral
+        distance of the word to the performance's, its frames evenly matched)"""
+        monkeypatch.setattr(engine, "PHONE_WARP", phone_warp)
+        done = perform(synth, TEXT, performance, STEADY,
+                       PerformSettings(frozenset({Transfer.TIMING}), 1.0))
+        mine = next(w for w in done.words if w.text == "waited")
+        boundary = mine.phonemes[inner.index(split)].end - mine.start
+        heard = next(w for w in align_words(done.audio, sr, TEXT) if w.text == "waited")
+        n = int((their.end - their.start) / FRAME_S)
+        a = np.round(np.linspace(heard.start, heard.end, n) / FRAME_S).astype(int)
+        b = np.round(np.linspace(their.start, their.end, n) / FRAME_S).astype(int)
+        ours, theirs = spectral_features(done.audio, sr), spectral_features(acted, sr)
+        a, b = np.clip(a, 0, len(ours) - 1), np.clip(b, 0, len(theirs) - 1)
+        return abs(boundary - wanted), float(np.linalg.norm(ours[a] - theirs[b], axis=1).mean())
+
+    off, distance = rendered(1.0)
+    even_off, even_distance = rendered(0.0)
+    assert off <= 0.015 < 0.03 <= even_off
+    assert distance <= 0.8 * even_distance
+
+
 def test_intonation_follows_the_performance_and_keeps_the_voice_register(synth, acted):
     _audio, performance = acted
     sr = synth.sample_rate
@@ -89,6 +141,27 @@ def test_intonation_follows_the_performance_and_keeps_the_voice_register(synth, 
     assert np.corrcoef(target[ok], got[ok])[0, 1] >= 0.8
     shift = 12 * np.log2(np.median(f0[f0 > 0]) / np.median(plain_f0[plain_f0 > 0]))
     assert abs(shift) <= 1.0
+
+
+def test_a_short_line_with_a_wide_rise_keeps_the_voice_s_register(synth):
+    """Most of "Are you sure?" is its rise: laid on the voice's median, the contour still put
+    the result 3 st below the voice (the voice's voiced sounds fall on the low part) until
+    the whole line was moved back onto the voice's median."""
+    text = "Are you sure?"
+    delivery = '<speak>Are you <prosody pitch="+8st">sure?</prosody></speak>'
+    sr = synth.sample_rate
+    audio = np.concatenate([c.samples for c in synth.synthesize(delivery, STEADY)])
+    performance = read_performance(audio, sr, text)
+    plain = f0_contour(np.concatenate([c.samples for c in synth.synthesize(text, STEADY)]), sr)
+    for transfers in (frozenset({Transfer.PITCH}), frozenset(Transfer)):
+        done = perform(synth, text, performance, STEADY, PerformSettings(transfers, 1.0))
+        f0 = f0_contour(done.audio, sr)
+        assert abs(12 * np.log2(np.median(f0[f0 > 0]) / np.median(plain[plain > 0]))) <= 1.0
+        # and the rise is there: "sure" stands above "Are you"
+        sure = next(w for w in done.words if w.text.startswith("sure"))
+        frame = FRAME_PERIOD_MS / 1000
+        before, after = f0[:int(sure.start / frame)], f0[int(sure.start / frame):]
+        assert np.median(after[after > 0]) > np.median(before[before > 0]) * 2 ** (3 / 12)
 
 
 def test_loudness_follows_the_performance_word_by_word(synth, acted):

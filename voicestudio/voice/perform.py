@@ -1,12 +1,15 @@
 """Perform it: a voice speaks a line with the timing, intonation and loudness of a recording.
 
-The line is synthesized plainly first; its words' times come from the model's durations, the
-performance's from forced alignment (``voice/performance.py``). Word by word, what the user
-chose is then carried over as per-frame edits of the one WORLD pass styling already makes
-(``styling.world.FrameEdits``): **timing** as a rate per word and per pause (a pause the
-synthesis lacks is inserted as silence), **intonation** as the performance's F0 contour in
-semitones around its speaker's median, scaled to the voice's own range and laid on the voice's
-own median (so a low voice can direct a high one and the result keeps its register), and
+The line is synthesized plainly first; its words' and phonemes' times come from the model's
+durations, the performance's words from forced alignment (``voice/performance.py``), and
+inside each word the place of each of the model's phonemes in the performance from a
+spectral warp of the two readings of the word (``audio/spectral_align.py``). Sound by sound,
+what the user chose is then carried over as per-frame edits of the one WORLD pass styling
+already makes (``styling.world.FrameEdits``): **timing** as a rate per phoneme and per pause
+(a pause the synthesis lacks is inserted as silence), **intonation** as the performance's F0
+contour in semitones around its speaker's median, scaled to the voice's own range and laid on
+the voice's own median (so a low voice can direct a high one and the result keeps its
+register; the whole line is then moved so the result's median is the voice's), and
 **loudness** as the performance's level contour relative to its own median. Each is blended
 with the plain rendering by one strength; the style sliders still apply on top. The
 intonation is taken only from the performance's reliable pitch (two trackers agreeing): short
@@ -21,12 +24,14 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 import numpy as np
 
 from voicestudio.audio.aligner import AlignedWord
+from voicestudio.audio.spectral_align import FRAME_S as FEATURE_S
+from voicestudio.audio.spectral_align import spectral_features, warp
 from voicestudio.errors import ControlRangeError, VoiceStudioError
 from voicestudio.styling.controls import StyleControls, resolve
 from voicestudio.styling.world import FrameEdits, WorldAnalysis, analyze, frame_hop
@@ -57,6 +62,16 @@ MAX_PAUSE_RATE = 50.0
 MIN_INSERTED_PAUSE_S = 0.03
 #: Shortest word the performance is taken to hold (an aligner's zero-length word).
 MIN_WORD_S = 0.02
+#: Shortest sound inside a word (the spectral warp places two boundaries on one frame).
+MIN_SOUND_S = 0.001
+#: Inside a word its sounds' places in the performance follow the spectral warp by this
+#: much (1), rather than an even stretch of the word (0). On 48 sentences of both speakers
+#: outside the acceptance four: F0 correlation +0.017 on average (0.888 -> 0.905, standard
+#: error 0.005), the recognizer's word error rate unchanged (+0.000, s.e. 0.013; the mean
+#: of three renderings 0.3 st apart, as one rendering's moves by 0.04 with such a shift).
+#: Half the warp, a pull toward the even stretch, or limits on each sound's rate gained
+#: less on 26 of them.
+PHONE_WARP = 1.0
 #: The performance's pitch range is scaled to the voice's by at most this factor either way.
 RANGE_RATIO_LIMITS = (0.5, 2.0)
 #: Reliable pitch frames this far apart or further in the performance (its trackers
@@ -122,6 +137,7 @@ class _Prepared:
     output: Inference
     analysis: WorldAnalysis
     words: tuple[WordTime, ...]  # seconds in the model's output
+    features: np.ndarray  # audio.spectral_align's, of the model's output
 
 
 @dataclass(frozen=True)
@@ -190,7 +206,8 @@ def prepare_line(synth: Synthesizer, text: str, controls: StyleControls | None =
         words = sentence_word_times(sentence.words, sentence.phonemes, sentence.id_spans,
                                     output.samples_per_id,
                                     TimeMap.tempo(len(output.audio), sr), sentence.index)
-        prepared.append(_Prepared(sentence, output, analysis, words))
+        prepared.append(_Prepared(sentence, output, analysis, words,
+                                  spectral_features(output.audio, sr)))
     return PreparedLine(_prepared_key(synth, text, controls, steady_durations),
                         tuple(prepared), report)
 
@@ -224,14 +241,17 @@ def perform(synth: Synthesizer, text: str, performance: Performance,
     theirs = matched_words([w.text for w in ours], performance.words)
     voice = (_voice_pitch([p.analysis for p in prepared.sentences])
              if Transfer.PITCH in settings.transfers and not settings.neutral else None)
-    chunks, first = [], 0
+    restyles: list[Restyle | None] = []
+    first = 0
     for p in prepared.sentences:
         mine = theirs[first:first + len(p.words)]
         first += len(p.words)
-        restyle = None if settings.neutral else _restyle(p, mine, performance, voice, settings,
-                                                          sr, params.speed)
-        chunks.append(synth.render_sentence(p.sentence, p.output, params, p.analysis,
-                                            restyle=restyle))
+        restyles.append(None if settings.neutral else _restyle(
+            p, mine, performance, voice, settings, sr, params.speed))
+    if voice is not None:
+        restyles = _on_voice_median(restyles, prepared.sentences, voice)
+    chunks = [synth.render_sentence(p.sentence, p.output, params, p.analysis, restyle=r)
+              for p, r in zip(prepared.sentences, restyles, strict=True)]
     timing = Transfer.TIMING in settings.transfers and not settings.neutral
     return _placed(chunks, theirs, settings.strength if timing else 0.0, params.speed, sr)
 
@@ -279,9 +299,11 @@ def _restyle(p: _Prepared, theirs: Sequence[AlignedWord], performance: Performan
     times = np.arange(n) * hop_s
     s = settings.strength
     rate, pauses = np.ones(n), []
+    knots = [_word_knots(mine, their, p.features, performance.features)
+             for mine, their in zip(p.words, theirs, strict=True)]
     if Transfer.TIMING in settings.transfers:
-        rate, pauses = _timing(p.words, theirs, n, hop_s, s, sr, speed)
-    to_performance = _time_map(p.words, theirs)
+        rate, pauses = _timing(p.words, theirs, knots, n, hop_s, s, sr, speed)
+    to_performance = _time_map(knots)
     pitch = np.zeros(n)
     if voice is not None:
         pitch = _intonation(p.analysis.f0, to_performance(times), performance, voice, s)
@@ -293,11 +315,12 @@ def _restyle(p: _Prepared, theirs: Sequence[AlignedWord], performance: Performan
     return Restyle(FrameEdits(rate, pitch, gain), tuple(pauses))
 
 
-def _timing(ours: Sequence[WordTime], theirs: Sequence[AlignedWord], n: int, hop_s: float,
-            s: float, sr: int, speed: float) -> tuple[np.ndarray, list[Pause]]:
-    """A rate per frame that gives each word (and each pause between two words) the length
-    the performance gives it, blended geometrically by ``s``; pauses the synthesis lacks
-    become inserted silence."""
+def _timing(ours: Sequence[WordTime], theirs: Sequence[AlignedWord],
+            knots: Sequence[np.ndarray], n: int, hop_s: float, s: float, sr: int,
+            speed: float) -> tuple[np.ndarray, list[Pause]]:
+    """A rate per frame that gives each sound of a word (between two of its ``knots``) and
+    each pause between two words the length the performance gives it, blended geometrically
+    by ``s``; pauses the synthesis lacks become inserted silence."""
     rate = np.ones(n)
     pauses = []
 
@@ -305,9 +328,12 @@ def _timing(ours: Sequence[WordTime], theirs: Sequence[AlignedWord], n: int, hop
         return slice(int(round(a / hop_s)), min(n, int(round(b / hop_s))))
 
     for k, (mine, their) in enumerate(zip(ours, theirs, strict=True)):
-        length = max(mine.end - mine.start, MIN_WORD_S)
-        target = length ** (1 - s) * max(their.end - their.start, MIN_WORD_S) ** s
-        rate[frames(mine.start, mine.end)] = np.clip(length / target, MIN_RATE, MAX_RATE)
+        points = knots[k]
+        shortest = MIN_WORD_S if len(points) == 2 else MIN_SOUND_S
+        for (x0, y0), (x1, y1) in zip(points[:-1], points[1:], strict=True):
+            length = max(x1 - x0, shortest)
+            target = length ** (1 - s) * max(y1 - y0, shortest) ** s
+            rate[frames(x0, x1)] = np.clip(length / target, MIN_RATE, MAX_RATE)
         if k + 1 == len(ours):
             break
         gap = max(0.0, ours[k + 1].start - mine.end)
@@ -321,12 +347,34 @@ def _timing(ours: Sequence[WordTime], theirs: Sequence[AlignedWord], n: int, hop
     return rate, pauses
 
 
-def _time_map(ours: Sequence[WordTime], theirs: Sequence[AlignedWord]):
-    """Model seconds → performance seconds, through the words' starts and ends (slope 1
-    before the first word and after the last)."""
+def _word_knots(mine: WordTime, their: AlignedWord, ours: np.ndarray,
+                theirs: np.ndarray | None) -> np.ndarray:
+    """``[k, 2]`` (model second, performance second) pairs through one word: its start, the
+    boundaries between its phonemes (the model's durations) placed in the performance by a
+    spectral warp of the two readings of the word, and its end. Without a usable warp
+    (no features, lengths too different) only the start and end."""
+    ends = [(mine.start, their.start), (mine.end, max(their.start, their.end))]
+    inner = [ph.end for ph in mine.phonemes[:-1] if mine.start < ph.end < mine.end]
+    if theirs is None or not inner or PHONE_WARP == 0.0:
+        return np.asarray(ends)
+    a0, a1 = (int(round(t / FEATURE_S)) for t in (mine.start, mine.end))
+    b0, b1 = (int(round(t / FEATURE_S)) for t in (their.start, their.end))
+    path = warp(ours[a0:a1 + 1], theirs[b0:b1 + 1])
+    if path is None:
+        return np.asarray(ends)
+    x = np.asarray(inner)
+    by_warp = (b0 + np.interp((x / FEATURE_S) - a0, np.arange(len(path)), path)) * FEATURE_S
+    even = their.start + (x - mine.start) / (mine.end - mine.start) * (their.end - their.start)
+    y = np.clip(even + PHONE_WARP * (by_warp - even), their.start, their.end)
+    return np.asarray([ends[0], *zip(x, np.maximum.accumulate(y), strict=True), ends[1]])
+
+
+def _time_map(knots: Sequence[np.ndarray]):
+    """Model seconds → performance seconds, through the words' ``knots`` (slope 1 before
+    the first word and after the last)."""
     xs, ys = [], []
-    for mine, their in zip(ours, theirs, strict=True):
-        for x, y in ((mine.start, their.start), (mine.end, max(their.start, their.end))):
+    for points in knots:
+        for x, y in points:
             if not xs or (x > xs[-1] and y >= ys[-1]):
                 xs.append(x)
                 ys.append(y)
@@ -360,6 +408,40 @@ def _intonation(f0: np.ndarray, at: np.ndarray, performance: Performance,
         frames = np.arange(len(f0))
         edit[missing] = np.interp(frames[missing], frames[given], edit[given])
     return edit
+
+
+def _on_voice_median(restyles: Sequence[Restyle | None], sentences: Sequence[_Prepared],
+                     voice: _VoicePitch) -> list[Restyle | None]:
+    """The line's intonation edits moved together so that the result's median pitch is the
+    voice's own. The contour is laid on the voice's median, yet where the voice's voiced
+    sounds fall on it can move the result's median with it (a short line with a wide rise:
+    +1.5 st on one of 26): the register is the voice's, so the whole line moves back, its
+    shape untouched. Frames count for as long as they are heard (``1 / rate``)."""
+    values, weights = [], []
+    for restyle, p in zip(restyles, sentences, strict=True):
+        if restyle is None or restyle.edits is None:
+            continue
+        voiced = p.analysis.f0 > 0
+        values.append(12.0 * np.log2(p.analysis.f0[voiced] / voice.median_hz)
+                      + restyle.edits.pitch_st[voiced])
+        weights.append(1.0 / restyle.edits.rate[voiced])
+    if not values or not sum(len(v) for v in values):
+        return list(restyles)
+    shift = _weighted_median(np.concatenate(values), np.concatenate(weights))
+    out: list[Restyle | None] = []
+    for restyle, p in zip(restyles, sentences, strict=True):
+        if restyle is None or restyle.edits is None:
+            out.append(restyle)
+            continue
+        pitch = np.where(p.analysis.f0 > 0, restyle.edits.pitch_st - shift, 0.0)
+        out.append(replace(restyle, edits=replace(restyle.edits, pitch_st=pitch)))
+    return out
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
 def _loudness(audio: np.ndarray, hop: int, rate: int, at: np.ndarray,

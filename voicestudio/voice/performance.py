@@ -22,6 +22,7 @@ from voicestudio.audio.checks import CheckConfig, TakeOrigin, check_reading, che
 from voicestudio.audio.cleanup import InvalidAudioError, prepare_samples
 from voicestudio.audio.io import read_audio, resample
 from voicestudio.audio.recognizer import transcribe
+from voicestudio.audio.spectral_align import spectral_features
 from voicestudio.audio.take_report import CheckResult, TakeReport
 from voicestudio.errors import VoiceStudioError
 from voicestudio.styling.world import track_f0
@@ -85,6 +86,9 @@ class Performance:
     median_hz: float
     range_st: float
     warnings: tuple[str, ...] = ()
+    #: Spectral features per frame (``audio.spectral_align``), for lining up its sounds
+    #: inside each word; None: the words' times only.
+    features: np.ndarray | None = None
 
     def frame_times(self) -> np.ndarray:
         return np.arange(len(self.pitch_st)) * self.frame_s
@@ -156,6 +160,7 @@ def read_performance(
         median_hz=median_hz,
         range_st=float(high - low),
         warnings=tuple(c.message for c in report.problems),
+        features=spectral_features(x, ANALYSIS_RATE),
     )
 
 
