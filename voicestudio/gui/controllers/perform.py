@@ -50,7 +50,8 @@ BEAT_MS = 1000
 TRANSFER_LABELS = {Transfer.TIMING: "Timing", Transfer.PITCH: "Intonation",
                    Transfer.ENERGY: "Loudness"}
 TRANSFER_TIPS = {
-    Transfer.TIMING: "When each word starts and how long it lasts, pauses included",
+    Transfer.TIMING: "When each word starts and how long each of its sounds lasts, pauses "
+                     "included",
     Transfer.PITCH: "The melody of the line, moved into the voice's own register",
     Transfer.ENERGY: "Which words are louder and softer",
 }
