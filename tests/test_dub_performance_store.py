@@ -256,3 +256,35 @@ def test_a_copy_or_an_unclear_move_takes_no_one_else_s_choices(tmp_path: Path):
     other = script_file(tmp_path, "Other words.\nSecond line, reworded.\n", name="other.txt")
     assert reimport(other)[1].restored == []  # the gone script's choice reads no line here
     assert store_path(path).is_file()
+
+
+def test_a_gone_script_s_choices_are_not_taken_by_chance(tmp_path: Path):
+    """A script whose folder is gone too (a drive unplugged) keeps its store; a store whose
+    only line reads elsewhere here with other neighbours is not this script's; a damaged or
+    foreign file beside them is passed over. A taken-over store that restores nothing says so."""
+    take = recording(tmp_path)
+    drive = tmp_path / "usb"
+    drive.mkdir()
+    on_drive = script_file(drive)
+    choose(on_drive, 2, take)
+    (drive / "lines.txt").unlink()
+    drive.rmdir()  # the drive's folder is gone with it
+    store_folder().joinpath("junk.json").write_text("[1, 2]", encoding="utf-8")
+    copy = script_file(tmp_path, name="copy.txt")
+    assert reimport(copy)[1].moved_from is None
+    assert store_path(on_drive).is_file()
+
+    gone = script_file(tmp_path, name="gone.txt")
+    choose(gone, 2, take)
+    gone.unlink()
+    store_path(on_drive).unlink()
+    elsewhere = script_file(tmp_path, "Intro.\nMore.\nSecond line, performed.\nEnd.\n",
+                            name="elsewhere.txt")
+    assert reimport(elsewhere)[1].moved_from is None and store_path(gone).is_file()
+
+    take.unlink()  # the recording is gone: taken over, but nothing to restore
+    renamed = script_file(tmp_path, name="renamed.txt")
+    result = reimport(renamed)[1]
+    assert result.restored == [] and result.moved_from == gone.resolve()
+    assert "none could be restored" in result.summary
+    assert result.notes[0].reason is NotRestored.RECORDING_MISSING

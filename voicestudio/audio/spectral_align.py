@@ -4,7 +4,8 @@ A forced aligner finds a performance's words well, its phones less so (PocketSph
 last at least 30 ms and absorb pauses). Inside a word both readings hold the same sounds in
 the same order, so a dynamic time warp of their spectra finds where each sound of one lies
 in the other, even between two speakers: the features are mel cepstra without the level
-(c0), normalised per recording (mean and variance), which removes most of what differs
+(c0), normalised over what they are made of (mean and variance; a performance's whole
+recording, a synthesized sentence), which removes most of what differs
 between two voices and microphones and keeps what differs between sounds. The warp's slope
 is held between 1/2 and 2 (no sound of one reading is stretched over more than twice its
 length in the other), which also keeps it from following noise.
@@ -21,7 +22,7 @@ from voicestudio.audio.mel import mel_filterbank, power_spectrogram
 #: Analysis rate and frame step: the performance's contours' (``voice/performance.py``).
 RATE = 16_000
 FRAME_S = 0.005
-_HOP = int(RATE * FRAME_S)
+_HOP = round(RATE * FRAME_S)
 _WINDOW = 400  # 25 ms
 _N_FFT = 512
 _N_MELS = 40
@@ -41,9 +42,10 @@ def spectral_features(samples: np.ndarray, rate: int) -> np.ndarray:
 
 
 def warp(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
-    """For each frame of ``a``, the (fractional) frame of ``b`` it corresponds to, from a DTW
-    of the two feature sequences with both ends tied and the slope between 1/2 and 2; None
-    when the lengths differ too much for such a path (more than twice)."""
+    """For each frame of ``a``, the (fractional) frame of ``b`` it corresponds to (the mean
+    of the frames of ``b`` the path pairs it with), from a DTW of the two feature sequences
+    with both ends' cells tied and the slope between 1/2 and 2; None when the lengths differ
+    too much for such a path (more than twice)."""
     n, m = len(a), len(b)
     if n < 2 or m < 2 or m > 2 * n - 1 or n > 2 * m - 1:
         return None

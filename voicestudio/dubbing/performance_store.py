@@ -16,11 +16,12 @@ and read back when the same script is imported again. Decisions, made once here:
   a recording on a drive plugged in later is found on the next import;
 * a store that cannot be read (damaged, another format, a newer version) counts as empty and is
   left as it is until the user sets a performance of that script again; then it is moved
-  aside (``NAME.json.unreadable``), never overwritten.
-
+  aside (``NAME.json.unreadable``), never overwritten;
 * a script moved or renamed finds its choices again: when a script has no store of its own,
-  the one store whose script file is gone and whose every choice's text is a line of this
-  script becomes its store (renamed to it, said in the import message); never a store whose
+  the one store whose script file is gone from a folder that is still there (not a drive
+  unplugged) and whose every choice's text is a line of this script, one of them where it was
+  (same number, or between one of the same neighbours), becomes its store (renamed to it,
+  said in the import message even when nothing could be restored); never a store whose
   script is still there (a copy keeps none), never one of two that fit.
 
 Every case that restores nothing says why, in a :class:`RestoreNote`.
@@ -118,7 +119,8 @@ class RestoreResult:
         """One sentence for the import message ("" when nothing was restored)."""
         count = len(self.restored)
         if not count:
-            return ""
+            return (f"The performances chosen for this script when it was {self.moved_from} "
+                    "are kept for it now; none could be restored." if self.moved_from else "")
         moved = (f" ({len(self.moved)} on another line than before: lines were added or "
                  "removed above)" if self.moved else "")
         where = (f" when it was {self.moved_from}" if self.moved_from is not None else "")
@@ -202,18 +204,18 @@ class PerformanceStore:
         store that fits but cannot be moved here is still read (and tried again next time)."""
         if self._entries or self.problem is not None or self.path.exists():
             return None
-        texts = {line.text.strip() for line in script.lines}
         fits = []
         for other in sorted(self.path.parent.glob("*.json")) if self.path.parent.is_dir() else []:
             try:
                 data = load_json(other)
                 old_script = Path(data.get("script", ""))
-                if not old_script.is_absolute() or old_script.exists():
+                if (not old_script.is_absolute() or old_script.exists()
+                        or not old_script.parent.is_dir()):  # still there, or a drive is out
                     continue
                 entries = _read(other, old_script)
-            except (ProjectFileError, OSError, TypeError, AttributeError):
+            except (ProjectFileError, OSError, TypeError, AttributeError):  # not a dict: skip
                 continue
-            if entries and all(e.text.strip() in texts for e in entries.values()):
+            if _fits(script, list(entries.values())):
                 fits.append((other, old_script, entries))
         if len(fits) != 1:
             return None
@@ -311,6 +313,17 @@ def restore(script: DubScript, store: PerformanceStore) -> RestoreResult:
         if number != saved.line:
             moved.append((saved.line, number))
     return RestoreResult(sorted(restored), notes, moved, moved_from)
+
+
+def _fits(script: DubScript, entries: list[SavedPerformance]) -> bool:
+    """Whether the choices saved for a script that is gone are this script's: every one's
+    text is a line here, and at least one still stands where it stood (the same number, or
+    between one of the same neighbours): one shared "Yes." is not a moved script."""
+    texts = [line.text.strip() for line in script.lines]
+    if not entries or not all(e.text.strip() in texts for e in entries):
+        return False
+    return any((e.line <= len(texts) and texts[e.line - 1] == e.text.strip())
+               or _moved_to(script, e, set()) is not None for e in entries)
 
 
 def _moved_to(script: DubScript, saved: SavedPerformance, taken: set[int]) -> int | None:
