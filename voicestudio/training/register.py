@@ -93,7 +93,8 @@ def raise_register(audio: np.ndarray, shift_st: float, formant: float) -> np.nda
     """joe's reading one register up: F0 × 2^(shift/12), formants × ``formant`` (WORLD)."""
     from voicestudio.styling.world import analyze, synthesize, warp_envelope
 
-    analysis = analyze(audio, MODEL_RATE)
+    # without folding octave slips: the high base was measured (and is cached) as it was
+    analysis = analyze(audio, MODEL_RATE, fold_slips=False)
     f0 = np.where(analysis.f0 > 0, analysis.f0 * 2.0 ** (shift_st / 12.0), 0.0)
     out = synthesize(
         f0, warp_envelope(analysis.sp, formant), analysis.ap, MODEL_RATE, analysis.frame_period_ms
