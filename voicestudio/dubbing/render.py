@@ -71,7 +71,8 @@ TRIM_FLOOR_DB = -50.0
 TRIM_KEEP_S = 0.010
 #: Bumped when rendering changes in a way that makes cached audio stale (3: markup lines
 #: are read as markup, and every entry has its word times beside it; 4: a performed line's
-#: timing is placed sound by sound and its intonation on the voice's median).
+#: timing is placed sound by sound and its intonation on the voice's median, and a styled
+#: line's F0 has its octave slips folded).
 CACHE_VERSION = 4
 #: What the JSON file beside a cached WAV says it is.
 CACHE_WORDS_FORMAT = "voicestudio-dub-words"
