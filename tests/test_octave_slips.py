@@ -18,9 +18,24 @@ def test_a_slip_is_folded_and_a_glide_or_an_accent_stays():
     slipped = f0.copy()
     slipped[120:124] *= 2.0  # read double for 20 ms
     slipped[30:32] /= 2.0  # and half for 10 ms
-    folded = folded_octave_slips(slipped)
-    assert np.allclose(folded, f0)  # slips back where they belong, everything else untouched
+    slipped[140:150] *= 2.0  # and double for the last 50 ms before a pause
+    folded = folded_octave_slips(slipped.astype(np.float32))
+    assert folded.dtype == np.float64
+    assert np.allclose(folded[:140], f0[:140], rtol=1e-5)  # slips back, the rest untouched
+    assert np.array_equal(folded[150:], f0[150:])
     assert np.array_equal(folded_octave_slips(f0), f0)
+
+
+def test_at_a_stretch_s_edge_the_right_frames_stay_when_slips_outnumber_them():
+    """Three right frames and eight read double after them at a voiced stretch's start: the
+    pitch around the right ones is the slip's, but they lie on the line's own pitch: kept."""
+    f0 = np.zeros(120)
+    f0[40:120] = 100.0
+    f0[40:43] = 100.0
+    f0[43:51] = 200.0
+    folded = folded_octave_slips(f0)
+    assert np.array_equal(folded[40:43], f0[40:43])
+    assert np.all(folded[43:51] <= 200.0)  # folded or left: never moved further off
 
 
 def test_the_bundled_voice_s_analysis_has_no_octave_slip(synth):
