@@ -91,10 +91,10 @@ def test_timing_follows_the_sounds_inside_a_word(synth, monkeypatch):
     their = next(w for w in performance.words if w.text == "waited")
     wanted = split + moved - their.start  # where the boundary lies, from the word's start
 
-    def rendered(phone_warp: float) -> tuple[float, float]:
+    def rendered(by_sound: bool) -> tuple[float, float]:
         """(how far the boundary is from where the performance has it, s; mean spectral
         distance of the word to the performance's, its frames evenly matched)"""
-        monkeypatch.setattr(engine, "PHONE_WARP", phone_warp)
+        monkeypatch.setattr(engine, "SOUND_LEVEL_TIMING", by_sound)
         done = perform(synth, TEXT, performance, STEADY,
                        PerformSettings(frozenset({Transfer.TIMING}), 1.0))
         mine = next(w for w in done.words if w.text == "waited")
@@ -107,8 +107,8 @@ def test_timing_follows_the_sounds_inside_a_word(synth, monkeypatch):
         a, b = np.clip(a, 0, len(ours) - 1), np.clip(b, 0, len(theirs) - 1)
         return abs(boundary - wanted), float(np.linalg.norm(ours[a] - theirs[b], axis=1).mean())
 
-    off, distance = rendered(1.0)
-    even_off, even_distance = rendered(0.0)
+    off, distance = rendered(True)
+    even_off, even_distance = rendered(False)
     assert off <= 0.015 < 0.03 <= even_off
     assert distance <= 0.8 * even_distance
 

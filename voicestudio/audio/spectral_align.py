@@ -19,7 +19,9 @@ from scipy.fft import dct
 from voicestudio.audio.io import resample
 from voicestudio.audio.mel import mel_filterbank, power_spectrogram
 
-#: Analysis rate and frame step: the performance's contours' (``voice/performance.py``).
+#: Analysis rate and frame step, also of a performance's pitch and level contours
+#: (``voice/performance.py``): 16 kHz holds every pitch, level and spectral cue, and makes a
+#: 5 ms frame exactly 80 samples (RAPT needs a whole number of samples per frame).
 RATE = 16_000
 FRAME_S = 0.005
 _HOP = round(RATE * FRAME_S)

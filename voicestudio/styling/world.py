@@ -139,9 +139,8 @@ def analyze(
 #: renderings of 26 sentences, 0.31 % of the voiced frames, on 8 of the 26. A slip also
 #: stands further from the whole line's median than the pitch around it: at a voiced
 #: stretch's edge, where a run of slipped frames can outnumber the right ones around a
-#: frame, the right ones stay. By
-#: design a real accent of more than 9 st within about 50 ms would be folded too; none was
-#: seen in the voice's renderings.
+#: frame, the right ones stay. By design a real jump of more than 9 st within about 50 ms
+#: away from the line's median would be folded too; none was seen in the voice's renderings.
 OCTAVE_SLIP_ST = 9.0
 SLIP_CONTEXT_FRAMES = 10
 
@@ -149,7 +148,7 @@ SLIP_CONTEXT_FRAMES = 10
 def folded_octave_slips(f0: np.ndarray) -> np.ndarray:
     """A float64 copy of ``f0`` (Hz, 0 unvoiced) with each octave slip folded by whole
     octaves toward the pitch around it; real movement (a glide of several semitones over
-    tens of ms, a held step) stays."""
+    tens of ms) stays."""
     out = np.array(f0, dtype=np.float64)
     voiced = out > 0
     if voiced.sum() < 3:

@@ -22,7 +22,8 @@ from voicestudio.audio.checks import CheckConfig, TakeOrigin, check_reading, che
 from voicestudio.audio.cleanup import InvalidAudioError, prepare_samples
 from voicestudio.audio.io import read_audio, resample
 from voicestudio.audio.recognizer import transcribe
-from voicestudio.audio.spectral_align import spectral_features
+from voicestudio.audio.spectral_align import FRAME_S as SPECTRAL_FRAME_S
+from voicestudio.audio.spectral_align import RATE, spectral_features
 from voicestudio.audio.take_report import CheckResult, TakeReport
 from voicestudio.errors import VoiceStudioError
 from voicestudio.styling.world import track_f0
@@ -30,10 +31,8 @@ from voicestudio.text.compare import error_rate_text
 from voicestudio.text.say_as import cardinal_words, year_words
 from voicestudio.text.words import written_words
 
-#: Analysis rate: 16 kHz holds every pitch and level cue, and makes a 5 ms frame exactly
-#: 80 samples (RAPT needs a whole number of samples per frame).
-ANALYSIS_RATE = 16_000
-FRAME_S = 0.005
+#: The analysis rate and frame step are the spectral features' (one frame for all contours).
+ANALYSIS_RATE, FRAME_S = RATE, SPECTRAL_FRAME_S
 #: Level frames are this long, centred on each 5 ms frame: one pitch period of a low voice
 #: and then some, so a level contour does not ripple with the voice's own periods.
 LEVEL_WINDOW_S = 0.02
