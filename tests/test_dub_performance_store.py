@@ -44,10 +44,13 @@ def script_file(folder: Path, text: str = LINES, name: str = "lines.txt") -> Pat
 
 
 def choose(script_path: Path, index: int, take: Path | None) -> None:
-    """What the Dubbing view does: set the line's performance, then save it."""
+    """What the Dubbing view does: import the script (restoring its saved choices), set the
+    line's performance, then save it."""
     script = load_dub_script(script_path)
+    store = PerformanceStore.for_script(script_path)
+    restore(script, store)
     line = set_line_performance(script, index, take)
-    PerformanceStore.for_script(script_path).keep(line, script)
+    store.keep(line, script)
 
 
 def reimport(script_path: Path):
@@ -62,10 +65,10 @@ def test_round_trip(tmp_path: Path, data_dir: Path):
     assert stored.parent == store_folder() == data_dir / "dubs"
     assert stored.name.startswith("lines-") and stored.suffix == ".json"
     saved = json.loads(stored.read_text(encoding="utf-8"))
-    assert saved["version"] == 1 and saved["script"] == str(path.resolve())
+    assert saved["version"] == 2 and saved["script"] == str(path.resolve())
     assert saved["performances"] == [
         {"line": 2, "text": "Second line, performed.", "recording": str(take.resolve()),
-         "before": "First line of the dub.", "after": "Third line."}]
+         "before": "First line of the dub.", "after": "Third line.", "over": None}]
     assert [p.name for p in stored.parent.iterdir()] == [stored.name]  # no temporary left
 
     script, result = reimport(path)
@@ -88,17 +91,61 @@ def test_changed_text_and_a_gone_line_are_not_restored(tmp_path: Path):
         "has changed")
 
 
-def test_the_script_perform_column_wins(tmp_path: Path):
+def test_a_choice_over_the_script_s_perform_cell_holds_until_the_cell_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Replacing or clearing the CSV's recording in the app lasts across imports of the same
+    script; once the CSV gives that line another recording (or one where it gave none), the
+    script file wins."""
+    monkeypatch.chdir(tmp_path)  # the CSV's relative perform cells
     ours, theirs = recording(tmp_path, "ours.wav"), recording(tmp_path, "theirs.wav")
-    path = script_file(tmp_path, "text,perform\nOne.,theirs.wav\nTwo.,\n", "lines.csv")
-    choose(path, 1, ours)
-    choose(path, 2, ours)
+    newer = recording(tmp_path, "newer.wav")
+    path = script_file(tmp_path, "text,perform\nOne.,theirs.wav\nTwo.,theirs.wav\nThree.,\n",
+                       "lines.csv")
+    choose(path, 1, ours)  # another recording in place of the script's
+    choose(path, 2, None)  # the script's taken away
+    choose(path, 3, ours)
+    for _ in range(2):  # and again: a restored choice is not lost by the next import
+        script, result = reimport(path)
+        assert [line.perform for line in script.lines] == [ours.resolve(), None, ours.resolve()]
+        assert result.restored == [1, 2, 3] and result.cleared == [2] and result.notes == []
+        assert result.summary == (
+            "Restored 2 performances chosen earlier for this script. Line 2 is again read "
+            "without a performance, as chosen earlier for this script, though the script's "
+            "perform column names one.")
+    saved = json.loads(store_path(path).read_text(encoding="utf-8"))["performances"]
+    assert [(e["recording"], e["over"]) for e in saved] == [
+        (str(ours.resolve()), str(theirs.resolve())), (None, str(theirs.resolve())),
+        (str(ours.resolve()), None)]
+
+    choose(path, 1, theirs)  # back to what the script says: nothing to remember
+    assert [e["line"] for e in json.loads(
+        store_path(path).read_text(encoding="utf-8"))["performances"]] == [2, 3]
+
+    path.write_text("text,perform\nOne.,theirs.wav\nTwo.,newer.wav\nThree.,newer.wav\n",
+                    encoding="utf-8")
     script, result = reimport(path)
-    assert result.restored == [2]
-    assert [line.perform for line in script.lines] == [theirs.resolve(), ours.resolve()]
-    (note,) = result.notes
-    assert note.reason is NotRestored.SCRIPT_WINS and note.line == 1
-    assert "the script's perform column gives it theirs.wav, which wins" in note.message
+    assert [line.perform for line in script.lines] == [
+        theirs.resolve(), newer.resolve(), newer.resolve()]
+    assert result.restored == [] and result.summary == ""
+    assert [(n.line, n.reason) for n in result.notes] == [
+        (2, NotRestored.SCRIPT_WINS), (3, NotRestored.SCRIPT_WINS)]
+    assert result.notes[0].message == (
+        "line 2: the choice to perform it without theirs.wav chosen earlier was not restored: "
+        "the script's perform column gives it newer.wav now, which wins")
+    assert "line 3: the performance ours.wav chosen earlier" in result.notes[1].message
+
+
+def test_a_version_1_store_is_read(tmp_path: Path):
+    """The first stores (no ``over``; the script's perform cell always won) still restore."""
+    path, take = script_file(tmp_path), recording(tmp_path)
+    store_path(path).parent.mkdir(parents=True)
+    store_path(path).write_text(json.dumps({
+        "format": "voicestudio-dub-performances", "version": 1, "script": str(path.resolve()),
+        "performances": [{"line": 2, "text": "Second line, performed.",
+                          "recording": str(take.resolve()), "before": None, "after": None}]}),
+        encoding="utf-8")
+    script, result = reimport(path)
+    assert result.restored == [2] and script.lines[1].perform == take.resolve()
 
 
 def test_a_missing_recording_is_noted_and_kept(tmp_path: Path):

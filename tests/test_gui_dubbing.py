@@ -320,6 +320,34 @@ def test_perform_a_line_like_a_recording_and_clear_it(
         "changed.") in again.message.text()
 
 
+def test_a_script_s_performance_cleared_in_the_app_stays_cleared(
+    qtbot, view, ctx, synth, tmp_path: Path
+):
+    """A CSV's perform cell taken away in the Dubbing view is not given back by the next import
+    of the same script (as after a restart); the message says so."""
+    text = "Every line starts on its cue."
+    audio = np.concatenate([c.samples for c in synth.synthesize(text)])
+    sf.write(str(tmp_path / "take.wav"), audio, synth.sample_rate)
+    script = tmp_path / "lines.csv"
+    script.write_text(f"start,end,text,perform\n0.5,5.5,{text},{tmp_path / 'take.wav'}\n",
+                      encoding="utf-8")
+    assert view.import_script(str(script))
+    assert cell(view, 0, "Perform") == "take.wav"
+    view.table.selectRow(0)
+    with qtbot.waitSignal(view.line_rendered, timeout=DUB_MS):
+        view.clear_perform_action.trigger()
+    qtbot.waitUntil(lambda: not view.busy, timeout=DUB_MS)
+    ctx.stop_playback()
+    assert cell(view, 0, "Perform") == ""
+
+    again = DubbingSection(ctx, view.synthesize)
+    qtbot.addWidget(again)
+    assert again.import_script(str(script)) and again.message.level == "ok"
+    assert cell(again, 0, "Perform") == "" and again.script.lines[0].perform is None
+    assert ("Line 1 is again read without a performance, as chosen earlier for this script, "
+            "though the script's perform column names one.") in again.message.text()
+
+
 def test_cue_text():
     assert (cue_text(None), cue_text(0.5), cue_text(83.25), cue_text(3600.0)) == (
         "–",

@@ -11,7 +11,9 @@ and read back when the same script is imported again. Decisions, made once here:
   same (the stripped text), or, when lines moved (one inserted or removed above it), on the one
   other line that reads it between one of the same neighbours — never on a line that reads
   otherwise, and never by a guess (a repeated "Yes." with no neighbour in common stays put);
-* the script file wins: a line its ``perform`` column already performs keeps that recording;
+* a choice made over the script's own ``perform`` cell (another recording, or none) is kept
+  while that cell still says what it said then; once the script file gives the line another
+  recording than when the choice was made (or one where it gave none), the script wins;
 * a recording that is gone (or no longer reads as audio) is not restored; the entry stays, so
   a recording on a drive plugged in later is found on the next import;
 * a store that cannot be read (damaged, another format, a newer version) counts as empty and is
@@ -42,7 +44,10 @@ from voicestudio.paths import user_data_dir
 from voicestudio.project.store import ProjectFileError, load_json, save_json
 
 FORMAT = "voicestudio-dub-performances"
-VERSION = 1
+#: 2: an entry may have no recording (the script's taken away) and names the script's
+#: recording it replaced (``over``). Version 1 files are read as they are.
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 #: Hex digits of the path's sha256 in a store's name: 64 bits, no two scripts collide.
 HASH_CHARS = 16
 #: Characters of the script's own name kept in the store's name, so a person can tell them apart.
@@ -71,14 +76,23 @@ def store_path(script_path: str | Path) -> Path:
 @dataclass(frozen=True)
 class SavedPerformance:
     """One remembered choice: line ``line`` (1-based), which read ``text``, performed like
-    ``recording`` (absolute); ``before`` and ``after``: the texts of the lines around it then
-    (None at the script's edges), by which a line that moved is found again."""
+    ``recording`` (absolute; None: not performed, though the script file performs it);
+    ``before`` and ``after``: the texts of the lines around it then (None at the script's
+    edges), by which a line that moved is found again; ``over``: the recording the script
+    file's ``perform`` cell gave the line then (None: none), which the choice replaced."""
 
     line: int
     text: str
-    recording: Path
+    recording: Path | None
     before: str | None = None
     after: str | None = None
+    over: Path | None = None
+
+    @property
+    def name(self) -> str:
+        """How a message names the choice."""
+        return (f"the performance {self.recording.name}" if self.recording is not None
+                else f"the choice to perform it without {_name(self.over)}")
 
 
 class NotRestored(Enum):
@@ -103,8 +117,8 @@ class RestoreNote:
 
 @dataclass(frozen=True)
 class RestoreResult:
-    """What :func:`restore` did: the lines (1-based) given their saved recording, and a note for
-    every saved choice it left out."""
+    """What :func:`restore` did: the lines (1-based) given their saved choice (a recording,
+    or none in place of the script's), and a note for every saved choice it left out."""
 
     restored: list[int] = field(default_factory=list)
     notes: list[RestoreNote] = field(default_factory=list)
@@ -113,6 +127,8 @@ class RestoreResult:
     moved: list[tuple[int, int]] = field(default_factory=list)
     #: Where the script was when its choices were saved, when it has moved since.
     moved_from: Path | None = None
+    #: Lines (among ``restored``) given no performance where the script file gives one.
+    cleared: list[int] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
@@ -124,8 +140,17 @@ class RestoreResult:
         moved = (f" ({len(self.moved)} on another line than before: lines were added or "
                  "removed above)" if self.moved else "")
         where = (f" when it was {self.moved_from}" if self.moved_from is not None else "")
-        return (f"Restored {count} performance{'' if count == 1 else 's'} chosen earlier for "
-                f"this script{where}{moved}.")
+        performed = count - len(self.cleared)
+        text = (f"Restored {performed} performance{'' if performed == 1 else 's'} chosen "
+                f"earlier for this script{where}{moved}." if performed else "")
+        if self.cleared:
+            lines = ", ".join(str(n) for n in self.cleared)
+            one = len(self.cleared) == 1
+            text += (f"{' ' if text else ''}Line{'' if one else 's'} {lines} "
+                     f"{'is' if one else 'are'} again read without a performance, as chosen "
+                     f"earlier for this script{'' if performed else where}, though the "
+                     f"script's perform column names {'one' if one else 'them one each'}.")
+        return text
 
 
 class PerformanceStore:
@@ -141,6 +166,9 @@ class PerformanceStore:
         self._entries = entries
         #: Why the file on disk could not be read (None: it could, or there is none).
         self.problem = problem
+        #: The recordings the script file's own ``perform`` cells give its lines (by number),
+        #: as :func:`restore` found them on import: what a choice in the app replaces.
+        self._given: dict[int, Path] = {}
 
     @classmethod
     def for_script(cls, script_path: str | Path) -> PerformanceStore:
@@ -160,14 +188,18 @@ class PerformanceStore:
         """The saved choices, by line number."""
         return [self._entries[line] for line in sorted(self._entries)]
 
-    def remember(self, line: int, text: str, recording: str | Path,
-                 before: str | None = None, after: str | None = None) -> None:
+    def remember(self, line: int, text: str, recording: str | Path | None,
+                 before: str | None = None, after: str | None = None,
+                 over: str | Path | None = None) -> None:
         """Save that line ``line`` (reading ``text``, between lines reading ``before`` and
-        ``after``) is performed like ``recording``."""
+        ``after``) is performed like ``recording`` (None: by none) in place of ``over``, the
+        recording the script file gives it (None: none)."""
         if not 1 <= line <= MAX_DUB_LINES:
             raise ValueError(f"line must be 1..{MAX_DUB_LINES}, got {line}")
-        saved = SavedPerformance(line, text.strip(), Path(recording).expanduser().resolve(),
-                                 _stripped(before), _stripped(after))
+        if _absolute(recording) == _absolute(over):
+            raise ValueError("a choice must differ from the script's own recording")
+        saved = SavedPerformance(line, text.strip(), _absolute(recording), _stripped(before),
+                                 _stripped(after), _absolute(over))
         before = self._entries.get(line)
         self._entries[line] = saved
         try:
@@ -186,16 +218,18 @@ class PerformanceStore:
             self._write()
 
     def keep(self, line: DubLine, script: DubScript | None = None) -> None:
-        """Save ``line``'s performance as it is now: remembered (with its neighbours' texts in
-        ``script``), or forgotten when it has none."""
-        if line.perform is None:
+        """Save ``line``'s performance as it is now (with its neighbours' texts in
+        ``script``): forgotten when it is what the script file gives the line, else
+        remembered, a recording or none, in place of the script's."""
+        given = self._given.get(line.index)
+        if line.perform == given:
             self.forget(line.index)
             return
         lines = script.lines if script is not None else []
         k = line.index - 1
         before = lines[k - 1].text if 0 < k <= len(lines) else None
         after = lines[k + 1].text if k + 1 < len(lines) else None
-        self.remember(line.index, line.text, line.perform, before, after)
+        self.remember(line.index, line.text, line.perform, before, after, over=given)
 
     def adopt_moved(self, script: DubScript) -> Path | None:
         """When this script has no store yet: take over the store of the script it was
@@ -260,9 +294,12 @@ class PerformanceStore:
 def restore(script: DubScript, store: PerformanceStore) -> RestoreResult:
     """Give the lines of a freshly loaded ``script`` the performances saved in ``store``, by
     :func:`~voicestudio.dubbing.script.set_line_performance` (the one rule for a line's
-    recording), where the line still reads the same and the script gives it none itself; a
+    recording), where the line still reads the same and the script's own ``perform`` cell
+    for it says what it said when the choice was made (else the script wins); a
     script without a store of its own first takes over the one it had before a move or rename
     (:meth:`PerformanceStore.adopt_moved`)."""
+    store._given = {line.index: line.perform for line in script.lines
+                    if line.perform is not None}
     if store.problem is not None:
         note = RestoreNote(NotRestored.UNREADABLE_STORE,
                            f"saved performances for this script could not be read: "
@@ -270,6 +307,7 @@ def restore(script: DubScript, store: PerformanceStore) -> RestoreResult:
         return RestoreResult(notes=[note])
     moved_from = store.adopt_moved(script)
     restored: list[int] = []
+    cleared: list[int] = []
     notes: list[RestoreNote] = []
     moved: list[tuple[int, int]] = []
     # lines a saved choice still fits where it was saved: not free for a moved one
@@ -277,9 +315,8 @@ def restore(script: DubScript, store: PerformanceStore) -> RestoreResult:
              and script.lines[e.line - 1].text.strip() == e.text.strip()}
 
     def skip(saved: SavedPerformance, reason: NotRestored, why: str) -> None:
-        notes.append(RestoreNote(reason, f"line {saved.line}: the performance "
-                                 f"{saved.recording.name} chosen earlier was not restored: {why}",
-                                 saved.line))
+        notes.append(RestoreNote(reason, f"line {saved.line}: {saved.name} chosen earlier "
+                                 f"was not restored: {why}", saved.line))
 
     for saved in store.entries:
         number = saved.line
@@ -294,11 +331,17 @@ def restore(script: DubScript, store: PerformanceStore) -> RestoreResult:
                 continue
             number = found
             taken.add(number)
-        line = script.lines[number - 1]
-        if line.perform is not None:
-            if line.perform != saved.recording:
+        given = script.lines[number - 1].perform
+        if given is not None and given != saved.over:  # the script file's cell was changed
+            if given != saved.recording:
                 skip(saved, NotRestored.SCRIPT_WINS,
-                     f"the script's perform column gives it {line.perform.name}, which wins")
+                     f"the script's perform column gives it {given.name} now, which wins")
+            continue
+        if saved.recording is None:  # the script's recording taken away (if it still gives it)
+            if given is not None:
+                set_line_performance(script, number, None)
+                restored.append(number)
+                cleared.append(number)
             continue
         if not saved.recording.is_file():
             skip(saved, NotRestored.RECORDING_MISSING,
@@ -312,7 +355,7 @@ def restore(script: DubScript, store: PerformanceStore) -> RestoreResult:
         restored.append(number)
         if number != saved.line:
             moved.append((saved.line, number))
-    return RestoreResult(sorted(restored), notes, moved, moved_from)
+    return RestoreResult(sorted(restored), notes, moved, moved_from, sorted(cleared))
 
 
 def _fits(script: DubScript, entries: list[SavedPerformance]) -> bool:
@@ -344,16 +387,28 @@ def _stripped(text: str | None) -> str | None:
     return text.strip() if text is not None else None
 
 
+def _absolute(path: str | Path | None) -> Path | None:
+    return Path(path).expanduser().resolve() if path is not None else None
+
+
+def _name(path: Path | None) -> str:
+    return path.name if path is not None else "a recording"
+
+
 def _to_json(script: Path, entries: list[SavedPerformance]) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": VERSION,
         "script": str(script),
         "performances": [
-            {"line": e.line, "text": e.text, "recording": str(e.recording),
-             "before": e.before, "after": e.after} for e in entries
+            {"line": e.line, "text": e.text, "recording": _text(e.recording),
+             "before": e.before, "after": e.after, "over": _text(e.over)} for e in entries
         ],
     }
+
+
+def _text(path: Path | None) -> str | None:
+    return str(path) if path is not None else None
 
 
 def _read(path: Path, script: Path) -> dict[int, SavedPerformance]:
@@ -364,9 +419,9 @@ def _read(path: Path, script: Path) -> dict[int, SavedPerformance]:
     data = load_json(path)
     if data.get("format") != FORMAT or not isinstance(data.get("version"), int):
         raise ProjectFileError(f"{path} is not a store of dub performances")
-    if data["version"] != VERSION:
+    if data["version"] not in READABLE_VERSIONS:
         raise ProjectFileError(f"{path} has version {data['version']}, this VoiceStudio reads "
-                               f"version {VERSION}")
+                               f"versions {READABLE_VERSIONS[0]} to {READABLE_VERSIONS[-1]}")
     if data.get("script") != str(script):
         raise ProjectFileError(f"{path} belongs to another script ({data.get('script')!r})")
     items = data.get("performances")
@@ -378,7 +433,7 @@ def _read(path: Path, script: Path) -> dict[int, SavedPerformance]:
         saved = _entry(item)
         if saved is None or saved.line in entries:
             raise ProjectFileError(f"{path} is damaged: entry {number} is not a line number "
-                                   "(once), a text and an absolute recording path")
+                                   "(once), a text and absolute recording paths")
         entries[saved.line] = saved
     return entries
 
@@ -388,9 +443,16 @@ def _entry(item: Any) -> SavedPerformance | None:
         return None
     line, text, recording = item.get("line"), item.get("text"), item.get("recording")
     before, after = item.get("before"), item.get("after")  # absent in the first files
+    over = item.get("over")  # version 2
     if (not isinstance(line, int) or isinstance(line, bool) or not 1 <= line <= MAX_DUB_LINES
-            or not isinstance(text, str) or not isinstance(recording, str)
-            or not Path(recording).is_absolute()
+            or not isinstance(text, str)
+            or not all(v is None or (isinstance(v, str) and Path(v).is_absolute())
+                       for v in (recording, over))
+            or (recording is None and over is None) or recording == over
             or not all(v is None or isinstance(v, str) for v in (before, after))):
         return None
-    return SavedPerformance(line, text, Path(recording), before, after)
+    return SavedPerformance(line, text, _path(recording), before, after, _path(over))
+
+
+def _path(text: str | None) -> Path | None:
+    return Path(text) if text is not None else None
