@@ -94,58 +94,137 @@ def test_changed_text_and_a_gone_line_are_not_restored(tmp_path: Path):
 def test_a_choice_over_the_script_s_perform_cell_holds_until_the_cell_changes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Replacing or clearing the CSV's recording in the app lasts across imports of the same
-    script; once the CSV gives that line another recording (or one where it gave none), the
-    script file wins."""
+    script; once the CSV gives that line another recording, or none, the script file wins
+    and the choice is dropped (the cell going back does not bring it back)."""
     monkeypatch.chdir(tmp_path)  # the CSV's relative perform cells
     ours, theirs = recording(tmp_path, "ours.wav"), recording(tmp_path, "theirs.wav")
     newer = recording(tmp_path, "newer.wav")
-    path = script_file(tmp_path, "text,perform\nOne.,theirs.wav\nTwo.,theirs.wav\nThree.,\n",
-                       "lines.csv")
+    csv = "text,perform\nOne.,theirs.wav\nTwo.,theirs.wav\nThree.,\nFour.,theirs.wav\n"
+    path = script_file(tmp_path, csv, "lines.csv")
     choose(path, 1, ours)  # another recording in place of the script's
     choose(path, 2, None)  # the script's taken away
     choose(path, 3, ours)
+    choose(path, 4, None)
     for _ in range(2):  # and again: a restored choice is not lost by the next import
         script, result = reimport(path)
-        assert [line.perform for line in script.lines] == [ours.resolve(), None, ours.resolve()]
-        assert result.restored == [1, 2, 3] and result.cleared == [2] and result.notes == []
+        assert [line.perform for line in script.lines] == [
+            ours.resolve(), None, ours.resolve(), None]
+        assert result.restored == [1, 2, 3, 4] and result.cleared == [2, 4]
+        assert result.notes == []
         assert result.summary == (
-            "Restored 2 performances chosen earlier for this script. Line 2 is again read "
-            "without a performance, as chosen earlier for this script, though the script's "
-            "perform column names one.")
+            "Restored 2 performances chosen earlier for this script. Lines 2, 4 stay without "
+            "the recordings the script's perform column names, as chosen earlier.")
     saved = json.loads(store_path(path).read_text(encoding="utf-8"))["performances"]
     assert [(e["recording"], e["over"]) for e in saved] == [
         (str(ours.resolve()), str(theirs.resolve())), (None, str(theirs.resolve())),
-        (str(ours.resolve()), None)]
+        (str(ours.resolve()), None), (None, str(theirs.resolve()))]
 
     choose(path, 1, theirs)  # back to what the script says: nothing to remember
     assert [e["line"] for e in json.loads(
-        store_path(path).read_text(encoding="utf-8"))["performances"]] == [2, 3]
+        store_path(path).read_text(encoding="utf-8"))["performances"]] == [2, 3, 4]
 
-    path.write_text("text,perform\nOne.,theirs.wav\nTwo.,newer.wav\nThree.,newer.wav\n",
+    path.write_text("text,perform\nOne.,theirs.wav\nTwo.,newer.wav\nThree.,newer.wav\nFour.,\n",
                     encoding="utf-8")
     script, result = reimport(path)
     assert [line.perform for line in script.lines] == [
-        theirs.resolve(), newer.resolve(), newer.resolve()]
+        theirs.resolve(), newer.resolve(), newer.resolve(), None]
     assert result.restored == [] and result.summary == ""
     assert [(n.line, n.reason) for n in result.notes] == [
-        (2, NotRestored.SCRIPT_WINS), (3, NotRestored.SCRIPT_WINS)]
+        (2, NotRestored.SCRIPT_WINS), (3, NotRestored.SCRIPT_WINS)]  # 4: plain, as chosen
     assert result.notes[0].message == (
-        "line 2: the choice to perform it without theirs.wav chosen earlier was not restored: "
-        "the script's perform column gives it newer.wav now, which wins")
-    assert "line 3: the performance ours.wav chosen earlier" in result.notes[1].message
+        "line 2: leaving out theirs.wav, as chosen earlier, was not restored: the script's "
+        "perform column gives it newer.wav now, which wins")
+    assert result.notes[1].message == (
+        "line 3: the performance ours.wav chosen earlier was not restored: the script's "
+        "perform column gives it newer.wav now, which wins")
+
+    # superseded choices are dropped with the next change: the old cells do not revive them
+    choose(path, 1, ours)
+    path.write_text(csv, encoding="utf-8")
+    script, result = reimport(path)
+    assert [line.perform for line in script.lines] == [
+        ours.resolve(), theirs.resolve(), None, theirs.resolve()]
+    assert result.restored == [1] and result.notes == []
 
 
-def test_a_version_1_store_is_read(tmp_path: Path):
-    """The first stores (no ``over``; the script's perform cell always won) still restore."""
-    path, take = script_file(tmp_path), recording(tmp_path)
+def test_a_cell_emptied_in_the_script_wins_over_a_choice(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    ours, _theirs = recording(tmp_path, "ours.wav"), recording(tmp_path, "theirs.wav")
+    path = script_file(tmp_path, "text,perform\nOne.,theirs.wav\n", "lines.csv")
+    choose(path, 1, ours)
+    path.write_text("text,perform\nOne.,\n", encoding="utf-8")
+    script, result = reimport(path)
+    assert script.lines[0].perform is None and result.restored == []
+    (note,) = result.notes
+    assert note.reason is NotRestored.SCRIPT_WINS and note.message.endswith(
+        "the script's perform column gives it none now, which wins")
+
+
+def test_cleared_choices_follow_their_lines_and_neighbours_both_move(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A line inserted above two saved choices next to each other moves both (the lower one
+    no longer blocks the upper one's new place), cleared ones included, and says so."""
+    monkeypatch.chdir(tmp_path)
+    ours, _theirs = recording(tmp_path, "ours.wav"), recording(tmp_path, "theirs.wav")
+    path = script_file(tmp_path, "text,perform\nOne.,\nTwo.,theirs.wav\nThree.,\nFour.,\n",
+                       "lines.csv")
+    choose(path, 2, None)
+    choose(path, 3, ours)
+    path.write_text("text,perform\nOne.,\nNew.,\nTwo.,theirs.wav\nThree.,\nFour.,\n",
+                    encoding="utf-8")
+    script, result = reimport(path)
+    assert [line.perform for line in script.lines] == [None, None, None, ours.resolve(), None]
+    assert result.restored == [3, 4] and result.cleared == [3] and result.notes == []
+    assert result.moved == [(2, 3), (3, 4)]
+    assert result.summary == (
+        "Restored 1 performance chosen earlier for this script (2 on another line than "
+        "before: lines were added or removed above). Line 3 stays without the recording the "
+        "script's perform column names, as chosen earlier.")
+
+
+def test_keeping_a_choice_needs_the_script_s_own_cells(tmp_path: Path):
+    path = script_file(tmp_path)
+    script = load_dub_script(path)
+    with pytest.raises(ValueError, match="restore"):
+        PerformanceStore.for_script(path).keep(script.lines[0], script)
+
+
+def test_a_version_1_store_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The first stores (no ``over``: the script's perform cell always won) still restore,
+    and the script's cell still wins over them."""
+    monkeypatch.chdir(tmp_path)
+    take, _theirs = recording(tmp_path), recording(tmp_path, "theirs.wav")
+    path = script_file(tmp_path, "text,perform\nOne.,theirs.wav\nTwo.,\n", "lines.csv")
     store_path(path).parent.mkdir(parents=True)
     store_path(path).write_text(json.dumps({
         "format": "voicestudio-dub-performances", "version": 1, "script": str(path.resolve()),
-        "performances": [{"line": 2, "text": "Second line, performed.",
-                          "recording": str(take.resolve()), "before": None, "after": None}]}),
-        encoding="utf-8")
+        "performances": [{"line": n, "text": text, "recording": str(take.resolve()),
+                          "before": None, "after": None}
+                         for n, text in ((1, "One."), (2, "Two."))]}), encoding="utf-8")
     script, result = reimport(path)
     assert result.restored == [2] and script.lines[1].perform == take.resolve()
+    assert [(n.line, n.reason) for n in result.notes] == [(1, NotRestored.SCRIPT_WINS)]
+
+
+@pytest.mark.parametrize("entry", [
+    {"recording": None, "over": None},  # no choice at all
+    {"recording": "/a/b.wav", "over": "/a/./b.wav"},  # the script's own recording
+    {"recording": "/a/b.wav", "over": "b.wav"},  # not absolute
+    {"recording": None, "over": "/a/b.wav", "version": 1},  # version 2's, in a version 1
+])
+def test_a_damaged_choice_makes_the_store_unreadable(tmp_path: Path, entry: dict):
+    path = script_file(tmp_path)
+    version = entry.pop("version", 2)
+    store_path(path).parent.mkdir(parents=True)
+    store_path(path).write_text(json.dumps({
+        "format": "voicestudio-dub-performances", "version": version,
+        "script": str(path.resolve()),
+        "performances": [{"line": 1, "text": "First line of the dub.", **entry}]}),
+        encoding="utf-8")
+    _script, result = reimport(path)
+    (note,) = result.notes
+    assert note.reason is NotRestored.UNREADABLE_STORE and "is damaged: entry 1" in note.message
 
 
 def test_a_missing_recording_is_noted_and_kept(tmp_path: Path):

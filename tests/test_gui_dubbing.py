@@ -344,8 +344,8 @@ def test_a_script_s_performance_cleared_in_the_app_stays_cleared(
     qtbot.addWidget(again)
     assert again.import_script(str(script)) and again.message.level == "ok"
     assert cell(again, 0, "Perform") == "" and again.script.lines[0].perform is None
-    assert ("Line 1 is again read without a performance, as chosen earlier for this script, "
-            "though the script's perform column names one.") in again.message.text()
+    assert ("Line 1 stays without the recording the script's perform column names, as chosen "
+            "earlier for this script.") in again.message.text()
 
 
 def test_cue_text():

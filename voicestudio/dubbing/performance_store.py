@@ -12,8 +12,9 @@ and read back when the same script is imported again. Decisions, made once here:
   other line that reads it between one of the same neighbours — never on a line that reads
   otherwise, and never by a guess (a repeated "Yes." with no neighbour in common stays put);
 * a choice made over the script's own ``perform`` cell (another recording, or none) is kept
-  while that cell still says what it said then; once the script file gives the line another
-  recording than when the choice was made (or one where it gave none), the script wins;
+  while that cell still names what it named then; once the script file names another
+  recording there, or none where it named one, or one where it named none, the script wins
+  and the choice is dropped (with the next change: a cell changed back does not revive it);
 * a recording that is gone (or no longer reads as audio) is not restored; the entry stays, so
   a recording on a drive plugged in later is found on the next import;
 * a store that cannot be read (damaged, another format, a newer version) counts as empty and is
@@ -32,6 +33,7 @@ Every case that restores nothing says why, in a :class:`RestoreNote`.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -89,10 +91,11 @@ class SavedPerformance:
     over: Path | None = None
 
     @property
-    def name(self) -> str:
+    def described(self) -> str:
         """How a message names the choice."""
-        return (f"the performance {self.recording.name}" if self.recording is not None
-                else f"the choice to perform it without {_name(self.over)}")
+        return (f"the performance {self.recording.name} chosen earlier"
+                if self.recording is not None
+                else f"leaving out {_name(self.over)}, as chosen earlier,")
 
 
 class NotRestored(Enum):
@@ -132,7 +135,7 @@ class RestoreResult:
 
     @property
     def summary(self) -> str:
-        """One sentence for the import message ("" when nothing was restored)."""
+        """A sentence or two for the import message ("" when nothing was restored)."""
         count = len(self.restored)
         if not count:
             return (f"The performances chosen for this script when it was {self.moved_from} "
@@ -141,16 +144,19 @@ class RestoreResult:
                  "removed above)" if self.moved else "")
         where = (f" when it was {self.moved_from}" if self.moved_from is not None else "")
         performed = count - len(self.cleared)
-        text = (f"Restored {performed} performance{'' if performed == 1 else 's'} chosen "
-                f"earlier for this script{where}{moved}." if performed else "")
+        sentences = []
+        if performed:
+            sentences.append(f"Restored {performed} performance{'' if performed == 1 else 's'} "
+                             f"chosen earlier for this script{where}")
         if self.cleared:
-            lines = ", ".join(str(n) for n in self.cleared)
             one = len(self.cleared) == 1
-            text += (f"{' ' if text else ''}Line{'' if one else 's'} {lines} "
-                     f"{'is' if one else 'are'} again read without a performance, as chosen "
-                     f"earlier for this script{'' if performed else where}, though the "
-                     f"script's perform column names {'one' if one else 'them one each'}.")
-        return text
+            sentences.append(
+                f"Line{'' if one else 's'} {_numbers(self.cleared)} "
+                f"{'stays' if one else 'stay'} without the recording{'' if one else 's'} the "
+                f"script's perform column names, as chosen earlier"
+                f"{'' if performed else ' for this script' + where}")
+        sentences[0] += moved
+        return ". ".join(sentences) + "."
 
 
 class PerformanceStore:
@@ -167,8 +173,9 @@ class PerformanceStore:
         #: Why the file on disk could not be read (None: it could, or there is none).
         self.problem = problem
         #: The recordings the script file's own ``perform`` cells give its lines (by number),
-        #: as :func:`restore` found them on import: what a choice in the app replaces.
-        self._given: dict[int, Path] = {}
+        #: as :func:`restore` found them on import: what a choice in the app replaces
+        #: (None: not restored yet, so not known).
+        self._given: dict[int, Path] | None = None
 
     @classmethod
     def for_script(cls, script_path: str | Path) -> PerformanceStore:
@@ -220,7 +227,10 @@ class PerformanceStore:
     def keep(self, line: DubLine, script: DubScript | None = None) -> None:
         """Save ``line``'s performance as it is now (with its neighbours' texts in
         ``script``): forgotten when it is what the script file gives the line, else
-        remembered, a recording or none, in place of the script's."""
+        remembered, a recording or none, in place of the script's. The script's choices
+        must have been restored first (:func:`restore`), which reads what the script gives."""
+        if self._given is None:
+            raise ValueError("restore() the script's saved choices before keeping one")
         given = self._given.get(line.index)
         if line.perform == given:
             self.forget(line.index)
@@ -262,13 +272,17 @@ class PerformanceStore:
             pass
         return old_script
 
-    def _moved(self, old: int, new: int) -> bool:
-        """Keep the choice saved for line ``old`` as line ``new``'s from now on (written with
-        the next change); False when ``new`` has a saved choice of its own."""
-        if new in self._entries or old not in self._entries:
-            return False
-        self._entries[new] = replace(self._entries.pop(old), line=new)
-        return True
+    def _rekeyed(self, moves: dict[int, int]) -> None:
+        """Keep the choices saved for lines ``old`` as lines ``new``'s from now on (written
+        with the next change); ``moves`` never lands on a line that keeps its own choice."""
+        moving = {old: self._entries.pop(old) for old in moves}
+        for old, new in moves.items():
+            self._entries[new] = replace(moving[old], line=new)
+
+    def _drop(self, line: int) -> None:
+        """Forget line ``line``'s choice, superseded by the script file (written with the
+        next change)."""
+        self._entries.pop(line, None)
 
     def _write(self) -> None:
         """Replace the file with the entries (remove it when there are none). A file that
@@ -295,9 +309,9 @@ def restore(script: DubScript, store: PerformanceStore) -> RestoreResult:
     """Give the lines of a freshly loaded ``script`` the performances saved in ``store``, by
     :func:`~voicestudio.dubbing.script.set_line_performance` (the one rule for a line's
     recording), where the line still reads the same and the script's own ``perform`` cell
-    for it says what it said when the choice was made (else the script wins); a
-    script without a store of its own first takes over the one it had before a move or rename
-    (:meth:`PerformanceStore.adopt_moved`)."""
+    for it names what it named when the choice was made (else the script wins, and the
+    choice is dropped with the next change); a script without a store of its own first takes
+    over the one it had before a move or rename (:meth:`PerformanceStore.adopt_moved`)."""
     store._given = {line.index: line.perform for line in script.lines
                     if line.perform is not None}
     if store.problem is not None:
@@ -310,40 +324,28 @@ def restore(script: DubScript, store: PerformanceStore) -> RestoreResult:
     cleared: list[int] = []
     notes: list[RestoreNote] = []
     moved: list[tuple[int, int]] = []
-    # lines a saved choice still fits where it was saved: not free for a moved one
-    taken = {e.line for e in store.entries if e.line <= len(script.lines)
-             and script.lines[e.line - 1].text.strip() == e.text.strip()}
 
     def skip(saved: SavedPerformance, reason: NotRestored, why: str) -> None:
-        notes.append(RestoreNote(reason, f"line {saved.line}: {saved.name} chosen earlier "
-                                 f"was not restored: {why}", saved.line))
+        notes.append(RestoreNote(reason, f"line {saved.line}: {saved.described} was not "
+                                 f"restored: {why}", saved.line))
 
-    for saved in store.entries:
-        number = saved.line
-        if number not in taken:  # its line reads otherwise now, or is gone: moved?
-            found = _moved_to(script, saved, taken)
-            if found is None or not store._moved(saved.line, found):
-                if saved.line > len(script.lines):
-                    skip(saved, NotRestored.LINE_GONE,
-                         f"the script has {len(script.lines)} line(s) now")
-                else:
-                    skip(saved, NotRestored.TEXT_CHANGED, "the line's text has changed")
-                continue
-            number = found
-            taken.add(number)
+    for saved, number in _placed(script, store):
+        if number is None:
+            if saved.line > len(script.lines):
+                skip(saved, NotRestored.LINE_GONE,
+                     f"the script has {len(script.lines)} line(s) now")
+            else:
+                skip(saved, NotRestored.TEXT_CHANGED, "the line's text has changed")
+            continue
         given = script.lines[number - 1].perform
-        if given is not None and given != saved.over:  # the script file's cell was changed
+        if given != saved.over:  # the script file's cell changed since the choice
+            store._drop(number)
             if given != saved.recording:
+                now = f"gives it {given.name}" if given is not None else "gives it none"
                 skip(saved, NotRestored.SCRIPT_WINS,
-                     f"the script's perform column gives it {given.name} now, which wins")
+                     f"the script's perform column {now} now, which wins")
             continue
-        if saved.recording is None:  # the script's recording taken away (if it still gives it)
-            if given is not None:
-                set_line_performance(script, number, None)
-                restored.append(number)
-                cleared.append(number)
-            continue
-        if not saved.recording.is_file():
+        if saved.recording is not None and not saved.recording.is_file():
             skip(saved, NotRestored.RECORDING_MISSING,
                  f"the recording is no longer there ({saved.recording})")
             continue
@@ -353,9 +355,36 @@ def restore(script: DubScript, store: PerformanceStore) -> RestoreResult:
             skip(saved, NotRestored.RECORDING_REFUSED, f"it cannot be used ({exc})")
             continue
         restored.append(number)
+        if saved.recording is None:
+            cleared.append(number)
         if number != saved.line:
             moved.append((saved.line, number))
     return RestoreResult(sorted(restored), notes, moved, moved_from, sorted(cleared))
+
+
+def _placed(script: DubScript, store: PerformanceStore
+            ) -> list[tuple[SavedPerformance, int | None]]:
+    """Each saved choice with the line it belongs to now (None: none): where it was saved
+    when that line still reads the same, else the one line it moved to (see
+    :func:`_moved_to`), not one where another choice still fits or lands. The store's
+    entries follow the moves (written with the next change)."""
+    # lines a saved choice still fits where it was saved: not free for a moved one
+    fits = {e.line for e in store.entries if e.line <= len(script.lines)
+            and script.lines[e.line - 1].text.strip() == e.text.strip()}
+    taken = set(fits)
+    found = {}
+    for saved in store.entries:
+        if saved.line not in fits:  # its line reads otherwise now, or is gone: moved?
+            to = _moved_to(script, saved, taken)
+            if to is not None:
+                found[saved.line] = to
+                taken.add(to)
+    staying = {e.line for e in store.entries if e.line not in found}
+    moves = {old: new for old, new in found.items() if new not in staying}
+    placed = [(e, moves.get(e.line, e.line if e.line in fits else None))
+              for e in store.entries]
+    store._rekeyed(moves)
+    return placed
 
 
 def _fits(script: DubScript, entries: list[SavedPerformance]) -> bool:
@@ -385,6 +414,12 @@ def _moved_to(script: DubScript, saved: SavedPerformance, taken: set[int]) -> in
 
 def _stripped(text: str | None) -> str | None:
     return text.strip() if text is not None else None
+
+
+def _numbers(lines: list[int], shown: int = 5) -> str:
+    """Line numbers for a message: the first few, then how many more."""
+    text = ", ".join(str(n) for n in lines[:shown])
+    return text + (f" and {len(lines) - shown} more" if len(lines) > shown else "")
 
 
 def _absolute(path: str | Path | None) -> Path | None:
@@ -430,7 +465,7 @@ def _read(path: Path, script: Path) -> dict[int, SavedPerformance]:
                                f"{MAX_DUB_LINES} entries")
     entries: dict[int, SavedPerformance] = {}
     for number, item in enumerate(items, start=1):
-        saved = _entry(item)
+        saved = _entry(item, data["version"])
         if saved is None or saved.line in entries:
             raise ProjectFileError(f"{path} is damaged: entry {number} is not a line number "
                                    "(once), a text and absolute recording paths")
@@ -438,20 +473,26 @@ def _read(path: Path, script: Path) -> dict[int, SavedPerformance]:
     return entries
 
 
-def _entry(item: Any) -> SavedPerformance | None:
+def _entry(item: Any, version: int) -> SavedPerformance | None:
     if not isinstance(item, dict):
         return None
     line, text, recording = item.get("line"), item.get("text"), item.get("recording")
     before, after = item.get("before"), item.get("after")  # absent in the first files
-    over = item.get("over")  # version 2
+    over = item.get("over")
+    if version == 1 and (recording is None or over is not None):  # both came with version 2
+        return None
     if (not isinstance(line, int) or isinstance(line, bool) or not 1 <= line <= MAX_DUB_LINES
             or not isinstance(text, str)
             or not all(v is None or (isinstance(v, str) and Path(v).is_absolute())
                        for v in (recording, over))
-            or (recording is None and over is None) or recording == over
+            or (recording is None and over is None) or _same(recording, over)
             or not all(v is None or isinstance(v, str) for v in (before, after))):
         return None
     return SavedPerformance(line, text, _path(recording), before, after, _path(over))
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and os.path.normpath(a) == os.path.normpath(b)
 
 
 def _path(text: str | None) -> Path | None:
