@@ -24,8 +24,12 @@ one (all three transfers at 100 % and at the default 80 %), at variability 0.
   the whole line is 0.3 semitones higher or lower, so "WER of 3" is the mean over the
   rendering and the same rendering 0.3 st lower and higher (the style's pitch control),
   beside the single rendering's.
+- naturalness: DNSMOS (P.808 and P.835 overall, ``evaluate/dnsmos``) of each rendering, the
+  plain one's beside the performed ones' (no goal in the issue; the transfer should cost
+  little of it).
 - time: reading the performance, and perform() against plain synthesis of the same line;
-  a re-render at another strength from the line's prepared model output (the dialog's case).
+  a re-render at another strength from the line's prepared model output (the dialog's case);
+  making the voice's timed copy (durations as an input), once per voice, before the rest.
 
     .venv/bin/python benchmarks/perform.py [--sentences LJ001-0009 ...] [--dev]
 """
@@ -61,6 +65,8 @@ class Row:
     secs: float
     wer: float
     wer3: float
+    p808: float
+    ovrl: float
     seconds: float
 
 
@@ -173,6 +179,22 @@ def performed_audio(synth, text: str, performance, strength: float, controls) ->
                    PerformSettings(ALL_TRANSFERS, strength)).audio
 
 
+def dnsmos_scorer():
+    """(P.808, OVRL) of a rendering; NaN, said once, when DNSMOS is not installed."""
+    from voicestudio.evaluate.dnsmos import DnsmosScorer, DnsmosUnavailableError
+
+    try:
+        scorer = DnsmosScorer()
+    except DnsmosUnavailableError as exc:
+        print(f"naturalness not measured: {exc}")
+        return lambda samples, rate: (float("nan"), float("nan"))
+
+    def score(samples: np.ndarray, rate: int) -> tuple[float, float]:
+        q = scorer.score(samples, rate)
+        return q.p808, q.ovrl
+    return score
+
+
 #: How many of each performer's other recordings make the development set.
 DEV_COUNT = {"pmatthes": 16, "ljspeech": 10}
 
@@ -213,6 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     f0_contour = speaker_f0
     synth = Synthesizer(load_voice(None, provider="cpu"))
     sr = synth.sample_rate
+    started = now()
+    timed = synth.voice.can_time
+    print(f"the voice's timed copy (phoneme durations as an input): "
+          f"{'made' if timed else 'not possible'} in {now() - started:.2f} s, once per voice")
+    naturalness = dnsmos_scorer()
     controls = StyleControls(variability=0.0)
     rows: list[Row] = []
     reading_s: list[float] = []
@@ -247,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                                    frame_s),
                     0.0, 1.0, plain_wer,
                     wer_of_3(text, plain_wer, partial(plain_audio, synth, text), controls, sr),
-                    plain_s))
+                    *naturalness(plain, sr), plain_s))
                 for label, strength in (("performed 100 %", 1.0), ("performed 80 %", 0.8)):
                     started = now()
                     line = perform(synth, text, performance, controls,
@@ -264,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
                         speaker_similarity(Audio(line.audio, sr), Audio(plain, sr)),
                         wer := word_error_rate(text, transcribe(line.audio, sr)),
                         wer_of_3(text, wer, partial(performed_audio, synth, text, performance,
-                                                    strength), controls, sr), took))
+                                                    strength), controls, sr),
+                        *naturalness(line.audio, sr), took))
                 prepared = prepare_line(synth, text, controls)  # as the Perform dialog holds it
                 started = now()
                 perform(synth, text, performance, controls, PerformSettings(ALL_TRANSFERS, 0.5),
@@ -275,12 +303,12 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             rows += sentence_rows
     print("| performer | sentence | rendering | word starts, median error ms | F0 r | F0 r raw | "
-          "median F0 vs plain st | SECS vs plain | WER | WER of 3 | s |")
-    print("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+          "median F0 vs plain st | SECS vs plain | WER | WER of 3 | DNSMOS P.808 | OVRL | s |")
+    print("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for r in rows:
         print(f"| {r.performer} | {r.sentence} | {r.setting} | {r.timing_ms:.0f} | {r.f0_r:.2f} "
               f"| {r.f0_raw:.2f} | {r.median_st:+.2f} | {r.secs:.3f} | {r.wer:.2f} "
-              f"| {r.wer3:.2f} | {r.seconds:.2f} |")
+              f"| {r.wer3:.2f} | {r.p808:.2f} | {r.ovrl:.2f} | {r.seconds:.2f} |")
     print()
     for setting in ("plain", "performed 100 %", "performed 80 %"):
         sel = [r for r in rows if r.setting == setting]
@@ -290,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"raw {median(r.f0_raw for r in sel):.2f}, |median shift| max "
                   f"{max(abs(r.median_st) for r in sel):.2f} st, SECS min "
                   f"{min(r.secs for r in sel):.3f}, WER mean {np.mean([r.wer for r in sel]):.2f}"
-                  f" (of 3: {np.mean([r.wer3 for r in sel]):.2f})"
+                  f" (of 3: {np.mean([r.wer3 for r in sel]):.2f}), DNSMOS P.808 "
+                  f"{np.mean([r.p808 for r in sel]):.2f} OVRL {np.mean([r.ovrl for r in sel]):.2f}"
                   f", time median {median(r.seconds for r in sel):.2f} s")
     if restrength_s:
         print(f"a strength change in the Perform dialog (the line's model output reused): "

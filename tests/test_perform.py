@@ -46,12 +46,28 @@ def starts(words) -> np.ndarray:
     return s - s[0]
 
 
-def test_timing_follows_the_performance_and_plain_does_not(synth, acted):
+@pytest.mark.parametrize("by_model", [True, False])
+def test_timing_follows_the_performance_and_plain_does_not(synth, acted, monkeypatch,
+                                                           by_model):
+    """Spoken by the model at the performance's phoneme lengths (no WORLD pass when only the
+    timing is carried over), or, for a voice whose graph cannot take durations, the plain
+    rendering stretched in WORLD: either way the words start where the performance's do."""
+    import voicestudio.styling.render as render_module
+    import voicestudio.voice.perform as engine
+
     audio, performance = acted
     sr = synth.sample_rate
     plain = np.concatenate([c.samples for c in synth.synthesize(TEXT, STEADY)])
+    monkeypatch.setattr(engine, "MODEL_TIMING", by_model)
+    resyntheses, timed = [], []
+    world_render, timed_output = render_module.render, synth.timed_output
+    monkeypatch.setattr(render_module, "render",
+                        lambda *a, **k: resyntheses.append(1) or world_render(*a, **k))
+    monkeypatch.setattr(synth, "timed_output",
+                        lambda *a, **k: timed.append(1) or timed_output(*a, **k))
     done = perform(synth, TEXT, performance, STEADY,
                    PerformSettings(frozenset({Transfer.TIMING}), 1.0))
+    assert (len(timed), len(resyntheses)) == ((1, 0) if by_model else (0, 1))
     target = starts(performance.words)
     result_error = np.median(np.abs(starts(align_words(done.audio, sr, TEXT)) - target))
     plain_error = np.median(np.abs(starts(align_words(plain, sr, TEXT)) - target))
@@ -197,7 +213,8 @@ def test_strength_zero_or_no_transfer_is_the_plain_line(synth, acted):
         perform(synth, f"<speak>{TEXT}</speak>", performance, STEADY)
 
 
-def test_a_prepared_line_is_reused_while_it_fits_and_renders_as_a_fresh_one(synth, acted):
+def test_a_prepared_line_is_reused_while_it_fits_and_renders_as_a_fresh_one(synth, acted,
+                                                                           monkeypatch):
     """The Perform dialog keeps the line's model output while a strength is dragged: renders
     from it share one take of a random voice (a render changes nothing in it), at variability
     0 they are what perform() makes on its own and the plain one is synthesize()'s; another
@@ -224,6 +241,16 @@ def test_a_prepared_line_is_reused_while_it_fits_and_renders_as_a_fresh_one(synt
         perform(synth, TEXT, performance, steady, PerformSettings(strength=0.8)).audio)
     plain = np.concatenate([c.samples for c in synth.synthesize(TEXT, steady, markup=False)])
     assert np.array_equal(render_plain(synth, held, steady).audio, plain)
+
+    # spoken at the performance's timing once: another tempo (a dub fit) or the same
+    # strength again reuses it
+    calls, timed_output = [], synth.timed_output
+    monkeypatch.setattr(synth, "timed_output",
+                        lambda *a, **k: calls.append(1) or timed_output(*a, **k))
+    for speed, strength in ((1.0, 0.5), (1.3, 0.5), (0.9, 0.5), (1.0, 0.6), (1.0, 0.5)):
+        perform(synth, TEXT, performance, StyleControls(variability=0.0, speed=speed),
+                PerformSettings(strength=strength), prepared=held)
+    assert len(calls) == 2
 
     assert held.fits(synth, TEXT, StyleControls(variability=0.0, speed=1.3))
     assert not held.fits(synth, "You waited all day.", steady)

@@ -198,6 +198,36 @@ def test_a_voice_without_the_output_is_patched_once_into_the_cache(tmp_path, mon
     assert alignment.with_durations(source).model == str(source)
 
 
+def test_the_voice_speaks_each_phoneme_for_the_frames_it_is_given(joe):
+    """The timed copy of the graph (durations an input): given the model's own durations it
+    is the model's own output, sample for sample; given others, each phoneme lasts what it
+    is told (here one word twice as long, the rest unchanged)."""
+    ids = joe.text_to_ids("The old man walked home.")[0]
+    own = joe.infer_aligned(ids, noise_scale=0.0, noise_w=0.0)
+    frames = own.samples_per_id // joe.config.hop_length
+    same = joe.infer_timed(ids, frames, noise_scale=0.0)
+    assert np.array_equal(same.audio, own.audio)
+    assert np.array_equal(same.samples_per_id, own.samples_per_id)
+    longer = frames.copy()
+    longer[len(ids) // 2:len(ids) // 2 + 8] *= 2
+    out = joe.infer_timed(ids, longer, noise_scale=0.0)
+    assert np.array_equal(out.samples_per_id, longer * joe.config.hop_length)
+    assert len(out.audio) == out.samples_per_id.sum() > len(own.audio)
+    for bad in (frames[:-1], -frames):
+        with pytest.raises(ValueError, match="one non-negative count per phoneme id"):
+            joe.infer_timed(ids, bad)
+
+
+def test_a_graph_without_one_durations_tensor_cannot_be_timed(tmp_path):
+    from voicestudio.errors import VoiceStudioError
+
+    voice = VoiceModel.load(no_durations_voice(tmp_path), provider="cpu")
+    assert not voice.can_time
+    with pytest.raises(VoiceStudioError, match="cannot speak given phoneme durations: its "
+                                               "graph has 0 Ceil nodes"):
+        voice.infer_timed([1, 2, 3], [1, 1, 1])
+
+
 def test_webvtt_cue_text_is_escaped():
     from voicestudio.voice.timing_files import vtt_text
     from voicestudio.voice.timings import WordTime

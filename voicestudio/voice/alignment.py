@@ -7,6 +7,10 @@ as a second graph output; Piper runtimes read output 0 and ignore it, so a patch
 stays a Piper voice. VoiceStudio patches the voices it exports and imports on disk, and any
 other voice (the bundled one, a downloaded one) on first load into a cached copy. A graph
 without one clear durations tensor loads unpatched: it speaks, without timings.
+
+The same tensor can also be made an input (:func:`durations_as_input`): a copy of the voice
+that speaks each phoneme id for as many frames as it is told, so a performance's timing is
+spoken by the model itself instead of stretched afterwards.
 """
 
 from __future__ import annotations
@@ -110,3 +114,36 @@ def add_durations_to_file(model_path: Path) -> bool:
     if isinstance(patched.model, bytes):
         atomic_write_bytes(model_path, patched.model)
     return patched.has_durations
+
+
+#: The input of a voice made by :func:`durations_as_input`: frames per phoneme id, float32,
+#: shape ``[1, 1, ids]`` (each frame ``hop_length`` samples of audio).
+DURATIONS_INPUT = "durations"
+
+
+def durations_as_input(model_path: Path) -> bytes:
+    """A copy of the voice at ``model_path`` whose phoneme durations are the input
+    :data:`DURATIONS_INPUT` in place of its duration predictor's (the one ``Ceil``, whose
+    output becomes an ``Identity`` of the input, so everything after it is unchanged).
+    VoiceStudioError saying why when the graph cannot be made so."""
+    try:
+        import onnx
+    except ImportError as exc:
+        raise VoiceStudioError(f"the onnx package is missing ({exc.name})") from exc
+    try:
+        model = onnx.load(str(model_path))
+    except Exception as exc:  # not a protobuf
+        raise VoiceStudioError(f"the model could not be read ({exc})") from exc
+    ceils = [k for k, node in enumerate(model.graph.node) if node.op_type == "Ceil"]
+    if len(ceils) != 1:
+        raise VoiceStudioError(f"its graph has {len(ceils)} Ceil nodes, not one durations tensor")
+    ceil = model.graph.node[ceils[0]]
+    if any(i.name == DURATIONS_INPUT for i in model.graph.input):
+        raise VoiceStudioError(f"its graph already has an input named {DURATIONS_INPUT!r}")
+    identity = onnx.helper.make_node("Identity", [DURATIONS_INPUT], list(ceil.output),
+                                     name=f"{DURATIONS_INPUT}_given")
+    model.graph.node.remove(ceil)
+    model.graph.node.insert(ceils[0], identity)
+    model.graph.input.append(onnx.helper.make_tensor_value_info(
+        DURATIONS_INPUT, onnx.TensorProto.FLOAT, [1, 1, "phonemes"]))
+    return model.SerializeToString()

@@ -9,6 +9,7 @@ under ``"voicestudio"`` and are kept in :attr:`VoiceConfig.extra`.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +18,10 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from voicestudio.errors import VoiceLoadError
+from voicestudio.errors import VoiceLoadError, VoiceStudioError
 from voicestudio.runtime import ProviderChoice, create_session
 from voicestudio.text.phonemize import phoneme_ids, phonemize
-from voicestudio.voice.alignment import with_durations
+from voicestudio.voice.alignment import DURATIONS_INPUT, durations_as_input, with_durations
 
 REQUIRED_INPUTS = ("input", "input_lengths", "scales")
 MAX_MODEL_BYTES = 1 << 30  # no real VITS voice comes near 1 GiB
@@ -128,6 +129,8 @@ class VoiceModel:
         self.has_durations = len(session.get_outputs()) > 1
         self.no_durations_reason = "" if self.has_durations else (
             no_durations_reason or "the voice model does not output phoneme durations")
+        self._timed: ort.InferenceSession | str | None = None  # str: why there is none
+        self._timed_lock = threading.Lock()
 
     @classmethod
     def load(
@@ -213,6 +216,55 @@ class VoiceModel:
             if len(frames) == len(ids):  # anything else is not the durations Piper's patch marks
                 samples = (frames * c.hop_length).astype(np.int64)
         return Inference(audio, samples)
+
+    def infer_timed(
+        self,
+        ids: Sequence[int],
+        frames: Sequence[int] | np.ndarray,
+        noise_scale: float | None = None,
+        speaker_id: int | None = None,
+    ) -> Inference:
+        """Audio in which phoneme id ``ids[i]`` lasts ``frames[i]`` frames (``hop_length``
+        samples each) instead of what the model's duration predictor gives it: the same
+        voice, each sound spoken at the length asked (a performance's timing). Made on first
+        use from a copy of the graph (:func:`~voicestudio.voice.alignment.durations_as_input`);
+        VoiceStudioError when the voice's graph cannot take durations."""
+        frames = np.asarray(frames, dtype=np.float32).reshape(-1)
+        if len(frames) != len(ids) or np.any(frames < 0) or not np.all(np.isfinite(frames)):
+            raise ValueError("frames must be one non-negative count per phoneme id")
+        session = self._timed_session()
+        c = self.config
+        scales = (c.noise_scale if noise_scale is None else noise_scale, c.length_scale,
+                  c.noise_w)
+        sid = speaker_id if speaker_id is not None else (0 if self._has_sid else None)
+        feeds = _feeds(session, ids, scales, sid)
+        feeds[DURATIONS_INPUT] = np.round(frames).reshape(1, 1, -1)
+        audio = np.asarray(session.run(None, feeds)[0], dtype=np.float32).reshape(-1)
+        return Inference(audio, (np.round(frames) * c.hop_length).astype(np.int64))
+
+    @property
+    def can_time(self) -> bool:
+        """Whether :meth:`infer_timed` works for this voice (makes its session if need be)."""
+        try:
+            self._timed_session()
+        except VoiceStudioError:
+            return False
+        return True
+
+    def _timed_session(self) -> ort.InferenceSession:
+        with self._timed_lock:
+            if self._timed is None:
+                try:
+                    self._timed, _choice = create_session(
+                        durations_as_input(self.model_path), self.provider.used)
+                except VoiceStudioError as exc:
+                    self._timed = str(exc)
+                except Exception as exc:  # onnxruntime's own Fail types
+                    self._timed = _first_line(exc)
+            if isinstance(self._timed, str):
+                raise VoiceStudioError(f"voice {self.name} cannot speak given phoneme durations: "
+                                       f"{self._timed}")
+            return self._timed
 
 
 @dataclass(frozen=True)

@@ -296,6 +296,15 @@ class Synthesizer:
         return Inference(set_level(out.audio, self.sample_rate, TARGET_LEVEL_DBFS),
                          out.samples_per_id)
 
+    def timed_output(self, sentence: Sentence, frames: np.ndarray, variability: float = 1.0
+                     ) -> Inference:
+        """:meth:`speaker_output` with phoneme id ``i`` lasting ``frames[i]`` model frames
+        (:meth:`VoiceModel.infer_timed`): the sentence spoken at a given timing."""
+        c = self.voice.config
+        out = self.voice.infer_timed(sentence.ids, frames, noise_scale=c.noise_scale * variability)
+        return Inference(set_level(out.audio, self.sample_rate, TARGET_LEVEL_DBFS),
+                         out.samples_per_id)
+
     def pause(self, speed: float) -> np.ndarray:
         return np.zeros(int(round(SENTENCE_PAUSE_S / speed * self.sample_rate)), dtype=np.float32)
 
