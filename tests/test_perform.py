@@ -76,6 +76,46 @@ def test_timing_follows_the_performance_and_plain_does_not(synth, acted, monkeyp
     assert np.median(np.abs(starts(done.words) - target)) <= 0.050
 
 
+def test_a_faster_performance_is_followed_too(synth):
+    """Spoken faster than the voice would (most of the voice's sounds last one or two model
+    frames, and none may vanish): the frames a short sound must keep are taken back from the
+    sounds after it, so the words still start where the performance's do."""
+    sr = synth.sample_rate
+    fast = ('<speak><prosody rate="x-fast">I waited for you</prosody> all '
+            '<prosody rate="fast">day long.</prosody></speak>')
+    audio = np.concatenate([c.samples for c in synth.synthesize(fast, STEADY)])
+    performance = read_performance(audio, sr, TEXT)
+    done = perform(synth, TEXT, performance, STEADY,
+                   PerformSettings(frozenset({Transfer.TIMING}), 1.0))
+    target = starts(performance.words)
+    assert target[-1] < 0.8 * starts(
+        synth.synthesize(TEXT, STEADY).__next__().words)[-1]  # it is faster
+    assert np.median(np.abs(starts(align_words(done.audio, sr, TEXT)) - target)) <= 0.050
+    assert np.max(np.abs(starts(done.words) - target)) <= 0.050
+
+
+def test_a_voice_whose_graph_cannot_take_durations_is_stretched_instead(synth, acted,
+                                                                     monkeypatch):
+    """The timed copy of the graph cannot be made (or run): timing falls back to the WORLD
+    stretch of the plain rendering, and still follows the performance."""
+    from voicestudio.voice import model as model_module
+    from voicestudio.voice.catalog import load_voice
+
+    def refuse(path):
+        raise VoiceStudioError("no durations tensor here")
+
+    monkeypatch.setattr(model_module, "durations_as_input", refuse)
+    voice = load_voice(None, provider="cpu")  # a fresh one: its timed session not made yet
+    assert not voice.can_time
+    other = Synthesizer(voice)
+    _audio, performance = acted
+    done = perform(other, TEXT, performance, STEADY,
+                   PerformSettings(frozenset({Transfer.TIMING}), 1.0))
+    target = starts(performance.words)
+    assert np.median(np.abs(starts(align_words(done.audio, other.sample_rate, TEXT))
+                            - target)) <= 0.050
+
+
 def test_timing_follows_the_sounds_inside_a_word(synth, monkeypatch):
     """The performance holds the start of "waited" longer and hurries its end (the word's
     length the same): with timing the word's sounds move with it — the model's phoneme
@@ -129,14 +169,17 @@ def test_timing_follows_the_sounds_inside_a_word(synth, monkeypatch):
     assert distance <= 0.8 * even_distance
 
 
-def test_intonation_follows_the_performance_and_keeps_the_voice_register(synth, acted):
+@pytest.mark.parametrize("transfers", [frozenset({Transfer.PITCH}), frozenset(Transfer)])
+def test_intonation_follows_the_performance_and_keeps_the_voice_register(synth, acted,
+                                                                        transfers):
+    """Alone (the words where the voice put them) or with the timing (the line spoken again
+    at the performance's, the contour read through that timing)."""
     _audio, performance = acted
     sr = synth.sample_rate
     plain = np.concatenate([c.samples for c in synth.synthesize(TEXT, STEADY)])
-    done = perform(synth, TEXT, performance, STEADY,
-                   PerformSettings(frozenset({Transfer.PITCH}), 1.0))
+    done = perform(synth, TEXT, performance, STEADY, PerformSettings(transfers, 1.0))
     f0, plain_f0 = f0_contour(done.audio, sr), f0_contour(plain, sr)
-    # without timing the words stay where the voice put them: compare per word
+    # compared per word, each word where the rendering in question has it
     frame = FRAME_PERIOD_MS / 1000
 
     def word_st(contour, words):
@@ -216,9 +259,10 @@ def test_strength_zero_or_no_transfer_is_the_plain_line(synth, acted):
 def test_a_prepared_line_is_reused_while_it_fits_and_renders_as_a_fresh_one(synth, acted,
                                                                            monkeypatch):
     """The Perform dialog keeps the line's model output while a strength is dragged: renders
-    from it share one take of a random voice (a render changes nothing in it), at variability
-    0 they are what perform() makes on its own and the plain one is synthesize()'s; another
-    text, randomness or pronunciation makes a new one."""
+    from it start from one take of a random voice (spoken again at each new timing, the last
+    few kept, so a strength tried again gives the same result), at variability 0 they are
+    what perform() makes on its own and the plain one is synthesize()'s; another text,
+    randomness or pronunciation makes a new one."""
     _audio, performance = acted
     random = StyleControls(pitch=2.0)  # variability 1: every model run is another take
     line = prepare_line(synth, TEXT, random)
@@ -250,6 +294,17 @@ def test_a_prepared_line_is_reused_while_it_fits_and_renders_as_a_fresh_one(synt
     for speed, strength in ((1.0, 0.5), (1.3, 0.5), (0.9, 0.5), (1.0, 0.6), (1.0, 0.5)):
         perform(synth, TEXT, performance, StyleControls(variability=0.0, speed=speed),
                 PerformSettings(strength=strength), prepared=held)
+    assert len(calls) == 2
+    # the last few timings of each sentence are kept, however many sentences the line has
+    import voicestudio.voice.perform as engine
+
+    monkeypatch.setattr(engine, "RESPOKEN_KEPT", 1)
+    two = "I waited for you. All day long."
+    line_of_two = prepare_line(synth, two, steady)
+    calls.clear()
+    for speed in (1.0, 1.2):
+        perform(synth, two, performance, StyleControls(variability=0.0, speed=speed),
+                PerformSettings(strength=0.7), prepared=line_of_two)
     assert len(calls) == 2
 
     assert held.fits(synth, TEXT, StyleControls(variability=0.0, speed=1.3))

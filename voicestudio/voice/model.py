@@ -239,8 +239,29 @@ class VoiceModel:
         sid = speaker_id if speaker_id is not None else (0 if self._has_sid else None)
         feeds = _feeds(session, ids, scales, sid)
         feeds[DURATIONS_INPUT] = np.round(frames).reshape(1, 1, -1)
-        audio = np.asarray(session.run(None, feeds)[0], dtype=np.float32).reshape(-1)
+        try:
+            audio = np.asarray(session.run(None, feeds)[0], dtype=np.float32).reshape(-1)
+        except Exception as exc:  # onnxruntime's own types (out of memory on a GPU, ...)
+            raise VoiceStudioError(f"voice {self.name} could not speak given phoneme "
+                                   f"durations: {_first_line(exc)}") from exc
         return Inference(audio, (np.round(frames) * c.hop_length).astype(np.int64))
+
+    def _check_timed(self, session: ort.InferenceSession) -> None:
+        """Given the model's own durations, the timed copy must speak what the model does:
+        else the one Ceil in its graph was not the duration predictor's."""
+        ids = _ids_for(WARMUP_TEXT, self.config)
+        own = self.infer_aligned(ids, noise_scale=0.0, noise_w=0.0)
+        if own.samples_per_id is None:
+            raise VoiceStudioError("the model does not say its durations to compare with")
+        sid = 0 if self._has_sid else None
+        feeds = _feeds(session, ids, (0.0, self.config.length_scale, 0.0), sid)
+        frames = own.samples_per_id // self.config.hop_length
+        feeds[DURATIONS_INPUT] = frames.astype(np.float32).reshape(1, 1, -1)
+        audio = np.asarray(session.run(None, feeds)[0], dtype=np.float32).reshape(-1)
+        if len(audio) != len(own.audio) or np.max(np.abs(audio - own.audio)) > 1e-3 * max(
+                1e-6, float(np.max(np.abs(own.audio)))):
+            raise VoiceStudioError("its graph, given the model's own durations, does not "
+                                   "speak as the model does")
 
     @property
     def can_time(self) -> bool:
@@ -252,11 +273,14 @@ class VoiceModel:
         return True
 
     def _timed_session(self) -> ort.InferenceSession:
+        """The timed copy's session, made (and checked) on first use; kept while the voice is."""
         with self._timed_lock:
             if self._timed is None:
                 try:
-                    self._timed, _choice = create_session(
-                        durations_as_input(self.model_path), self.provider.used)
+                    session, _choice = create_session(
+                        durations_as_input(self.model_path), self.provider.used,
+                        warmup=self._check_timed)
+                    self._timed = session
                 except VoiceStudioError as exc:
                     self._timed = str(exc)
                 except Exception as exc:  # onnxruntime's own Fail types

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -81,7 +82,7 @@ SOUND_LEVEL_TIMING = True
 #: 0.02; the plain rendering 4.09), overall 3.23 against 3.19; with all three transfers on 53,
 #: WER of three −0.009 (s.e. 0.015) and F0 correlation +0.003 (s.e. 0.006): no change.
 MODEL_TIMING = True
-#: Sentences spoken at another timing kept per prepared line (a few strengths or tempi).
+#: Timings each sentence of a prepared line keeps spoken (a few strengths or tempi).
 RESPOKEN_KEPT = 4
 #: The performance's pitch range is scaled to the voice's by at most this factor either way.
 RANGE_RATIO_LIMITS = (0.5, 2.0)
@@ -146,7 +147,7 @@ class PerformedLine:
 class _Prepared:
     sentence: Sentence
     output: Inference
-    analysis: WorldAnalysis
+    analysis: WorldAnalysis | None  # None: not needed (a re-spoken sentence with no edits)
     words: tuple[WordTime, ...]  # seconds in the model's output
     features: np.ndarray | None  # audio.spectral_align's, of the model's output (None: unused)
 
@@ -173,10 +174,12 @@ class PreparedLine:
     key: tuple
     sentences: tuple[_Prepared, ...]
     report: TextReport
-    #: The sentences spoken again at other timings (:func:`_spoken_at`), the last few, by
-    #: (sentence, frames per phoneme id): a dub fit's tempi and an unchanged timing
-    #: strength reuse them. Not part of what the line is.
+    #: The sentences spoken again at other timings (:func:`_spoken_at`), the last few used
+    #: of each, by (sentence, frames per phoneme id): a dub fit's tempi and a strength
+    #: tried again reuse them. Not part of what the line is.
     respoken: dict = field(default_factory=dict, compare=False, repr=False)
+    _respoken_lock: threading.Lock = field(default_factory=threading.Lock, compare=False,
+                                           repr=False)
 
     def fits(self, synth: Synthesizer, text: str, controls: StyleControls,
              steady_durations: bool = False) -> bool:
@@ -334,10 +337,17 @@ def _restyle(synth: Synthesizer, line: PreparedLine, p: _Prepared,
         rate, pauses = _timing(p.words, theirs, knots, n, hop_s, s, sr, speed)
     to_performance = _time_map(knots)
     said, to_model = p, None
+    edited = voice is not None or Transfer.ENERGY in settings.transfers
     if Transfer.TIMING in settings.transfers and MODEL_TIMING and synth.voice.can_time:
-        said, to_model, pauses = _spoken_at(synth, line, p, rate, pauses, hop_s, variability)
-        rate = np.ones(len(said.analysis.f0))
-    times = np.arange(len(said.analysis.f0)) * hop_s
+        try:
+            said, to_model, spoken_pauses = _spoken_at(synth, line, p, rate, pauses, hop_s,
+                                                       variability, analysed=edited)
+        except VoiceStudioError:  # the timed graph failed to run: stretched in WORLD instead
+            pass
+        else:
+            pauses = spoken_pauses
+            rate = np.ones(_frames(said, hop))
+    times = np.arange(_frames(said, hop)) * hop_s
     at = to_performance(times if to_model is None else to_model(times))
     pitch = np.zeros(len(times))
     if voice is not None:
@@ -347,34 +357,45 @@ def _restyle(synth: Synthesizer, line: PreparedLine, p: _Prepared,
     if Transfer.ENERGY in settings.transfers:
         gain = _loudness(said.output.audio, hop, sr, at, performance, s)
         gain = smoothed(gain, int(round(LEVEL_GLIDE_S / hop_s)))
-    if to_model is not None and voice is None and Transfer.ENERGY not in settings.transfers:
-        return said, Restyle(None, tuple(pauses))  # the model's own audio: no resynthesis
+    if to_model is not None and not edited:
+        return said, Restyle(None, tuple(pauses))  # the model's own audio: no edits
     return said, Restyle(FrameEdits(rate, pitch, gain), tuple(pauses))
 
 
+def _frames(p: _Prepared, hop: int) -> int:
+    """Analysis frames of ``p``'s output (its WORLD analysis' when made)."""
+    return len(p.analysis.f0) if p.analysis is not None else len(p.output.audio) // hop + 1
+
+
 def _spoken_at(synth: Synthesizer, line: PreparedLine, p: _Prepared, rate: np.ndarray,
-               pauses: Sequence[Pause], hop_s: float, variability: float):
+               pauses: Sequence[Pause], hop_s: float, variability: float, analysed: bool):
     """``p`` spoken by the model with each phoneme id lasting what ``rate`` (per frame of
-    ``p``) makes of it; with a map from its seconds to ``p``'s, and ``pauses`` placed in it."""
+    ``p``) makes of it (its WORLD analysis made only when ``analysed``: edits follow); with
+    a map from its seconds to ``p``'s, and ``pauses`` placed in it."""
     sr = synth.sample_rate
-    model_hop = synth.voice.config.hop_length
     edges = np.arange(len(rate) + 1) * hop_s
     heard = np.concatenate([[0.0], np.cumsum(hop_s / rate)])  # where each frame edge lands
     bounds = np.concatenate([[0], np.cumsum(p.output.samples_per_id)]) / sr
-    frames = np.diff(np.round(np.interp(bounds, edges, heard) * sr / model_hop))
-    frames = np.where(p.output.samples_per_id > 0, np.maximum(frames, 1), 0).astype(np.int64)
+    frames = _id_frames(np.interp(bounds, edges, heard) * sr / synth.voice.config.hop_length,
+                        p.output.samples_per_id > 0)
     key = (p.sentence.index, variability, frames.tobytes())
-    said = line.respoken.get(key)
+    with line._respoken_lock:
+        said = line.respoken.pop(key, None)
+    if said is None and np.array_equal(frames * synth.voice.config.hop_length,
+                                       p.output.samples_per_id):
+        said = p  # the model's own timing
     if said is None:
         output = synth.timed_output(p.sentence, frames, variability)
         words = sentence_word_times(p.sentence.words, p.sentence.phonemes,
                                     p.sentence.id_spans, output.samples_per_id,
                                     TimeMap.tempo(len(output.audio), sr), p.sentence.index)
-        said = _Prepared(p.sentence, output, analyze(output.audio, sr, method=synth.f0_method),
-                         words, None)
-        while len(line.respoken) >= RESPOKEN_KEPT:
+        said = _Prepared(p.sentence, output, None, words, None)
+    if analysed and said.analysis is None:
+        said = replace(said, analysis=analyze(said.output.audio, sr, method=synth.f0_method))
+    with line._respoken_lock:
+        line.respoken[key] = said  # the newest last
+        while len(line.respoken) > RESPOKEN_KEPT * len(line.sentences):
             line.respoken.pop(next(iter(line.respoken)))
-        line.respoken[key] = said
     new_bounds = np.concatenate([[0], np.cumsum(said.output.samples_per_id)]) / sr
 
     def to_model(t: np.ndarray) -> np.ndarray:
@@ -383,6 +404,18 @@ def _spoken_at(synth: Synthesizer, line: PreparedLine, p: _Prepared, rate: np.nd
     placed = [Pause(float(np.interp(q.at / sr, bounds, new_bounds) * sr), q.seconds)
               for q in pauses]
     return said, to_model, placed
+
+
+def _id_frames(ends: np.ndarray, sounding: np.ndarray) -> np.ndarray:
+    """Whole model frames per phoneme id from where each id should start and end (``ends``,
+    fractional frames from 0, one more than ids): each sounding id at least one frame, the
+    rounding carried on to the next so the ids after it still land where they should."""
+    frames = np.zeros(len(sounding), np.int64)
+    given = 0
+    for i, speaks in enumerate(sounding):
+        frames[i] = max(int(round(ends[i + 1])) - given, 1 if speaks else 0)
+        given += frames[i]
+    return frames
 
 
 def _timing(ours: Sequence[WordTime], theirs: Sequence[AlignedWord],
