@@ -170,7 +170,8 @@ def test_a_recording_of_another_text_skips_the_line_with_the_reason(synth, takes
     assert session.render_all()[0].warnings[0].message == warning.message
 
 
-def test_the_cache_key_follows_the_recording_and_the_perform_settings(synth, takes, tmp_path):
+def test_the_cache_key_follows_the_recording_and_the_perform_settings(synth, takes, tmp_path,
+                                                                      monkeypatch):
     take = tmp_path / "take.wav"
     take.write_bytes((takes / "take.wav").read_bytes())
     script = write_csv(tmp_path, [{"text": TEXT, "perform": "take.wav"}])
@@ -191,8 +192,18 @@ def test_the_cache_key_follows_the_recording_and_the_perform_settings(synth, tak
     # the plain line's key does not change with perform settings it does not use
     plain = DubSession(load_dub_script(script), SETTINGS, synthesizer=synth)
     assert plain.cache_key(TEXT, synth, STEADY) == plain.cache_key(TEXT, synth, STEADY)
+    performed = ([str(take), 1, 2], PerformSettings())
     assert plain.cache_key(TEXT, synth, STEADY) != plain.cache_key(
-        TEXT, synth, STEADY, performance=([str(take), 1, 2], PerformSettings()))
+        TEXT, synth, STEADY, performance=performed)
+    # a change to how performed lines render makes theirs stale, not the plain lines'
+    import voicestudio.dubbing.render as dub_render
+
+    keys = (plain.cache_key(TEXT, synth, STEADY),
+            plain.cache_key(TEXT, synth, STEADY, performance=performed))
+    monkeypatch.setattr(dub_render, "PERFORMED_CACHE_VERSION",
+                        dub_render.PERFORMED_CACHE_VERSION + 1)
+    assert plain.cache_key(TEXT, synth, STEADY) == keys[0]
+    assert plain.cache_key(TEXT, synth, STEADY, performance=performed) != keys[1]
 
 
 def test_a_session_line_can_be_given_and_cleared_a_performance(synth, takes):

@@ -74,6 +74,9 @@ TRIM_KEEP_S = 0.010
 #: timing is placed sound by sound and its intonation on the voice's median, and a styled
 #: line's F0 has its octave slips folded).
 CACHE_VERSION = 4
+#: Bumped when performed lines alone render differently, so plain lines' cached audio stays
+#: (2: a performed line's timing is spoken by the model, not stretched in WORLD).
+PERFORMED_CACHE_VERSION = 2
 #: What the JSON file beside a cached WAV says it is.
 CACHE_WORDS_FORMAT = "voicestudio-dub-words"
 
@@ -328,7 +331,7 @@ class DubSession:
                "fit": [round(length_factor, 4), round(world_speed, 4)]}
         if performance is not None:  # absent for plain lines: their keys stay as they were
             recording, settings = performance
-            key["perform"] = {"file": recording,
+            key["perform"] = {"v": PERFORMED_CACHE_VERSION, "file": recording,
                               "transfers": sorted(t.value for t in settings.transfers),
                               "strength": round(settings.strength, 4)}
         return hashlib.sha256(
