@@ -272,7 +272,7 @@ def perform(synth: Synthesizer, text: str, performance: Performance,
             spoken.append(p)
             continue
         said, restyle = _restyle(synth, prepared, p, mine, performance, voice, settings,
-                                 params.speed, controls.variability)
+                                 params.speed, controls.variability, params.needs_world)
         spoken.append(said)
         restyles.append(restyle)
     if voice is not None:
@@ -320,9 +320,10 @@ def _filled(ours: Sequence[str], found: list[AlignedWord | None]) -> list[Aligne
 def _restyle(synth: Synthesizer, line: PreparedLine, p: _Prepared,
              theirs: Sequence[AlignedWord], performance: Performance,
              voice: _VoicePitch | None, settings: PerformSettings, speed: float,
-             variability: float) -> tuple[_Prepared, Restyle]:
+             variability: float, styled: bool) -> tuple[_Prepared, Restyle]:
     """The sentence to render (``p``, or ``p`` spoken again by the model at the
-    performance's timing) and the edits that carry the rest of the performance over."""
+    performance's timing) and the edits that carry the rest of the performance over.
+    ``styled``: the style controls need a WORLD pass of it anyway (a dub fit's tempo)."""
     sr = synth.sample_rate
     hop = frame_hop(sr)
     hop_s = hop / sr
@@ -341,7 +342,7 @@ def _restyle(synth: Synthesizer, line: PreparedLine, p: _Prepared,
     if Transfer.TIMING in settings.transfers and MODEL_TIMING and synth.voice.can_time:
         try:
             said, to_model, spoken_pauses = _spoken_at(synth, line, p, rate, pauses, hop_s,
-                                                       variability, analysed=edited)
+                                                       variability, analysed=edited or styled)
         except VoiceStudioError:  # the timed graph failed to run: stretched in WORLD instead
             pass
         else:
@@ -370,8 +371,8 @@ def _frames(p: _Prepared, hop: int) -> int:
 def _spoken_at(synth: Synthesizer, line: PreparedLine, p: _Prepared, rate: np.ndarray,
                pauses: Sequence[Pause], hop_s: float, variability: float, analysed: bool):
     """``p`` spoken by the model with each phoneme id lasting what ``rate`` (per frame of
-    ``p``) makes of it (its WORLD analysis made only when ``analysed``: edits follow); with
-    a map from its seconds to ``p``'s, and ``pauses`` placed in it."""
+    ``p``) makes of it (its WORLD analysis made, and kept with it, only when ``analysed``: a
+    WORLD pass follows); with a map from its seconds to ``p``'s, and ``pauses`` placed in it."""
     sr = synth.sample_rate
     edges = np.arange(len(rate) + 1) * hop_s
     heard = np.concatenate([[0.0], np.cumsum(hop_s / rate)])  # where each frame edge lands
