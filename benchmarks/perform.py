@@ -370,7 +370,8 @@ def five_second_lines(synth, controls, per_performer: int = 3, repeats: int = 3)
                 performed.append(now() - started)
             added.append(median(performed) - median(plain))
             print(f"5 s line, {performer} {path.stem}: plain {median(plain):.2f} s, performed "
-                  f"{median(performed):.2f} s (transfer +{added[-1]:.2f} s)")
+                  f"{median(performed):.2f} s (transfer +{added[-1]:.2f} s; the recording "
+                  "read once before, as above)")
     if added:
         print(f"transfer of a 5 s line: +{min(added):.2f} … +{max(added):.2f} s "
               f"(goal ≤ 1 s)")

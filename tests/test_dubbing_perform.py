@@ -97,6 +97,29 @@ def test_a_performed_line_follows_its_recording_and_lands_in_its_cue(synth, take
     assert all(float(w["start_s"]) >= 0.5 and float(w["end_s"]) <= 5.5 for w in words)
 
 
+def test_a_voice_that_cannot_speak_given_durations_stretches_and_says_so(takes, monkeypatch):
+    """The line is still performed (its timing stretched in WORLD), and its warnings say
+    why it may sound less natural; a plain line says nothing."""
+    from voicestudio.errors import VoiceStudioError
+    from voicestudio.voice import model as model_module
+    from voicestudio.voice.catalog import load_voice
+    from voicestudio.voice.synthesizer import Synthesizer
+
+    def refuse(path):
+        raise VoiceStudioError("no durations tensor here")
+
+    monkeypatch.setattr(model_module, "durations_as_input", refuse)
+    synth = Synthesizer(load_voice(None, provider="cpu"))  # its timed copy not made yet
+    script = write_csv(takes, [{"text": TEXT, "perform": "take.wav"}, {"text": TEXT}],
+                       "stretched.csv")
+    acted, plain = DubSession(load_dub_script(script), SETTINGS, synthesizer=synth).render_all()
+    assert acted.status is plain.status is LineStatus.RENDERED
+    assert [w.message for w in acted.warnings] == [
+        "line 1 (file line 2): stretched the plain rendering of 1 sentence(s) to the "
+        "performance's timing: this voice could not speak it at given phoneme durations"]
+    assert plain.warnings == []
+
+
 def test_a_performance_longer_than_its_cue_is_fitted_like_any_line(synth, takes, monkeypatch):
     prepared = []  # each run of the voice model on a performed line
     monkeypatch.setattr(perform_module, "prepare_line",

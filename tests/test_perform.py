@@ -116,6 +116,27 @@ def test_a_voice_whose_graph_cannot_take_durations_is_stretched_instead(synth, a
                             - target)) <= 0.050
 
 
+def test_a_timed_run_that_fails_is_stretched_instead_and_said(synth, acted, monkeypatch):
+    """The timed copy was made but fails to run (a GPU out of memory): the sentence's timing
+    is stretched in WORLD instead, still following the performance, and the report says so."""
+    def fail(*args, **kwargs):
+        raise VoiceStudioError("out of memory")
+
+    assert synth.voice.can_time
+    monkeypatch.setattr(synth.voice, "infer_timed", fail)
+    _audio, performance = acted
+    report = TextReport()
+    done = perform(synth, TEXT, performance, STEADY,
+                   PerformSettings(frozenset({Transfer.TIMING}), 1.0), report)
+    assert report.stretched_timing == 1
+    assert report.messages() == [
+        "stretched the plain rendering of 1 sentence(s) to the performance's timing: this "
+        "voice could not speak it at given phoneme durations"]
+    target = starts(performance.words)
+    assert np.median(np.abs(starts(align_words(done.audio, synth.sample_rate, TEXT))
+                            - target)) <= 0.050
+
+
 def test_timing_follows_the_sounds_inside_a_word(synth, monkeypatch):
     """The performance holds the start of "waited" longer and hurries its end (the word's
     length the same): with timing the word's sounds move with it — the model's phoneme

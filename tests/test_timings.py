@@ -218,6 +218,26 @@ def test_the_voice_speaks_each_phoneme_for_the_frames_it_is_given(joe):
             joe.infer_timed(ids, bad)
 
 
+def test_a_timed_copy_that_does_not_speak_as_the_model_is_refused(joe):
+    """Given the model's own durations, the copy must give the model's own audio: a Ceil
+    that was not the duration predictor's would not (here, a session whose audio is off)."""
+    from voicestudio.errors import VoiceStudioError
+
+    class Session:
+        def __init__(self, scale: float) -> None:
+            self.scale = scale
+
+        def run(self, names, feeds):
+            ids = feeds["input"][0]
+            own = joe.infer_aligned(ids, noise_scale=0.0, noise_w=0.0).audio
+            noise = np.random.default_rng(0).standard_normal(len(own)).astype(np.float32)
+            return [(own + self.scale * np.std(own) * noise)[None, None, :]]
+
+    joe._check_timed(Session(0.001))  # within what a GPU's kernels may change
+    with pytest.raises(VoiceStudioError, match="does not speak as the model does"):
+        joe._check_timed(Session(0.2))
+
+
 def test_a_graph_without_one_durations_tensor_cannot_be_timed(tmp_path):
     from voicestudio.errors import VoiceStudioError
 

@@ -60,7 +60,13 @@ from voicestudio.text.lexicon import Lexicon, LexiconError
 from voicestudio.text.markup import MarkupError
 from voicestudio.voice.batch import RenderCancelled
 from voicestudio.voice.catalog import load_voice, resolve_voice
-from voicestudio.voice.perform import PerformSettings, PreparedLine, perform, prepared_for
+from voicestudio.voice.perform import (
+    PerformSettings,
+    PreparedLine,
+    Transfer,
+    perform,
+    prepared_for,
+)
 from voicestudio.voice.performance import Performance, PerformanceError, read_performance_file
 from voicestudio.voice.synthesizer import Synthesizer, TextReport
 from voicestudio.voice.timings import PhonemeTime, WordTime
@@ -237,6 +243,10 @@ class DubSession:
             sentences = list(synth.sentences(line.text, report))
             if fit.words is None:  # no durations: markup's spans and breaks were not placed
                 report.unplaced_markup += sum(sentence.marked for sentence in sentences)
+            perform_timing = (Transfer.TIMING in self.settings.perform.transfers
+                              and not self.settings.perform.neutral)
+            if performed and perform_timing and not synth.voice.can_time:  # WORLD-stretched
+                report.stretched_timing += len(sentences)
             new.warnings = [LineWarning(line, message) for message in report.messages()]
             if not fit.fits:
                 new.warnings.append(self._too_long(line, fit.rendered_s, fit.tempo))

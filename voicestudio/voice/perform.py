@@ -26,6 +26,7 @@ from __future__ import annotations
 import difflib
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -177,7 +178,7 @@ class PreparedLine:
     #: The sentences spoken again at other timings (:func:`_spoken_at`), the last few used
     #: of each, by (sentence, frames per phoneme id): a dub fit's tempi and a strength
     #: tried again reuse them. Not part of what the line is.
-    respoken: dict = field(default_factory=dict, compare=False, repr=False)
+    respoken: OrderedDict = field(default_factory=OrderedDict, compare=False, repr=False)
     _respoken_lock: threading.Lock = field(default_factory=threading.Lock, compare=False,
                                            repr=False)
 
@@ -271,8 +272,11 @@ def perform(synth: Synthesizer, text: str, performance: Performance,
             restyles.append(None)
             spoken.append(p)
             continue
-        said, restyle = _restyle(synth, prepared, p, mine, performance, voice, settings,
-                                 params.speed, controls.variability, params.needs_world)
+        said, restyle, stretched = _restyle(synth, prepared, p, mine, performance, voice,
+                                            settings, params.speed, controls.variability,
+                                            params.needs_world)
+        if stretched and report is not None:
+            report.stretched_timing += 1
         spoken.append(said)
         restyles.append(restyle)
     if voice is not None:
@@ -320,10 +324,11 @@ def _filled(ours: Sequence[str], found: list[AlignedWord | None]) -> list[Aligne
 def _restyle(synth: Synthesizer, line: PreparedLine, p: _Prepared,
              theirs: Sequence[AlignedWord], performance: Performance,
              voice: _VoicePitch | None, settings: PerformSettings, speed: float,
-             variability: float, styled: bool) -> tuple[_Prepared, Restyle]:
+             variability: float, styled: bool) -> tuple[_Prepared, Restyle, bool]:
     """The sentence to render (``p``, or ``p`` spoken again by the model at the
-    performance's timing) and the edits that carry the rest of the performance over.
-    ``styled``: the style controls need a WORLD pass of it anyway (a dub fit's tempo)."""
+    performance's timing), the edits that carry the rest of the performance over, and
+    whether the timing had to be stretched in WORLD instead (the voice cannot speak given
+    durations). ``styled``: the style controls need a WORLD pass anyway (a dub fit's tempo)."""
     sr = synth.sample_rate
     hop = frame_hop(sr)
     hop_s = hop / sr
@@ -339,7 +344,8 @@ def _restyle(synth: Synthesizer, line: PreparedLine, p: _Prepared,
     to_performance = _time_map(knots)
     said, to_model = p, None
     edited = voice is not None or Transfer.ENERGY in settings.transfers
-    if Transfer.TIMING in settings.transfers and MODEL_TIMING and synth.voice.can_time:
+    timed = Transfer.TIMING in settings.transfers and MODEL_TIMING
+    if timed and synth.voice.can_time:
         try:
             said, to_model, spoken_pauses = _spoken_at(synth, line, p, rate, pauses, hop_s,
                                                        variability, analysed=edited or styled)
@@ -358,9 +364,10 @@ def _restyle(synth: Synthesizer, line: PreparedLine, p: _Prepared,
     if Transfer.ENERGY in settings.transfers:
         gain = _loudness(said.output.audio, hop, sr, at, performance, s)
         gain = smoothed(gain, int(round(LEVEL_GLIDE_S / hop_s)))
+    stretched = timed and to_model is None
     if to_model is not None and not edited:
-        return said, Restyle(None, tuple(pauses))  # the model's own audio: no edits
-    return said, Restyle(FrameEdits(rate, pitch, gain), tuple(pauses))
+        return said, Restyle(None, tuple(pauses)), stretched  # the model's own audio
+    return said, Restyle(FrameEdits(rate, pitch, gain), tuple(pauses)), stretched
 
 
 def _frames(p: _Prepared, hop: int) -> int:
@@ -381,7 +388,9 @@ def _spoken_at(synth: Synthesizer, line: PreparedLine, p: _Prepared, rate: np.nd
                         p.output.samples_per_id > 0)
     key = (p.sentence.index, variability, frames.tobytes())
     with line._respoken_lock:
-        said = line.respoken.pop(key, None)
+        said = line.respoken.get(key)
+        if said is not None:
+            line.respoken.move_to_end(key)  # used last: evicted last
     if said is None and np.array_equal(frames * synth.voice.config.hop_length,
                                        p.output.samples_per_id):
         said = p  # the model's own timing
@@ -394,9 +403,10 @@ def _spoken_at(synth: Synthesizer, line: PreparedLine, p: _Prepared, rate: np.nd
     if analysed and said.analysis is None:
         said = replace(said, analysis=analyze(said.output.audio, sr, method=synth.f0_method))
     with line._respoken_lock:
-        line.respoken[key] = said  # the newest last
+        line.respoken[key] = said
+        line.respoken.move_to_end(key)
         while len(line.respoken) > RESPOKEN_KEPT * len(line.sentences):
-            line.respoken.pop(next(iter(line.respoken)))
+            line.respoken.popitem(last=False)
     new_bounds = np.concatenate([[0], np.cumsum(said.output.samples_per_id)]) / sr
 
     def to_model(t: np.ndarray) -> np.ndarray:

@@ -70,6 +70,9 @@ class TextReport:
     #: Sentences whose markup spans or pauses could not be placed (the voice gives no
     #: phoneme durations): spoken plainly.
     unplaced_markup: int = 0
+    #: Performed sentences whose timing was stretched in WORLD, as the voice could not
+    #: speak them at given phoneme durations (``voice/perform.py``).
+    stretched_timing: int = 0
 
     def add_cleaned(self, cleaned: CleanText) -> None:
         self.dropped.update(cleaned.dropped)
@@ -101,6 +104,10 @@ class TextReport:
         if self.unplaced_markup:
             messages.append(f"spoke {self.unplaced_markup} sentence(s) without their markup "
                             "spans and pauses: this voice gives no phoneme durations")
+        if self.stretched_timing:
+            messages.append(f"stretched the plain rendering of {self.stretched_timing} "
+                            "sentence(s) to the performance's timing: this voice could not "
+                            "speak it at given phoneme durations")
         return messages
 
 
