@@ -321,7 +321,7 @@ def test_perform_a_line_like_a_recording_and_clear_it(
 
 
 def test_a_script_s_performance_cleared_in_the_app_stays_cleared(
-    qtbot, view, ctx, synth, tmp_path: Path
+    qtbot, view, ctx, synth, tmp_path: Path, artifacts_dir: Path
 ):
     """A CSV's perform cell taken away in the Dubbing view is not given back by the next import
     of the same script (as after a restart); the message says so."""
@@ -346,6 +346,9 @@ def test_a_script_s_performance_cleared_in_the_app_stays_cleared(
     assert cell(again, 0, "Perform") == "" and again.script.lines[0].perform is None
     assert ("Line 1 stays without the recording the script's perform column names, as chosen "
             "earlier for this script.") in again.message.text()
+    again.resize(944, 360)
+    qtbot.wait(50)
+    again.grab().save(str(artifacts_dir / "panel_dubbing_cleared_restored.png"))
 
 
 def test_cue_text():

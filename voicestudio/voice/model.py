@@ -234,17 +234,22 @@ class VoiceModel:
             raise ValueError("frames must be one non-negative count per phoneme id")
         session = self._timed_session()
         c = self.config
-        scales = (c.noise_scale if noise_scale is None else noise_scale, c.length_scale,
-                  c.noise_w)
-        sid = speaker_id if speaker_id is not None else (0 if self._has_sid else None)
-        feeds = _feeds(session, ids, scales, sid)
-        feeds[DURATIONS_INPUT] = np.round(frames).reshape(1, 1, -1)
+        frames = np.round(frames)
+        noise = c.noise_scale if noise_scale is None else noise_scale
         try:
-            audio = np.asarray(session.run(None, feeds)[0], dtype=np.float32).reshape(-1)
+            audio = self._run_timed(session, ids, frames, noise, speaker_id)
         except Exception as exc:  # onnxruntime's own types (out of memory on a GPU, ...)
             raise VoiceStudioError(f"voice {self.name} could not speak given phoneme "
                                    f"durations: {_first_line(exc)}") from exc
-        return Inference(audio, (np.round(frames) * c.hop_length).astype(np.int64))
+        return Inference(audio, (frames * c.hop_length).astype(np.int64))
+
+    def _run_timed(self, session: ort.InferenceSession, ids: Sequence[int], frames: np.ndarray,
+                   noise_scale: float, speaker_id: int | None = None) -> np.ndarray:
+        c = self.config
+        sid = speaker_id if speaker_id is not None else (0 if self._has_sid else None)
+        feeds = _feeds(session, ids, (noise_scale, c.length_scale, c.noise_w), sid)
+        feeds[DURATIONS_INPUT] = np.asarray(frames, dtype=np.float32).reshape(1, 1, -1)
+        return np.asarray(session.run(None, feeds)[0], dtype=np.float32).reshape(-1)
 
     def _check_timed(self, session: ort.InferenceSession) -> None:
         """Given the model's own durations, the timed copy must speak what the model does:
@@ -253,11 +258,7 @@ class VoiceModel:
         own = self.infer_aligned(ids, noise_scale=0.0, noise_w=0.0)
         if own.samples_per_id is None:
             raise VoiceStudioError("the model does not say its durations to compare with")
-        sid = 0 if self._has_sid else None
-        feeds = _feeds(session, ids, (0.0, self.config.length_scale, 0.0), sid)
-        frames = own.samples_per_id // self.config.hop_length
-        feeds[DURATIONS_INPUT] = frames.astype(np.float32).reshape(1, 1, -1)
-        audio = np.asarray(session.run(None, feeds)[0], dtype=np.float32).reshape(-1)
+        audio = self._run_timed(session, ids, own.samples_per_id // self.config.hop_length, 0.0)
         if len(audio) != len(own.audio) or _rms(audio - own.audio) > TIMED_TOLERANCE * max(
                 _rms(own.audio), 1e-9):
             raise VoiceStudioError("its graph, given the model's own durations, does not "
