@@ -224,6 +224,32 @@ def test_intonation_follows_the_performance_and_keeps_the_voice_register(synth, 
     assert abs(shift) <= 1.0
 
 
+@pytest.mark.parametrize("by_model", [True, False])
+def test_intonation_and_loudness_are_moved_on_the_model_s_samples(synth, acted, monkeypatch,
+                                                                  by_model):
+    """With the timing spoken by the model, the pitch and loudness edits are made by
+    overlap-add on its own audio (no WORLD pass); a timing stretched in WORLD takes them in
+    that same pass."""
+    import voicestudio.styling.render as render_module
+    import voicestudio.voice.perform as engine
+
+    _audio, performance = acted
+    monkeypatch.setattr(engine, "MODEL_TIMING", by_model)
+    calls: dict[str, int] = {"world": 0, "overlap-add": 0}
+    world, moved = render_module.render, render_module.repitched
+
+    def counted(name, fn):
+        def run(*a, **k):
+            calls[name] += 1
+            return fn(*a, **k)
+        return run
+    monkeypatch.setattr(render_module, "render", counted("world", world))
+    monkeypatch.setattr(render_module, "repitched", counted("overlap-add", moved))
+    perform(synth, TEXT, performance, STEADY, PerformSettings(frozenset(Transfer), 1.0))
+    assert calls == ({"world": 0, "overlap-add": 1} if by_model
+                     else {"world": 1, "overlap-add": 0})
+
+
 def test_a_short_line_with_a_wide_rise_keeps_the_voice_s_register(synth):
     """Most of "Are you sure?" is its rise: laid on the voice's median, the contour still put
     the result 3 st below the voice (the voice's voiced sounds fall on the low part) until

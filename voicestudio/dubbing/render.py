@@ -81,8 +81,9 @@ TRIM_KEEP_S = 0.010
 #: line's F0 has its octave slips folded).
 CACHE_VERSION = 4
 #: Bumped when performed lines alone render differently, so plain lines' cached audio stays
-#: (2: a performed line's timing is spoken by the model, not stretched in WORLD).
-PERFORMED_CACHE_VERSION = 2
+#: (2: a performed line's timing is spoken by the model, not stretched in WORLD; 3: its
+#: intonation and loudness are moved by overlap-add when no tempo needs WORLD).
+PERFORMED_CACHE_VERSION = 3
 #: What the JSON file beside a cached WAV says it is.
 CACHE_WORDS_FORMAT = "voicestudio-dub-words"
 

@@ -114,7 +114,16 @@ class StyleParams:
         return (
             abs(self.pitch_st) > 1e-6
             or abs(self.pitch_range - 1.0) > 1e-6
-            or abs(self.speed - 1.0) > 1e-6
+            or self.needs_vocoder
+        )
+
+    @property
+    def needs_vocoder(self) -> bool:
+        """Whether more than pitch and level change: a tempo, the spectrum's tilt or its
+        noise, which only a vocoder (WORLD) can make; pitch alone can also be moved by
+        overlap-add (``styling/overlap_add.py``)."""
+        return (
+            abs(self.speed - 1.0) > 1e-6
             or abs(self.tilt_db_per_octave) > 1e-6
             or self.breathiness > 1e-6
             or self.voicing < 1.0 - 1e-6

@@ -13,7 +13,15 @@ import numpy as np
 
 from voicestudio.audio.levels import set_speech_level
 from voicestudio.styling.controls import StyleParams
-from voicestudio.styling.world import FrameEdits, WorldAnalysis, analyze, render
+from voicestudio.styling.overlap_add import OverlapAddError, repitched
+from voicestudio.styling.world import (
+    FrameEdits,
+    WorldAnalysis,
+    analyze,
+    frame_hop,
+    render,
+    shift_f0,
+)
 
 #: Active-speech RMS of neutral output: near broadcast level (EBU R128 is -23 LUFS), leaving
 #: the headroom that +12 dB of energy needs with only light peak limiting.
@@ -34,11 +42,41 @@ def style_audio(
     analysis: WorldAnalysis | None = None,
     f0_method: str = "rapt",
     edits: FrameEdits | None = None,
+    overlap_add: bool = False,
 ) -> np.ndarray:
     """Apply ``params`` (and a markup span's per-frame ``edits``) to level-normalized model
-    output; analysis is computed if not given."""
+    output; analysis is computed if not given. ``overlap_add``: the pitch and range controls
+    and edits that keep the timing are made on the samples themselves
+    (``styling/overlap_add.py``) rather than by WORLD, whenever nothing asks for the vocoder."""
     if (params.needs_world or edits is not None) and np.any(samples):
         if analysis is None:
             analysis = analyze(samples, sample_rate, method=f0_method)
-        samples = render(analysis, params, edits)
+        moved = None
+        if overlap_add and not params.needs_vocoder and (edits is None or not edits.retimes):
+            moved = _overlap_added(samples, sample_rate, params, analysis, edits)
+        samples = render(analysis, params, edits) if moved is None else moved
     return set_level(samples, sample_rate, TARGET_LEVEL_DBFS + params.energy_db)
+
+
+def _overlap_added(samples: np.ndarray, sample_rate: int, params: StyleParams,
+                   analysis: WorldAnalysis, edits: FrameEdits | None) -> np.ndarray | None:
+    """The pitch control, the range control and ``edits``' pitch and gain made by
+    overlap-add; None when Praat cannot (WORLD does it instead)."""
+    f0 = analysis.f0
+    if edits is None:
+        edits = FrameEdits(np.ones(len(f0)), np.zeros(len(f0)), np.zeros(len(f0)))
+    frames = np.arange(len(edits.pitch_st))
+    voiced = f0 > 0
+    control = np.zeros(len(f0))
+    if voiced.any():  # the controls' shift at each voiced frame, carried across the others
+        moved = shift_f0(f0, params.pitch_st, params.pitch_range)
+        control = np.interp(np.arange(len(f0)), np.flatnonzero(voiced),
+                            12.0 * np.log2(moved[voiced] / f0[voiced]))
+    control = np.interp(frames, np.arange(len(control)), control)
+    frame_s = frame_hop(sample_rate) / sample_rate
+    try:
+        out = repitched(samples, sample_rate, f0, frame_s, control + edits.pitch_st)
+    except OverlapAddError:
+        return None
+    at = np.arange(len(out)) / sample_rate
+    return out * 10.0 ** (np.interp(at, frames * frame_s, edits.gain_db) / 20.0)

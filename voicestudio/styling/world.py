@@ -263,6 +263,11 @@ class FrameEdits:
     pitch_st: np.ndarray
     gain_db: np.ndarray
 
+    @property
+    def retimes(self) -> bool:
+        """Whether any frame is played slower or faster."""
+        return bool(np.any(np.abs(self.rate - 1.0) > 1e-9))
+
     def output_frames(self, speed: float) -> np.ndarray:
         """Where each frame boundary lands in the output, in output frames (length n + 1)."""
         return np.concatenate([[0.0], np.cumsum(1.0 / (self.rate * speed))])
@@ -272,7 +277,7 @@ def render(analysis: WorldAnalysis, params: StyleParams, edits: FrameEdits | Non
            ) -> np.ndarray:
     """Apply pitch, range, speed, tilt, breathiness and voicing (and a span's ``edits``);
     resynthesize (float32)."""
-    f0 = _shift_f0(analysis.f0, params.pitch_st, params.pitch_range)
+    f0 = shift_f0(analysis.f0, params.pitch_st, params.pitch_range)
     sp, ap = analysis.sp, analysis.ap
     if edits is not None:
         f0 = np.where(f0 > 0, f0 * 2.0 ** (edits.pitch_st / 12.0), f0)
@@ -366,7 +371,9 @@ def _seam(f0: np.ndarray) -> int | None:
     return int(candidates[np.argmin(np.abs(candidates - n // 2))])
 
 
-def _shift_f0(f0: np.ndarray, semitones: float, spread: float) -> np.ndarray:
+def shift_f0(f0: np.ndarray, semitones: float, spread: float) -> np.ndarray:
+    """The pitch control and the range control: ``f0`` moved by ``semitones`` and its
+    excursions around its median scaled by ``spread``."""
     f0 = f0.copy()
     voiced = f0 > 0
     if not voiced.any() or (semitones == 0 and spread == 1.0):

@@ -1,0 +1,75 @@
+"""Pitch and level moved without a vocoder: pitch-synchronous overlap-add (TD-PSOLA).
+
+A performance's intonation and loudness, once its timing is spoken by the model itself,
+change nothing but the pitch and level of the model's own audio. WORLD resynthesizes the
+whole sound from its envelopes for that, and its vocoder costs intelligibility by itself
+(an analysis + resynthesis with no edit at all raised the recognizer's word error rate by
+0.022 on 100 sentences). Overlap-add moves the pitch by re-spacing the waveform's own
+periods, so the consonants and every unvoiced sound stay the model's samples. Praat's
+implementation (parselmouth) does it, with the periods and the pitch to reach both taken from
+our own RAPT pitch, the one the edits were made on: Praat's own periods, where its tracker
+and RAPT read a creak an octave apart, gave windows two periods long re-spaced at RAPT's
+rate, and the result an octave below its target there (a performed line 1.1 st under the
+voice). On 53 sentences of both speakers, performances carried over at 100 %, against
+Praat's own periods: F0 correlation with the performance +0.012 (standard error 0.006),
+WER +0.012 (s.e. 0.008).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+#: Praat's own defaults for a Manipulation (time step, pitch floor and ceiling): its pitch
+#: and periods are replaced by ours, so they only have to be valid.
+_MANIPULATION = (0.01, 75.0, 600.0)
+#: Praat keeps its objects in one global list and parselmouth holds the GIL through each
+#: command: render threads take turns here rather than interleave commands.
+_praat_lock = threading.Lock()
+
+
+class OverlapAddError(Exception):
+    """Praat could not move this sound's pitch (the caller falls back to WORLD)."""
+
+
+def repitched(samples: np.ndarray, sample_rate: int, f0: np.ndarray, frame_s: float,
+              shift_st: np.ndarray) -> np.ndarray:
+    """``samples`` with the pitch at each frame (``frame_s`` apart) moved by ``shift_st``
+    semitones; ``f0`` is the RAPT pitch of ``samples`` at those frames (0: unvoiced).
+    Same length as ``samples``; unvoiced sounds are copied."""
+    n = len(shift_st)
+    f0 = np.pad(np.nan_to_num(f0[:n]), (0, max(0, n - len(f0))))
+    if not np.any(f0 > 0):
+        return np.asarray(samples, np.float32).copy()  # nothing voiced to move
+    try:
+        import parselmouth
+        from parselmouth.praat import call
+    except ImportError as exc:  # an install that predates the dependency: WORLD instead
+        raise OverlapAddError(f"parselmouth is not installed: {exc}") from exc
+    with _praat_lock:
+        try:
+            sound = parselmouth.Sound(np.asarray(samples, np.float64),
+                                      sampling_frequency=sample_rate)
+            manipulation = call(sound, "To Manipulation", *_MANIPULATION)
+            pulses = call([sound, _pitch(call, sound, f0, frame_s)], "To PointProcess (cc)")
+            if int(call(pulses, "Get number of points")) == 0:
+                return np.asarray(samples, np.float32).copy()
+            call([manipulation, pulses], "Replace pulses")
+            target = np.where(f0 > 0, f0 * 2.0 ** (shift_st / 12.0), 0.0)
+            tier = call(_pitch(call, sound, target, frame_s), "Down to PitchTier")
+            call([manipulation, tier], "Replace pitch tier")
+            out = call(manipulation, "Get resynthesis (overlap-add)").values[0]
+        except parselmouth.PraatError as exc:
+            raise OverlapAddError(str(exc)) from exc
+    result = np.zeros(len(samples), np.float32)
+    result[:min(len(out), len(samples))] = out[:len(samples)]
+    return result
+
+
+def _pitch(call, sound, hz: np.ndarray, frame_s: float):
+    """A Praat Pitch holding ``hz`` per frame (0: unvoiced) over ``sound``'s time."""
+    track = call("Create Matrix", "f0", sound.xmin, sound.xmax, len(hz), frame_s, 0.0,
+                 1, 1, 1, 1, 1, "0")
+    track.values = np.asarray(hz, np.float64)[None, :]
+    return call(track, "To Pitch")
