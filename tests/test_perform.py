@@ -228,26 +228,32 @@ def test_intonation_follows_the_performance_and_keeps_the_voice_register(synth, 
 def test_intonation_and_loudness_are_moved_on_the_model_s_samples(synth, acted, monkeypatch,
                                                                   by_model):
     """With the timing spoken by the model, the pitch and loudness edits are made by
-    overlap-add on its own audio (no WORLD pass); a timing stretched in WORLD takes them in
-    that same pass."""
+    overlap-add on its own audio (no WORLD pass, and no spectral envelope taken at all: the
+    analyses give only their pitch); a timing stretched in WORLD takes them in that same
+    pass."""
     import voicestudio.styling.render as render_module
+    import voicestudio.styling.world as world_module
     import voicestudio.voice.perform as engine
 
     _audio, performance = acted
     monkeypatch.setattr(engine, "MODEL_TIMING", by_model)
-    calls: dict[str, int] = {"world": 0, "overlap-add": 0}
-    world, moved = render_module.render, render_module.repitched
+    calls: dict[str, int] = {"world": 0, "overlap-add": 0, "envelope": 0}
 
     def counted(name, fn):
         def run(*a, **k):
             calls[name] += 1
             return fn(*a, **k)
         return run
-    monkeypatch.setattr(render_module, "render", counted("world", world))
-    monkeypatch.setattr(render_module, "repitched", counted("overlap-add", moved))
+    monkeypatch.setattr(render_module, "render", counted("world", render_module.render))
+    monkeypatch.setattr(render_module, "repitched",
+                        counted("overlap-add", render_module.repitched))
+    monkeypatch.setattr(world_module.pw, "cheaptrick",
+                        counted("envelope", world_module.pw.cheaptrick))
     perform(synth, TEXT, performance, STEADY, PerformSettings(frozenset(Transfer), 1.0))
-    assert calls == ({"world": 0, "overlap-add": 1} if by_model
-                     else {"world": 1, "overlap-add": 0})
+    if by_model:
+        assert calls == {"world": 0, "overlap-add": 1, "envelope": 0}
+    else:
+        assert (calls["world"], calls["overlap-add"]) == (1, 0) and calls["envelope"] > 0
 
 
 def test_a_short_line_with_a_wide_rise_keeps_the_voice_s_register(synth):

@@ -50,7 +50,7 @@ def style_audio(
     (``styling/overlap_add.py``) rather than by WORLD, whenever nothing asks for the vocoder."""
     if (params.needs_world or edits is not None) and np.any(samples):
         if analysis is None:
-            analysis = analyze(samples, sample_rate, method=f0_method)
+            analysis = analyze(samples, sample_rate, method=f0_method, envelopes_now=False)
         moved = None
         if overlap_add and not params.needs_vocoder and (edits is None or not edits.retimes):
             moved = _overlap_added(samples, sample_rate, params, analysis, edits)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -65,19 +66,61 @@ def analysis_workers() -> int:
     return world_threads()
 
 
-@dataclass(frozen=True)
 class WorldAnalysis:
-    """F0 contour, spectral envelope and aperiodicity of one utterance."""
+    """F0 contour, spectral envelope and aperiodicity of one utterance (read-only: analyses
+    are shared between render threads). The envelopes are taken when first asked for (once,
+    whichever thread asks): a performance's intonation, moved by overlap-add, needs only the
+    pitch, and they are three quarters of the cost. Not to be first asked for from a task
+    of this module's own thread pool, which takes them."""
 
-    f0: np.ndarray
-    sp: np.ndarray
-    ap: np.ndarray
-    sample_rate: int
-    frame_period_ms: float
+    __slots__ = ("_f0", "_sample_rate", "_frame_period_ms", "_envelopes", "_sp_ap", "_lock")
+
+    def __init__(self, f0: np.ndarray, envelopes: Callable[[], tuple[np.ndarray, np.ndarray]],
+                 sample_rate: int, frame_period_ms: float) -> None:
+        self._f0 = f0
+        self._sample_rate = sample_rate
+        self._frame_period_ms = frame_period_ms
+        self._envelopes: Callable[[], tuple[np.ndarray, np.ndarray]] | None = envelopes
+        self._sp_ap: tuple[np.ndarray, np.ndarray] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def f0(self) -> np.ndarray:
+        return self._f0
+
+    @property
+    def sample_rate(self) -> int:
+        return self._sample_rate
+
+    @property
+    def frame_period_ms(self) -> float:
+        return self._frame_period_ms
 
     @property
     def voiced(self) -> np.ndarray:
         return self.f0 > 0
+
+    @property
+    def sp(self) -> np.ndarray:
+        return self._taken()[0]
+
+    @property
+    def ap(self) -> np.ndarray:
+        return self._taken()[1]
+
+    @property
+    def has_envelopes(self) -> bool:
+        return self._sp_ap is not None
+
+    def _taken(self) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            if self._sp_ap is None:
+                assert self._envelopes is not None
+                assert not threading.current_thread().name.startswith("world"), \
+                    "envelopes first asked for from the pool that takes them"
+                self._sp_ap = self._envelopes()
+                self._envelopes = None  # the samples it holds are no longer needed
+            return self._sp_ap
 
 
 def frame_hop(sample_rate: int) -> int:
@@ -92,10 +135,13 @@ def analyze(
     f0_floor: float = F0_FLOOR_HZ,
     f0_ceil: float = F0_CEIL_HZ,
     fold_slips: bool = True,
+    envelopes_now: bool = True,
 ) -> WorldAnalysis:
     """``fold_slips``: with RAPT, fold its octave slips (:func:`folded_octave_slips`) before
     and after StoneMask, before the envelopes are taken (the other trackers slip too often
-    for the pitch around a frame to tell: DIO doubles most frames)."""
+    for the pitch around a frame to tell: DIO doubles most frames). ``envelopes_now``: take
+    the envelopes here (the preview, whose slider drags must find them ready), else when
+    first asked for (a performance, whose edits may never need them)."""
     if method not in F0_METHODS:
         raise ValueError(f"F0 method must be one of {F0_METHODS}")
     x = np.ascontiguousarray(samples, dtype=np.float64)
@@ -127,9 +173,16 @@ def analyze(
         )
         return sp, _aperiodicity(x, f0_part, t_part, sample_rate, fft_size)
 
-    results = list(_executor().map(lambda ab: envelope(*ab), parts))
-    sp, ap = (np.concatenate([r[i] for r in results]) for i in range(2))
-    return WorldAnalysis(f0, sp, ap, sample_rate, frame_hop(sample_rate) * 1000.0 / sample_rate)
+    def envelopes() -> tuple[np.ndarray, np.ndarray]:
+        results = list(_executor().map(lambda ab: envelope(*ab), parts))
+        sp, ap = (np.concatenate([r[i] for r in results]) for i in range(2))
+        return sp, ap
+
+    analysis = WorldAnalysis(f0, envelopes, sample_rate,
+                             frame_hop(sample_rate) * 1000.0 / sample_rate)
+    if envelopes_now:
+        analysis.sp  # noqa: B018 - taken now, on this thread
+    return analysis
 
 
 #: A voiced frame this far (semitones) from the median of the voiced frames around it

@@ -231,7 +231,7 @@ def prepare_line(synth: Synthesizer, text: str, controls: StyleControls | None =
     for sentence in synth.sentences(text, report, markup=False):
         output = synth.speaker_output(sentence, controls.variability,
                                       noise_w=0.0 if steady_durations else None)
-        analysis = analyze(output.audio, sr, method=synth.f0_method)
+        analysis = analyze(output.audio, sr, method=synth.f0_method, envelopes_now=False)
         words = sentence_word_times(sentence.words, sentence.phonemes, sentence.id_spans,
                                     output.samples_per_id,
                                     TimeMap.tempo(len(output.audio), sr), sentence.index)
@@ -411,7 +411,8 @@ def _spoken_at(synth: Synthesizer, line: PreparedLine, p: _Prepared, rate: np.nd
                                     TimeMap.tempo(len(output.audio), sr), p.sentence.index)
         said = _Prepared(p.sentence, output, None, words, None)
     if analysed and said.analysis is None:
-        said = replace(said, analysis=analyze(said.output.audio, sr, method=synth.f0_method))
+        said = replace(said, analysis=analyze(said.output.audio, sr, method=synth.f0_method,
+                                              envelopes_now=False))
     with line._respoken_lock:
         line.respoken[key] = said
         line.respoken.move_to_end(key)
