@@ -192,3 +192,21 @@ def test_a_voiceless_sound_is_returned_as_it_is():
     n = sr // frame_hop(sr) + 1
     out = repitched(noise, sr, np.zeros(n), frame_hop(sr) / sr, np.full(n, 5.0))
     assert np.array_equal(out, noise)
+
+
+def test_the_install_check_fails_where_parselmouth_is_missing(monkeypatch):
+    """What ``--self-test`` runs: passes here, and says so where the import fails."""
+    import builtins
+
+    from voicestudio.styling.overlap_add import check
+
+    check()
+    real_import = builtins.__import__
+
+    def without_parselmouth(name, *args, **kwargs):
+        if name.startswith("parselmouth"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", without_parselmouth)
+    with pytest.raises(OverlapAddError, match="parselmouth is not installed"):
+        check()

@@ -81,6 +81,13 @@ def _self_test(screenshots: Path | None, out) -> None:
                 f"the rendered line is too short or silent ({audio.duration_s:.2f} s)"
             )
         out(f"synthesized {audio.duration_s:.1f} s of speech at {audio.sample_rate} Hz")
+        from voicestudio.styling.overlap_add import OverlapAddError, check
+
+        try:
+            check()
+        except OverlapAddError as exc:
+            raise SelfTestError(f"a performance's pitch cannot be moved: {exc}") from exc
+        out("overlap-add (Praat, for performances): works")
 
         if screenshots is not None:
             screenshots.mkdir(parents=True, exist_ok=True)

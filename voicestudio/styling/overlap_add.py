@@ -73,3 +73,17 @@ def _pitch(call, sound, hz: np.ndarray, frame_s: float):
                  1, 1, 1, 1, 1, "0")
     track.values = np.asarray(hz, np.float64)[None, :]
     return call(track, "To Pitch")
+
+
+def check() -> None:
+    """Move a pulse train's pitch once: raises :class:`OverlapAddError` where this install
+    (a packaged app missing parselmouth, say) cannot, which renders would only show by
+    falling back to WORLD in silence. For ``voicestudio --self-test``."""
+    rate, hz = 16000, 120.0
+    frame_s = 0.005
+    samples = np.zeros(rate // 2, np.float32)
+    samples[::int(rate / hz)] = 1.0
+    f0 = np.full(int(len(samples) / rate / frame_s) + 1, hz)
+    moved = repitched(samples, rate, f0, frame_s, np.full(len(f0), 3.0))
+    if not np.all(np.isfinite(moved)) or not np.any(moved):
+        raise OverlapAddError("Praat's overlap-add returned no sound")
