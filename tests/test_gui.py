@@ -242,7 +242,7 @@ def test_self_test_command_renders_and_screenshots_every_panel(tmp_path, artifac
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "self-test passed" in done.stdout and "torch not imported: yes" in done.stdout
-    assert "overlap-add (Praat, for performances): works" in done.stdout
+    assert "overlap-add (Praat, for the pitch controls and performances): works" in done.stdout
     names = sorted(p.name for p in shots.glob("*.png"))
     assert names == [
         "panel_export.png",

@@ -99,29 +99,30 @@ def test_every_period_of_a_voiced_stretch_is_moved_to_its_edges():
         assert np.all(np.abs(rates / (120 * 2 ** 0.5) - 1) <= 0.03), np.round(rates, 1)
 
 
-def test_a_sound_too_short_for_praat_is_moved_by_world(monkeypatch):
-    """Under about 40 ms Praat refuses a Manipulation: WORLD makes the edit instead."""
+def test_a_sound_too_short_for_praat_is_refused():
+    """Under about 10 ms (three periods of the Manipulation's 300 Hz floor) Praat refuses a
+    Manipulation: an OverlapAddError, on which style_audio moves the sound by WORLD (the
+    "praat failed" case below)."""
     sr = 22050
-    t = np.arange(int(0.03 * sr)) / sr
+    t = np.arange(int(0.008 * sr)) / sr
     x = (0.3 * np.sin(2 * np.pi * 150 * t)).astype(np.float32)
-    world = spy_on_world(monkeypatch)
-    out = style_audio(x, sr, StyleParams(pitch_st=2.0), overlap_add=True)
-    assert world == [1] and np.all(np.isfinite(out))
+    with pytest.raises(OverlapAddError, match="minimum pitch"):
+        repitched(x, sr, np.full(3, 150.0), 0.005, np.full(3, 2.0))
 
 
-def test_the_pitch_control_alone_is_moved_by_overlap_add_when_asked(spoken, monkeypatch):
+def test_the_pitch_control_alone_is_moved_by_overlap_add(spoken, monkeypatch):
     """A performance carrying only its timing, with the pitch control set: no edits, still
     no vocoder."""
     x, sr, analysis, hop = spoken
     world = spy_on_world(monkeypatch)
-    out = style_audio(x, sr, StyleParams(pitch_st=2.0), analysis, overlap_add=True)
+    out = style_audio(x, sr, StyleParams(pitch_st=2.0), analysis)
     assert world == []
     before, after = rapt(x, sr, hop), rapt(out, sr, hop)
     both = (before > 0) & (after > 0)
     assert abs(np.median(12 * np.log2(after[both] / before[both])) - 2.0) <= 0.3
 
 
-def test_unvoiced_sounds_keep_the_model_s_own_samples(spoken):
+def test_unvoiced_sounds_keep_the_model_s_own_samples(spoken, monkeypatch):
     """Why it is used: the consonants are not resynthesized (WORLD makes them new noise)."""
     x, sr, analysis, hop = spoken
     n = len(analysis.f0)
@@ -130,6 +131,7 @@ def test_unvoiced_sounds_keep_the_model_s_own_samples(spoken):
     y = repitched(x, sr, analysis.f0, hop / sr, np.full(n, 4.0))
     level = np.sqrt(np.mean(x[unvoiced] ** 2))
     assert np.max(np.abs(y[unvoiced] - x[unvoiced])) <= 0.1 * level
+    monkeypatch.setattr(render_module, "OVERLAP_ADD", False)
     world = style_audio(x, sr, StyleParams(pitch_st=4.0), analysis)[:len(x)]  # the vocoder's
     assert np.max(np.abs(world[unvoiced] - render_module.set_level(x, sr)[unvoiced])) > level
 
@@ -154,7 +156,7 @@ def test_style_audio_moves_pitch_and_level_by_overlap_add_when_nothing_else_chan
     world = spy_on_world(monkeypatch)
     plain = style_audio(x, sr, StyleParams(), analysis)
     louder = style_audio(x, sr, StyleParams(pitch_st=1.0), analysis,
-                         edits=half_edits(n, gain_db=6.0), overlap_add=True)
+                         edits=half_edits(n, gain_db=6.0))
     assert world == [] and len(louder) == len(x)
     cut = (n // 2) * hop
 
@@ -169,7 +171,7 @@ def test_style_audio_moves_pitch_and_level_by_overlap_add_when_nothing_else_chan
     assert abs(np.median(moved[frame > n // 2 + 10]) - 3.0) <= 0.3  # and the edit on it
 
 
-@pytest.mark.parametrize("case", ["retimed", "tilted", "not asked", "praat failed"])
+@pytest.mark.parametrize("case", ["retimed", "tilted", "turned off", "praat failed"])
 def test_style_audio_uses_world_when_overlap_add_cannot_do_it(spoken, monkeypatch, case):
     x, sr, analysis, _hop = spoken
     n = len(analysis.f0)
@@ -180,9 +182,91 @@ def test_style_audio_uses_world_when_overlap_add_cannot_do_it(spoken, monkeypatc
             raise OverlapAddError("no pulses")
         monkeypatch.setattr(render_module, "repitched", fail)
     world = spy_on_world(monkeypatch)
-    out = style_audio(x, sr, params, analysis, edits=edits, overlap_add=case != "not asked")
+    monkeypatch.setattr(render_module, "OVERLAP_ADD", case != "turned off")
+    out = style_audio(x, sr, params, analysis, edits=edits)
     assert world == [1]
     assert np.all(np.isfinite(out)) and np.sqrt(np.mean(out ** 2)) > 0.01
+
+
+def spy_on_overlap_add(monkeypatch) -> list[int]:
+    calls: list[int] = []
+    moved = render_module.repitched
+    monkeypatch.setattr(render_module, "repitched",
+                        lambda *a, **k: calls.append(1) or moved(*a, **k))
+    return calls
+
+
+def median_st(a: np.ndarray, b: np.ndarray, sr: int, hop: int) -> float:
+    """Median pitch of ``b`` against ``a``'s, semitones (RAPT)."""
+    fa, fb = rapt(a, sr, hop), rapt(b, sr, hop)
+    return float(12 * np.log2(np.median(fb[fb > 0]) / np.median(fa[fa > 0])))
+
+
+def test_a_line_s_pitch_controls_are_moved_by_overlap_add(synth, spoken, monkeypatch):
+    """The rule is the same for every line, not only performed ones: the pitch and range
+    sliders (and a calibrated voice's shift, applied the same way) move the model's own
+    samples; a tempo still takes the vocoder."""
+    from voicestudio.styling.controls import StyleControls
+    from voicestudio.voice.preview import PreviewSession
+
+    x, sr, _analysis, hop = spoken
+    world, moved = spy_on_world(monkeypatch), spy_on_overlap_add(monkeypatch)
+    controls = StyleControls(pitch=3.0, pitch_range=1.2, variability=0)
+    higher = np.concatenate([c.samples for c in synth.synthesize(TEXT, controls)])
+    assert (world, moved) == ([], [1])
+    assert abs(median_st(x, higher, sr, hop) - 3.0) <= 0.5
+    previewed = PreviewSession(synth).render(TEXT, controls)  # the sliders' preview: the same
+    assert (world, moved) == ([], [1, 1]) and np.array_equal(previewed.samples, higher)
+    faster = np.concatenate([c.samples for c in synth.synthesize(
+        TEXT, StyleControls(pitch=3.0, speed=1.2, variability=0))])
+    assert (world, moved) == ([1], [1, 1])
+    assert abs(median_st(x, faster, sr, hop) - 3.0) <= 0.5
+
+
+def test_a_pitch_below_what_overlap_add_makes_is_moved_by_world(spoken, monkeypatch):
+    """Praat copies periods longer than 20 ms unmoved: the voice an octave down (about
+    44 Hz) came out at its own pitch. Below 50 Hz anywhere, WORLD moves the sentence."""
+    x, sr, analysis, hop = spoken
+    with pytest.raises(OverlapAddError, match="below the 50 Hz"):
+        repitched(x, sr, analysis.f0, hop / sr, np.full(len(analysis.f0), -12.0))
+    world = spy_on_world(monkeypatch)
+    lower = style_audio(x, sr, StyleParams(pitch_st=-12.0), analysis)
+    assert world == [1]
+    # moved, not copied (RAPT here searches down to 40 Hz only, too near to read 44 Hz
+    # exactly; tests/test_styling_controls.py measures the -12 st itself)
+    assert median_st(x, lower, sr, hop) < -6.0
+
+
+def test_a_few_frames_asked_below_it_are_held_there(spoken, monkeypatch):
+    """The voice's creak moved down a few semitones: those frames alone fall below 50 Hz;
+    held at 50 Hz they keep the sentence on overlap-add, the rest moved as asked."""
+    x, sr, analysis, hop = spoken
+    voiced = np.flatnonzero(analysis.f0 > 0)
+    shift = np.full(len(analysis.f0), -2.0)
+    few = voiced[::len(voiced) // 3 + 1][:3]  # 3 frames far apart, so each stays a blip
+    shift[few] = -30.0
+    world, moved = spy_on_world(monkeypatch), spy_on_overlap_add(monkeypatch)
+    params = StyleParams()
+    edits = FrameEdits(np.ones(len(shift)), shift, np.zeros(len(shift)))
+    out = style_audio(x, sr, params, analysis, edits=edits)
+    assert (world, moved) == ([], [1])
+    assert abs(median_st(x, out, sr, hop) + 2.0) <= 0.3
+    shift[voiced[:len(voiced) // 10]] = -30.0  # a tenth of the voice: WORLD
+    style_audio(x, sr, params, analysis, edits=edits)
+    assert (world, moved) == ([1], [1, 1])
+
+
+def test_markup_pitch_is_moved_by_overlap_add_and_its_rate_by_world(synth, monkeypatch):
+    from voicestudio.styling.controls import StyleControls
+
+    world, moved = spy_on_world(monkeypatch), spy_on_overlap_add(monkeypatch)
+    steady = StyleControls(variability=0)
+    list(synth.synthesize('<speak>We walked <prosody pitch="+4st">along the river</prosody> '
+                          'on a quiet summer evening.</speak>', steady))
+    assert (world, moved) == ([], [1])
+    list(synth.synthesize('<speak>We walked <prosody rate="slow">along the river</prosody> '
+                          'on a quiet summer evening.</speak>', steady))
+    assert (world, moved) == ([1], [1])
 
 
 def test_a_voiceless_sound_is_returned_as_it_is():

@@ -256,14 +256,23 @@ def test_intonation_and_loudness_are_moved_on_the_model_s_samples(synth, acted, 
         assert (calls["world"], calls["overlap-add"]) == (1, 0) and calls["envelope"] > 0
 
 
-def test_a_short_line_with_a_wide_rise_keeps_the_voice_s_register(synth):
+def test_a_short_line_with_a_wide_rise_keeps_the_voice_s_register(synth, monkeypatch):
     """Most of "Are you sure?" is its rise: laid on the voice's median, the contour still put
     the result 3 st below the voice (the voice's voiced sounds fall on the low part) until
     the whole line was moved back onto the voice's median."""
+    import voicestudio.styling.render as render_module
+
     text = "Are you sure?"
     delivery = '<speak>Are you <prosody pitch="+8st">sure?</prosody></speak>'
     sr = synth.sample_rate
-    audio = np.concatenate([c.samples for c in synth.synthesize(delivery, STEADY)])
+    with monkeypatch.context() as m:
+        # The voice itself acts the line. Harvest reads this voice an octave up on a third
+        # of its frames (README, Benchmarks (d)), and on which ones depends on how the
+        # span's pitch was made: by overlap-add, it doubles all of "Are you", so a
+        # performance made that way has no reliable pitch before "sure". A human performer
+        # has no such voice; the acted line is made by WORLD, as this test was written with.
+        m.setattr(render_module, "OVERLAP_ADD", False)
+        audio = np.concatenate([c.samples for c in synth.synthesize(delivery, STEADY)])
     performance = read_performance(audio, sr, text)
     plain = f0_contour(np.concatenate([c.samples for c in synth.synthesize(text, STEADY)]), sr)
     for transfers in (frozenset({Transfer.PITCH}), frozenset(Transfer)):

@@ -78,8 +78,10 @@ TRIM_KEEP_S = 0.010
 #: Bumped when rendering changes in a way that makes cached audio stale (3: markup lines
 #: are read as markup, and every entry has its word times beside it; 4: a performed line's
 #: timing is placed sound by sound and its intonation on the voice's median, and a styled
-#: line's F0 has its octave slips folded).
-CACHE_VERSION = 4
+#: line's F0 has its octave slips folded; 5: a line's pitch and range controls and a
+#: calibrated voice's shift are moved by overlap-add when nothing needs WORLD, and a
+#: performed line's frames asked below 50 Hz are held there instead of left unmoved).
+CACHE_VERSION = 5
 #: Bumped when performed lines alone render differently, so plain lines' cached audio stays
 #: (2: a performed line's timing is spoken by the model, not stretched in WORLD; 3: its
 #: intonation and loudness are moved by overlap-add when no tempo needs WORLD).
@@ -474,10 +476,10 @@ def perform_line(synth: Synthesizer, text: str, performance: Performance,
     """``text`` delivered as ``performance`` delivers it (:func:`perform`), WORLD's tempo times
     ``world_speed`` (the fit's; pitch kept), edges trimmed, with when each word is heard.
 
-    The fit's tempo goes in through the speed control, which the perform engine applies in
-    its one WORLD pass (inserted pauses and the sentences' places scale with it), so a fitted
-    performance costs no second pass; it stays within the control's range, and the fit
-    measures what it got. ``prepared``: the line's model output (steady durations) from an
+    The fit's tempo goes in through the speed control, which styling applies in the performance's
+    one pass (a WORLD pass, with a tempo; inserted pauses and the sentences' places scale with
+    it), so a fitted performance costs no second pass; it stays within the control's range, and
+    the fit measures what it got. ``prepared``: the line's model output (steady durations) from an
     earlier fitting render, so the model runs once per line, not once per tempo tried.
     """
     speed = float(np.clip(controls.speed * world_speed, *_SPEED_RANGE))

@@ -86,8 +86,8 @@ def _self_test(screenshots: Path | None, out) -> None:
         try:
             check()
         except OverlapAddError as exc:
-            raise SelfTestError(f"a performance's pitch cannot be moved: {exc}") from exc
-        out("overlap-add (Praat, for performances): works")
+            raise SelfTestError(f"pitch cannot be moved by overlap-add: {exc}") from exc
+        out("overlap-add (Praat, for the pitch controls and performances): works")
 
         if screenshots is not None:
             screenshots.mkdir(parents=True, exist_ok=True)

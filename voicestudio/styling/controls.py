@@ -110,7 +110,8 @@ class StyleParams:
 
     @property
     def needs_world(self) -> bool:
-        """False when only a gain is asked for: the WORLD pass can be skipped entirely."""
+        """False when only a gain is asked for: no pass over the samples at all (neither
+        WORLD nor overlap-add)."""
         return (
             abs(self.pitch_st) > 1e-6
             or abs(self.pitch_range - 1.0) > 1e-6

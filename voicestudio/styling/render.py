@@ -26,6 +26,17 @@ from voicestudio.styling.world import (
 #: Active-speech RMS of neutral output: near broadcast level (EBU R128 is -23 LUFS), leaving
 #: the headroom that +12 dB of energy needs with only light peak limiting.
 TARGET_LEVEL_DBFS = -24.0
+#: Pitch moves that keep the timing (the pitch and range controls, a calibrated voice's shift,
+#: markup's pitch spans, a performance's intonation and loudness) are made on the model's own
+#: samples by pitch-synchronous overlap-add (``styling/overlap_add.py``) whenever no control
+#: needs the vocoder, rather than resynthesized by WORLD (the rule before; WORLD still
+#: carries a tempo, tilt, breathiness or voicing, and whatever Praat cannot do). Against
+#: WORLD: performances (53 sentences) WER of three −0.019 (standard error 0.014), DNSMOS
+#: overall +0.09; two clones' calibration (30 texts each) speaker similarity +0.015 and
+#: +0.028 (s.e. 0.003, 0.004), overall +0.03 and +0.15, but P.808 −0.10 and −0.07; the
+#: bundled voice's sliders overall +0.04 to +0.09, WER unchanged; half the time. README,
+#: *Styling controls*, has the table.
+OVERLAP_ADD = True
 
 
 def set_level(
@@ -42,17 +53,16 @@ def style_audio(
     analysis: WorldAnalysis | None = None,
     f0_method: str = "rapt",
     edits: FrameEdits | None = None,
-    overlap_add: bool = False,
 ) -> np.ndarray:
-    """Apply ``params`` (and a markup span's per-frame ``edits``) to level-normalized model
-    output; analysis is computed if not given. ``overlap_add``: the pitch and range controls
-    and edits that keep the timing are made on the samples themselves
-    (``styling/overlap_add.py``) rather than by WORLD, whenever nothing asks for the vocoder."""
+    """Apply ``params`` (and a markup span's or a performance's per-frame ``edits``) to
+    level-normalized model output; analysis is computed if not given. With ``OVERLAP_ADD``,
+    the pitch and range controls and edits that keep the timing are made on the samples
+    themselves rather than by WORLD, whenever nothing asks for the vocoder."""
     if (params.needs_world or edits is not None) and np.any(samples):
         if analysis is None:
             analysis = analyze(samples, sample_rate, method=f0_method, envelopes_now=False)
         moved = None
-        if overlap_add and not params.needs_vocoder and (edits is None or not edits.retimes):
+        if OVERLAP_ADD and not params.needs_vocoder and (edits is None or not edits.retimes):
             moved = _overlap_added(samples, sample_rate, params, analysis, edits)
         samples = render(analysis, params, edits) if moved is None else moved
     return set_level(samples, sample_rate, TARGET_LEVEL_DBFS + params.energy_db)

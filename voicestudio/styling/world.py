@@ -69,9 +69,10 @@ def analysis_workers() -> int:
 class WorldAnalysis:
     """F0 contour, spectral envelope and aperiodicity of one utterance (read-only: analyses
     are shared between render threads). The envelopes are taken when first asked for (once,
-    whichever thread asks): a performance's intonation, moved by overlap-add, needs only the
-    pitch, and they are three quarters of the cost. Not to be first asked for from a task
-    of this module's own thread pool, which takes them."""
+    whichever thread asks): a pitch move by overlap-add (the sliders, a calibration, a
+    performance's intonation) needs only the pitch, and they are three quarters of the cost.
+    Not to be first asked for from a task of this module's own thread pool, which takes
+    them."""
 
     __slots__ = ("_f0", "_sample_rate", "_frame_period_ms", "_envelopes", "_sp_ap", "_lock")
 
@@ -141,7 +142,8 @@ def analyze(
     and after StoneMask, before the envelopes are taken (the other trackers slip too often
     for the pitch around a frame to tell: DIO doubles most frames). ``envelopes_now``: take
     the envelopes here (the preview, whose slider drags must find them ready), else when
-    first asked for (a performance, whose edits may never need them)."""
+    first asked for (a line synthesized once or performed, whose pitch may be moved by
+    overlap-add and never need them)."""
     if method not in F0_METHODS:
         raise ValueError(f"F0 method must be one of {F0_METHODS}")
     x = np.ascontiguousarray(samples, dtype=np.float64)

@@ -1,11 +1,12 @@
 """A second base voice in a higher register, for speakers far above the base voice.
 
-joe speaks at about 87 Hz. Fine-tuned on a woman's takes for a few minutes, his decoder
-learns her timbre but not her pitch: it still makes joe's pitch from joe's latents, and the
-prosody calibration then pushes the output up by about 16 semitones with WORLD, which
-flattens and roughens the voice. So a high base is prepared once per machine: joe reads
-the recording script, WORLD moves each reading up (:attr:`RegisterConfig.shift_st`, with
-the formants raised by :attr:`RegisterConfig.formant`), and the base's decoder learns to
+joe speaks at about 87 Hz. Fine-tuned on a woman's takes for a few minutes, his decoder learns
+her timbre but not her pitch: it still makes joe's pitch from joe's latents, and the prosody
+calibration then pushes the output up by about 16 semitones (with WORLD when this was written,
+by overlap-add since 2026-12-07), which flattens and roughens the voice. So a high base is
+prepared once per machine: joe reads the recording script, WORLD moves each reading up
+(:attr:`RegisterConfig.shift_st`, with the formants raised by :attr:`RegisterConfig.formant`),
+and the base's decoder learns to
 make that voice from joe's own latents (known at synthesis, so this is supervised: no
 alignment, no prior to match) while its posterior encoder learns to hear it. A fine-tune
 of a speaker whose pitch is above :data:`HIGH_VOICE_HZ` starts from this base

@@ -84,13 +84,6 @@ SOUND_LEVEL_TIMING = True
 #: 0.02; the plain rendering 4.09), overall 3.23 against 3.19; with all three transfers on 53,
 #: WER of three −0.009 (s.e. 0.015) and F0 correlation +0.003 (s.e. 0.006): no change.
 MODEL_TIMING = True
-#: Intonation and loudness are moved on the model's own samples by overlap-add
-#: (``styling/overlap_add.py``) whenever the timing needs no WORLD stretch and no style
-#: control needs the vocoder, rather than resynthesized by WORLD (the rule before). On 53
-#: sentences of both speakers outside the acceptance four, all transfers at 100 %: WER of
-#: three 0.372 against 0.392 (−0.019, standard error 0.014), DNSMOS P.835 overall +0.087
-#: (s.e. 0.016), P.808 −0.022 (s.e. 0.013), F0 correlation +0.008 (s.e. 0.005).
-OVERLAP_ADD = True
 #: Timings each sentence of a prepared line keeps spoken (a few strengths or tempi).
 RESPOKEN_KEPT = 4
 #: The performance's pitch range is scaled to the voice's by at most this factor either way.
@@ -374,8 +367,8 @@ def _restyle(synth: Synthesizer, line: PreparedLine, p: _Prepared,
         gain = smoothed(gain, int(round(LEVEL_GLIDE_S / hop_s)))
     stretched = timed and to_model is None
     if to_model is not None and not edited:
-        return said, Restyle(None, tuple(pauses), OVERLAP_ADD), stretched  # the model's audio
-    return (said, Restyle(FrameEdits(rate, pitch, gain), tuple(pauses), OVERLAP_ADD),
+        return said, Restyle(None, tuple(pauses)), stretched  # the model's audio
+    return (said, Restyle(FrameEdits(rate, pitch, gain), tuple(pauses)),
             stretched)
 
 

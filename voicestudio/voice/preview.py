@@ -2,7 +2,8 @@
 
 The expensive part of a line — the speaker model's output and its WORLD analysis — is
 computed once per (text, variability, markup) and kept; a control change only redoes the
-WORLD edit and resynthesis, and works out again when each word is heard.
+pitch move (overlap-add) or the WORLD edit and resynthesis, and works out again when each
+word is heard.
 :class:`LatestWins` decides which renders run (one at a time, one waiting, the newest wins),
 so a dragged slider never builds a queue of stale renders; whoever owns it supplies the
 thread (the GUI's worker tasks, the benchmark's plain thread).

@@ -1,6 +1,7 @@
-"""Markup inside a sentence: a span's style as per-frame WORLD edits, a break as silence
-inserted between two words. Both need the model's phoneme durations to know where a word is
-(``Synthesizer`` falls back to plain speech, and says so, for a voice without them)."""
+"""Markup inside a sentence: a span's style as per-frame edits (pitch and level by overlap-add,
+a rate by WORLD), a break as silence inserted between two words. Both need the model's phoneme
+durations to know where a word is (``Synthesizer`` falls back to plain speech, and says so, for
+a voice without them)."""
 
 from __future__ import annotations
 

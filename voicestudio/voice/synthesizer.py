@@ -326,7 +326,6 @@ class Synthesizer:
         sr = self.sample_rate
         durations = output.samples_per_id
         edits, time_map = None, TimeMap.tempo(len(output.audio), sr, params.speed)
-        overlap_add = restyle is not None and restyle.overlap_add
         if restyle is not None:
             hop = frame_hop(sr)
             edits = restyle.edits
@@ -345,7 +344,7 @@ class Synthesizer:
                 time_map = edited_time_map(edits, hop, sr, params.speed)
             time_map = time_map.with_pauses(pauses_between(spans))
         styled = style_audio(output.audio, sr, params, analysis=analysis,
-                             f0_method=self.f0_method, edits=edits, overlap_add=overlap_add)
+                             f0_method=self.f0_method, edits=edits)
         styled = insert_pauses(styled, sr, time_map)
         words = None
         if durations is not None:
@@ -396,9 +395,6 @@ class Restyle:
 
     edits: FrameEdits | None = None
     pauses: tuple[Pause, ...] = ()
-    #: The edits' pitch and loudness made by overlap-add when they keep the timing (see
-    #: ``styling.render.style_audio``).
-    overlap_add: bool = False
 
 
 def _is_plain(document: MarkupDocument) -> bool:
