@@ -34,7 +34,7 @@ TARGET_LEVEL_DBFS = -24.0
 #: WORLD: performances (53 sentences) WER of three −0.019 (standard error 0.014), DNSMOS
 #: overall +0.09; two clones' calibration (30 texts each) speaker similarity +0.015 and
 #: +0.028 (s.e. 0.003, 0.004), overall +0.03 and +0.15, but P.808 −0.10 and −0.07; the
-#: bundled voice's sliders overall +0.04 to +0.09, WER unchanged; half the time. README,
+#: bundled voice's sliders overall +0.05 to +0.09, WER unchanged; a third of the time. README,
 #: *Styling controls*, has the table.
 OVERLAP_ADD = True
 
