@@ -8,6 +8,7 @@ import pysptk
 import pytest
 from scipy.ndimage import binary_erosion
 
+import voicestudio.styling.overlap_add as overlap_add_module
 import voicestudio.styling.render as render_module
 from voicestudio.audio.levels import active_rms_dbfs
 from voicestudio.styling.controls import StyleParams
@@ -225,7 +226,8 @@ def test_a_line_s_pitch_controls_are_moved_by_overlap_add(synth, spoken, monkeyp
 
 def test_a_pitch_below_what_overlap_add_makes_is_moved_by_world(spoken, monkeypatch):
     """Praat copies periods longer than 20 ms unmoved: the voice an octave down (about
-    44 Hz) came out at its own pitch. Below 50 Hz anywhere, WORLD moves the sentence."""
+    44 Hz) came out at its own pitch. With most of the voice below 50 Hz, WORLD moves the
+    sentence."""
     x, sr, analysis, hop = spoken
     with pytest.raises(OverlapAddError, match="below the 50 Hz"):
         repitched(x, sr, analysis.f0, hop / sr, np.full(len(analysis.f0), -12.0))
@@ -243,17 +245,31 @@ def test_a_few_frames_asked_below_it_are_held_there(spoken, monkeypatch):
     x, sr, analysis, hop = spoken
     voiced = np.flatnonzero(analysis.f0 > 0)
     shift = np.full(len(analysis.f0), -2.0)
-    few = voiced[::len(voiced) // 3 + 1][:3]  # 3 frames far apart, so each stays a blip
+    usual = voiced[analysis.f0[voiced] < 150]  # −30 st takes these well below 50 Hz
+    few = usual[::len(usual) // 3 + 1][:3]  # 3 frames far apart, so each stays a blip
     shift[few] = -30.0
     world, moved = spy_on_world(monkeypatch), spy_on_overlap_add(monkeypatch)
+    asked: list[np.ndarray] = []  # each Pitch handed to Praat: the periods', then the target
+    to_praat = overlap_add_module._pitch
+    monkeypatch.setattr(overlap_add_module, "_pitch", lambda call, sound, hz, frame_s: (
+        asked.append(np.array(hz)) or to_praat(call, sound, hz, frame_s)))
     params = StyleParams()
     edits = FrameEdits(np.ones(len(shift)), shift, np.zeros(len(shift)))
     out = style_audio(x, sr, params, analysis, edits=edits)
     assert (world, moved) == ([], [1])
+    assert np.all(asked[-1][few] == overlap_add_module.LOWEST_HZ)  # held, not sent at 15 Hz
     assert abs(median_st(x, out, sr, hop) + 2.0) <= 0.3
     shift[voiced[:len(voiced) // 10]] = -30.0  # a tenth of the voice: WORLD
     style_audio(x, sr, params, analysis, edits=edits)
     assert (world, moved) == ([1], [1, 1])
+
+
+def test_a_pitch_that_is_not_a_number_is_refused(spoken):
+    x, sr, analysis, hop = spoken
+    shift = np.zeros(len(analysis.f0))
+    shift[np.flatnonzero(analysis.f0 > 0)[0]] = np.nan
+    with pytest.raises(OverlapAddError, match="not a number"):
+        repitched(x, sr, analysis.f0, hop / sr, shift)
 
 
 def test_markup_pitch_is_moved_by_overlap_add_and_its_rate_by_world(synth, monkeypatch):

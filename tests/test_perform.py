@@ -269,8 +269,10 @@ def test_a_short_line_with_a_wide_rise_keeps_the_voice_s_register(synth, monkeyp
         # The voice itself acts the line. Harvest reads this voice an octave up on a third
         # of its frames (README, Benchmarks (d)), and on which ones depends on how the
         # span's pitch was made: by overlap-add, it doubles all of "Are you", so a
-        # performance made that way has no reliable pitch before "sure". A human performer
-        # has no such voice; the acted line is made by WORLD, as this test was written with.
+        # performance made that way has no reliable pitch before "sure", and the result's
+        # "sure" comes out below "Are you" (known: this test fails on an acted line made by
+        # overlap-add). A human performer has no such voice; the acted line is made by WORLD,
+        # as this test was written with.
         m.setattr(render_module, "OVERLAP_ADD", False)
         audio = np.concatenate([c.samples for c in synth.synthesize(delivery, STEADY)])
     performance = read_performance(audio, sr, text)
