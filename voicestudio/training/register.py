@@ -6,10 +6,9 @@ calibration then pushes the output up by about 16 semitones (with WORLD when thi
 by overlap-add since 2026-12-07), which flattens and roughens the voice. So a high base is
 prepared once per machine: joe reads the recording script, WORLD moves each reading up
 (:attr:`RegisterConfig.shift_st`, with the formants raised by :attr:`RegisterConfig.formant`),
-and the base's decoder learns to
-make that voice from joe's own latents (known at synthesis, so this is supervised: no
-alignment, no prior to match) while its posterior encoder learns to hear it. A fine-tune
-of a speaker whose pitch is above :data:`HIGH_VOICE_HZ` starts from this base
+and the base's decoder learns to make that voice from joe's own latents (known at synthesis, so
+this is supervised: no alignment, no prior to match) while its posterior encoder learns to hear
+it. A fine-tune of a speaker whose pitch is above :data:`HIGH_VOICE_HZ` starts from this base
 (``TrainConfig.register``).
 """
 
