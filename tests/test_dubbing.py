@@ -327,7 +327,10 @@ def test_at_the_default_variability_a_fit_lands_where_it_was_aimed(synth):
     lively = StyleControls()  # variability 1, the default
     text = "Right away, straight to the station, and do not stop for anything."
     lengths = [len(speak(synth, text, lively).samples) / synth.sample_rate for _ in range(3)]
-    assert max(lengths) - min(lengths) <= 0.03, lengths
+    # Not sampled, yet not identical: the noise still moves where the edges trim (45 renders
+    # here: 3.594-3.623 s, one triple of a full run 0.030 apart); sampled durations moved it
+    # by up to 30 %.
+    assert max(lengths) - min(lengths) <= 0.045, lengths
     natural = float(np.median(lengths))
     cues = [(0.0, natural / 1.15, text), (natural + 1.0, natural + 1.0 + natural / 1.6, text)]
     session = DubSession(
