@@ -46,19 +46,15 @@ def bench_preview(voice, changes: int, burst_requests: int) -> dict[str, Any]:
     from voicestudio.voice.preview import PreviewSession
     from voicestudio.voice.synthesizer import Synthesizer
 
-    PreviewSession(Synthesizer(voice)).prepare(WARMUP_SENTENCE)  # warm-up, not counted
+    PreviewSession(Synthesizer(voice), keep_ready=False).prepare(WARMUP_SENTENCE)  # warm-up
+    first = first_renders(voice)
     session = PreviewSession(Synthesizer(voice))  # f0_method="rapt", the default
     start = now()
     session.prepare(PREVIEW_LINE)
     prepare_s = now() - start
+    _readied()
     line_s = session.render(PREVIEW_LINE, StyleControls()).duration_s
     session.render(PREVIEW_LINE, StyleControls(**STYLED_KW))  # warm-up, not counted
-
-    harvest_session = PreviewSession(Synthesizer(voice, f0_method="harvest"))
-    harvest_session.prepare(WARMUP_SENTENCE)  # warm-up, not counted
-    start = now()
-    harvest_session.prepare(PREVIEW_LINE)
-    prepare_harvest_s = now() - start
 
     controls = slider_changes(changes)
     render_ms, rendered_s = [], []
@@ -76,7 +72,7 @@ def bench_preview(voice, changes: int, burst_requests: int) -> dict[str, Any]:
         "text": PREVIEW_LINE,
         "line_audio_s": line_s,
         "prepare_s": prepare_s,
-        "prepare_harvest_s": prepare_harvest_s,
+        "first_render": first,
         "changes": len(controls),
         "render_ms": render_ms,
         "render_audio_s": rendered_s,
@@ -87,6 +83,48 @@ def bench_preview(voice, changes: int, burst_requests: int) -> dict[str, Any]:
         "goal_median_ms_max": GOAL_PREVIEW_MS,
         "latest_wins": bursts,
     }
+
+
+FIRST_RENDER_REPS = 3
+
+
+def first_renders(voice, reps: int = FIRST_RENDER_REPS) -> list[dict[str, Any]]:
+    """A new line's first render (the model, what of the analysis the controls need, the
+    render), unstyled / pitch moved (overlap-add) / styled with a tempo (WORLD), beside the
+    rule before: the whole analysis taken before the render. Median of ``reps``, the two
+    interleaved; each on a fresh session, after the last one's background work ended."""
+    from voicestudio.styling.controls import StyleControls
+    from voicestudio.voice.preview import PreviewSession
+    from voicestudio.voice.synthesizer import Synthesizer
+
+    cases = (("unstyled", StyleControls()), ("pitch +3 st", StyleControls(pitch=3.0)),
+             ("styled (a tempo: WORLD)", StyleControls(**STYLED_KW)))
+    times: dict[tuple[str, bool], list[float]] = {}
+    for _ in range(reps):
+        for label, controls in cases:
+            for whole_first in (False, True):
+                session = PreviewSession(Synthesizer(voice))
+                start = now()
+                line = session.prepare(PREVIEW_LINE)
+                if whole_first:
+                    for sentence in line.sentences:
+                        sentence.analysis.sp  # noqa: B018 - the whole analysis, as before
+                session.render(PREVIEW_LINE, controls)
+                times.setdefault((label, whole_first), []).append((now() - start) * 1000.0)
+                _readied()
+    return [{"case": label, "ms": median(times[(label, False)]),
+             "whole_analysis_first_ms": median(times[(label, True)]),
+             "spread_ms": [min(times[(label, False)]), max(times[(label, False)])]}
+            for label, _c in cases]
+
+
+def _readied() -> None:
+    """Wait for the preview's background readying (so it does not share the machine with
+    what is timed next)."""
+    from voicestudio.voice.preview import readied
+
+    if not readied(60.0):
+        raise RuntimeError("the preview's background analyses did not end within 60 s")
 
 
 def latest_wins_burst(session, controls: Sequence, interval_s: float) -> dict[str, Any]:

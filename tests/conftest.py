@@ -40,6 +40,17 @@ def synth(joe):
     return Synthesizer(joe)
 
 
+@pytest.fixture(autouse=True)
+def _no_preview_work_behind():
+    """Each test starts with the preview's background analyses done: some count the calls of
+    WORLD's steps, and one test's lines must not be readied during the next."""
+    from voicestudio.voice.preview import readied
+
+    assert readied(120.0), "the preview's background analyses did not end"
+    yield
+    assert readied(120.0), "the preview's background analyses did not end"
+
+
 @pytest.fixture(scope="session")
 def preview(synth):
     from voicestudio.voice.preview import PreviewSession

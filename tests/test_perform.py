@@ -16,11 +16,15 @@ from voicestudio.evaluate.prosody import FRAME_PERIOD_MS, f0_contour
 from voicestudio.styling.controls import StyleControls
 from voicestudio.text.lexicon import Lexicon, LexiconEntry, Pronunciation
 from voicestudio.voice.perform import (
+    MAX_SOUND_LAG_FRAMES,
+    MIN_SOUND_FRAMES,
     PerformSettings,
     Transfer,
+    _id_frames,
     perform,
     prepare_line,
     render_plain,
+    stretches_timing,
 )
 from voicestudio.voice.performance import read_performance
 from voicestudio.voice.synthesizer import Synthesizer, TextReport
@@ -94,6 +98,23 @@ def test_a_faster_performance_is_followed_too(synth):
     assert np.max(np.abs(starts(done.words) - target)) <= 0.050
 
 
+def test_a_squeezed_sound_keeps_two_frames_taken_from_the_sounds_after_it():
+    """A sound the performance gives less than two frames keeps two (or its own length, if
+    shorter; a silent id stays silent) while the sounds run at most a frame or two behind
+    the performance, and the ids after it give the frames back."""
+    assert (MIN_SOUND_FRAMES, MAX_SOUND_LAG_FRAMES) in ((2, 1), (2, 2))
+    own = np.array([3, 0, 4, 2, 1, 5])
+    ends = np.array([0.0, 0.6, 0.6, 1.2, 6.0, 6.6, 9.0])  # where each id should end, frames
+    frames = _id_frames(ends, own)
+    # the first sound keeps two frames; the third keeps one (two would put it 3 frames
+    # behind; one, which none may go below, leaves it 2), and the fourth gives them back
+    assert frames.tolist() == [2, 0, 1, 3, 1, 2]
+    one = np.array([1, 1, 3])  # sounds the model itself gives one frame keep one
+    assert _id_frames(np.array([0.0, 0.4, 0.8, 4.0]), one).tolist() == [1, 1, 2]
+    roomy = np.array([0.0, 3.0, 3.0, 7.0, 9.0, 10.0, 15.0])  # nothing squeezed: as asked
+    assert _id_frames(roomy, own).tolist() == [3, 0, 4, 2, 1, 5]
+
+
 def test_a_voice_whose_graph_cannot_take_durations_is_stretched_instead(synth, acted,
                                                                      monkeypatch):
     """The timed copy of the graph cannot be made (or run): timing falls back to the WORLD
@@ -104,13 +125,19 @@ def test_a_voice_whose_graph_cannot_take_durations_is_stretched_instead(synth, a
     def refuse(path):
         raise VoiceStudioError("no durations tensor here")
 
+    timing = PerformSettings(frozenset({Transfer.TIMING}), 1.0)
+    assert synth.voice.can_time and not stretches_timing(synth.voice, timing)
     monkeypatch.setattr(model_module, "durations_as_input", refuse)
     voice = load_voice(None, provider="cpu")  # a fresh one: its timed session not made yet
     assert not voice.can_time
     other = Synthesizer(voice)
     _audio, performance = acted
-    done = perform(other, TEXT, performance, STEADY,
-                   PerformSettings(frozenset({Transfer.TIMING}), 1.0))
+    report = TextReport()
+    done = perform(other, TEXT, performance, STEADY, timing, report)
+    # the rule the dubbing view tells cached lines by agrees with what the render did
+    assert stretches_timing(voice, timing) and report.stretched_timing == 1
+    assert not stretches_timing(voice, PerformSettings(frozenset({Transfer.PITCH}), 1.0))
+    assert not stretches_timing(voice, PerformSettings(strength=0.0))
     target = starts(performance.words)
     assert np.median(np.abs(starts(align_words(done.audio, other.sample_rate, TEXT))
                             - target)) <= 0.050

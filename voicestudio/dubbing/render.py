@@ -63,9 +63,9 @@ from voicestudio.voice.catalog import load_voice, resolve_voice
 from voicestudio.voice.perform import (
     PerformSettings,
     PreparedLine,
-    Transfer,
     perform,
     prepared_for,
+    stretches_timing,
 )
 from voicestudio.voice.performance import Performance, PerformanceError, read_performance_file
 from voicestudio.voice.synthesizer import Synthesizer, TextReport
@@ -246,9 +246,7 @@ class DubSession:
             sentences = list(synth.sentences(line.text, report))
             if fit.words is None:  # no durations: markup's spans and breaks were not placed
                 report.unplaced_markup += sum(sentence.marked for sentence in sentences)
-            perform_timing = (Transfer.TIMING in self.settings.perform.transfers
-                              and not self.settings.perform.neutral)
-            if performed and perform_timing and not synth.voice.can_time:  # WORLD-stretched
+            if performed and stretches_timing(synth.voice, self.settings.perform):
                 report.stretched_timing += len(sentences)
             new.warnings = [LineWarning(line, message) for message in report.messages()]
             if not fit.fits:

@@ -8,6 +8,12 @@ is the closest to the model's own output (lowest log-spectral distance). Harvest
 and DIO stay selectable. A few frames RAPT reads an octave off the pitch around them
 (a glottal irregularity) are folded back before the envelopes are taken: resynthesized
 as read, they chirp.
+SPTK's RAPT (pysptk 1.0.1) is not a pure function: a sentence's contour can depend on what
+was tracked before it in the process (after two different sequences of earlier calls, a
+sentence's 526 frames differed by 7 to 30 st on about 1 % of the voiced ones and in voicing
+on 2, the rest within 0.01 st; neither a call on silence nor one on a tone resets it, which
+suggests memory the C code reads before writing it), so analyses, and what WORLD makes from
+them, reproduce to that level.
 The per-frame steps run in threads (pyworld releases the GIL): CheapTrick and D4C
 over halves of the frame sequence, synthesis in two halves joined at an unvoiced
 frame, and Harvest over overlapping halves of the signal.
@@ -68,26 +74,40 @@ def analysis_workers() -> int:
 
 class WorldAnalysis:
     """F0 contour, spectral envelope and aperiodicity of one utterance (read-only: analyses
-    are shared between render threads). The envelopes are taken when first asked for (once,
-    whichever thread asks): a pitch move by overlap-add (the sliders, a calibration, a
-    performance's intonation) needs only the pitch, and they are three quarters of the cost.
-    Not to be first asked for from a task of this module's own thread pool, which takes
-    them."""
+    are shared between render threads). Each part is taken when first asked for (once,
+    whichever thread asks): an unstyled line needs neither, a pitch move by overlap-add (the
+    sliders, a calibration, a performance's intonation) only the pitch, and the envelopes
+    are three quarters of the cost. Not to be first asked for from a task of this module's
+    own thread pool, which takes them."""
 
-    __slots__ = ("_f0", "_sample_rate", "_frame_period_ms", "_envelopes", "_sp_ap", "_lock")
+    __slots__ = ("_pitch", "_f0", "_t", "_sample_rate", "_frame_period_ms", "_envelopes",
+                 "_sp_ap", "_pitch_lock", "_lock")
 
-    def __init__(self, f0: np.ndarray, envelopes: Callable[[], tuple[np.ndarray, np.ndarray]],
+    def __init__(self, pitch: Callable[[], tuple[np.ndarray, np.ndarray]],
+                 envelopes: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
                  sample_rate: int, frame_period_ms: float) -> None:
-        self._f0 = f0
+        """``pitch``: the F0 contour and its frame times; ``envelopes``: the spectral
+        envelope and aperiodicity for that contour."""
+        self._pitch: Callable[[], tuple[np.ndarray, np.ndarray]] | None = pitch
+        self._f0: np.ndarray | None = None
+        self._t: np.ndarray | None = None
         self._sample_rate = sample_rate
         self._frame_period_ms = frame_period_ms
-        self._envelopes: Callable[[], tuple[np.ndarray, np.ndarray]] | None = envelopes
+        self._envelopes: Callable[[np.ndarray, np.ndarray],
+                                  tuple[np.ndarray, np.ndarray]] | None = envelopes
         self._sp_ap: tuple[np.ndarray, np.ndarray] | None = None
+        self._pitch_lock = threading.Lock()  # never held while waiting for ``_lock``
         self._lock = threading.Lock()
 
     @property
     def f0(self) -> np.ndarray:
-        return self._f0
+        with self._pitch_lock:
+            if self._f0 is None:
+                assert self._pitch is not None
+                _not_from_the_pool()
+                self._f0, self._t = self._pitch()
+                self._pitch = None  # the samples it holds are no longer needed by it
+            return self._f0
 
     @property
     def sample_rate(self) -> int:
@@ -110,18 +130,27 @@ class WorldAnalysis:
         return self._taken()[1]
 
     @property
+    def has_pitch(self) -> bool:
+        return self._f0 is not None
+
+    @property
     def has_envelopes(self) -> bool:
         return self._sp_ap is not None
 
     def _taken(self) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
             if self._sp_ap is None:
-                assert self._envelopes is not None
-                assert not threading.current_thread().name.startswith("world"), \
-                    "envelopes first asked for from the pool that takes them"
-                self._sp_ap = self._envelopes()
+                _not_from_the_pool()
+                f0 = self.f0
+                assert self._envelopes is not None and self._t is not None
+                self._sp_ap = self._envelopes(f0, self._t)
                 self._envelopes = None  # the samples it holds are no longer needed
             return self._sp_ap
+
+
+def _not_from_the_pool() -> None:
+    assert not threading.current_thread().name.startswith("world"), \
+        "an analysis first asked for from the pool that takes it"
 
 
 def frame_hop(sample_rate: int) -> int:
@@ -137,51 +166,60 @@ def analyze(
     f0_ceil: float = F0_CEIL_HZ,
     fold_slips: bool = True,
     envelopes_now: bool = True,
+    pitch_now: bool = True,
 ) -> WorldAnalysis:
     """``fold_slips``: with RAPT, fold its octave slips (:func:`folded_octave_slips`) before
     and after StoneMask, before the envelopes are taken (the other trackers slip too often
-    for the pitch around a frame to tell: DIO doubles most frames). ``envelopes_now``: take
-    the envelopes here (the preview, whose slider drags must find them ready), else when
-    first asked for (a line synthesized once or performed, whose pitch may be moved by
-    overlap-add and never need them)."""
+    for the pitch around a frame to tell: DIO doubles most frames). ``envelopes_now`` and
+    ``pitch_now``: take those parts here, else when first asked for (a line synthesized
+    once or performed, whose pitch may be moved by overlap-add and never need the
+    envelopes; the preview's lines, which an unstyled render needs neither part of and
+    which :mod:`voicestudio.voice.preview` makes ready in the background)."""
     if method not in F0_METHODS:
         raise ValueError(f"F0 method must be one of {F0_METHODS}")
     x = np.ascontiguousarray(samples, dtype=np.float64)
-    f0, t = _f0(x, sample_rate, method, f0_floor, f0_ceil)
-    fold = fold_slips and method == "rapt"
-    if fold:
-        f0 = folded_octave_slips(f0)
-    parts = _frame_splits(len(f0), analysis_workers())
-    if method in ("rapt", "dio"):  # StoneMask sharpens these coarse contours; Harvest needs none
 
-        def refined(a: int, b: int) -> np.ndarray:
-            return pw.stonemask(x, np.ascontiguousarray(f0[a:b]), np.ascontiguousarray(t[a:b]),
-                                sample_rate)
-
-        f0 = np.concatenate(list(_executor().map(lambda ab: refined(*ab), parts)))
-        if fold:  # StoneMask can lead a folded frame back to the slip
+    def pitch() -> tuple[np.ndarray, np.ndarray]:
+        f0, t = _f0(x, sample_rate, method, f0_floor, f0_ceil)
+        fold = fold_slips and method == "rapt"
+        if fold:
             f0 = folded_octave_slips(f0)
+        if method in ("rapt", "dio"):  # StoneMask sharpens these coarse contours; not Harvest's
+
+            def refined(a: int, b: int) -> np.ndarray:
+                return pw.stonemask(x, np.ascontiguousarray(f0[a:b]),
+                                    np.ascontiguousarray(t[a:b]), sample_rate)
+
+            parts = _frame_splits(len(f0), analysis_workers())
+            f0 = np.concatenate(list(_executor().map(lambda ab: refined(*ab), parts)))
+            if fold:  # StoneMask can lead a folded frame back to the slip
+                f0 = folded_octave_slips(f0)
+        return f0, t
+
     fft_size = pw.get_cheaptrick_fft_size(sample_rate, max(f0_floor, ENVELOPE_FLOOR_HZ))
 
-    def envelope(a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
-        f0_part, t_part = np.ascontiguousarray(f0[a:b]), np.ascontiguousarray(t[a:b])
-        sp = pw.cheaptrick(
-            x,
-            f0_part,
-            t_part,
-            sample_rate,
-            f0_floor=max(f0_floor, ENVELOPE_FLOOR_HZ),
-            fft_size=fft_size,
-        )
-        return sp, _aperiodicity(x, f0_part, t_part, sample_rate, fft_size)
+    def envelopes(f0: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def envelope(a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+            f0_part, t_part = np.ascontiguousarray(f0[a:b]), np.ascontiguousarray(t[a:b])
+            sp = pw.cheaptrick(
+                x,
+                f0_part,
+                t_part,
+                sample_rate,
+                f0_floor=max(f0_floor, ENVELOPE_FLOOR_HZ),
+                fft_size=fft_size,
+            )
+            return sp, _aperiodicity(x, f0_part, t_part, sample_rate, fft_size)
 
-    def envelopes() -> tuple[np.ndarray, np.ndarray]:
+        parts = _frame_splits(len(f0), analysis_workers())
         results = list(_executor().map(lambda ab: envelope(*ab), parts))
         sp, ap = (np.concatenate([r[i] for r in results]) for i in range(2))
         return sp, ap
 
-    analysis = WorldAnalysis(f0, envelopes, sample_rate,
+    analysis = WorldAnalysis(pitch, envelopes, sample_rate,
                              frame_hop(sample_rate) * 1000.0 / sample_rate)
+    if pitch_now or envelopes_now:
+        analysis.f0  # noqa: B018 - taken now, on this thread
     if envelopes_now:
         analysis.sp  # noqa: B018 - taken now, on this thread
     return analysis

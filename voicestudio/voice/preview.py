@@ -3,7 +3,9 @@
 The expensive part of a line — the speaker model's output and its WORLD analysis — is
 computed once per (text, variability, markup) and kept; a control change only redoes the
 pitch move (overlap-add) or the WORLD edit and resynthesis, and works out again when each
-word is heard.
+word is heard. The line's first render does not wait for the analysis it does not need
+(an unstyled line needs none of it, a pitch move only the pitch): the rest is taken in the
+background, so the drags that follow find it ready.
 :class:`LatestWins` decides which renders run (one at a time, one waiting, the newest wins),
 so a dragged slider never builds a queue of stale renders; whoever owns it supplies the
 thread (the GUI's worker tasks, the benchmark's plain thread).
@@ -12,6 +14,7 @@ thread (the GUI's worker tasks, the benchmark's plain thread).
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
@@ -29,7 +32,8 @@ from voicestudio.voice.timings import Timeline, WordTime
 @dataclass(frozen=True)
 class PreparedSentence:
     """One sentence, its level-normalized model output (with phoneme durations when the
-    voice gives them) and the output's WORLD analysis."""
+    voice gives them) and the output's WORLD analysis (its parts taken when first asked
+    for)."""
 
     sentence: Sentence
     output: Inference
@@ -60,12 +64,77 @@ class RenderedLine:
     report: TextReport
 
 
-class PreviewSession:
-    """Caches prepared lines (LRU) for one synthesizer; thread-safe."""
+class _Readier:
+    """One daemon thread that takes prepared lines' WORLD analyses in the background, the
+    newest line of each session only (a line dragged past, evicted, or of a session let go
+    is not worth it). It uses the analysis thread pool as a render would, so a drag in the
+    first moments after a new line may wait for a part of it, which that drag would
+    otherwise have made itself. A daemon: the app's exit waits at most for the pieces
+    already handed to that pool."""
 
-    def __init__(self, synthesizer: Synthesizer, max_lines: int = 8) -> None:
+    def __init__(self) -> None:
+        self._pending: OrderedDict[int, tuple[weakref.ref[PreviewSession], PreparedLine]] = (
+            OrderedDict())
+        self._busy = False
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def ask(self, session: PreviewSession, line: PreparedLine) -> None:
+        with self._changed:
+            # replaces the session's older line
+            self._pending[id(session)] = (weakref.ref(session), line)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="preview-ready",
+                                                daemon=True)
+                self._thread.start()
+            self._changed.notify_all()
+
+    def settled(self, timeout: float) -> bool:
+        """Wait until nothing is pending or being readied; False if ``timeout`` passed."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._pending and not self._busy,
+                                          timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: bool(self._pending))
+                _key, (ref, line) = self._pending.popitem(last=False)
+                self._busy = True
+            try:
+                session = ref()
+                if session is not None and session.holds(line):
+                    del session  # not kept alive by this thread while it works
+                    for sentence in line.sentences:
+                        sentence.analysis.sp  # noqa: B018 - taken now, so the drags find it
+            except Exception:
+                pass  # left for the render that needs it, which reports it
+            finally:
+                session = line = sentence = None  # nothing kept alive while waiting
+                with self._changed:
+                    self._busy = False
+                    self._changed.notify_all()
+
+
+_readier = _Readier()
+
+
+def readied(timeout: float = 60.0) -> bool:
+    """Wait for the preview's background work to end (tests and benchmarks: so it neither
+    counts in their calls nor shares the machine with what they time)."""
+    return _readier.settled(timeout)
+
+
+class PreviewSession:
+    """Caches prepared lines (LRU) for one synthesizer; thread-safe. ``keep_ready``: take
+    each prepared line's analysis in the background (a session for one render passes
+    False)."""
+
+    def __init__(self, synthesizer: Synthesizer, max_lines: int = 8,
+                 keep_ready: bool = True) -> None:
         self.synthesizer = synthesizer
         self.max_lines = max_lines
+        self.keep_ready = keep_ready
         self._cache: OrderedDict[tuple, PreparedLine] = OrderedDict()
         self._lock = threading.Lock()
         self.model_runs = 0  # how many lines went through the speaker model (tests read it)
@@ -73,7 +142,8 @@ class PreviewSession:
     def prepare(self, text: str, variability: float = 1.0,
                 markup: bool | None = None) -> PreparedLine:
         """The model output and WORLD analysis of each sentence of ``text`` (``markup`` as in
-        :meth:`Synthesizer.sentences`), from the cache when it was prepared before."""
+        :meth:`Synthesizer.sentences`), from the cache when it was prepared before. The
+        analysis is taken when first asked for, or in the background (``keep_ready``)."""
         markup = reads_as_markup(text, markup)
         # a changed lexicon says the same text differently: it is part of the key
         key = (text, round(float(variability), 4), markup, self.synthesizer.lexicon.fingerprint)
@@ -81,13 +151,17 @@ class PreviewSession:
             line = self._cache.get(key)
             if line is not None:
                 self._cache.move_to_end(key)
-                return line
+        if line is not None:
+            if self.keep_ready and not all(s.analysis.has_envelopes for s in line.sentences):
+                _readier.ask(self, line)  # its readying gave way to a newer line's
+            return line
         report = TextReport()
         synth = self.synthesizer
         sentences = []
         for sentence in synth.sentences(text, report, markup):
             output = synth.speaker_output(sentence, variability)
-            analysis = analyze(output.audio, synth.sample_rate, method=synth.f0_method)
+            analysis = analyze(output.audio, synth.sample_rate, method=synth.f0_method,
+                               pitch_now=False, envelopes_now=False)
             sentences.append(PreparedSentence(sentence, output, analysis))
         line = PreparedLine(text, variability, tuple(sentences), report, markup)
         with self._lock:
@@ -95,7 +169,14 @@ class PreviewSession:
             self._cache[key] = line
             while len(self._cache) > self.max_lines:
                 self._cache.popitem(last=False)
+        if self.keep_ready:
+            _readier.ask(self, line)
         return line
+
+    def holds(self, line: PreparedLine) -> bool:
+        """Whether ``line`` is still in this session's cache."""
+        with self._lock:
+            return any(kept is line for kept in self._cache.values())
 
     def render(self, text: str, controls: StyleControls, markup: bool | None = None) -> Audio:
         """Styled audio of the whole line; only the cheap part runs when ``text`` is cached."""

@@ -158,7 +158,8 @@ def render_candidate(voice: VoiceModel, lexicon: Lexicon, text: str,
     """``text`` spoken by ``voice`` as ``lexicon`` says it, styled by ``controls``, as the
     panel's preview renders it; off the GUI thread. A synthesizer of its own, so the panel's
     (and its cache) never hears a candidate."""
-    return PreviewSession(Synthesizer(voice, lexicon=lexicon), max_lines=1).render(text, controls)
+    session = PreviewSession(Synthesizer(voice, lexicon=lexicon), max_lines=1, keep_ready=False)
+    return session.render(text, controls)
 
 
 @dataclass(frozen=True)
