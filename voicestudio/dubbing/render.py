@@ -84,8 +84,9 @@ TRIM_KEEP_S = 0.010
 CACHE_VERSION = 5
 #: Bumped when performed lines alone render differently, so plain lines' cached audio stays
 #: (2: a performed line's timing is spoken by the model, not stretched in WORLD; 3: its
-#: intonation and loudness are moved by overlap-add when no tempo needs WORLD).
-PERFORMED_CACHE_VERSION = 3
+#: intonation and loudness are moved by overlap-add when no tempo needs WORLD; 4: a sound
+#: spoken at the performance's timing keeps two frames, ``perform.MIN_SOUND_FRAMES``).
+PERFORMED_CACHE_VERSION = 4
 #: What the JSON file beside a cached WAV says it is.
 CACHE_WORDS_FORMAT = "voicestudio-dub-words"
 
